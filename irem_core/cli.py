@@ -1,0 +1,211 @@
+"""The ``irem`` command line: plugins, data, train, eval.
+
+Exit codes: 0 success; 2 bad input (the message says what is wrong and how to fix it);
+1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from irem_core.checkpoint import atomic_write, tensors_to_bytes, read_tensors
+from irem_core.config import build_run_config, parse_override, read_config_file, set_path, structure
+from irem_core.config import RunConfig, TaskSpec
+from irem_core.errors import IremError
+from irem_core.evaluate import evaluate
+from irem_core.plugins import load_plugins, python_environment
+from irem_core.registry import KINDS
+from irem_core.runs import build_task, load_run
+from irem_core.trainer import resume_config, train
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _add_set(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config field, e.g. --set train.iterations=100 "
+                             "(repeatable; VALUE is read as TOML, else as a string)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``irem``."""
+    parser = argparse.ArgumentParser(
+        prog="irem", description="Learn iterative reasoning through energy minimization (IREM).")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    plugins = commands.add_parser("plugins", help="list installed plugins and what they register")
+    plugins.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    data = commands.add_parser("data", help="write a fixed, seeded problem set to a safetensors file")
+    data.add_argument("task", help="task name, e.g. addition")
+    data.add_argument("--split", default="same", help="train, same or harder (default: same)")
+    data.add_argument("-n", "--problems", type=int, default=1000, help="number of problems (default: 1000)")
+    data.add_argument("--seed", type=int, default=0, help="generator seed (default: 0)")
+    data.add_argument("--out", required=True, type=Path, help="output .safetensors file")
+    _add_set(data)
+
+    train_parser = commands.add_parser("train", help="train a solver on a task")
+    train_parser.add_argument("--task", help="task name (or task.name in --config)")
+    train_parser.add_argument("--solver", help="solver name (default: irem)")
+    train_parser.add_argument("--preset", default="paper",
+                              help="the task's preset: quick or paper (default: paper)")
+    train_parser.add_argument("--config", type=Path, help="TOML or JSON config file")
+    _add_set(train_parser)
+    train_parser.add_argument("--out", required=True, type=Path, help="run directory")
+    train_parser.add_argument("--seed", type=int, help="seed of every generator (default: 0)")
+    train_parser.add_argument("--device", help="cpu, cuda, ... (default: cpu)")
+    train_parser.add_argument("--resume", action="store_true",
+                              help="continue the run in --out from its checkpoint (--set still applies)")
+    train_parser.add_argument("--force", action="store_true", help="overwrite a run already in --out")
+    train_parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    eval_parser = commands.add_parser("eval", help="evaluate a trained run")
+    eval_parser.add_argument("run", type=Path, help="run directory written by 'irem train'")
+    eval_parser.add_argument("--split", default="same", help="same or harder (default: same)")
+    eval_parser.add_argument("--steps", type=_int_list, help="step budgets, e.g. 10,20,40,80 "
+                             "(default: the run's eval.steps)")
+    eval_parser.add_argument("-n", "--problems", type=int, help="number of problems (default: eval.problems)")
+    eval_parser.add_argument("--data", type=Path, help="problem file from 'irem data' (overrides --split/-n)")
+    eval_parser.add_argument("--seed", type=int, default=1234, help="seed of problems and starts (default: 1234)")
+    eval_parser.add_argument("--device", help="device to evaluate on (default: the run's)")
+    eval_parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def _plugins_report() -> dict[str, Any]:
+    plugins = load_plugins()
+    report: dict[str, Any] = {"python": sys.executable, "environment": python_environment(),
+                              "plugins": []}
+    for name, info in sorted(plugins.infos.items()):
+        report["plugins"].append({
+            "name": name, "distribution": info.distribution, "version": info.version,
+            "status": "active" if info.error is None else "broken", "error": info.error,
+            "registers": {kind: sorted(names) for kind, names in plugins.registered.get(name, {}).items()
+                          if names},
+        })
+    return report
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    """``irem plugins``."""
+    report = _plugins_report()
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"Python environment: {report['environment']} ({report['python']})")
+    for plugin in report["plugins"]:
+        origin = f"{plugin['distribution']} {plugin['version']}".strip() or "(no distribution)"
+        print(f"\n{plugin['name']}  [{origin}]  {plugin['status']}")
+        if plugin["error"]:
+            print(f"  error: {plugin['error']}")
+        for kind in KINDS:
+            names = plugin["registers"].get(kind)
+            if names:
+                print(f"  {kind}: {', '.join(names)}")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    """``irem data``."""
+    if args.problems <= 0:
+        raise IremError(f"-n must be positive, got {args.problems}")
+    data: dict[str, Any] = {}
+    for path, value in map(parse_override, args.overrides):
+        set_path(data, path, value)
+    unknown = set(data) - {"task"}
+    if unknown:
+        raise IremError(f"irem data only takes task.* overrides, got {', '.join(sorted(unknown))}")
+    spec = structure({**data.get("task", {}), "name": args.task}, TaskSpec)
+    task = build_task(spec)
+    generator = torch.Generator().manual_seed(args.seed)
+    problems = task.sample(args.split, args.problems, generator)
+    atomic_write(args.out, tensors_to_bytes(task.to_tensors(problems)))
+    print(f"wrote {args.problems} {spec.name} problems ({args.split}, seed {args.seed}) to {args.out}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``irem train``."""
+    if args.resume:
+        saved = resume_config(args.out)
+        for path, value in map(parse_override, args.overrides):
+            set_path(saved, path, value)
+        if args.device:
+            saved["device"] = args.device
+        config = structure(saved, RunConfig)
+    else:
+        file_data = read_config_file(args.config) if args.config else None
+        config = build_run_config(task=args.task, solver=args.solver, preset=args.preset,
+                                  file_data=file_data, overrides=args.overrides, seed=args.seed,
+                                  device=args.device)
+    summary = train(config, args.out, resume=args.resume, force=args.force,
+                    progress=not args.no_progress)
+    print(f"trained {summary.iterations} iterations in {summary.wall_seconds:.1f} s "
+          f"({summary.problems_per_second:.0f} problems/s); final loss {summary.final_loss:.4g}; "
+          f"checkpoint in {summary.directory}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """``irem eval``."""
+    run = load_run(args.run, args.device)
+    budgets = args.steps or run.config.eval.steps
+    generator = torch.Generator(run.device).manual_seed(args.seed)
+    if args.data:
+        problems = run.task.from_tensors({k: v.to(run.device) for k, v in read_tensors(args.data).items()})
+        split = f"file:{args.data}"
+    else:
+        count = args.problems or run.config.eval.problems
+        if count <= 0:
+            raise IremError(f"-n must be positive, got {count}")
+        problems = run.task.sample(args.split, count, generator)
+        split = args.split
+    result = evaluate(run.solver, run.task, problems, budgets, generator, run.config.eval.batch_size)
+    report = {"task": run.config.task.name, "solver": run.config.solver.name, "split": split,
+              "n": result.num_problems, "iteration": run.iteration, "mse": result.mse,
+              "zero_predictor_mse": result.zero_predictor,
+              "nonfinite_problems": result.nonfinite_problems}
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{report['solver']} on {report['task']} ({split}, n={report['n']}, "
+          f"iteration {report['iteration']})")
+    for key, value in result.mse.items():
+        label = "min-energy" if key == "min_energy" else f"{key} steps"
+        print(f"  MSE at {label:>11}: {value:.6f}")
+    print(f"  zero predictor MSE: {result.zero_predictor:.6f}")
+    if result.nonfinite_problems:
+        print(f"  warning: {result.nonfinite_problems} problems gave NaN/Inf and are excluded")
+    return 0
+
+
+COMMANDS = {"plugins": cmd_plugins, "data": cmd_data, "train": cmd_train, "eval": cmd_eval}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except IremError as error:
+        print(f"irem {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def entry_point() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,301 @@
+"""Run configuration: attrs classes, one strict cattrs converter, TOML/JSON files, overrides.
+
+Precedence, lowest first: field defaults < the task's preset < ``--config`` file < ``--set``
+overrides < explicit CLI flags. A component section (``task``, ``solver`` and the nested
+specs of a solver) names its component with ``name``; its other keys are that component's
+options, structured into the attrs class it registered (a tagged union built from the
+registry).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import attrs
+import cattrs
+from attrs import validators as v
+from cattrs.errors import ForbiddenExtraKeysError
+from cattrs.v import transform_error
+
+from irem_core.errors import ConfigError, IremError
+from irem_core.plugins import load_plugins
+
+
+@attrs.define
+class ComponentSpec:
+    """A component chosen by name, with its options (an instance of its config class)."""
+
+    kind: ClassVar[str] = ""
+    name: str
+    options: Any = None
+
+
+@attrs.define
+class TaskSpec(ComponentSpec):
+    """The task section: ``name`` plus the task's options."""
+
+    kind: ClassVar[str] = "task"
+
+
+@attrs.define
+class SolverSpec(ComponentSpec):
+    """The solver section: ``name`` plus the solver's options."""
+
+    kind: ClassVar[str] = "solver"
+
+
+@attrs.define
+class EnergySpec(ComponentSpec):
+    """An energy model chosen by name, with its options."""
+
+    kind: ClassVar[str] = "energy_model"
+
+
+@attrs.define
+class OptimizerSpec(ComponentSpec):
+    """An optimizer chosen by name, with its options."""
+
+    kind: ClassVar[str] = "optimizer"
+
+
+_positive = v.gt(0)
+_non_negative = v.ge(0)
+
+
+def _positive_steps(instance: object, attribute: attrs.Attribute, value: list[int]) -> None:
+    if not value or any(step <= 0 for step in value):
+        raise ValueError(f"'{attribute.name}' must be a non-empty list of positive step counts, got {value}")
+
+
+@attrs.define
+class TrainConfig:
+    """Training loop settings.
+
+    Attributes:
+        iterations: parameter updates in total.
+        batch_size: fresh problems per iteration.
+        replay_batch_size: replayed states mixed into each iteration (0 disables replay).
+        replay_capacity: states the replay ring holds.
+        steps: optimisation steps per training problem.
+        lr: Adam learning rate.
+        log_every: iterations between metrics-log lines.
+        eval_every: iterations between evaluations on the ``same`` split (0: never).
+        eval_problems: problems in each periodic evaluation.
+        checkpoint_every: iterations between checkpoints (the last one is always written).
+    """
+
+    iterations: int = attrs.field(default=10_000, validator=_positive)
+    batch_size: int = attrs.field(default=512, validator=_positive)
+    replay_batch_size: int = attrs.field(default=512, validator=_non_negative)
+    replay_capacity: int = attrs.field(default=10_000, validator=_positive)
+    steps: int = attrs.field(default=10, validator=_positive)
+    lr: float = attrs.field(default=1e-4, validator=_positive)
+    log_every: int = attrs.field(default=50, validator=_positive)
+    eval_every: int = attrs.field(default=1_000, validator=_non_negative)
+    eval_problems: int = attrs.field(default=256, validator=_positive)
+    checkpoint_every: int = attrs.field(default=1_000, validator=_positive)
+
+
+@attrs.define
+class EvalConfig:
+    """Evaluation settings.
+
+    Attributes:
+        steps: step budgets at which the error is reported; the solver runs to the largest.
+        problems: problems per evaluation.
+        batch_size: problems solved at once (memory bound).
+    """
+
+    steps: list[int] = attrs.field(factory=lambda: [10, 20, 40, 80], validator=_positive_steps)
+    problems: int = attrs.field(default=1_000, validator=_positive)
+    batch_size: int = attrs.field(default=1_000, validator=_positive)
+
+
+@attrs.define
+class RunConfig:
+    """Everything a run needs; saved as ``config.json`` beside its checkpoint.
+
+    Attributes:
+        task: which task, with its options.
+        solver: which solver, with its options.
+        train: training loop settings.
+        eval: evaluation settings.
+        seed: seeds every generator of the run.
+        device: ``"cpu"``, ``"cuda"`` or any torch device string.
+    """
+
+    task: TaskSpec
+    solver: SolverSpec
+    train: TrainConfig = attrs.field(factory=TrainConfig)
+    eval: EvalConfig = attrs.field(factory=EvalConfig)
+    seed: int = 0
+    device: str = "cpu"
+
+
+def _strict(expected: type, accepts: tuple[type, ...]):
+    def structure(value: Any, _: type) -> Any:
+        if isinstance(value, bool) and expected is not bool:
+            raise TypeError(f"expected {expected.__name__}, got bool {value!r}")
+        if not isinstance(value, accepts):
+            raise TypeError(f"expected {expected.__name__}, got {type(value).__name__} {value!r}")
+        if expected is float:
+            return float(value)
+        return value
+    return structure
+
+
+def _is_spec(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, ComponentSpec)
+
+
+def _make_converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_structure_hook(int, _strict(int, (int,)))
+    converter.register_structure_hook(float, _strict(float, (int, float)))
+    converter.register_structure_hook(bool, _strict(bool, (bool,)))
+    converter.register_structure_hook(str, _strict(str, (str,)))
+
+    def structure_spec(data: Any, cls: type[ComponentSpec]) -> ComponentSpec:
+        if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
+            raise ConfigError(f"expected a table with a string 'name' choosing the {cls.kind}, "
+                              f"got {data!r}")
+        component = load_plugins().get(cls.kind, data["name"])
+        options = {key: value for key, value in data.items() if key != "name"}
+        return cls(component.name, converter.structure(options, component.config))
+
+    def unstructure_spec(spec: ComponentSpec) -> dict[str, Any]:
+        return {"name": spec.name, **converter.unstructure(spec.options)}
+
+    converter.register_structure_hook_func(_is_spec, structure_spec)
+    converter.register_unstructure_hook_func(_is_spec, unstructure_spec)
+    return converter
+
+
+converter = _make_converter()
+"""The one converter of irem; plugins' option classes are structured through it."""
+
+
+def _format_exception(error: BaseException, type_: Any) -> str:
+    if isinstance(error, ForbiddenExtraKeysError):
+        valid = ", ".join(a.name for a in attrs.fields(error.cl)) or "(none)"
+        return f"unknown key(s) {', '.join(sorted(error.extra_fields))}; valid keys: {valid}"
+    if isinstance(error, KeyError):
+        return "required key missing"
+    return str(error)
+
+
+def structure(data: Any, cls: type) -> Any:
+    """Structure ``data`` into ``cls``; errors become one :class:`ConfigError` naming keys."""
+    try:
+        return converter.structure(data, cls)
+    except IremError:
+        raise
+    except Exception as error:
+        lines = []
+        for line in transform_error(error, format_exception=_format_exception):
+            message, _, path = line.rpartition(" @ ")
+            key = path.removeprefix("$").removeprefix(".") or "(top level)"
+            lines.append(f"  {key}: {message}")
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None
+
+
+def unstructure(config: Any) -> Any:
+    """Plain JSON-compatible data for ``config``."""
+    return converter.unstructure(config)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Parse a ``.toml`` or ``.json`` config file into a dict."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
+        kind = "JSON" if path.suffix == ".json" else "TOML"
+        raise ConfigError(f"config file {path} is not valid {kind}: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a table/object at the top level")
+    return data
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Parse ``key.path=value``; the value is read as TOML, else kept as a string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects key=value (e.g. train.iterations=100), got {text!r}")
+    try:
+        value = tomllib.loads(f"value = {raw}")["value"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def set_path(data: dict[str, Any], path: list[str], value: Any) -> None:
+    """Set ``data[path[0]][path[1]]... = value``, creating tables on the way."""
+    node = data
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[path[-1]] = value
+
+
+def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``base`` with ``override`` merged in, table by table."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def preset_overrides(task_name: str, solver_name: str, preset: str) -> dict[str, Any]:
+    """The overrides the task's ``preset`` makes for ``solver_name`` (a nested dict)."""
+    component = load_plugins().get("task", task_name)
+    presets: dict[str, dict[str, Any]] = component.meta.get("presets", {})
+    if preset not in presets:
+        raise ConfigError(f"task {component.name!r} has no preset {preset!r}; "
+                          f"available: {', '.join(sorted(presets)) or '(none)'}")
+    chosen = copy.deepcopy(presets[preset])
+    solver_sections = chosen.pop("solvers", {})
+    if solver_name in solver_sections:
+        chosen["solver"] = solver_sections[solver_name]
+    return chosen
+
+
+def build_run_config(*, task: str | None = None, solver: str | None = None,
+                     preset: str = "paper", file_data: Mapping[str, Any] | None = None,
+                     overrides: list[str] = (), seed: int | None = None,
+                     device: str | None = None) -> RunConfig:
+    """Compose a :class:`RunConfig` from a preset, a config file, overrides and flags."""
+    data = merge({}, file_data or {})
+    for path, value in map(parse_override, overrides):
+        set_path(data, path, value)
+    if task is not None:
+        set_path(data, ["task", "name"], task)
+    if solver is not None:
+        set_path(data, ["solver", "name"], solver)
+    data.setdefault("solver", {}).setdefault("name", "irem")
+    task_name = data.get("task", {}).get("name") if isinstance(data.get("task"), dict) else None
+    if not isinstance(task_name, str):
+        raise ConfigError("no task chosen: pass --task NAME or set task.name in the config file")
+    data = merge(preset_overrides(task_name, data["solver"]["name"], preset), data)
+    if seed is not None:
+        data["seed"] = seed
+    if device is not None:
+        data["device"] = device
+    return structure(data, RunConfig)

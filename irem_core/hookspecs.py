@@ -1,0 +1,123 @@
+"""The hooks a plugin implements to contribute components to irem.
+
+Every hook receives one ``register`` callable and returns nothing. A plugin is any module
+or object registered under the entry-point group ``irem`` whose functions are marked with
+:data:`hookimpl`. A minimal plugin module::
+
+    from irem_core import hookimpl
+
+    @hookimpl
+    def irem_register_tasks(register):
+        register("sorting", SortingTask, config=SortingConfig, domain="vector")
+
+``register(name, factory, *, config=NoOptions, aliases=(), **meta)`` takes:
+
+- ``name``: the unique name users type (``--task sorting``);
+- ``factory``: a callable building the component, signature per kind (below);
+- ``config``: an attrs class holding the component's options; every field needs a default;
+- ``aliases``: other names resolving to the same component;
+- ``**meta``: kind-specific metadata (below).
+
+Hookimpl arguments must not have defaults: pluggy ignores them.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import pluggy
+
+PROJECT_NAME = "irem"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+class Register(Protocol):
+    """The callable every ``irem_register_*`` hook receives."""
+
+    def __call__(self, name: str, factory: object, *, config: type | None = None,
+                 aliases: tuple[str, ...] = (), **meta: object) -> None: ...
+
+
+@hookspec
+def irem_register_tasks(register: Register) -> None:
+    """Register task families (problem generators with splits and metrics).
+
+    Args:
+        register: ``register(name, factory, config=Cls, domain=str, presets=dict)``.
+            ``factory(options) -> Task``; ``domain`` is the answer domain (``"vector"``,
+            ``"graph"``, ...); ``presets`` maps a preset name (``"quick"``, ``"paper"``)
+            to config overrides, a nested dict with optional sections ``task``, ``train``,
+            ``eval`` and ``solvers`` (a dict keyed by solver name).
+
+    Example::
+
+        @hookimpl
+        def irem_register_tasks(register):
+            register("addition", AdditionTask, config=MatrixConfig, domain="vector",
+                     presets={"paper": {}, "quick": {"task": {"size": 8}}})
+    """
+
+
+@hookspec
+def irem_register_energy_models(register: Register) -> None:
+    """Register energy models, ``nn.Module`` s giving one scalar energy per problem.
+
+    Args:
+        register: ``register(name, factory, config=Cls, domain=str)``;
+            ``factory(options, task) -> EnergyModel``.
+
+    Example::
+
+        @hookimpl
+        def irem_register_energy_models(register):
+            register("mlp", VectorEnergy, config=VectorEnergyConfig, domain="vector")
+    """
+
+
+@hookspec
+def irem_register_optimizers(register: Register) -> None:
+    """Register reasoning procedures that descend an energy.
+
+    Args:
+        register: ``register(name, factory, config=Cls)``; ``factory(options) -> Optimizer``.
+
+    Example::
+
+        @hookimpl
+        def irem_register_optimizers(register):
+            register("gd", GradientDescent, config=GradientDescentConfig)
+    """
+
+
+@hookspec
+def irem_register_solvers(register: Register) -> None:
+    """Register solvers: anything mapping (problems, start, step budget) to a trajectory.
+
+    Args:
+        register: ``register(name, factory, config=Cls)``;
+            ``factory(options, task) -> Solver``.
+
+    Example::
+
+        @hookimpl
+        def irem_register_solvers(register):
+            register("irem", build_irem_solver, config=IremConfig)
+    """
+
+
+@hookspec
+def irem_register_recursions(register: Register) -> None:
+    """Register recursion strategies that solve nested problems with a trained solver.
+
+    Args:
+        register: ``register(name, factory, config=Cls)``;
+            ``factory(options) -> Recursion``.
+
+    Example::
+
+        @hookimpl
+        def irem_register_recursions(register):
+            register("fold", FoldRecursion, config=FoldConfig)
+    """

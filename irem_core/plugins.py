@@ -1,0 +1,183 @@
+"""Builds the plugin manager, loads every entry point of group ``irem``, fills the registries.
+
+Nothing is loaded at import time: :func:`load_plugins` does it once, lazily, and tests can
+replace the result with :func:`set_plugins`.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as metadata
+import os
+import sys
+import traceback
+from types import ModuleType
+from typing import Any, Callable
+
+import attrs
+import pluggy
+
+from irem_core import hookspecs
+from irem_core.errors import PluginError
+from irem_core.registry import KINDS, Component, NoOptions, PluginInfo, Registry
+
+ENTRY_POINT_GROUP = "irem"
+STRICT_ENV = "IREM_STRICT_PLUGINS"
+ONLY_ENV = "IREM_PLUGINS"
+BLOCK_ENV = "IREM_BLOCK_PLUGINS"
+
+HOOK_KINDS: dict[str, str] = {
+    "irem_register_tasks": "task",
+    "irem_register_energy_models": "energy_model",
+    "irem_register_optimizers": "optimizer",
+    "irem_register_solvers": "solver",
+    "irem_register_recursions": "recursion",
+}
+
+
+@attrs.define
+class Plugins:
+    """The loaded plugins and the registries they filled.
+
+    Attributes:
+        manager: the pluggy plugin manager.
+        registries: one :class:`Registry` per kind.
+        infos: every plugin seen, working or broken, by name.
+        registered: names each plugin registered, as ``{plugin: {kind: [names]}}``.
+    """
+
+    manager: pluggy.PluginManager
+    registries: dict[str, Registry]
+    infos: dict[str, PluginInfo] = attrs.field(factory=dict)
+    registered: dict[str, dict[str, list[str]]] = attrs.field(factory=dict)
+
+    def get(self, kind: str, name: str) -> Component:
+        """The component of ``kind`` called ``name``; error lists valid names."""
+        if kind not in self.registries:
+            raise PluginError(f"unknown component kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+        return self.registries[kind].get(name)
+
+    def versions(self) -> dict[str, str]:
+        """``{plugin name: version}`` of every working plugin."""
+        return {name: info.version for name, info in self.infos.items() if info.error is None}
+
+
+def _env_names(variable: str) -> set[str] | None:
+    value = os.environ.get(variable)
+    if value is None:
+        return None
+    return {name.strip() for name in value.split(",") if name.strip()}
+
+
+def _describe_error(error: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(error), error)).strip()
+
+
+def new_manager() -> pluggy.PluginManager:
+    """A plugin manager that knows irem's hookspecs and has no plugins."""
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    return manager
+
+
+def build_plugins(sources: list[tuple[PluginInfo, Callable[[], Any]]]) -> Plugins:
+    """Load plugins from ``(info, loader)`` pairs and fill fresh registries.
+
+    Each loader returns the plugin object (a module or any object with hookimpls). A loader
+    or hook that raises marks that plugin broken; the others keep working. With
+    ``IREM_STRICT_PLUGINS=1`` the first failure is raised instead.
+    """
+    strict = os.environ.get(STRICT_ENV, "") not in ("", "0")
+    manager = new_manager()
+    plugins = Plugins(manager, {kind: Registry(kind) for kind in KINDS})
+
+    def fail(info: PluginInfo, error: BaseException) -> None:
+        broken = attrs.evolve(info, error=_describe_error(error))
+        plugins.infos[info.name] = broken
+        for registry in plugins.registries.values():
+            registry.mark_broken(broken)
+        if strict:
+            raise PluginError(f"plugin {info.describe()} is broken ({STRICT_ENV} is set): "
+                              f"{broken.error}") from error
+
+    for info, loader in sources:
+        plugins.infos[info.name] = info
+        plugins.registered[info.name] = {}
+        try:
+            manager.register(loader(), name=info.name)
+        except Exception as error:  # a broken plugin must not break the others
+            fail(info, error)
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as error:
+        bad = manager.get_name(error.plugin) or str(error.plugin)
+        info = plugins.infos.get(bad, PluginInfo(bad))
+        manager.unregister(name=info.name)
+        fail(info, PluginError(f"misspelled or unknown hook: {error}"))
+
+    for hook_name, kind in HOOK_KINDS.items():
+        for impl in getattr(manager.hook, hook_name).get_hookimpls():
+            info = plugins.infos[impl.plugin_name]
+            registrations = plugins.registered[impl.plugin_name].setdefault(kind, [])
+
+            def register(name: str, factory: Callable[..., Any], *, config: type | None = None,
+                         aliases: tuple[str, ...] = (), _info: PluginInfo = info,
+                         _kind: str = kind, _names: list[str] = registrations,
+                         **meta: Any) -> None:
+                plugins.registries[_kind].add(Component(
+                    _kind, name, factory, config or NoOptions, _info, tuple(aliases), dict(meta)))
+                _names.append(name)
+
+            try:
+                impl.function(register)
+            except Exception as error:
+                fail(info, error)
+    return plugins
+
+
+def entry_point_sources() -> list[tuple[PluginInfo, Callable[[], Any]]]:
+    """``(info, loader)`` for every entry point of group ``irem``, after the env filters.
+
+    ``IREM_PLUGINS=a,b`` loads only the named plugins; ``IREM_BLOCK_PLUGINS=c`` skips ``c``.
+    """
+    only, blocked = _env_names(ONLY_ENV), _env_names(BLOCK_ENV) or set()
+    sources = []
+    for entry_point in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if (only is not None and entry_point.name not in only) or entry_point.name in blocked:
+            continue
+        dist = entry_point.dist
+        info = PluginInfo(entry_point.name, dist.name if dist else "", dist.version if dist else "")
+        sources.append((info, entry_point.load))
+    return sources
+
+
+_loaded: Plugins | None = None
+
+
+def load_plugins() -> Plugins:
+    """Load every installed plugin once and return them; later calls return the same."""
+    global _loaded
+    if _loaded is None:
+        _loaded = build_plugins(entry_point_sources())
+    return _loaded
+
+
+def set_plugins(plugins: Plugins | None) -> Plugins | None:
+    """Replace the loaded plugins (``None`` forces a reload); returns the previous ones."""
+    global _loaded
+    previous, _loaded = _loaded, plugins
+    return previous
+
+
+def get(kind: str, name: str) -> Component:
+    """Shortcut for ``load_plugins().get(kind, name)``."""
+    return load_plugins().get(kind, name)
+
+
+def module_plugin(module: ModuleType | object, name: str) -> tuple[PluginInfo, Callable[[], Any]]:
+    """A ``(info, loader)`` source for an in-process plugin object (tests, scripts)."""
+    return PluginInfo(name), lambda: module
+
+
+def python_environment() -> str:
+    """The interpreter and site-packages searched for plugins, for ``irem plugins``."""
+    return sys.prefix

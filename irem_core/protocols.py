@@ -1,0 +1,166 @@
+"""The core's vocabulary: problems, trajectories and the roles plugins fill.
+
+Answers are always a 2-D tensor of shape ``(rows, features)``: one row per problem for
+vector tasks, one row per edge for graph tasks. ``Problems.row_problem`` maps each answer
+row to the index of the problem it belongs to, so that per-problem reductions
+(energy-based answer selection, per-problem error) work for every domain alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import attrs
+import torch
+from torch import Tensor, nn
+
+from irem_core.energy import BoundEnergy
+
+Split = Literal["train", "same", "harder"]
+SPLITS: tuple[str, ...] = ("train", "same", "harder")
+
+
+@attrs.frozen
+class Problems:
+    """A batch of problems with their true answers.
+
+    Attributes:
+        inputs: what the energy model conditions on; task-defined (a ``(B, D_x)`` tensor
+            for vector tasks, a torch_geometric ``Batch`` for graph tasks).
+        target: true answers, shape ``(rows, F)``.
+        row_problem: problem index of each answer row, shape ``(rows,)``, int64.
+        num_problems: ``B``, the number of problems in the batch.
+    """
+
+    inputs: Any
+    target: Tensor
+    row_problem: Tensor
+    num_problems: int
+
+
+@attrs.frozen
+class Trajectory:
+    """What a solver returns for a batch of ``B`` problems after at most ``T`` steps.
+
+    Attributes:
+        answer: final answers ``y_T``, shape ``(rows, F)``; differentiable w.r.t. the
+            solver's parameters when the solver ran with ``differentiable=True``.
+        steps_used: steps each problem took, shape ``(B,)``, int64.
+        answers: every iterate ``y_0 .. y_T``, shape ``(T + 1, rows, F)``; only when the
+            solver ran with ``record=True``.
+        energies: energy of every iterate, shape ``(T + 1, B)``; only when recorded and the
+            solver has an energy (``None`` for solvers without one).
+        aux_loss: an extra training loss term the solver wants added (e.g. PonderNet's
+            KL term), a scalar, or ``None``.
+    """
+
+    answer: Tensor
+    steps_used: Tensor
+    answers: Tensor | None = None
+    energies: Tensor | None = None
+    aux_loss: Tensor | None = None
+
+
+@runtime_checkable
+class Task(Protocol):
+    """A family of problems: samples batches, starts answers, scores and stores them."""
+
+    domain: str
+    """Answer domain, e.g. ``"vector"`` or ``"graph"``; energy models declare theirs."""
+
+    answer_features: int
+    """``F``, the number of features of one answer row."""
+
+    def sample(self, split: str, num_problems: int, generator: torch.Generator,
+               device: torch.device | str = "cpu") -> Problems:
+        """Draw ``num_problems`` problems of ``split`` using only ``generator``."""
+        ...
+
+    def init_answer(self, problems: Problems, generator: torch.Generator) -> Tensor:
+        """Initial answers ``y_0``, shape ``(rows, F)``, on the problems' device."""
+        ...
+
+    def pack(self, problems: Problems, answer: Tensor) -> dict[str, Tensor]:
+        """Fixed-shape per-problem tensors (leading dim ``B``) for the replay buffer."""
+        ...
+
+    def unpack(self, packed: dict[str, Tensor]) -> tuple[Problems, Tensor]:
+        """Inverse of :meth:`pack`: problems and their current answers."""
+        ...
+
+    def to_tensors(self, problems: Problems) -> dict[str, Tensor]:
+        """The problem set as named tensors, for ``irem data`` files."""
+        ...
+
+    def from_tensors(self, tensors: dict[str, Tensor]) -> Problems:
+        """Inverse of :meth:`to_tensors`; raises ``IremError`` on missing or misshapen tensors."""
+        ...
+
+
+@runtime_checkable
+class EnergyModel(Protocol):
+    """An ``nn.Module`` giving one scalar energy per problem.
+
+    ``encode`` runs once per solve on the inputs (so work that does not depend on the
+    answer is not repeated at every step); ``forward`` runs at every step.
+    """
+
+    def encode(self, inputs: Any) -> Any:
+        """Answer-independent context computed from ``Problems.inputs``."""
+        ...
+
+    def forward(self, context: Any, answer: Tensor) -> Tensor:
+        """Energies, shape ``(B,)``, for answers of shape ``(rows, F)``."""
+        ...
+
+
+@runtime_checkable
+class Optimizer(Protocol):
+    """A reasoning procedure: descends an energy from ``y0`` for at most ``steps`` steps."""
+
+    def run(self, energy: BoundEnergy, y0: Tensor, steps: int, *,
+            differentiable_energy: BoundEnergy | None = None, record: bool = False) -> Trajectory:
+        """Minimise ``energy`` starting at ``y0`` of shape ``(rows, F)``.
+
+        Args:
+            energy: the energy for steps that are not differentiated w.r.t. parameters.
+            y0: initial answers, shape ``(rows, F)``; never modified in place.
+            steps: the step budget ``T``.
+            differentiable_energy: when given, the optimizer is being trained: its result
+                must be differentiable w.r.t. the parameters through this function (at
+                least through the last step; how far back is the optimizer's option).
+            record: keep every iterate and its energy in the trajectory.
+        """
+        ...
+
+
+class Solver(nn.Module):
+    """What training and evaluation see: maps (problems, ``y0``, budget) to a trajectory.
+
+    Subclasses implement :meth:`solve`. IREM is an energy model plus an optimizer; each
+    baseline is its own solver.
+    """
+
+    def solve(self, problems: Problems, y0: Tensor, steps: int, *,
+              differentiable: bool = False, record: bool = False) -> Trajectory:
+        """Produce answers for ``problems`` within ``steps`` steps.
+
+        Args:
+            problems: the batch.
+            y0: initial answers ``(rows, F)``; solvers that do not iterate on answers may
+                ignore it.
+            steps: step budget.
+            differentiable: build the graph needed to train the solver's parameters.
+            record: keep every iterate (and energies, if any) for evaluation.
+        """
+        raise NotImplementedError
+
+
+@runtime_checkable
+class Recursion(Protocol):
+    """Solves a nested problem by composing a trained solver's answers to sub-problems."""
+
+    def solve(self, solver: Solver, task: Task, operands: list[Tensor],
+              steps: int, generator: torch.Generator) -> list[Tensor]:
+        """Return the composed answer after each operation, in order."""
+        ...

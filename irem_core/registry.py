@@ -1,0 +1,122 @@
+"""Name -> component records, one registry per kind, validated in one place."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import attrs
+
+from irem_core.errors import PluginError
+
+KINDS: tuple[str, ...] = ("task", "energy_model", "optimizer", "solver", "recursion")
+
+
+@attrs.define(frozen=True)
+class NoOptions:
+    """Options class for a component that takes none."""
+
+
+@attrs.frozen
+class PluginInfo:
+    """Where a plugin came from.
+
+    Attributes:
+        name: entry-point (or registration) name.
+        distribution: the installed distribution that provides it, or ``""``.
+        version: that distribution's version, or ``""``.
+        error: why the plugin is broken (``None`` while it works).
+    """
+
+    name: str
+    distribution: str = ""
+    version: str = ""
+    error: str | None = None
+
+    def describe(self) -> str:
+        """``name (distribution version)`` for messages."""
+        origin = f" ({self.distribution} {self.version})" if self.distribution else ""
+        return f"{self.name}{origin}"
+
+
+@attrs.frozen
+class Component:
+    """One registered component.
+
+    Attributes:
+        kind: one of :data:`KINDS`.
+        name: the registered name.
+        factory: builds the component (signature per kind, see ``irem_core.hookspecs``).
+        config: attrs class of its options.
+        plugin: the plugin that registered it.
+        aliases: other names for it.
+        meta: kind-specific metadata (``domain``, ``presets``...).
+    """
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    config: type
+    plugin: PluginInfo
+    aliases: tuple[str, ...] = ()
+    meta: dict[str, Any] = attrs.field(factory=dict)
+
+
+class Registry:
+    """All components of one kind, by name and alias."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._by_name: dict[str, Component] = {}
+        self._aliases: dict[str, str] = {}
+        self._broken: dict[str, PluginInfo] = {}
+
+    def add(self, component: Component) -> None:
+        """Register ``component``; a clashing name from another factory is an error."""
+        if not attrs.has(component.config):
+            raise PluginError(
+                f"plugin {component.plugin.describe()} registered {self.kind} "
+                f"{component.name!r} with config={component.config!r}, which is not an attrs "
+                "class; decorate it with @attrs.define (every field needs a default)")
+        for name in (component.name, *component.aliases):
+            existing = self.find(name)
+            if existing is None:
+                continue
+            if existing.factory is component.factory and existing.plugin.name == component.plugin.name:
+                return
+            raise PluginError(
+                f"{self.kind} name {name!r} is registered twice: by plugin "
+                f"{existing.plugin.describe()} and by plugin {component.plugin.describe()}; "
+                "uninstall one of them or block one with IREM_BLOCK_PLUGINS")
+        self._by_name[component.name] = component
+        for alias in component.aliases:
+            self._aliases[alias] = component.name
+
+    def mark_broken(self, plugin: PluginInfo) -> None:
+        """Remember that ``plugin`` failed, so its components raise its error when asked for."""
+        self._broken[plugin.name] = plugin
+
+    def find(self, name: str) -> Component | None:
+        """The component called ``name`` (or aliased so), or ``None``."""
+        return self._by_name.get(self._aliases.get(name, name))
+
+    def get(self, name: str) -> Component:
+        """The component called ``name``; raises ``PluginError`` listing the valid names."""
+        component = self.find(name)
+        if component is not None:
+            broken = self._broken.get(component.plugin.name)
+            if broken is not None:
+                raise PluginError(f"{self.kind} {name!r} comes from plugin {broken.describe()}, "
+                                  f"which is broken: {broken.error}")
+            return component
+        message = f"unknown {self.kind} {name!r}; valid names: {', '.join(self.names()) or '(none)'}"
+        for broken in self._broken.values():
+            message += f"\nnote: plugin {broken.describe()} failed to load and may provide it: {broken.error}"
+        raise PluginError(message)
+
+    def names(self) -> list[str]:
+        """Registered names (without aliases), sorted."""
+        return sorted(self._by_name)
+
+    def components(self) -> list[Component]:
+        """Every registered component, sorted by name."""
+        return [self._by_name[name] for name in self.names()]

@@ -1,0 +1,82 @@
+"""Building a run's components from its config, and loading a trained run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+import torch
+
+from irem_core.checkpoint import load_checkpoint
+from irem_core.config import RunConfig, SolverSpec, TaskSpec, structure
+from irem_core.errors import CheckpointError, IremError
+from irem_core.plugins import load_plugins
+from irem_core.protocols import Solver, Task
+
+
+def build_task(spec: TaskSpec) -> Task:
+    """The task named in ``spec``, built with its options."""
+    component = load_plugins().get("task", spec.name)
+    return component.factory(spec.options)
+
+
+def build_solver(spec: SolverSpec, task: Task, seed: int) -> Solver:
+    """The solver named in ``spec`` for ``task``, its parameters initialised from ``seed``.
+
+    The global torch RNG is used (``nn.Module`` initialisers need it) inside a fork, so the
+    caller's RNG state is untouched.
+    """
+    component = load_plugins().get("solver", spec.name)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        solver = component.factory(spec.options, task)
+    if not isinstance(solver, Solver):
+        raise IremError(f"solver {spec.name!r} from plugin {component.plugin.describe()} built a "
+                        f"{type(solver).__name__}, not an irem_core.Solver")
+    return solver
+
+
+def resolve_device(name: str) -> torch.device:
+    """``torch.device(name)``, with a clear error when it is unavailable."""
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise IremError(f"invalid device {name!r}: {error}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise IremError("device 'cuda' requested but no CUDA GPU is available; use --device cpu")
+    return device
+
+
+@attrs.frozen
+class TrainedRun:
+    """A trained run loaded from its directory.
+
+    Attributes:
+        config: the run config.
+        task: its task.
+        solver: its solver, with trained parameters, in eval mode.
+        iteration: iterations it was trained for.
+        device: where the solver lives.
+    """
+
+    config: RunConfig
+    task: Task
+    solver: Solver
+    iteration: int
+    device: torch.device
+
+
+def load_run(directory: str | Path, device: str | None = None) -> TrainedRun:
+    """Load the run in ``directory`` (as written by ``irem train``) for evaluation."""
+    checkpoint = load_checkpoint(Path(directory), with_state=False)
+    config = structure(checkpoint.config, RunConfig)
+    target = resolve_device(device or config.device)
+    task = build_task(config.task)
+    solver = build_solver(config.solver, task, config.seed)
+    try:
+        solver.load_state_dict(checkpoint.model)
+    except RuntimeError as error:
+        raise CheckpointError(f"the weights in {directory} do not fit the solver its config "
+                              f"describes: {error}") from None
+    solver.to(target).eval()
+    return TrainedRun(config, task, solver, checkpoint.iteration, target)

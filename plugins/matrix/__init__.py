@@ -1,0 +1,39 @@
+"""The paper's continuous tasks (addition, low-rank completion, inverse) and the MLP energy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from irem_core.hookspecs import Register, hookimpl
+from irem_plugins.matrix.energy import VectorEnergy, VectorEnergyConfig
+from irem_plugins.matrix.tasks import AdditionTask, CompletionTask, InverseTask, MatrixConfig
+
+PAPER_PRESET: dict[str, Any] = {"solvers": {"irem": {"energy": {"name": "mlp"}}}}
+"""The release's settings: 20×20, batch 512 + 512 replayed, 10 steps, λ = 100, Adam 1e-4,
+10,000 iterations, test at 80 steps (all core defaults)."""
+
+QUICK_PRESET: dict[str, Any] = {
+    "task": {"size": 8},
+    "train": {"iterations": 600, "batch_size": 256, "replay_batch_size": 256,
+              "eval_every": 200, "checkpoint_every": 200, "log_every": 20},
+    "eval": {"problems": 1000},
+    "solvers": {"irem": {"energy": {"name": "mlp", "hidden": 256}}},
+}
+"""A few CPU minutes: 8×8 matrices and a 256-wide energy; see docs/results.md."""
+
+PRESETS = {"paper": PAPER_PRESET, "quick": QUICK_PRESET}
+
+
+@hookimpl
+def irem_register_tasks(register: Register) -> None:
+    """Register ``addition``, ``completion`` (alias ``lowrank``) and ``inverse``."""
+    register("addition", AdditionTask, config=MatrixConfig, domain="vector", presets=PRESETS)
+    register("completion", CompletionTask, config=MatrixConfig, domain="vector",
+             presets=PRESETS, aliases=("lowrank",))
+    register("inverse", InverseTask, config=MatrixConfig, domain="vector", presets=PRESETS)
+
+
+@hookimpl
+def irem_register_energy_models(register: Register) -> None:
+    """Register ``mlp``, the paper's vector energy."""
+    register("mlp", VectorEnergy, config=VectorEnergyConfig, domain="vector")
