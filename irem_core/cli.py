@@ -12,16 +12,18 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+import attrs
 import torch
 
-from irem_core.checkpoint import atomic_write, tensors_to_bytes, read_tensors
-from irem_core.config import build_run_config, parse_override, read_config_file, set_path, structure
-from irem_core.config import RunConfig, TaskSpec
+from irem_core.checkpoint import atomic_write, read_tensors, tensors_to_bytes
+from irem_core.config import (RunConfig, TaskSpec, build_run_config, parse_override,
+                              read_config_file, set_path, structure)
 from irem_core.errors import IremError
-from irem_core.evaluate import evaluate
+from irem_core.evaluate import MIN_ENERGY, Evaluation, evaluate
+from irem_core.protocols import Task
 from irem_core.plugins import load_plugins, python_environment
 from irem_core.registry import KINDS
-from irem_core.runs import build_task, load_run
+from irem_core.runs import TrainedRun, build_task, load_run
 from irem_core.trainer import resume_config, train
 
 
@@ -80,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: the run's eval.steps)")
     eval_parser.add_argument("-n", "--problems", type=int, help="number of problems (default: eval.problems)")
     eval_parser.add_argument("--data", type=Path, help="problem file from 'irem data' (overrides --split/-n)")
+    eval_parser.add_argument("--sizes", type=_int_list, help="evaluate at each problem size, e.g. "
+                             "10,15,20,25,30 (tasks that declare a size option, e.g. graph nodes)")
     eval_parser.add_argument("--seed", type=int, default=1234, help="seed of problems and starts (default: 1234)")
     eval_parser.add_argument("--device", help="device to evaluate on (default: the run's)")
     eval_parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -160,36 +164,61 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sized_tasks(run: TrainedRun, sizes: list[int]) -> dict[str, Task]:
+    component = load_plugins().get("task", run.config.task.name)
+    option = component.meta.get("size_option")
+    if option is None:
+        raise IremError(f"task {component.name!r} has no size option, so --sizes does not apply "
+                        "(its model is tied to one problem size)")
+    return {str(size): build_task(attrs.evolve(run.config.task, options=attrs.evolve(
+        run.config.task.options, **{option: size}))) for size in sizes}
+
+
+def _print_evaluation(title: str, result: Evaluation) -> None:
+    print(title)
+    for key, value in result.mse.items():
+        label = "min-energy" if key == MIN_ENERGY else f"{key} steps"
+        print(f"  MSE at {label:>11}: {value:.6f}")
+    for name, values in result.metrics.items():
+        print(f"  {name}: " + ", ".join(f"{key} {value:.4f}" for key, value in values.items()))
+    print(f"  zero predictor MSE: {result.zero_predictor:.6f}")
+    if result.nonfinite_problems:
+        print(f"  warning: {result.nonfinite_problems} problems gave NaN/Inf and are excluded")
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """``irem eval``."""
     run = load_run(args.run, args.device)
     budgets = args.steps or run.config.eval.steps
-    generator = torch.Generator(run.device).manual_seed(args.seed)
+    count = args.problems or run.config.eval.problems
+    if count <= 0:
+        raise IremError(f"-n must be positive, got {count}")
+    header = {"task": run.config.task.name, "solver": run.config.solver.name,
+              "iteration": run.iteration}
     if args.data:
-        problems = run.task.from_tensors({k: v.to(run.device) for k, v in read_tensors(args.data).items()})
-        split = f"file:{args.data}"
+        tensors = {key: value.to(run.device) for key, value in read_tensors(args.data).items()}
+        cases = {"": (run.task, run.task.from_tensors(tensors))}
+        header["split"] = f"file:{args.data}"
     else:
-        count = args.problems or run.config.eval.problems
-        if count <= 0:
-            raise IremError(f"-n must be positive, got {count}")
-        problems = run.task.sample(args.split, count, generator)
-        split = args.split
-    result = evaluate(run.solver, run.task, problems, budgets, generator, run.config.eval.batch_size)
-    report = {"task": run.config.task.name, "solver": run.config.solver.name, "split": split,
-              "n": result.num_problems, "iteration": run.iteration, "mse": result.mse,
-              "zero_predictor_mse": result.zero_predictor,
-              "nonfinite_problems": result.nonfinite_problems}
+        tasks = _sized_tasks(run, args.sizes) if args.sizes else {"": run.task}
+        generator = torch.Generator(run.device).manual_seed(args.seed)
+        cases = {key: (task, task.sample(args.split, count, generator)) for key, task in tasks.items()}
+        header["split"] = args.split
+    generator = torch.Generator(run.device).manual_seed(args.seed + 1)
+    results = {key: evaluate(run.solver, task, problems, budgets, generator, run.config.eval.batch_size)
+               for key, (task, problems) in cases.items()}
+    reports = {key: {"n": result.num_problems, "mse": result.mse, "metrics": result.metrics,
+                     "zero_predictor_mse": result.zero_predictor,
+                     "nonfinite_problems": result.nonfinite_problems}
+               for key, result in results.items()}
     if args.json:
-        print(json.dumps(report))
+        body = {"sizes": reports} if args.sizes else reports[""]
+        print(json.dumps({**header, **body}))
         return 0
-    print(f"{report['solver']} on {report['task']} ({split}, n={report['n']}, "
-          f"iteration {report['iteration']})")
-    for key, value in result.mse.items():
-        label = "min-energy" if key == "min_energy" else f"{key} steps"
-        print(f"  MSE at {label:>11}: {value:.6f}")
-    print(f"  zero predictor MSE: {result.zero_predictor:.6f}")
-    if result.nonfinite_problems:
-        print(f"  warning: {result.nonfinite_problems} problems gave NaN/Inf and are excluded")
+    for key, result in results.items():
+        size = f", size {key}" if key else ""
+        _print_evaluation(f"{header['solver']} on {header['task']} ({header['split']}{size}, "
+                          f"n={result.num_problems}, iteration {run.iteration})", result)
     return 0
 
 

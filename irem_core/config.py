@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -202,8 +203,11 @@ def structure(data: Any, cls: type) -> Any:
         lines = []
         for line in transform_error(error, format_exception=_format_exception):
             message, _, path = line.rpartition(" @ ")
-            key = path.removeprefix("$").removeprefix(".") or "(top level)"
-            lines.append(f"  {key}: {message}")
+            key = path.removeprefix("$").removeprefix(".")
+            field = re.match(r"'(\w+)' (.*)", message)  # attrs validators name their field
+            if field:
+                key, message = f"{key}.{field[1]}".lstrip("."), field[2]
+            lines.append(f"  {key or '(top level)'}: {message}")
         raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None
 
 

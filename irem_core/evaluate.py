@@ -10,6 +10,8 @@ from torch import Tensor
 
 from irem_core.protocols import Problems, Solver, Task
 
+MIN_ENERGY = "min_energy"
+
 
 @attrs.frozen
 class Evaluation:
@@ -22,6 +24,8 @@ class Evaluation:
             solvers without an energy).
         curve: MSE of iterate ``t`` for ``t = 0 .. max budget``.
         zero_predictor: MSE of answering all zeros, the trivial reference.
+        metrics: the task's own scores (``Task.score``, if it has one), averaged over
+            answer rows, as ``{metric: {budget key: value}}``.
         nonfinite_problems: problems whose answers or energies became NaN/Inf; they are
             excluded from every figure above.
     """
@@ -30,6 +34,7 @@ class Evaluation:
     mse: dict[str, float]
     curve: list[float]
     zero_predictor: float
+    metrics: dict[str, dict[str, float]]
     nonfinite_problems: int
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,52 +58,74 @@ def select_min_energy(answers: Tensor, energies: Tensor, row_problem: Tensor) ->
     return answers[best_step[row_problem], rows]
 
 
-def _solve_chunk(solver: Solver, task: Task, problems: Problems, steps: int,
-                 generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
-    """Squared-error sums ``(T + 1,)`` per iterate and at min energy, and finite mask ``(B,)``."""
+class _Totals:
+    """Running sums over chunks (float64 on the host)."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, Tensor] = {}
+        self.rows = 0
+        self.elements = 0
+        self.nonfinite = 0
+
+    def add(self, key: str, value: Tensor) -> None:
+        value = value.detach().double().cpu()
+        self.sums[key] = self.sums[key] + value if key in self.sums else value
+
+
+def _solve_chunk(solver: Solver, task: Task, problems: Problems, budgets: list[int],
+                 generator: torch.Generator, totals: _Totals) -> None:
     y0 = task.init_answer(problems, generator)
     with torch.no_grad():
-        trajectory = solver.solve(problems, y0, steps, record=True)
+        trajectory = solver.solve(problems, y0, max(budgets), record=True)
     answers = trajectory.answers
     if answers is None:
         raise ValueError(f"{type(solver).__name__}.solve ignored record=True: no iterates returned")
     bad_rows = ~answers.isfinite().all(dim=0).all(dim=-1)
     bad = torch.zeros(problems.num_problems, device=answers.device).index_add_(
         0, problems.row_problem, bad_rows.float()) > 0
-    finite = ~bad
     if trajectory.energies is not None:
-        finite &= trajectory.energies.isfinite().all(dim=0)
+        bad |= ~trajectory.energies.isfinite().all(dim=0)
         selected = select_min_energy(answers, trajectory.energies, problems.row_problem)
     else:
         selected = answers[-1]
-    keep = finite[problems.row_problem]
+    keep = ~bad[problems.row_problem]
     target = problems.target[keep]
-    per_step = ((answers[:, keep] - target) ** 2).sum(dim=(1, 2))
-    at_min = ((selected[keep] - target) ** 2).sum()
-    return torch.cat([per_step, at_min[None]]), (target ** 2).sum(), finite
+    totals.add("curve", ((answers[:, keep] - target) ** 2).sum(dim=(1, 2)))
+    totals.add(MIN_ENERGY, ((selected[keep] - target) ** 2).sum())
+    totals.add("zero", (target ** 2).sum())
+    score = getattr(task, "score", None)
+    if score is not None:
+        chosen = {str(budget): answers[budget] for budget in budgets}
+        chosen[MIN_ENERGY] = selected
+        for key, answer in chosen.items():
+            for name, per_row in score(answer, problems).items():
+                totals.add(f"metric:{name}:{key}", per_row[keep].sum())
+    totals.rows += int(keep.sum())
+    totals.elements += target.numel()
+    totals.nonfinite += int(bad.sum())
 
 
 def evaluate(solver: Solver, task: Task, problems: Problems, budgets: list[int],
              generator: torch.Generator, batch_size: int) -> Evaluation:
     """Run ``solver`` to ``max(budgets)`` steps on ``problems`` in chunks of ``batch_size``.
 
-    ``problems`` is split by problem index; starts are drawn from ``generator``.
+    Starts ``y0`` are drawn from ``generator``. Problems are split into chunks with the
+    task's ``pack``/``unpack``.
     """
-    steps = max(budgets)
-    totals = torch.zeros(steps + 2, dtype=torch.float64)
-    zero_total = torch.zeros((), dtype=torch.float64)
-    elements, nonfinite = 0, 0
+    budgets = sorted(set(budgets))
+    totals = _Totals()
     packed = task.pack(problems, problems.target)  # the answer slot is unused here
     for start in range(0, problems.num_problems, batch_size):
-        chunk, _ = task.unpack({k: v[start:start + batch_size] for k, v in packed.items()})
-        sums, zero_sum, finite = _solve_chunk(solver, task, chunk, steps, generator)
-        totals += sums.double().cpu()
-        zero_total += zero_sum.double().cpu()
-        kept_rows = finite[chunk.row_problem]
-        elements += int(kept_rows.sum()) * chunk.target.shape[-1]
-        nonfinite += int((~finite).sum())
-    mean = (totals / max(elements, 1)).tolist()
-    mse = {str(budget): mean[budget] for budget in sorted(budgets)}
-    mse["min_energy"] = mean[-1]
-    return Evaluation(problems.num_problems, mse, mean[:-1], float(zero_total) / max(elements, 1),
-                      nonfinite)
+        chunk, _ = task.unpack({key: value[start:start + batch_size] for key, value in packed.items()})
+        _solve_chunk(solver, task, chunk, budgets, generator, totals)
+    elements, rows = max(totals.elements, 1), max(totals.rows, 1)
+    curve = (totals.sums["curve"] / elements).tolist()
+    mse = {str(budget): curve[budget] for budget in budgets}
+    mse[MIN_ENERGY] = float(totals.sums[MIN_ENERGY]) / elements
+    metrics: dict[str, dict[str, float]] = {}
+    for key, value in totals.sums.items():
+        if key.startswith("metric:"):
+            _, name, budget = key.split(":")
+            metrics.setdefault(name, {})[budget] = float(value) / rows
+    return Evaluation(problems.num_problems, mse, curve, float(totals.sums["zero"]) / elements,
+                      metrics, totals.nonfinite)

@@ -63,7 +63,12 @@ class Trajectory:
 
 @runtime_checkable
 class Task(Protocol):
-    """A family of problems: samples batches, starts answers, scores and stores them."""
+    """A family of problems: samples batches, starts answers, scores and stores them.
+
+    A task may also define ``score(answer (rows, F), problems) -> {name: values (rows,)}``:
+    the evaluator averages each per-row value and reports it beside the MSE (e.g. edge
+    accuracy for connected components).
+    """
 
     domain: str
     """Answer domain, e.g. ``"vector"`` or ``"graph"``; energy models declare theirs."""
@@ -95,7 +100,6 @@ class Task(Protocol):
     def from_tensors(self, tensors: dict[str, Tensor]) -> Problems:
         """Inverse of :meth:`to_tensors`; raises ``IremError`` on missing or misshapen tensors."""
         ...
-
 
 @runtime_checkable
 class EnergyModel(Protocol):

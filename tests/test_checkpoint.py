@@ -1,0 +1,66 @@
+"""Checkpoints: bit-exact round trips, no unpickling, clear errors on damage."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from irem_core.checkpoint import MODEL_FILE, load_checkpoint
+from irem_core.errors import CheckpointError
+from irem_core.runs import load_run
+from irem_core.trainer import train
+
+
+@pytest.fixture
+def trained(tiny_config, run_dir: Path) -> Path:
+    train(tiny_config, run_dir, progress=False)
+    return run_dir
+
+
+def test_round_trip_is_bit_exact(tiny_config, trained: Path) -> None:
+    from irem_core.runs import build_solver, build_task
+
+    run = load_run(trained)
+    checkpoint = load_checkpoint(trained)
+    for name, tensor in run.solver.state_dict().items():
+        assert torch.equal(tensor, checkpoint.model[name])
+    assert run.iteration == 4
+    assert run.config == tiny_config
+    fresh = build_solver(tiny_config.solver, build_task(tiny_config.task), tiny_config.seed)
+    assert any(not torch.equal(a, b) for a, b in zip(fresh.state_dict().values(),
+                                                     run.solver.state_dict().values()))
+
+
+def test_loading_never_unpickles(trained: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a load path unpickled")
+
+    for module, name in [(pickle, "load"), (pickle, "loads"), (pickle, "Unpickler"),
+                         (torch, "load")]:
+        monkeypatch.setattr(module, name, forbidden)
+    run = load_run(trained)
+    assert run.iteration == 4
+    load_checkpoint(trained)
+
+
+def test_config_json_records_plugins_iteration_and_seed(trained: Path) -> None:
+    record = json.loads((trained / "config.json").read_text())
+    assert record["iteration"] == 4 and record["seed"] == 0
+    assert set(record["plugins"]) >= {"matrix", "irem", "optimizers"}
+    assert record["config"]["task"] == {"name": "addition", "size": 3}
+
+
+def test_truncated_weights_give_a_clear_error(trained: Path) -> None:
+    path = trained / MODEL_FILE
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="modified or truncated"):
+        load_run(trained)
+
+
+def test_missing_checkpoint_gives_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="config.json is missing"):
+        load_run(tmp_path)
