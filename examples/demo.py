@@ -29,7 +29,8 @@ def main() -> None:
     parser.add_argument("--preset", default="quick", help="the task's preset")
     args = parser.parse_args()
 
-    overrides = ["train.iterations=20", "eval.problems=64"] if SMOKE else []
+    overrides = (["train.iterations=5", "train.batch_size=32", "train.replay_batch_size=32",
+                  "eval.problems=32"] if SMOKE else [])
     config = irem.build_run_config(task=args.task, preset=args.preset, overrides=overrides)
     started = time.perf_counter()
     summary = irem.train(config, args.out, force=True)

@@ -125,7 +125,8 @@ def build_plugins(sources: list[tuple[PluginInfo, Callable[[], Any]]]) -> Plugin
                          **meta: Any) -> None:
                 plugins.registries[_kind].add(Component(
                     _kind, name, factory, config or NoOptions, _info, tuple(aliases), dict(meta)))
-                _names.append(name)
+                if name not in _names:
+                    _names.append(name)
 
             try:
                 impl.function(register)

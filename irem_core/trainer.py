@@ -219,5 +219,6 @@ def train(config: RunConfig, directory: str | Path, *, resume: bool = False,
 
 def resume_config(directory: str | Path) -> dict[str, Any]:
     """The config (plain data) saved in ``directory``'s checkpoint, for ``--resume``."""
+    prepare_directory(Path(directory), resume=True, force=False)
     return read_record(Path(directory))["config"]
 

@@ -1,0 +1,121 @@
+"""The CLI end to end on CPU: train, checkpoint, resume, eval, data, plugins, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from irem_core.cli import main
+
+
+def train_args(run_dir: Path, overrides: list[str], iterations: int, *extra: str) -> list[str]:
+    sets = [arg for override in overrides + [f"train.iterations={iterations}"]
+            for arg in ("--set", override)]
+    return ["train", "--task", "addition", "--out", str(run_dir), "--no-progress", *sets, *extra]
+
+
+def test_train_eval_and_json_report(run_dir: Path, tiny_overrides: list[str],
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 4)) == 0
+    assert {"config.json", "model.safetensors", "state.safetensors", "metrics.jsonl"} <= {
+        p.name for p in run_dir.iterdir()}
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [line["iteration"] for line in lines] == [1, 2, 3, 4]
+    assert "eval_same_mse" in lines[1] and "min_energy" in lines[1]["eval_same_mse"]
+    capsys.readouterr()
+    assert main(["eval", str(run_dir), "--split", "harder", "--steps", "1,3", "-n", "10", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["task"], report["split"], report["n"]) == ("addition", "harder", 10)
+    assert set(report["mse"]) == {"1", "3", "min_energy"}
+    assert all(value >= 0 for value in report["mse"].values())
+
+
+def test_resume_continues_bit_identically(tmp_path: Path, tiny_overrides: list[str]) -> None:
+    straight, halves = tmp_path / "straight", tmp_path / "halves"
+    assert main(train_args(straight, tiny_overrides, 6)) == 0
+    assert main(train_args(halves, tiny_overrides, 3)) == 0
+    assert main(["train", "--out", str(halves), "--resume", "--no-progress",
+                 "--set", "train.iterations=6"]) == 0
+    expected, resumed = load_file(straight / "model.safetensors"), load_file(halves / "model.safetensors")
+    assert expected.keys() == resumed.keys()
+    assert all(torch.equal(expected[name], resumed[name]) for name in expected)
+    iterations = [json.loads(line)["iteration"] for line in (halves / "metrics.jsonl").read_text().splitlines()]
+    assert iterations == [1, 2, 3, 4, 5, 6]
+
+
+def test_refuses_to_overwrite_a_run_without_force(run_dir: Path, tiny_overrides: list[str],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    before = (run_dir / "model.safetensors").read_bytes()
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert (run_dir / "model.safetensors").read_bytes() == before
+    assert main(train_args(run_dir, tiny_overrides, 2, "--force", "--seed", "5")) == 0
+    assert (run_dir / "model.safetensors").read_bytes() != before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--task", "additon", "--out", "{tmp}/r"], "valid names: addition"),
+    (["train", "--task", "addition", "--set", "train.iters=3", "--out", "{tmp}/r"], "unknown key(s) iters"),
+    (["train", "--task", "addition", "--set", "train.lr=fast", "--out", "{tmp}/r"], "expected float"),
+    (["train", "--config", "{tmp}/missing.toml", "--out", "{tmp}/r"], "cannot read config file"),
+    (["train", "--out", "{tmp}/r", "--resume"], "holds no checkpoint"),
+    (["eval", "{tmp}/nothing"], "config.json is missing"),
+    (["data", "addition", "--split", "hardest", "--out", "{tmp}/d.safetensors"], "valid splits"),
+])
+def test_bad_input_exits_2_with_a_message(tmp_path: Path, args: list[str], message: str,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([arg.replace("{tmp}", str(tmp_path)) for arg in args]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_data_files_are_seeded_and_evaluable(tmp_path: Path, run_dir: Path, tiny_overrides: list[str],
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    for path in (first, second):
+        assert main(["data", "addition", "--split", "harder", "-n", "6", "--seed", "9",
+                     "--set", "task.size=3", "--out", str(path)]) == 0
+    tensors = load_file(first)
+    assert tensors["x"].shape == (6, 18) and tensors["y"].shape == (6, 9)
+    assert first.read_bytes() == second.read_bytes()
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run_dir), "--data", str(first), "--steps", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 6
+
+
+def test_eval_data_with_wrong_shapes_is_bad_input(tmp_path: Path, run_dir: Path,
+                                                  tiny_overrides: list[str],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "big.safetensors"
+    assert main(["data", "addition", "-n", "2", "--set", "task.size=4", "--out", str(data)]) == 0
+    assert main(train_args(run_dir, tiny_overrides, 1)) == 0
+    assert main(["eval", str(run_dir), "--data", str(data)]) == 2
+    assert "set task.size to match" in capsys.readouterr().err
+
+
+def test_plugins_lists_builtins_and_environment(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plugins", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    plugins = {plugin["name"]: plugin for plugin in report["plugins"]}
+    assert plugins["matrix"]["status"] == "active"
+    assert plugins["matrix"]["registers"]["task"] == ["addition", "completion", "inverse"]
+    assert plugins["optimizers"]["registers"]["optimizer"] == ["gd"]
+    assert report["environment"]
+    assert main(["plugins"]) == 0
+    assert "Python environment:" in capsys.readouterr().out
+
+
+def test_nan_loss_stops_training_naming_the_iteration(run_dir: Path, tiny_overrides: list[str],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    args = train_args(run_dir, tiny_overrides, 6, "--set", "solver.optimizer.step_size=1e30",
+                      "--set", "train.lr=1e30")
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert "NaN/Inf at iteration" in error and "step size" in error
+

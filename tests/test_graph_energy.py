@@ -1,0 +1,118 @@
+"""The GINE graph energy: one scalar per graph, invariances, the paper's architecture."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from irem_core.energy import BoundEnergy, energy_and_gradient
+from irem_core.errors import IremError
+from irem_core.evaluate import select_min_energy
+from irem_plugins.graph.batching import GraphBatch, complete_graphs
+from irem_plugins.graph.energy import GineEnergy, GineEnergyConfig
+from irem_plugins.graph.tasks import GraphConfig, ShortestPathTask
+from irem_plugins.matrix.tasks import AdditionTask, MatrixConfig
+
+TASK = ShortestPathTask(GraphConfig())
+
+
+def make_energy(seed: int = 0, hidden: int = 32) -> GineEnergy:
+    torch.manual_seed(seed)
+    return GineEnergy(GineEnergyConfig(hidden=hidden), TASK).double()
+
+
+def attr_double(graphs: GraphBatch) -> GraphBatch:
+    return attrs.evolve(graphs, edge_attr=graphs.edge_attr.double())
+
+
+def energies(model: GineEnergy, inputs: torch.Tensor, answer: torch.Tensor,
+             nodes: list[int]) -> torch.Tensor:
+    """Energies ``(G,)`` of graphs given as dense ``(G, P, P)`` inputs and answers."""
+    layout = complete_graphs(torch.tensor(nodes), inputs.shape[-1])
+    graphs = layout.graph_batch(layout.from_dense(inputs))
+    return model(model.encode(graphs), layout.from_dense(answer))
+
+
+def test_parameter_count_equals_the_release() -> None:
+    model = GineEnergy(GineEnergyConfig(), TASK)
+    assert sum(parameter.numel() for parameter in model.parameters()) == 83_330
+
+
+@settings(max_examples=10)
+@given(size=st.integers(2, 8), seed=st.integers(0, 1000))
+def test_energy_is_invariant_under_node_relabelling(size: int, seed: int) -> None:
+    generator = torch.Generator().manual_seed(seed)
+    inputs = torch.rand((2, size, size), generator=generator, dtype=torch.float64)
+    answer = torch.rand((2, size, size), generator=generator, dtype=torch.float64) * 2 - 1
+    permutation = torch.randperm(size, generator=generator)
+    model = make_energy(seed)
+    original = energies(model, inputs, answer, [size, size])
+    relabelled = energies(model, inputs[:, permutation][:, :, permutation],
+                          answer[:, permutation][:, :, permutation], [size, size])
+    assert original.shape == (2,)
+    torch.testing.assert_close(relabelled, original)
+
+
+@settings(max_examples=10)
+@given(seed=st.integers(0, 1000))
+def test_each_graph_gets_one_energy_independent_of_its_batch(seed: int) -> None:
+    problems = TASK.sample("train", 6, torch.Generator().manual_seed(seed))
+    answer = TASK.init_answer(problems, torch.Generator().manual_seed(seed + 1)).double()
+    model = make_energy(seed)
+    graphs = problems.inputs
+    batched = model(model.encode(attr_double(graphs)), answer)
+    assert batched.shape == (6,)
+    packed = TASK.pack(problems, answer)
+    for graph in range(6):
+        single, single_answer = TASK.unpack({key: value[graph:graph + 1]
+                                             for key, value in packed.items()})
+        alone = model(model.encode(attr_double(single.inputs)), single_answer)
+        torch.testing.assert_close(alone, batched[graph:graph + 1])
+
+
+def test_factored_edge_term_equals_the_direct_computation() -> None:
+    """``encode`` folds the edge projection; the result must equal embed → concat → project."""
+    problems = TASK.sample("train", 5, torch.Generator().manual_seed(0))
+    graphs = attr_double(problems.inputs)
+    answer = TASK.init_answer(problems, torch.Generator().manual_seed(1)).double()
+    model = make_energy(hidden=128)
+    embedding = torch.cat([model.input_embedding(graphs.edge_attr),
+                           model.answer_embedding(answer)], dim=-1)
+    hidden = graphs.edge_attr.new_zeros(graphs.batch.shape[0], 1)
+    for projection, convolution in zip(model.edge_projections, model.convolutions):
+        hidden = convolution(hidden, graphs.edge_index, projection(embedding))
+    pooled = torch.stack([hidden[graphs.batch == graph].amax(dim=0) for graph in range(5)])
+    expected = model.readout(pooled).squeeze(-1)
+    torch.testing.assert_close(model(model.encode(graphs), answer), expected)
+
+
+def test_energy_depends_on_the_answer_through_the_core_contract() -> None:
+    problems = TASK.sample("harder", 3, torch.Generator().manual_seed(0))
+    model = GineEnergy(GineEnergyConfig(hidden=16), TASK)
+    bound = BoundEnergy(model, model.encode(problems.inputs), 3, "gine")
+    answer = TASK.init_answer(problems, torch.Generator().manual_seed(1)).requires_grad_(True)
+    values, gradient = energy_and_gradient(bound, answer, create_graph=False)
+    assert values.shape == (3,) and gradient.shape == answer.shape
+    assert bool(gradient.abs().sum(dim=-1).gt(0).any())
+
+
+def test_energy_model_rejects_non_graph_tasks_and_odd_widths() -> None:
+    with pytest.raises(IremError, match="graph task"):
+        GineEnergy(GineEnergyConfig(), AdditionTask(MatrixConfig(size=2)))
+    with pytest.raises(ValueError, match="even"):
+        GineEnergyConfig(hidden=15)
+
+
+def test_min_energy_selection_is_per_graph() -> None:
+    """Graphs of 2 and 3 nodes: each gets its own lowest-energy iterate, not the batch's."""
+    layout = complete_graphs(torch.tensor([2, 3]), 3)
+    answers = torch.arange(3.0)[:, None, None].expand(3, 13, 1)
+    energy = torch.tensor([[3.0, 1.0], [1.0, 2.0], [2.0, float("nan")]])
+    selected = select_min_energy(answers, energy, layout.edge_graph)
+    assert selected.squeeze(-1).tolist() == [1.0] * 4 + [0.0] * 9
+    energy[2, 1] = -5.0
+    selected = select_min_energy(answers, energy, layout.edge_graph)
+    assert selected.squeeze(-1).tolist() == [1.0] * 4 + [2.0] * 9

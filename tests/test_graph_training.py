@@ -1,0 +1,74 @@
+"""Graph tasks end to end: train with replay, evaluate, sizes, problem files, presets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from irem_core.cli import main
+from irem_core.config import build_run_config
+
+TINY_GRAPH_OVERRIDES = [
+    "task.max_train_nodes=5", "solver.energy.hidden=16", "train.iterations=3",
+    "train.batch_size=8", "train.replay_batch_size=4", "train.replay_capacity=32",
+    "train.steps=2", "train.log_every=1", "train.eval_every=2", "train.eval_problems=4",
+    "train.checkpoint_every=2", "eval.problems=6", "eval.batch_size=4", "eval.steps=[2,4]",
+]
+"""A graph run that takes well under a second per iteration; replay starts at iteration 2."""
+
+
+def train_tiny(task: str, directory: Path) -> None:
+    argv = ["train", "--task", task, "--preset", "quick", "--out", str(directory), "--no-progress"]
+    for override in TINY_GRAPH_OVERRIDES:
+        argv += ["--set", override]
+    assert main(argv) == 0
+
+
+@pytest.mark.parametrize("task", ["edge_copy", "connected_components", "shortest_path"])
+def test_tiny_training_and_evaluation(task: str, tmp_path: Path, capsys) -> None:
+    train_tiny(task, tmp_path / "run")
+    lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [line["iteration"] for line in lines] == [1, 2, 3]
+    assert "eval_same_mse" in lines[1]
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "run"), "--split", "harder", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 6 and set(report["mse"]) == {"2", "4", "min_energy"}
+    assert report["nonfinite_problems"] == 0
+    if task == "connected_components":
+        assert set(report["metrics"]["accuracy"]) == {"2", "4", "min_energy"}
+        assert all(0 <= value <= 1 for value in report["metrics"]["accuracy"].values())
+
+
+def test_eval_over_sizes_and_problem_files(tmp_path: Path, capsys) -> None:
+    train_tiny("shortest_path", tmp_path / "run")
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "run"), "--sizes", "3,7", "--steps", "3", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["sizes"]) == {"3", "7"}
+    data = tmp_path / "problems.safetensors"
+    assert main(["data", "shortest_path", "--split", "harder", "-n", "5", "--out", str(data)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "run"), "--data", str(data), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 5
+
+
+def test_wrong_problem_file_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    train_tiny("edge_copy", tmp_path / "run")
+    data = tmp_path / "matrices.safetensors"
+    assert main(["data", "addition", "-n", "2", "--set", "task.size=2", "--out", str(data)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "run"), "--data", str(data)]) == 2
+    assert "graph problem file" in capsys.readouterr().err
+
+
+def test_presets_follow_the_release() -> None:
+    paper = build_run_config(task="shortest_path", preset="paper")
+    assert (paper.train.batch_size, paper.train.replay_batch_size, paper.train.steps) == (512, 32, 5)
+    assert (paper.train.iterations, paper.train.lr, paper.eval.steps) == (10_000, 1e-4, [10, 20, 40])
+    assert paper.solver.options.energy.name == "gine"
+    assert paper.solver.options.optimizer.options.step_size == 100.0
+    quick = build_run_config(task="connected_components", preset="quick")
+    assert quick.solver.options.energy.name == "gine"

@@ -1,0 +1,166 @@
+"""The plugin manager: discovery, duplicate names, broken plugins, misspelled hooks."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import attrs
+import pytest
+
+from irem_core import hookimpl
+from irem_core.errors import PluginError
+from irem_core.plugins import (build_plugins, entry_point_sources, load_plugins, module_plugin,
+                               set_plugins)
+from irem_core.registry import PluginInfo
+
+
+@attrs.define
+class ToyOptions:
+    width: int = 1
+
+
+def toy_task(options: ToyOptions) -> str:
+    return f"toy{options.width}"
+
+
+def plugin_module(name: str, **hooks) -> types.ModuleType:
+    module = types.ModuleType(name)
+    for hook_name, function in hooks.items():
+        setattr(module, hook_name, hookimpl(function))
+    return module
+
+
+def registers_task(task_name: str, factory=toy_task) -> types.ModuleType:
+    def irem_register_tasks(register):
+        register(task_name, factory, config=ToyOptions, domain="vector")
+    return plugin_module(f"plugin_{task_name}", irem_register_tasks=irem_register_tasks)
+
+
+def test_components_are_found_by_kind_and_name() -> None:
+    plugins = build_plugins([module_plugin(registers_task("toy"), "toys")])
+    component = plugins.get("task", "toy")
+    assert component.factory(ToyOptions(3)) == "toy3"
+    assert component.plugin.name == "toys"
+    assert plugins.registered["toys"] == {"task": ["toy"]}
+
+
+def test_duplicate_names_are_an_error_naming_both_plugins() -> None:
+    def other_factory(options):
+        return "other"
+
+    sources = [(PluginInfo("first", "dist-a", "1.0"), lambda: registers_task("toy")),
+               (PluginInfo("second", "dist-b", "2.0"), lambda: registers_task("toy", other_factory))]
+    plugins = build_plugins(sources)
+    assert plugins.infos["second"].error is not None
+    message = plugins.infos["second"].error
+    assert "first (dist-a 1.0)" in message and "second (dist-b 2.0)" in message
+
+
+def test_same_object_registered_twice_is_a_no_op() -> None:
+    def irem_register_tasks(register):
+        register("toy", toy_task, config=ToyOptions)
+        register("toy", toy_task, config=ToyOptions)
+
+    plugins = build_plugins([module_plugin(plugin_module("twice", irem_register_tasks=irem_register_tasks), "twice")])
+    assert plugins.infos["twice"].error is None
+    assert plugins.get("task", "toy").factory is toy_task
+
+
+def test_a_plugin_that_fails_to_import_is_recorded_and_the_rest_work() -> None:
+    def broken_loader():
+        raise ImportError("No module named 'missing_dependency'")
+
+    plugins = build_plugins([(PluginInfo("broken", "broken-dist", "0.1"), broken_loader),
+                             module_plugin(registers_task("toy"), "toys")])
+    assert plugins.get("task", "toy").factory is toy_task
+    assert "missing_dependency" in plugins.infos["broken"].error
+    with pytest.raises(PluginError, match="broken \\(broken-dist 0.1\\) failed to load"):
+        plugins.get("task", "sorting")
+
+
+def test_a_plugin_that_raises_in_a_hook_is_broken_and_its_components_raise() -> None:
+    def irem_register_tasks(register):
+        register("half", toy_task, config=ToyOptions)
+        raise RuntimeError("boom in hook")
+
+    plugins = build_plugins([module_plugin(plugin_module("bad", irem_register_tasks=irem_register_tasks), "bad"),
+                             module_plugin(registers_task("toy"), "toys")])
+    assert plugins.get("task", "toy").factory is toy_task
+    with pytest.raises(PluginError, match="boom in hook"):
+        plugins.get("task", "half")
+
+
+def test_a_misspelled_hook_is_caught_by_check_pending() -> None:
+    def irem_register_task(register):
+        register("toy", toy_task)
+
+    plugins = build_plugins([module_plugin(plugin_module("typo", irem_register_task=irem_register_task), "typo")])
+    assert "irem_register_task" in plugins.infos["typo"].error
+
+
+def test_config_class_must_be_attrs() -> None:
+    class NotAttrs:
+        pass
+
+    def irem_register_tasks(register):
+        register("toy", toy_task, config=NotAttrs)
+
+    plugins = build_plugins([module_plugin(plugin_module("x", irem_register_tasks=irem_register_tasks), "x")])
+    assert "not an attrs class" in plugins.infos["x"].error
+
+
+def test_strict_mode_raises_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IREM_STRICT_PLUGINS", "1")
+
+    def broken_loader():
+        raise ImportError("nope")
+
+    with pytest.raises(PluginError, match="IREM_STRICT_PLUGINS"):
+        build_plugins([(PluginInfo("broken"), broken_loader)])
+
+
+@pytest.fixture
+def fake_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A tiny installed distribution 'irem-toy' whose entry point 'toy' is a module on sys.path."""
+    (tmp_path / "irem_toy_plugin.py").write_text(
+        "import attrs\nfrom irem_core import hookimpl\n\n"
+        "@attrs.define\nclass Options:\n    width: int = 2\n\n"
+        "def factory(options):\n    return options.width\n\n"
+        "@hookimpl\ndef irem_register_tasks(register):\n"
+        "    register('toy', factory, config=Options, domain='vector')\n")
+    dist_info = tmp_path / "irem_toy-0.3.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: irem-toy\nVersion: 0.3\n")
+    (dist_info / "entry_points.txt").write_text("[irem]\ntoy = irem_toy_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    sys.modules.pop("irem_toy_plugin", None)
+
+
+def test_entry_points_of_an_installed_distribution_are_loaded(fake_distribution: Path) -> None:
+    plugins = build_plugins(entry_point_sources())
+    info = plugins.infos["toy"]
+    assert (info.distribution, info.version, info.error) == ("irem-toy", "0.3", None)
+    assert plugins.get("task", "toy").factory(plugins.get("task", "toy").config()) == 2
+    assert plugins.get("task", "addition").plugin.name == "matrix"
+
+
+def test_env_switches_select_and_block_plugins(fake_distribution: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IREM_BLOCK_PLUGINS", "toy")
+    assert "toy" not in {info.name for info, _ in entry_point_sources()}
+    monkeypatch.delenv("IREM_BLOCK_PLUGINS")
+    monkeypatch.setenv("IREM_PLUGINS", "toy,matrix")
+    assert {info.name for info, _ in entry_point_sources()} == {"toy", "matrix"}
+
+
+def test_load_plugins_is_lazy_and_idempotent() -> None:
+    previous = set_plugins(None)
+    try:
+        first = load_plugins()
+        assert load_plugins() is first
+        assert "addition" in first.registries["task"].names()
+    finally:
+        set_plugins(previous)
