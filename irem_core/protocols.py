@@ -50,15 +50,15 @@ class Trajectory:
             solver ran with ``record=True``.
         energies: energy of every iterate, shape ``(T + 1, B)``; only when recorded and the
             solver has an energy (``None`` for solvers without one).
-        aux_loss: an extra training loss term the solver wants added (e.g. PonderNet's
-            KL term), a scalar, or ``None``.
+        extras: solver-specific tensors its :meth:`Solver.training_loss` needs (e.g.
+            PonderNet's halting probabilities).
     """
 
     answer: Tensor
     steps_used: Tensor
     answers: Tensor | None = None
     energies: Tensor | None = None
-    aux_loss: Tensor | None = None
+    extras: dict[str, Tensor] = attrs.field(factory=dict)
 
 
 @runtime_checkable
@@ -158,6 +158,10 @@ class Solver(nn.Module):
             record: keep every iterate (and energies, if any) for evaluation.
         """
         raise NotImplementedError
+
+    def training_loss(self, problems: Problems, trajectory: Trajectory) -> Tensor:
+        """The scalar loss of a differentiable trajectory; default: MSE of the final answer."""
+        return nn.functional.mse_loss(trajectory.answer, problems.target)
 
 
 @runtime_checkable

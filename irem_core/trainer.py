@@ -91,9 +91,7 @@ class Trainer:
             problems, y0 = self.task.unpack({key: torch.cat([fresh[key], replayed[key]])
                                              for key in fresh})
         trajectory = self.solver.solve(problems, y0, settings.steps, differentiable=True)
-        loss = torch.nn.functional.mse_loss(trajectory.answer, problems.target)
-        if trajectory.aux_loss is not None:
-            loss = loss + trajectory.aux_loss
+        loss = self.solver.training_loss(problems, trajectory)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if not torch.isfinite(loss):
