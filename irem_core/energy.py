@@ -16,15 +16,45 @@ class BoundEnergy:
     Args:
         model: the energy model (``encode`` already applied).
         context: ``model.encode(problems.inputs)``.
+        row_problem: problem index of each answer row, ``(rows,)``.
         num_problems: ``B``.
         source: the registered name of the model, used in error messages.
     """
 
-    def __init__(self, model: nn.Module, context: Any, num_problems: int, source: str) -> None:
+    def __init__(self, model: nn.Module, context: Any, row_problem: Tensor, num_problems: int,
+                 source: str) -> None:
         self.model = model
         self.context = context
+        self.row_problem = row_problem
         self.num_problems = num_problems
         self.source = source
+
+    @property
+    def can_restrict(self) -> bool:
+        """Whether the model can evaluate a subset of problems (it defines ``select``)."""
+        return hasattr(self.model, "select")
+
+    def restrict(self, problems: Tensor) -> tuple[BoundEnergy, Tensor]:
+        """The energy of only ``problems`` (sorted indices, ``(B',)``) and their row mask.
+
+        Requires the model's optional ``select(context, problems) -> context``.
+
+        Returns:
+            The restricted energy (problems renumbered ``0..B'−1``) and a ``(rows,)`` bool
+            mask of the rows that belong to ``problems``.
+        """
+        rows = torch.zeros(self.num_problems, dtype=torch.bool, device=problems.device)
+        rows[problems] = True
+        rows = rows[self.row_problem]
+        renumber = torch.full((self.num_problems,), -1, dtype=torch.long, device=problems.device)
+        renumber[problems] = torch.arange(problems.numel(), device=problems.device)
+        context = self.model.select(self.context, problems)
+        return BoundEnergy(self.model, context, renumber[self.row_problem[rows]], problems.numel(),
+                           self.source), rows
+
+    def per_problem(self, values: Tensor) -> Tensor:
+        """Sum per-row values ``(rows,)`` into per-problem totals ``(B,)``."""
+        return values.new_zeros(self.num_problems).index_add_(0, self.row_problem, values)
 
     def __call__(self, answer: Tensor) -> Tensor:
         energies = self.model(self.context, answer)

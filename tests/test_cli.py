@@ -105,7 +105,7 @@ def test_plugins_lists_builtins_and_environment(capsys: pytest.CaptureFixture[st
     plugins = {plugin["name"]: plugin for plugin in report["plugins"]}
     assert plugins["matrix"]["status"] == "active"
     assert plugins["matrix"]["registers"]["task"] == ["addition", "completion", "inverse"]
-    assert plugins["optimizers"]["registers"]["optimizer"] == ["gd"]
+    assert plugins["optimizers"]["registers"]["optimizer"] == ["gd", "langevin", "linesearch", "momentum"]
     assert report["environment"]
     assert main(["plugins"]) == 0
     assert "Python environment:" in capsys.readouterr().out

@@ -25,12 +25,12 @@ class Detached(nn.Module):
 
 
 def test_wrong_energy_shape_names_the_plugin_and_expected_shape() -> None:
-    energy = BoundEnergy(WrongShape(), None, 4, "wrongshape")
+    energy = BoundEnergy(WrongShape(), None, torch.arange(4), 4, "wrongshape")
     with pytest.raises(PluginError, match=r"'wrongshape' returned energies of shape \(4, 1\); expected \(4,\)"):
         energy_and_gradient(energy, torch.zeros(4, 3, requires_grad=True), create_graph=False)
 
 
 def test_energy_detached_from_the_answer_is_an_error() -> None:
-    energy = BoundEnergy(Detached(), None, 2, "detached")
+    energy = BoundEnergy(Detached(), None, torch.arange(2), 2, "detached")
     with pytest.raises(PluginError, match="'detached' returned energies that do not depend on the answer"):
         energy_and_gradient(energy, torch.zeros(2, 3, requires_grad=True), create_graph=False)

@@ -43,7 +43,7 @@ class SmoothEnergy(nn.Module):
 
 
 def bind(model: nn.Module, problems: int) -> BoundEnergy:
-    return BoundEnergy(model, None, problems, "test")
+    return BoundEnergy(model, None, torch.arange(problems), problems, "test")
 
 
 @given(seed=st.integers(0, 10_000), features=st.integers(1, 6),

@@ -49,7 +49,8 @@ class EnergySolver(Solver):
               differentiable: bool = False, record: bool = False) -> Trajectory:
         """Descend the energy from ``y0 (rows, F)``; see :class:`irem_core.protocols.Solver`."""
         context = self.energy_model.encode(problems.inputs)
-        energy = BoundEnergy(self.energy_model, context, problems.num_problems, self.energy_name)
+        energy = BoundEnergy(self.energy_model, context, problems.row_problem,
+                             problems.num_problems, self.energy_name)
         return self.optimizer.run(energy, y0, steps,
                                   differentiable_energy=energy if differentiable else None,
                                   record=record)

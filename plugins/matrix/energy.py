@@ -36,6 +36,7 @@ class VectorEnergy(nn.Module):
 
     Shapes:
         - encode: ``x (B, D_x) -> context (B, hidden)``
+        - select: ``context (B, hidden), problems (B',) -> context (B', hidden)``
         - forward: ``context (B, hidden), y (B, F) -> energies (B,)``
     """
 
@@ -54,6 +55,10 @@ class VectorEnergy(nn.Module):
     def encode(self, inputs: Tensor) -> Tensor:
         """``W_x x``: the answer-independent part of the first layer."""
         return self.input_layer(inputs)
+
+    def select(self, context: Tensor, problems: Tensor) -> Tensor:
+        """The context of ``problems`` only (indices ``(B',)``), for per-problem halting."""
+        return context[problems]
 
     def forward(self, context: Tensor, answer: Tensor) -> Tensor:
         """Energies ``(B,)`` of answers ``(B, F)`` given ``context = encode(x)``."""

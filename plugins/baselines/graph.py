@@ -1,0 +1,259 @@
+"""Graph-task networks of the baselines (paper §3): GINE stacks and an edge decoder.
+
+This is the only module of the baselines plugin that imports ``torch_geometric``; the
+solver factories import it only for ``graph`` tasks. Inputs are a graph batch (as produced
+by the graph tasks) with ``edge_index (2, E)``, ``edge_attr (E, 1)``, ``batch (V,)`` and
+``num_graphs`` (``G``); answers are per edge, ``(E, F)``, in the batch's edge order. Node
+states start at zero; everything the networks know comes from the edge inputs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.nn import GINEConv, global_mean_pool
+
+from irem_core.errors import IremError
+from irem_plugins.baselines.options import FeedforwardConfig, IterativeConfig
+from irem_plugins.baselines.solvers import StepCore
+
+if TYPE_CHECKING:
+    from irem_plugins.graph.batching import GraphBatch
+
+GRAPH_WIDTH = 128
+"""Default node width (paper: 128, so the edge decoder is ``Linear(256 → 1)``)."""
+
+EDGE_INPUTS = 1
+"""Features of one edge input (the paper's graph tasks have one scalar per edge)."""
+
+
+def _answer_features(task: object, solver: str) -> int:
+    if getattr(task, "domain", None) != "graph":
+        raise IremError(f"the graph variant of solver {solver!r} needs a graph task; "
+                        f"{type(task).__name__} is not one")
+    return task.answer_features
+
+
+def gine_layer(hidden: int) -> GINEConv:
+    r"""``h'_i = Θ(h_i + Σ_j ReLU(h_j + P e_ji + p))`` with ``Θ: Linear(H → H)``, edge width ``H``."""
+    return GINEConv(nn.Linear(hidden, hidden), edge_dim=hidden)
+
+
+@attrs.frozen
+class GraphContext:
+    """The answer-independent part of a graph solve.
+
+    Attributes:
+        graphs: the batch.
+        edge_features: embedded edge inputs, ``(E, H)``.
+    """
+
+    graphs: GraphBatch
+    edge_features: Tensor
+
+    def zero_nodes(self, width: int) -> Tensor:
+        """Zero node states, ``(V, width)``."""
+        return self.edge_features.new_zeros(self.graphs.batch.shape[0], width)
+
+
+class EdgeDecoder(nn.Module):
+    """``answer_ij = W [h_i, h_j] + b`` for every edge ``i → j``.
+
+    Args:
+        hidden: ``H``, node width (the layer is ``Linear(2H → F)``).
+        answer_features: ``F``.
+
+    Shapes:
+        ``nodes (V, H), edge_index (2, E) -> (E, F)``
+    """
+
+    def __init__(self, hidden: int, answer_features: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(2 * hidden, answer_features)
+
+    def forward(self, nodes: Tensor, edge_index: Tensor) -> Tensor:
+        """Per-edge answers ``(E, F)``."""
+        return self.linear(torch.cat([nodes[edge_index[0]], nodes[edge_index[1]]], dim=-1))
+
+
+class GineStack(nn.Module):
+    """``layers`` GINE convolutions from zero node states, ReLU after each.
+
+    Args:
+        hidden: ``H``, node and edge width.
+        layers: number of convolutions.
+
+    Shapes:
+        ``context (edge features (E, H)) -> nodes (V, H)``
+    """
+
+    def __init__(self, hidden: int, layers: int) -> None:
+        super().__init__()
+        self.hidden = hidden
+        self.convolutions = nn.ModuleList(gine_layer(hidden) for _ in range(layers))
+
+    def forward(self, context: GraphContext, edge_features: Tensor) -> Tensor:
+        """Node states ``(V, H)`` after message passing over ``edge_features (E, H)``."""
+        nodes = context.zero_nodes(self.hidden)
+        for convolution in self.convolutions:
+            nodes = F.relu(convolution(nodes, context.graphs.edge_index, edge_features))
+        return nodes
+
+
+class GraphFeedforward(nn.Module):
+    """Feed-forward graph baseline: ``ReLU(Linear(1 → H))`` edge embedding, a
+    :class:`GineStack`, and the :class:`EdgeDecoder`.
+
+    Shapes:
+        ``graphs (E edges) -> answers (E, F)``
+    """
+
+    def __init__(self, answer_features: int, hidden: int, layers: int) -> None:
+        super().__init__()
+        self.embed = nn.Linear(EDGE_INPUTS, hidden)
+        self.stack = GineStack(hidden, layers)
+        self.decode = EdgeDecoder(hidden, answer_features)
+
+    def forward(self, graphs: GraphBatch) -> Tensor:
+        """Per-edge answers ``(E, F)``."""
+        context = GraphContext(graphs, F.relu(self.embed(graphs.edge_attr)))
+        return self.decode(self.stack(context, context.edge_features), graphs.edge_index)
+
+
+class GraphStepCore(StepCore):
+    """Shared parts of the graph step cores: the edge embedding and the edge decoder."""
+
+    def __init__(self, answer_features: int, hidden: int) -> None:
+        super().__init__()
+        self.width = hidden
+        self.embed = nn.Linear(EDGE_INPUTS, hidden)
+        self.decode = EdgeDecoder(hidden, answer_features)
+
+    def encode(self, inputs: GraphBatch) -> GraphContext:
+        """Embed the edge inputs once: ``ReLU(Linear(1 → H))``, ``(E, H)``."""
+        return GraphContext(inputs, F.relu(self.embed(inputs.edge_attr)))
+
+
+class GraphLstmCore(GraphStepCore):
+    """Per step and node: ``m = ReLU(GINE(h, e))``, ``(h, c) ← LSTMCell(m, (h, c))``;
+    answers from the edge decoder on ``h``; ``(h, c)`` start at zero.
+
+    Each step passes one round of messages, so more steps reach further.
+
+    Shapes:
+        - state: ``(h, c)``, each ``(V, H)``
+        - readout: ``(E, F)``; summary: mean of ``h`` over each graph's nodes, ``(G, H)``
+    """
+
+    def __init__(self, answer_features: int, hidden: int) -> None:
+        super().__init__(answer_features, hidden)
+        self.message = gine_layer(hidden)
+        self.cell = nn.LSTMCell(hidden, hidden)
+
+    def start(self, context: GraphContext, y0: Tensor) -> tuple[Tensor, Tensor]:
+        """Zero hidden and cell states (``y0`` is ignored)."""
+        zeros = context.zero_nodes(self.width)
+        return zeros, zeros
+
+    def step(self, context: GraphContext, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        """One round of messages, then one LSTM step per node."""
+        messages = F.relu(self.message(state[0], context.graphs.edge_index, context.edge_features))
+        return self.cell(messages, state)
+
+    def readout(self, context: GraphContext, state: tuple[Tensor, Tensor]) -> Tensor:
+        """Per-edge answers ``(E, F)``."""
+        return self.decode(state[0], context.graphs.edge_index)
+
+    def summary(self, context: GraphContext, state: tuple[Tensor, Tensor]) -> Tensor:
+        """Mean hidden state of each graph, ``(G, H)``."""
+        return global_mean_pool(state[0], context.graphs.batch, size=context.graphs.num_graphs)
+
+
+class GraphScratchCore(GraphStepCore):
+    """The programmatic module on a per-node scratch pad:
+    ``s ← LayerNorm(s + g([s, GINE(s, e)]))``, ``g`` a two-layer ReLU MLP (``2H → H → H``);
+    answers from the edge decoder on ``s``; ``s`` starts at zero.
+
+    Shapes:
+        - state: ``s (V, H)``; readout: ``(E, F)``
+    """
+
+    def __init__(self, answer_features: int, hidden: int) -> None:
+        super().__init__(answer_features, hidden)
+        self.message = gine_layer(hidden)
+        self.instruction = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(),
+                                         nn.Linear(hidden, hidden))
+        self.norm = nn.LayerNorm(hidden)
+
+    def start(self, context: GraphContext, y0: Tensor) -> Tensor:
+        """An empty (zero) scratch pad (``y0`` is ignored)."""
+        return context.zero_nodes(self.width)
+
+    def step(self, context: GraphContext, state: Tensor) -> Tensor:
+        """One application of the instruction."""
+        messages = self.message(state, context.graphs.edge_index, context.edge_features)
+        return self.norm(state + self.instruction(torch.cat([state, messages], dim=-1)))
+
+    def readout(self, context: GraphContext, state: Tensor) -> Tensor:
+        """Per-edge answers ``(E, F)``."""
+        return self.decode(state, context.graphs.edge_index)
+
+
+class GraphAnswerUpdateCore(StepCore):
+    """Iterative feed-forward on graphs: ``y ← y + f(x, y)`` per edge, ``f`` a
+    :class:`GineStack` over edge features ``ReLU(W_x x + W_y y + b)`` and the edge decoder.
+
+    Shapes:
+        - context edge features: ``W_x x (E, H)``; state: ``y (E, F)``; readout: ``y``
+    """
+
+    def __init__(self, answer_features: int, hidden: int, layers: int) -> None:
+        super().__init__()
+        self.input_layer = nn.Linear(EDGE_INPUTS, hidden, bias=False)
+        self.answer_layer = nn.Linear(answer_features, hidden)
+        self.stack = GineStack(hidden, layers)
+        self.decode = EdgeDecoder(hidden, answer_features)
+
+    def encode(self, inputs: GraphBatch) -> GraphContext:
+        """``W_x x``, ``(E, H)``, once per solve."""
+        return GraphContext(inputs, self.input_layer(inputs.edge_attr))
+
+    def start(self, context: GraphContext, y0: Tensor) -> Tensor:
+        """``y0`` itself."""
+        return y0
+
+    def step(self, context: GraphContext, state: Tensor) -> Tensor:
+        """``y + f(x, y)``."""
+        edge_features = F.relu(context.edge_features + self.answer_layer(state))
+        nodes = self.stack(context, edge_features)
+        return state + self.decode(nodes, context.graphs.edge_index)
+
+    def readout(self, context: GraphContext, state: Tensor) -> Tensor:
+        """The answer ``y``."""
+        return state
+
+
+def feedforward_network(options: FeedforwardConfig, task: object) -> GraphFeedforward:
+    """The feed-forward graph network for ``task``."""
+    return GraphFeedforward(_answer_features(task, "feedforward"), options.hidden or GRAPH_WIDTH,
+                            options.layers)
+
+
+def lstm_core(hidden: int | None, task: object, solver: str) -> GraphLstmCore:
+    """The LSTM core of ``recurrent`` and ``ponder`` for ``task``."""
+    return GraphLstmCore(_answer_features(task, solver), hidden or GRAPH_WIDTH)
+
+
+def scratch_core(hidden: int | None, task: object) -> GraphScratchCore:
+    """The programmatic core for ``task``."""
+    return GraphScratchCore(_answer_features(task, "programmatic"), hidden or GRAPH_WIDTH)
+
+
+def update_core(options: IterativeConfig, task: object) -> GraphAnswerUpdateCore:
+    """The iterative feed-forward core for ``task``."""
+    return GraphAnswerUpdateCore(_answer_features(task, "iterative"),
+                                 options.hidden or GRAPH_WIDTH, options.layers)

@@ -1,0 +1,83 @@
+"""Options of the baseline solvers: attrs classes with defaults that serve every task.
+
+A ``hidden`` of ``None`` means the paper's width for the task's domain (vector tasks: 512
+for the MLPs, 196 for the LSTM; graph tasks: 128), so every matrix and graph preset works
+without solver-specific entries.
+"""
+
+from __future__ import annotations
+
+import attrs
+from attrs import validators as v
+
+def _open_unit_interval(instance: object, attribute: attrs.Attribute, value: float | None) -> None:
+    if value is not None and not 0.0 < value < 1.0:
+        raise ValueError(f"'{attribute.name}' must lie strictly between 0 and 1, got {value}")
+
+
+@attrs.define
+class FeedforwardConfig:
+    """Options of ``feedforward``.
+
+    Attributes:
+        hidden: width of every hidden layer (``None``: 512 vector, 128 graph).
+        layers: hidden layers of the vector MLP, or GINE convolutions of the graph network.
+    """
+
+    hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
+    layers: int = attrs.field(default=3, validator=v.ge(1))
+
+
+@attrs.define
+class RecurrentConfig:
+    """Options of ``recurrent``.
+
+    Attributes:
+        hidden: LSTM width (``None``: 196 vector, 128 graph).
+    """
+
+    hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
+
+
+@attrs.define
+class IterativeConfig:
+    """Options of ``iterative``.
+
+    Attributes:
+        hidden: width of the update network ``f`` (``None``: 512 vector, 128 graph).
+        layers: hidden layers of the vector ``f``, or GINE convolutions of the graph ``f``.
+    """
+
+    hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
+    layers: int = attrs.field(default=3, validator=v.ge(1))
+
+
+@attrs.define
+class PonderConfig:
+    """Options of ``ponder``.
+
+    Attributes:
+        hidden: width of the recurrent step network (``None``: 196 vector, 128 graph).
+        kl_weight: weight of ``KL(halting ‖ geometric prior)`` in the loss (paper: 0.01).
+        prior_halting: ``λ_p`` of the geometric prior (``None``: ``1/T``, ``T`` the training
+            step budget, as in the paper).
+        halt_threshold: at test time each problem answers at the first step where its
+            cumulative halting probability reaches this value (0.5: the median step).
+    """
+
+    hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
+    kl_weight: float = attrs.field(default=0.01, validator=v.ge(0))
+    prior_halting: float | None = attrs.field(default=None, validator=_open_unit_interval)
+    halt_threshold: float = attrs.field(default=0.5, validator=_open_unit_interval)
+
+
+@attrs.define
+class ProgrammaticConfig:
+    """Options of ``programmatic``.
+
+    Attributes:
+        hidden: width of the scratch state and of the step module (``None``: 512 vector,
+            128 graph).
+    """
+
+    hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))

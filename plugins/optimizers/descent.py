@@ -1,0 +1,201 @@
+"""The loop every gradient-based optimizer shares: truncation, recording, per-problem halting.
+
+A subclass only says how one step moves the answer (:meth:`DescentLoop.update`). The loop
+takes care of differentiating the last step (or every step) in training, keeping every
+iterate when asked, and, at inference, halting each problem on its own: a halted problem
+leaves the active set, so it costs no further energy evaluations.
+"""
+
+from __future__ import annotations
+
+import attrs
+import torch
+from torch import Tensor
+
+from irem_core.energy import BoundEnergy, energy_and_gradient
+from irem_core.errors import IremError
+from irem_core.protocols import Trajectory
+
+HALT_RULES = ("none", "energy", "gradient")
+
+
+@attrs.define
+class HaltOptions:
+    """Per-problem halting, shared by every descent optimizer (inference only).
+
+    Attributes:
+        halt: ``"none"`` (run the full budget), ``"energy"`` (stop a problem when its energy
+            fell by less than ``halt_tolerance`` over the last ``halt_window`` steps) or
+            ``"gradient"`` (stop when the norm of its energy gradient is below
+            ``halt_tolerance``). The step budget is the maximum.
+        halt_tolerance: threshold of the rule.
+        halt_window: ``k``, steps over which the energy decrease is measured.
+    """
+
+    halt: str = attrs.field(default="none", validator=attrs.validators.in_(HALT_RULES))
+    halt_tolerance: float = attrs.field(default=1e-4, validator=attrs.validators.ge(0))
+    halt_window: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+
+
+@attrs.define
+class DescentOptions(HaltOptions):
+    """Options every descent optimizer has.
+
+    Attributes:
+        step_size: ``λ``, the step along the negative energy gradient (paper: 100).
+        full_backprop: differentiate through every step in training instead of only the
+            last one (the paper's default is truncated).
+    """
+
+    step_size: float = attrs.field(default=100.0, validator=attrs.validators.gt(0))
+    full_backprop: bool = False
+
+
+State = dict[str, Tensor]
+
+
+class DescentLoop:
+    """Base of the descent optimizers; subclasses implement :meth:`update`.
+
+    Args:
+        options: :class:`DescentOptions` or a subclass.
+    """
+
+    problem_state: tuple[str, ...] = ()
+    """Keys of state tensors shaped ``(B, ...)``; all other state is shaped like the rows."""
+
+    def __init__(self, options: DescentOptions) -> None:
+        self.options = options
+
+    def init_state(self, answer: Tensor, energy: BoundEnergy) -> State:
+        """Optimizer state for answers ``(rows, F)``; row-shaped tensors are sliced on halting.
+
+        A per-problem ``"evaluations"`` entry (``(B,)``) counts energy evaluations beyond
+        one per step (e.g. line-search trials); the loop adds it to its count.
+        """
+        return {}
+
+    def update(self, energy: BoundEnergy, answer: Tensor, values: Tensor, gradient: Tensor,
+               state: State, step: int, steps: int) -> tuple[Tensor, State]:
+        """One step: the next answers ``(rows, F)`` and state, given the energies ``(B,)``
+        and gradient ``(rows, F)`` at ``answer``."""
+        raise NotImplementedError
+
+    def run(self, energy: BoundEnergy, y0: Tensor, steps: int, *,
+            differentiable_energy: BoundEnergy | None = None,
+            record: bool = False) -> Trajectory:
+        """Descend ``energy`` from ``y0 (rows, F)``; see :class:`irem_core.Optimizer`."""
+        if differentiable_energy is None and self.options.halt != "none":
+            return self._run_halting(energy, y0, steps, record)
+        training = differentiable_energy is not None
+        full = training and self.options.full_backprop
+        answer = y0.detach().requires_grad_(True)
+        state = self.init_state(answer, energy)
+        answers, energies = [y0.detach()], []
+        for step in range(steps):
+            differentiated = training and (full or step == steps - 1)
+            if not (differentiated and full):
+                answer = answer.detach().requires_grad_(True)
+                state = {key: value.detach() for key, value in state.items()}
+            current = differentiable_energy if differentiated else energy
+            values, gradient = energy_and_gradient(current, answer, create_graph=differentiated)
+            answer, state = self.update(current, answer, values, gradient, state, step, steps)
+            if not differentiated:
+                answer = answer.detach()
+            if record:
+                answers.append(answer.detach())
+                energies.append(values.detach())
+        steps_used = torch.full((energy.num_problems,), steps, dtype=torch.long, device=y0.device)
+        evaluations = steps * energy.num_problems + state.get("evaluations", torch.zeros(())).sum()
+        evaluations = torch.as_tensor(evaluations, device=y0.device)
+        if not record:
+            return Trajectory(answer=answer, steps_used=steps_used,
+                              extras={"energy_evaluations": evaluations})
+        with torch.no_grad():
+            energies.append(energy(answer.detach()))
+        return Trajectory(answer=answer, steps_used=steps_used, answers=torch.stack(answers),
+                          energies=torch.stack(energies),
+                          extras={"energy_evaluations": evaluations + energy.num_problems})
+
+    def _halted(self, energy: BoundEnergy, values: Tensor, gradient: Tensor,
+                earlier: Tensor | None) -> Tensor:
+        """Which of the active problems stop now.
+
+        Args:
+            energy: the energy restricted to the active problems.
+            values: their energies now, ``(B',)``.
+            gradient: the gradient at their answers, ``(rows', F)``.
+            earlier: their energies ``halt_window`` steps ago, ``(B',)``, or ``None`` early on.
+        """
+        if self.options.halt == "gradient":
+            norm = energy.per_problem((gradient ** 2).sum(-1)).sqrt()
+            return norm < self.options.halt_tolerance
+        if earlier is None:
+            return torch.zeros_like(values, dtype=torch.bool)
+        return earlier - values < self.options.halt_tolerance
+
+    def _run_halting(self, energy: BoundEnergy, y0: Tensor, steps: int, record: bool) -> Trajectory:
+        """Inference with per-problem halting; halted problems are no longer evaluated."""
+        if not energy.can_restrict:
+            raise IremError(f"energy model {energy.source!r} cannot evaluate a subset of problems, "
+                            "so per-problem halting is unavailable; give the model a "
+                            "select(context, problems) method or use halt = \"none\"")
+        device = y0.device
+        answer = y0.detach().clone()
+        state = self.init_state(answer, energy)
+        active = torch.arange(energy.num_problems, device=device)
+        steps_used = torch.zeros(energy.num_problems, dtype=torch.long, device=device)
+        current = torch.full((energy.num_problems,), torch.nan, device=device)
+        history: list[Tensor] = []
+        answers, energies = [answer.clone()], []
+        evaluations = 0
+        for step in range(steps):
+            if active.numel() == 0:
+                break
+            sub_energy, rows = energy.restrict(active)
+            row_index = rows.nonzero().squeeze(-1)
+            sub_answer = answer[row_index].requires_grad_(True)
+            values, gradient = energy_and_gradient(sub_energy, sub_answer, create_graph=False)
+            values, gradient = values.detach(), gradient.detach()
+            evaluations += sub_energy.num_problems
+            current[active] = values
+            history.append(current.clone())
+            earlier = (history[-1 - self.options.halt_window][active]
+                       if len(history) > self.options.halt_window else None)
+            stop = self._halted(sub_energy, values, gradient, earlier)
+            sub_state = self._slice_state(state, active, row_index)
+            moved, sub_state = self.update(sub_energy, sub_answer.detach(), values, gradient,
+                                           sub_state, step, steps)
+            going_rows = ~stop[sub_energy.row_problem]
+            answer[row_index[going_rows]] = moved.detach()[going_rows]
+            going = active[~stop]
+            self._write_state(state, sub_state, active, row_index, ~stop, going_rows)
+            steps_used[going] += 1
+            active = going
+            if record:
+                answers.append(answer.clone())
+                energies.append(current.clone())
+        evaluations += state.get("evaluations", torch.zeros((), device=device)).sum()
+        trajectory_extras = {"energy_evaluations": torch.as_tensor(evaluations, device=device)}
+        if not record:
+            return Trajectory(answer=answer, steps_used=steps_used, extras=trajectory_extras)
+        for _ in range(steps - len(energies)):
+            answers.append(answer.clone())
+            energies.append(current.clone())
+        with torch.no_grad():
+            energies.append(energy(answer))
+        trajectory_extras["energy_evaluations"] += energy.num_problems
+        return Trajectory(answer=answer, steps_used=steps_used, answers=torch.stack(answers),
+                          energies=torch.stack(energies), extras=trajectory_extras)
+
+    def _slice_state(self, state: State, problems: Tensor, rows: Tensor) -> State:
+        return {key: value[problems] if key in self.problem_state else value[rows]
+                for key, value in state.items()}
+
+    def _write_state(self, state: State, sub_state: State, problems: Tensor, rows: Tensor,
+                     going: Tensor, going_rows: Tensor) -> None:
+        for key, value in sub_state.items():
+            if key in self.problem_state:
+                state[key][problems[going]] = value.detach()[going]
+            else:
+                state[key][rows[going_rows]] = value.detach()[going_rows]

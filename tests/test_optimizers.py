@@ -1,0 +1,131 @@
+"""Every built-in optimizer: descent, convergence, per-problem halting that saves compute."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch import Tensor, nn
+
+from irem_core.energy import BoundEnergy
+from irem_core.errors import IremError
+from irem_plugins.optimizers.gradient_descent import GradientDescent, GradientDescentConfig
+from irem_plugins.optimizers.langevin import Langevin, LangevinConfig
+from irem_plugins.optimizers.line_search import LineSearch, LineSearchConfig
+from irem_plugins.optimizers.momentum import Momentum, MomentumConfig
+
+OPTIMIZERS = {
+    "gd": lambda step, **kw: GradientDescent(GradientDescentConfig(step_size=step, **kw)),
+    "momentum": lambda step, **kw: Momentum(MomentumConfig(step_size=step, momentum=0.5, **kw)),
+    "nesterov": lambda step, **kw: Momentum(MomentumConfig(step_size=step, momentum=0.5,
+                                                           nesterov=True, **kw)),
+    "linesearch": lambda step, **kw: LineSearch(LineSearchConfig(step_size=step, **kw)),
+    "langevin": lambda step, **kw: Langevin(LangevinConfig(step_size=step, noise=0.0, **kw)),
+}
+
+
+class CountingQuadratic(nn.Module):
+    """``E_b(y) = ½ c_b ‖y_b − m_b‖²``; counts the problems it evaluates; supports subsets."""
+
+    def __init__(self, curvature: Tensor, minimiser: Tensor) -> None:
+        super().__init__()
+        self.curvature, self.minimiser = curvature, minimiser
+        self.evaluated = torch.zeros(len(curvature), dtype=torch.long)
+
+    def encode(self, inputs: None) -> tuple[Tensor, Tensor, Tensor]:
+        return self.curvature, self.minimiser, torch.arange(len(self.curvature))
+
+    def select(self, context: tuple[Tensor, Tensor, Tensor], problems: Tensor) -> tuple[Tensor, ...]:
+        return tuple(part[problems] for part in context)
+
+    def forward(self, context: tuple[Tensor, Tensor, Tensor], answer: Tensor) -> Tensor:
+        curvature, minimiser, ids = context
+        self.evaluated[ids] += 1
+        return 0.5 * curvature * ((answer - minimiser) ** 2).sum(-1)
+
+
+class SmoothEnergy(nn.Module):
+    def __init__(self, features: int, seed: int) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        self.first = nn.Parameter(torch.randn(features, 8, generator=generator, dtype=torch.float64))
+        self.second = nn.Parameter(torch.randn(8, generator=generator, dtype=torch.float64))
+
+    def encode(self, inputs: None) -> None:
+        return inputs
+
+    def forward(self, context: None, answer: Tensor) -> Tensor:
+        return torch.tanh(answer @ self.first) @ self.second
+
+
+def bind(model: nn.Module, problems: int) -> BoundEnergy:
+    return BoundEnergy(model, model.encode(None), torch.arange(problems), problems, "test")
+
+
+def quadratic(curvatures: list[float], seed: int = 0) -> CountingQuadratic:
+    minimiser = torch.randn(len(curvatures), 4, generator=torch.Generator().manual_seed(seed))
+    return CountingQuadratic(torch.tensor(curvatures), minimiser)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+@given(seed=st.integers(0, 10_000), start=st.lists(st.floats(-3, 3), min_size=3, max_size=3))
+def test_small_steps_never_raise_a_smooth_energy(name: str, seed: int, start: list[float]) -> None:
+    model = SmoothEnergy(3, seed)
+    lipschitz = float((model.second.abs().sum() * (model.first ** 2).sum(0).max()).detach())
+    optimizer = OPTIMIZERS[name](0.5 / lipschitz)
+    trajectory = optimizer.run(bind(model, 1), torch.tensor([start], dtype=torch.float64), 1, record=True)
+    assert trajectory.energies[1, 0] <= trajectory.energies[0, 0] + 1e-12
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_converges_on_a_convex_quadratic(name: str) -> None:
+    model = quadratic([0.5, 1.0, 1.5])
+    trajectory = OPTIMIZERS[name](0.6).run(bind(model, 3), torch.zeros(3, 4), 150)
+    torch.testing.assert_close(trajectory.answer.detach(), model.minimiser, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("rule, tolerance", [("gradient", 1e-5), ("energy", 1e-9)])
+def test_halting_gives_harder_problems_more_steps_and_saves_evaluations(rule: str, tolerance: float) -> None:
+    curvatures = [1.0, 0.5, 0.1, 0.03]
+    fixed_model, halting_model = quadratic(curvatures), quadratic(curvatures)
+    y0 = torch.zeros(4, 4)
+    fixed = OPTIMIZERS["gd"](1.0).run(bind(fixed_model, 4), y0, 400, record=True)
+    halting = OPTIMIZERS["gd"](1.0, halt=rule, halt_tolerance=tolerance).run(
+        bind(halting_model, 4), y0, 400, record=True)
+    used = halting.steps_used.tolist()
+    assert used == sorted(used) and used[0] < used[-1]           # flatter problems need more steps
+    assert fixed.steps_used.tolist() == [400] * 4
+    # evaluated at steps 0..u (it stops at u), then once more for the recorded final energy
+    assert halting_model.evaluated.tolist() == [u + 2 if u < 400 else 401 for u in used]
+    assert int(halting.extras["energy_evaluations"]) == int(halting_model.evaluated.sum())
+    assert int(halting_model.evaluated.sum()) < int(fixed_model.evaluated.sum())
+    torch.testing.assert_close(halting.answer, fixed.answer, atol=2e-3, rtol=0)
+    assert halting.answers.shape == fixed.answers.shape
+    torch.testing.assert_close(halting.answers[-1], halting.answer)
+
+
+def test_halting_needs_a_model_that_can_select_problems() -> None:
+    with pytest.raises(IremError, match="cannot evaluate a subset"):
+        OPTIMIZERS["gd"](0.1, halt="gradient").run(bind(SmoothEnergy(3, 0), 2),
+                                                   torch.zeros(2, 3, dtype=torch.float64), 3)
+
+
+def test_line_search_adapts_a_too_large_step_per_problem() -> None:
+    model = quadratic([4.0, 0.1])
+    plain = OPTIMIZERS["gd"](1.0).run(bind(quadratic([4.0, 0.1]), 2), torch.zeros(2, 4), 30)
+    searched = OPTIMIZERS["linesearch"](1.0).run(bind(model, 2), torch.zeros(2, 4), 30)
+    assert not torch.allclose(plain.answer[0], model.minimiser[0], atol=1e-2)  # λ·c = 4 diverges
+    torch.testing.assert_close(searched.answer[0], model.minimiser[0], atol=1e-4, rtol=0)
+    assert int(searched.extras["energy_evaluations"]) > 2 * 30
+
+
+def test_langevin_noise_is_seeded_and_anneals() -> None:
+    def run(seed: int) -> Tensor:
+        optimizer = Langevin(LangevinConfig(step_size=0.5, noise=0.3, seed=seed))
+        return optimizer.run(bind(quadratic([1.0]), 1), torch.zeros(1, 4), 20).answer
+
+    assert torch.equal(run(1), run(1)) and not torch.equal(run(1), run(2))
+    model = quadratic([1.0])
+    final = Langevin(LangevinConfig(step_size=0.5, noise=0.3)).run(bind(model, 1), torch.zeros(1, 4), 60)
+    assert float((final.answer - model.minimiser).abs().max()) < 0.03  # noise starts at 0.3
