@@ -1,4 +1,4 @@
-"""The ``irem`` command line: plugins, data, train, eval.
+"""The ``irem`` command line: plugins, data, train, eval, reproduce.
 
 Exit codes: 0 success; 2 bad input (the message says what is wrong and how to fix it);
 1 anything else.
@@ -23,6 +23,7 @@ from irem_core.evaluate import MIN_ENERGY, Evaluation, evaluate
 from irem_core.protocols import Task
 from irem_core.plugins import load_plugins, python_environment
 from irem_core.registry import KINDS
+from irem_core.reproduce import add_reproduce_arguments, cmd_reproduce
 from irem_core.runs import TrainedRun, build_task, load_run
 from irem_core.trainer import resume_config, train
 
@@ -86,7 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
                              "10,15,20,25,30 (tasks that declare a size option, e.g. graph nodes)")
     eval_parser.add_argument("--seed", type=int, default=1234, help="seed of problems and starts (default: 1234)")
     eval_parser.add_argument("--device", help="device to evaluate on (default: the run's)")
+    _add_set(eval_parser)
+    eval_parser.add_argument("--halt", choices=["energy", "gradient"],
+                             help="also evaluate with per-problem halting: stop a problem when its "
+                                  "energy decrease over --halt-window steps, or its gradient norm, "
+                                  "falls below --halt-tolerance (the step budget is the maximum)")
+    eval_parser.add_argument("--halt-tolerance", type=float, default=1e-4,
+                             help="halting threshold (default: 1e-4)")
+    eval_parser.add_argument("--halt-window", type=int, default=1,
+                             help="steps over which the energy decrease is measured (default: 1)")
     eval_parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    add_reproduce_arguments(commands.add_parser(
+        "reproduce", help="train and evaluate solvers on tasks; tabulate against the paper"))
     return parser
 
 
@@ -182,13 +195,36 @@ def _print_evaluation(title: str, result: Evaluation) -> None:
     for name, values in result.metrics.items():
         print(f"  {name}: " + ", ".join(f"{key} {value:.4f}" for key, value in values.items()))
     print(f"  zero predictor MSE: {result.zero_predictor:.6f}")
+    steps = result.steps_used
+    print(f"  steps used: mean {steps['mean']:.1f}, p50 {steps['p50']:.0f}, p95 {steps['p95']:.0f}"
+          + (f"; energy evaluations: {result.energy_evaluations}"
+             if result.energy_evaluations is not None else ""))
     if result.nonfinite_problems:
         print(f"  warning: {result.nonfinite_problems} problems gave NaN/Inf and are excluded")
 
 
+def _halting_overrides(args: argparse.Namespace) -> list[str]:
+    return [f"solver.optimizer.halt='{args.halt}'",
+            f"solver.optimizer.halt_tolerance={args.halt_tolerance!r}",
+            f"solver.optimizer.halt_window={args.halt_window}"]
+
+
+def _report(result: Evaluation) -> dict[str, Any]:
+    """The JSON report of one evaluation: ``n``, ``mse`` and the rest, without the curve."""
+    data = result.to_dict()
+    del data["curve"]
+    return {"n": data.pop("num_problems"), **data}
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """``irem eval``."""
-    run = load_run(args.run, args.device)
+    run = load_run(args.run, args.device, args.overrides)
+    solvers = {"": run.solver}
+    if args.halt:
+        if run.config.solver.name != "irem":
+            raise IremError(f"--halt needs an energy solver; {run.config.solver.name!r} has no energy")
+        solvers["halting"] = load_run(args.run, args.device,
+                                      args.overrides + _halting_overrides(args)).solver
     budgets = args.steps or run.config.eval.steps
     count = args.problems or run.config.eval.problems
     if count <= 0:
@@ -204,25 +240,30 @@ def cmd_eval(args: argparse.Namespace) -> int:
         generator = torch.Generator(run.device).manual_seed(args.seed)
         cases = {key: (task, task.sample(args.split, count, generator)) for key, task in tasks.items()}
         header["split"] = args.split
-    generator = torch.Generator(run.device).manual_seed(args.seed + 1)
-    results = {key: evaluate(run.solver, task, problems, budgets, generator, run.config.eval.batch_size)
-               for key, (task, problems) in cases.items()}
-    reports = {key: {"n": result.num_problems, "mse": result.mse, "metrics": result.metrics,
-                     "zero_predictor_mse": result.zero_predictor,
-                     "nonfinite_problems": result.nonfinite_problems}
-               for key, result in results.items()}
+    results: dict[str, dict[str, Evaluation]] = {}
+    for size, (task, problems) in cases.items():
+        for mode, solver in solvers.items():
+            generator = torch.Generator(run.device).manual_seed(args.seed + 1)
+            results.setdefault(size, {})[mode] = evaluate(solver, task, problems, budgets, generator,
+                                                          run.config.eval.batch_size)
+    reports = {size: {**_report(by_mode[""]),
+                      **({"halting": _report(by_mode["halting"])} if "halting" in by_mode else {})}
+               for size, by_mode in results.items()}
     if args.json:
         body = {"sizes": reports} if args.sizes else reports[""]
         print(json.dumps({**header, **body}))
         return 0
-    for key, result in results.items():
-        size = f", size {key}" if key else ""
-        _print_evaluation(f"{header['solver']} on {header['task']} ({header['split']}{size}, "
-                          f"n={result.num_problems}, iteration {run.iteration})", result)
+    for size, by_mode in results.items():
+        for mode, result in by_mode.items():
+            details = ", ".join(part for part in (header["split"], size and f"size {size}",
+                                                  f"n={result.num_problems}",
+                                                  f"iteration {run.iteration}", mode) if part)
+            _print_evaluation(f"{header['solver']} on {header['task']} ({details})", result)
     return 0
 
 
-COMMANDS = {"plugins": cmd_plugins, "data": cmd_data, "train": cmd_train, "eval": cmd_eval}
+COMMANDS = {"plugins": cmd_plugins, "data": cmd_data, "train": cmd_train, "eval": cmd_eval,
+            "reproduce": cmd_reproduce}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,6 +28,10 @@ class Evaluation:
             answer rows, as ``{metric: {budget key: value}}``.
         nonfinite_problems: problems whose answers or energies became NaN/Inf; they are
             excluded from every figure above.
+        steps_used: steps the solver took per problem: ``mean``, ``p50`` and ``p95``
+            (below the budget only when the solver halts problems early).
+        energy_evaluations: energy evaluations the solver reported in total (``None`` for
+            solvers that do not count them).
     """
 
     num_problems: int
@@ -36,6 +40,8 @@ class Evaluation:
     zero_predictor: float
     metrics: dict[str, dict[str, float]]
     nonfinite_problems: int
+    steps_used: dict[str, float]
+    energy_evaluations: int | None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -66,6 +72,8 @@ class _Totals:
         self.rows = 0
         self.elements = 0
         self.nonfinite = 0
+        self.steps_used: list[Tensor] = []
+        self.energy_evaluations: int | None = None
 
     def add(self, key: str, value: Tensor) -> None:
         value = value.detach().double().cpu()
@@ -100,6 +108,10 @@ def _solve_chunk(solver: Solver, task: Task, problems: Problems, budgets: list[i
         for key, answer in chosen.items():
             for name, per_row in score(answer, problems).items():
                 totals.add(f"metric:{name}:{key}", per_row[keep].sum())
+    totals.steps_used.append(trajectory.steps_used.detach().cpu())
+    if "energy_evaluations" in trajectory.extras:
+        totals.energy_evaluations = ((totals.energy_evaluations or 0)
+                                     + int(trajectory.extras["energy_evaluations"]))
     totals.rows += int(keep.sum())
     totals.elements += target.numel()
     totals.nonfinite += int(bad.sum())
@@ -127,5 +139,9 @@ def evaluate(solver: Solver, task: Task, problems: Problems, budgets: list[int],
         if key.startswith("metric:"):
             _, name, budget = key.split(":")
             metrics.setdefault(name, {})[budget] = float(value) / rows
+    steps_used = torch.cat(totals.steps_used).double()
+    quantiles = torch.quantile(steps_used, torch.tensor([0.5, 0.95], dtype=torch.float64)).tolist()
     return Evaluation(problems.num_problems, mse, curve, float(totals.sums["zero"]) / elements,
-                      metrics, totals.nonfinite)
+                      metrics, totals.nonfinite,
+                      {"mean": float(steps_used.mean()), "p50": quantiles[0], "p95": quantiles[1]},
+                      totals.energy_evaluations)

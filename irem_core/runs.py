@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import attrs
 import torch
 
 from irem_core.checkpoint import load_checkpoint
-from irem_core.config import RunConfig, SolverSpec, TaskSpec, structure
+from irem_core.config import RunConfig, SolverSpec, TaskSpec, parse_override, set_path, structure
 from irem_core.errors import CheckpointError, IremError
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Solver, Task
@@ -66,10 +67,21 @@ class TrainedRun:
     device: torch.device
 
 
-def load_run(directory: str | Path, device: str | None = None) -> TrainedRun:
-    """Load the run in ``directory`` (as written by ``irem train``) for evaluation."""
+def load_run(directory: str | Path, device: str | None = None,
+             overrides: Sequence[str] = ()) -> TrainedRun:
+    """Load the run in ``directory`` (as written by ``irem train``) for evaluation.
+
+    Args:
+        directory: the run directory.
+        device: where to put the solver (default: the run's device).
+        overrides: ``key=value`` changes to the saved config before the solver is built,
+            e.g. ``solver.optimizer.name=momentum`` to reason with another optimizer.
+    """
     checkpoint = load_checkpoint(Path(directory), with_state=False)
-    config = structure(checkpoint.config, RunConfig)
+    data = checkpoint.config
+    for path, value in map(parse_override, overrides):
+        set_path(data, path, value)
+    config = structure(data, RunConfig)
     target = resolve_device(device or config.device)
     task = build_task(config.task)
     solver = build_solver(config.solver, task, config.seed)

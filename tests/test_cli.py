@@ -119,3 +119,32 @@ def test_nan_loss_stops_training_naming_the_iteration(run_dir: Path, tiny_overri
     error = capsys.readouterr().err
     assert "NaN/Inf at iteration" in error and "step size" in error
 
+
+
+def test_eval_with_halting_reports_steps_and_evaluations(run_dir: Path, tiny_overrides: list[str],
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run_dir), "--steps", "5,30", "-n", "12", "--halt", "gradient",
+                 "--halt-tolerance", "1e9", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["steps_used"] == {"mean": 30.0, "p50": 30.0, "p95": 30.0}
+    assert report["energy_evaluations"] == 12 * 31
+    halting = report["halting"]
+    assert halting["steps_used"]["p95"] == 0.0             # a huge tolerance halts at once
+    assert halting["energy_evaluations"] == 12 * 2          # one check + the final energy
+    assert halting["mse"]["30"] == pytest.approx(halting["mse"]["5"])
+
+
+def test_eval_can_swap_the_optimizer(run_dir: Path, tiny_overrides: list[str],
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    reports = []
+    for optimizer in ("gd", "momentum", "linesearch", "langevin"):
+        capsys.readouterr()
+        assert main(["eval", str(run_dir), "--steps", "4", "-n", "8", "--json",
+                     "--set", f"solver.optimizer.name={optimizer}",
+                     "--set", "solver.optimizer.step_size=0.5"]) == 0
+        reports.append(json.loads(capsys.readouterr().out)["mse"]["4"])
+    assert len(set(reports)) == 4
+    assert main(["eval", str(run_dir), "--set", "solver.optimizer.name=adam"]) == 2

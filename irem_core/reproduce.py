@@ -1,0 +1,540 @@
+"""``irem reproduce``: train solvers × tasks, evaluate them on fixed problem sets, compare.
+
+For every selected task and solver the run is trained with :func:`irem_core.trainer.train`
+into ``DIR/runs/<task>/<solver>`` (from the task's preset) and evaluated with
+:func:`irem_core.evaluate.evaluate` on the ``same`` and ``harder`` problem sets of that task,
+drawn once from fixed seeds and written to ``DIR/data`` (as ``irem data`` would), so every
+solver sees the same problems and the same starts. Tasks that declare a size option are
+also evaluated at growing sizes. The results go to ``DIR/results.json``, ``DIR/results.md``
+(the paper's numbers beside ours) and plots.
+
+A finished run keeps its evaluation in ``evaluation.json`` beside its checkpoint; a rerun
+reuses it, resumes a run that was interrupted in training, and trains the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import attrs
+import torch
+from tqdm.auto import tqdm
+
+from irem_core.checkpoint import CONFIG_FILE, atomic_write, read_record, tensors_to_bytes
+from irem_core.config import RunConfig, TaskSpec, build_run_config, unstructure
+from irem_core.errors import IremError
+from irem_core.evaluate import MIN_ENERGY, evaluate
+from irem_core.plugins import load_plugins
+from irem_core.protocols import Problems, Task
+from irem_core.runs import build_task, load_run
+from irem_core.trainer import train
+
+DEFAULT_TASKS: tuple[str, ...] = ("addition", "completion", "inverse", "shortest_path")
+"""The tasks of the paper's tables (paper.md §4)."""
+
+DEFAULT_SOLVERS: tuple[str, ...] = ("irem", "feedforward", "recurrent", "iterative", "ponder",
+                                    "programmatic")
+DEFAULT_SIZES: tuple[int, ...] = (10, 15, 20, 25, 30)
+"""Problem sizes of the size curve, for tasks that declare a size option (graph nodes)."""
+
+SIZE_PROBLEMS = 100
+"""Problems per size of the size curve."""
+
+EVAL_SPLITS: tuple[str, ...] = ("same", "harder")
+EVALUATION_FILE = "evaluation.json"
+
+PAPER_SOURCE = ("matrix tasks: IRED (ICML 2024) Table 1, which re-reports IREM and its "
+                "baselines; shortest path: the IREM project-page figure, read off the plot "
+                "(±0.01)")
+PAPER_RESULTS: dict[str, dict[str, dict[str, float]]] = {
+    "feedforward": {"addition": {"same": 0.0448, "harder": 0.7029},
+                    "completion": {"same": 0.0203, "harder": 0.2720},
+                    "inverse": {"same": 0.0112, "harder": 0.2150}},
+    "recurrent": {"addition": {"same": 0.3610, "harder": 2.6133},
+                  "completion": {"same": 0.0266, "harder": 0.3285},
+                  "inverse": {"same": 0.0109, "harder": 0.2123}},
+    "programmatic": {"addition": {"same": 0.0111, "harder": 0.3446},
+                     "completion": {"same": 0.0203, "harder": 0.2637},
+                     "inverse": {"same": 0.0124, "harder": 0.2209}},
+    "irem": {"addition": {"same": 0.0003, "harder": 0.0021},
+             "completion": {"same": 0.0183, "harder": 0.2074},
+             "inverse": {"same": 0.0108, "harder": 0.2083},
+             "shortest_path": {"same": 0.025, "harder": 0.04}},
+}
+"""Paper MSE by solver, task and split (paper.md §4; 20×20 matrices, graphs of 10 / 15 nodes)."""
+
+PAPER_SIZE_CURVES: dict[str, dict[str, dict[int, float]]] = {
+    "shortest_path": {"irem": {10: 0.025, 15: 0.04, 20: 0.055, 25: 0.065, 30: 0.08},
+                      "recurrent": {20: 0.48, 30: 2.5}},
+}
+"""Paper MSE by task, solver and graph size (project-page figure, read off the plot)."""
+
+
+@attrs.frozen
+class RunKey:
+    """One cell of the reproduction: a solver trained on a task."""
+
+    task: str
+    solver: str
+
+    def directory(self, out: Path) -> Path:
+        """``out/runs/<task>/<solver>``."""
+        return out / "runs" / self.task / self.solver
+
+
+@attrs.frozen
+class ReproduceSummary:
+    """What :func:`reproduce` did.
+
+    Attributes:
+        directory: the output directory.
+        trained: runs trained (or resumed) and evaluated by this call.
+        reused: finished runs found in the directory and reused.
+        wall_seconds: time this call took.
+    """
+
+    directory: Path
+    trained: list[RunKey]
+    reused: list[RunKey]
+    wall_seconds: float
+
+
+def parse_scoped_override(text: str) -> tuple[str | None, str]:
+    """Split ``[NAME:]KEY=VALUE`` into the scope (a task or solver name, or ``None``) and the
+    plain ``KEY=VALUE``."""
+    key, equals, value = text.partition("=")
+    scope, colon, plain_key = key.partition(":")
+    if not colon:
+        return None, text
+    return scope.strip(), f"{plain_key}{equals}{value}"
+
+
+def run_config(key: RunKey, preset: str, overrides: Sequence[str], seed: int,
+               device: str | None) -> RunConfig:
+    """The config of one run: the task's preset for the solver, then the overrides that apply.
+
+    Solvers registered with ``uses_start=False`` ignore the start ``y0``, so the replay buffer
+    (which only stores starts) is switched off for them: they train on fresh problems only.
+    """
+    scoped = [parse_scoped_override(text) for text in overrides]
+    applying = [text for scope, text in scoped if scope in (None, key.task, key.solver)]
+    config = build_run_config(task=key.task, solver=key.solver, preset=preset,
+                              overrides=applying, seed=seed, device=device)
+    if not load_plugins().get("solver", key.solver).meta.get("uses_start", True):
+        config = attrs.evolve(config, train=attrs.evolve(config.train, replay_batch_size=0))
+    return config
+
+
+def _plain(config: RunConfig) -> dict[str, Any]:
+    return json.loads(json.dumps(unstructure(config)))
+
+
+def _differences(saved: Any, wanted: Any, prefix: str = "") -> list[str]:
+    if isinstance(saved, dict) and isinstance(wanted, dict):
+        return [difference for name in sorted(set(saved) | set(wanted))
+                for difference in _differences(saved.get(name), wanted.get(name),
+                                               f"{prefix}{name}.")]
+    return [] if saved == wanted else [f"{prefix.rstrip('.')} ({saved!r} there, {wanted!r} now)"]
+
+
+def _check_same_config(directory: Path, saved: dict[str, Any], wanted: dict[str, Any]) -> None:
+    differences = _differences(saved, wanted)
+    if differences:
+        raise IremError(f"{directory} holds a run with another config: {'; '.join(differences)}. "
+                        "Delete that directory to redo it, or choose another --out")
+
+
+def finished_evaluation(directory: Path, config: RunConfig) -> dict[str, Any] | None:
+    """The saved evaluation of a finished run of ``config`` in ``directory``, else ``None``."""
+    path = directory / EVALUATION_FILE
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    _check_same_config(directory, record["config"], _plain(config))
+    return record
+
+
+def ensure_trained(config: RunConfig, directory: Path, progress: bool) -> dict[str, Any]:
+    """Train the run in ``directory`` to ``config.train.iterations``, resuming a checkpoint."""
+    resume = (directory / CONFIG_FILE).is_file()
+    if resume:
+        record = read_record(directory)
+        _check_same_config(directory, record["config"], _plain(config))
+        if record["iteration"] >= config.train.iterations:
+            return {"iterations": record["iteration"], "wall_seconds": None, "final_loss": None,
+                    "resumed": True}
+    summary = train(config, directory, resume=resume, force=not resume, progress=progress)
+    return {"iterations": summary.iterations, "wall_seconds": summary.wall_seconds,
+            "final_loss": summary.final_loss, "resumed": resume}
+
+
+class ProblemSets:
+    """The fixed evaluation problems of each task, drawn once and shared by every solver.
+
+    Split ``s`` of a task is drawn as ``irem data TASK --split s -n N --seed SEED`` would,
+    written to ``out/data/<task>-<split>.safetensors`` and read back from that file.
+
+    Args:
+        out: the reproduction directory.
+        seed: the reproduction seed; problem seeds derive from it.
+    """
+
+    def __init__(self, out: Path, seed: int) -> None:
+        self.out = out
+        self.seed = seed
+        self._cache: dict[tuple[str, str], tuple[Task, Problems]] = {}
+        self._specs: dict[str, dict[str, Any]] = {}
+
+    def problem_seed(self, case: str) -> int:
+        """Seed of the problems of ``case``: a split, or ``size:<n>`` for the size curve."""
+        if case.startswith("size:"):
+            return self.seed + 1100 + int(case.removeprefix("size:"))
+        return self.seed + 1000 + EVAL_SPLITS.index(case)
+
+    def start_seed(self, case: str) -> int:
+        """Seed of the starts ``y0`` used on ``case``."""
+        return self.problem_seed(case) + 1000
+
+    def get(self, config: RunConfig, split: str, device: torch.device) -> tuple[Task, Problems]:
+        """The task and problems of ``split`` for ``config``'s task."""
+        name = config.task.name
+        spec = unstructure(config.task)
+        if self._specs.setdefault(name, spec) != spec:
+            raise IremError(f"solvers were given different options for task {name!r} "
+                            f"({self._specs[name]} and {spec}); a scoped --set that changes "
+                            "task options must name the task, not a solver")
+        if (name, split) not in self._cache:
+            self._cache[name, split] = self._draw(config, split, device)
+        return self._cache[name, split]
+
+    def _draw(self, config: RunConfig, split: str, device: torch.device) -> tuple[Task, Problems]:
+        generator = torch.Generator().manual_seed(self.problem_seed(split))
+        if split.startswith("size:"):
+            task = sized_task(config.task, int(split.removeprefix("size:")))
+            problems = task.sample("same", SIZE_PROBLEMS, generator)
+            return task, task.from_tensors({key: value.to(device)
+                                            for key, value in task.to_tensors(problems).items()})
+        task = build_task(config.task)
+        tensors = task.to_tensors(task.sample(split, config.eval.problems, generator))
+        path = self.out / "data" / f"{config.task.name}-{split}.safetensors"
+        atomic_write(path, tensors_to_bytes(tensors))
+        return task, task.from_tensors({key: value.to(device) for key, value in tensors.items()})
+
+
+def sized_task(spec: TaskSpec, size: int) -> Task:
+    """``spec``'s task with its declared size option set to ``size``."""
+    option = load_plugins().get("task", spec.name).meta["size_option"]
+    return build_task(attrs.evolve(spec, options=attrs.evolve(spec.options, **{option: size})))
+
+
+def size_curve_sizes(task: str, sizes: Sequence[int]) -> list[int]:
+    """``sizes`` for a task that declares a size option, else none."""
+    return list(sizes) if load_plugins().get("task", task).meta.get("size_option") else []
+
+
+def evaluate_run(config: RunConfig, directory: Path, problem_sets: ProblemSets,
+                 sizes: Sequence[int]) -> dict[str, Any]:
+    """Evaluate the trained run in ``directory`` on every split and size."""
+    run = load_run(directory, config.device)
+    cases = list(EVAL_SPLITS) + [f"size:{size}" for size in size_curve_sizes(config.task.name, sizes)]
+    results: dict[str, Any] = {}
+    for case in cases:
+        task, problems = problem_sets.get(config, case, run.device)
+        generator = torch.Generator(run.device).manual_seed(problem_sets.start_seed(case))
+        results[case] = evaluate(run.solver, task, problems, config.eval.steps, generator,
+                                 config.eval.batch_size).to_dict()
+    return {"splits": {split: results[split] for split in EVAL_SPLITS},
+            "sizes": {case.removeprefix("size:"): results[case] for case in cases[len(EVAL_SPLITS):]}}
+
+
+def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = DEFAULT_TASKS,
+              solvers: Iterable[str] = DEFAULT_SOLVERS, overrides: Sequence[str] = (),
+              seed: int = 0, device: str | None = None, sizes: Sequence[int] = DEFAULT_SIZES,
+              progress: bool = True) -> ReproduceSummary:
+    """Train and evaluate every solver on every task; write results into ``out``.
+
+    Args:
+        out: output directory (runs, problem sets, results, plots).
+        preset: the tasks' preset, ``quick`` or ``paper``.
+        tasks: task names.
+        solvers: solver names.
+        overrides: ``--set`` overrides, ``KEY=VALUE`` for every run or ``NAME:KEY=VALUE`` for
+            the runs of one task or solver.
+        seed: seed of training; the evaluation seeds derive from it.
+        device: torch device (default: the config's).
+        sizes: sizes of the size curve, for tasks with a size option.
+        progress: show progress bars.
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    keys = [RunKey(task, solver) for task in tasks for solver in solvers]
+    configs = {key: run_config(key, preset, overrides, seed, device) for key in keys}
+    records = {key: finished_evaluation(key.directory(out), configs[key]) for key in keys}
+    problem_sets = ProblemSets(out, seed)
+    trained: list[RunKey] = []
+    bar = tqdm(total=len(keys), initial=sum(record is not None for record in records.values()),
+               desc=f"reproduce {preset}", unit="run", disable=not progress, dynamic_ncols=True)
+    for key in keys:
+        if records[key] is not None:
+            continue
+        bar.set_postfix_str(f"{key.solver} on {key.task}")
+        config, directory = configs[key], key.directory(out)
+        training = ensure_trained(config, directory, progress)
+        evaluation_started = time.perf_counter()
+        record = {"config": _plain(config), "train": training,
+                  **evaluate_run(config, directory, problem_sets, sizes),
+                  "eval_seconds": time.perf_counter() - evaluation_started}
+        atomic_write(directory / EVALUATION_FILE, json.dumps(record, indent=1).encode())
+        records[key] = record
+        trained.append(key)
+        bar.update(1)
+    bar.close()
+    summary = ReproduceSummary(out, trained, [key for key in keys if key not in trained],
+                               time.perf_counter() - started)
+    results = results_document(preset, seed, keys, records, problem_sets, summary)
+    atomic_write(out / "results.json", json.dumps(results, indent=1).encode())
+    atomic_write(out / "results.md", results_markdown(results).encode())
+    write_plots(out, results)
+    return summary
+
+
+def _environment() -> dict[str, Any]:
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "platform": platform.platform(), "processor": platform.processor(),
+            "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+
+
+def results_document(preset: str, seed: int, keys: list[RunKey],
+                     records: dict[RunKey, dict[str, Any]], problem_sets: ProblemSets,
+                     summary: ReproduceSummary) -> dict[str, Any]:
+    """The content of ``results.json``."""
+    tasks = list(dict.fromkeys(key.task for key in keys))
+    solvers = list(dict.fromkeys(key.solver for key in keys))
+    return {
+        "preset": preset, "seed": seed, "tasks": tasks, "solvers": solvers,
+        "metric": MIN_ENERGY, "splits": list(EVAL_SPLITS),
+        "problem_seeds": {split: problem_sets.problem_seed(split) for split in EVAL_SPLITS},
+        "wall_seconds": summary.wall_seconds,
+        "reused_runs": len(summary.reused), "environment": _environment(),
+        "runs": {task: {key.solver: records[key] for key in keys if key.task == task}
+                 for task in tasks},
+        "paper": {"source": PAPER_SOURCE,
+                  "results": {solver: {task: PAPER_RESULTS[solver][task] for task in tasks
+                                       if task in PAPER_RESULTS.get(solver, {})}
+                              for solver in solvers if solver in PAPER_RESULTS},
+                  "size_curves": {task: PAPER_SIZE_CURVES[task] for task in tasks
+                                  if task in PAPER_SIZE_CURVES}},
+    }
+
+
+def _number(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.4f}" if abs(value) >= 1e-3 else f"{value:.2e}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(row) + " |" for row in rows)]
+
+
+def _main_table(results: dict[str, Any]) -> list[str]:
+    columns = [(task, split) for task in results["tasks"] for split in results["splits"]]
+    ours = {(solver, task, split): results["runs"][task][solver]["splits"][split]
+            for solver in results["solvers"] for task, split in columns}
+    best = {(task, split): min(ours[solver, task, split]["mse"][MIN_ENERGY]
+                               for solver in results["solvers"])
+            for task, split in columns}
+    rows = []
+    for solver in results["solvers"]:
+        cells = [solver]
+        for task, split in columns:
+            evaluation = ours[solver, task, split]
+            value = evaluation["mse"][MIN_ENERGY]
+            cell = _number(value)
+            cell = f"**{cell}**" if value == best[task, split] else cell
+            cell += " †" if evaluation["nonfinite_problems"] else ""
+            paper = PAPER_RESULTS.get(solver, {}).get(task, {}).get(split)
+            cells.append(cell + (f" ({_number(paper)})" if paper is not None else ""))
+        rows.append(cells)
+    first = results["solvers"][0]
+    rows.append(["zero predictor"] + [_number(ours[first, task, split]["zero_predictor"])
+                                      for task, split in columns])
+    return _table(["solver"] + [f"{task} {split}" for task, split in columns], rows)
+
+
+def _budget_table(results: dict[str, Any], task: str) -> list[str]:
+    runs = results["runs"][task]
+    budgets = [key for key in next(iter(runs.values()))["splits"]["same"]["mse"]
+               if key != MIN_ENERGY]
+    header = ["solver"] + [f"{split} @{budget}" for split in results["splits"] for budget in budgets]
+    rows = [[solver] + [_number(runs[solver]["splits"][split]["mse"][budget])
+                        for split in results["splits"] for budget in budgets]
+            for solver in results["solvers"]]
+    lines = _table(header, rows)
+    metrics = sorted({name for run in runs.values() for name in run["splits"]["same"]["metrics"]})
+    for name in metrics:
+        lines += ["", f"Task metric `{name}` of the final answer:", ""]
+        lines += _table(["solver"] + list(results["splits"]),
+                        [[solver] + [_number(runs[solver]["splits"][split]["metrics"][name][MIN_ENERGY])
+                                     for split in results["splits"]]
+                         for solver in results["solvers"]])
+    return lines
+
+
+def _size_table(results: dict[str, Any], task: str) -> list[str]:
+    runs = results["runs"][task]
+    sizes = list(next(iter(runs.values()))["sizes"])
+    if not sizes:
+        return []
+    paper = PAPER_SIZE_CURVES.get(task, {})
+    rows = []
+    for solver in results["solvers"]:
+        cells = [solver]
+        for size in sizes:
+            reference = paper.get(solver, {}).get(int(size))
+            cells.append(_number(runs[solver]["sizes"][size]["mse"][MIN_ENERGY])
+                         + (f" ({_number(reference)})" if reference is not None else ""))
+        rows.append(cells)
+    return (["", f"Final-answer MSE by problem size ({SIZE_PROBLEMS} problems each, trained "
+             "on the preset's training sizes; paper in brackets):", ""]
+            + _table(["solver"] + [f"n={size}" for size in sizes], rows))
+
+
+def _timing_table(results: dict[str, Any]) -> list[str]:
+    rows = []
+    for task in results["tasks"]:
+        for solver in results["solvers"]:
+            run = results["runs"][task][solver]
+            training = run["train"]
+            rows.append([task, solver, str(training["iterations"]),
+                         _number(training["wall_seconds"]), _number(run["eval_seconds"]),
+                         _number(training["final_loss"])])
+    return _table(["task", "solver", "iterations", "train s", "eval s", "final loss"], rows)
+
+
+def results_markdown(results: dict[str, Any]) -> str:
+    """The content of ``results.md``."""
+    environment = results["environment"]
+    lines = [
+        f"# irem reproduce --preset {results['preset']}", "",
+        f"Seed {results['seed']}; {environment['platform']}, {environment['cpus']} CPUs, "
+        f"torch {environment['torch']}; wall time of the last call "
+        f"{results['wall_seconds']:.0f} s ({results['reused_runs']} finished runs reused).", "",
+        "Element-wise MSE of each solver's final answer (the `min_energy` column of `irem "
+        "eval`: each problem's lowest-energy iterate for IREM, the last iterate for solvers "
+        "without an energy) on the fixed problem sets in `data/`; the paper's number in "
+        f"brackets ({results['paper']['source']}). Bold: our best in the column; †: some "
+        "problems gave NaN/Inf and are excluded. The paper used 20×20 matrices; presets "
+        "other than `paper` may not.", "",
+        *_main_table(results), "",
+        "## Error at each step budget", "",
+    ]
+    for task in results["tasks"]:
+        lines += [f"### {task}", "", *_budget_table(results, task), *_size_table(results, task),
+                  "", f"![error vs steps](error_vs_steps_{task}.png)", ""]
+    lines += ["## Runs", "", *_timing_table(results), ""]
+    return "\n".join(lines)
+
+
+def write_plots(out: Path, results: dict[str, Any]) -> None:
+    """``error_vs_steps_<task>.png`` for every task and ``size_curve_<task>.png`` where sized.
+
+    Needs matplotlib (``pip install irem[plot]``); without it the plots are skipped with a
+    note on stderr.
+    """
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("irem reproduce: matplotlib is not installed, so no plots were written "
+              "(pip install 'irem[plot]')", file=sys.stderr)
+        return
+    for task in results["tasks"]:
+        runs = results["runs"][task]
+        figure, axes = plt.subplots(1, len(results["splits"]), figsize=(11, 4), squeeze=False)
+        for axis, split in zip(axes[0], results["splits"]):
+            for solver in results["solvers"]:
+                axis.plot(runs[solver]["splits"][split]["curve"], label=solver)
+            zero = next(iter(runs.values()))["splits"][split]["zero_predictor"]
+            axis.axhline(zero, color="grey", linestyle=":", label="zero predictor")
+            axis.set(title=f"{task} ({split})", xlabel="step", ylabel="MSE", yscale="log")
+        axes[0][0].legend(fontsize="small")
+        figure.tight_layout()
+        figure.savefig(out / f"error_vs_steps_{task}.png", dpi=120)
+        plt.close(figure)
+        sizes = list(next(iter(runs.values()))["sizes"])
+        if not sizes:
+            continue
+        figure, axis = plt.subplots(figsize=(6, 4))
+        for solver in results["solvers"]:
+            line, = axis.plot([int(size) for size in sizes],
+                              [runs[solver]["sizes"][size]["mse"][MIN_ENERGY] for size in sizes],
+                              marker="o", label=solver)
+            paper = PAPER_SIZE_CURVES.get(task, {}).get(solver)
+            if paper:
+                axis.plot(list(paper), list(paper.values()), linestyle="--", marker="x",
+                          color=line.get_color(), label=f"{solver} (paper)")
+        axis.set(title=f"{task}: error vs problem size", xlabel="size", ylabel="MSE", yscale="log")
+        axis.legend(fontsize="small")
+        figure.tight_layout()
+        figure.savefig(out / f"size_curve_{task}.png", dpi=120)
+        plt.close(figure)
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if any(size <= 0 for size in sizes):
+        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
+    return sizes
+
+
+def add_reproduce_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``irem reproduce``."""
+    parser.add_argument("--preset", default="quick", help="the tasks' preset: quick or paper "
+                        "(default: quick)")
+    parser.add_argument("--tasks", type=_names, default=list(DEFAULT_TASKS),
+                        help=f"comma-separated tasks (default: {','.join(DEFAULT_TASKS)})")
+    parser.add_argument("--solvers", type=_names, default=list(DEFAULT_SOLVERS),
+                        help=f"comma-separated solvers (default: {','.join(DEFAULT_SOLVERS)})")
+    parser.add_argument("--out", required=True, type=Path,
+                        help="output directory; finished runs in it are reused")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="[NAME:]KEY=VALUE",
+                        help="override a config field of every run, or with NAME: only of the "
+                             "runs of that task or solver (repeatable)")
+    parser.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES),
+                        help="sizes of the size curve for sized tasks, e.g. 10,15,20 ('' for none; "
+                             f"default: {','.join(map(str, DEFAULT_SIZES))})")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
+    parser.add_argument("--device", help="cpu, cuda, ... (default: cpu)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """``irem reproduce``."""
+    summary = reproduce(args.out, preset=args.preset, tasks=args.tasks, solvers=args.solvers,
+                        overrides=args.overrides, seed=args.seed, device=args.device,
+                        sizes=args.sizes, progress=not args.no_progress)
+    print(f"{len(summary.trained)} runs trained and evaluated, {len(summary.reused)} reused, in "
+          f"{summary.wall_seconds:.0f} s; results in {summary.directory / 'results.md'}")
+    return 0
