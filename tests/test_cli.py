@@ -144,7 +144,7 @@ def test_eval_can_swap_the_optimizer(run_dir: Path, tiny_overrides: list[str],
         capsys.readouterr()
         assert main(["eval", str(run_dir), "--steps", "4", "-n", "8", "--json",
                      "--set", f"solver.optimizer.name={optimizer}",
-                     "--set", "solver.optimizer.step_size=0.5"]) == 0
+                     "--set", "solver.optimizer.step_size=1000.0"]) == 0
         reports.append(json.loads(capsys.readouterr().out)["mse"]["4"])
     assert len(set(reports)) == 4
     assert main(["eval", str(run_dir), "--set", "solver.optimizer.name=adam"]) == 2
