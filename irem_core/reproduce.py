@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from irem_core.checkpoint import CONFIG_FILE, atomic_write, read_record, tensors_to_bytes
 from irem_core.config import RunConfig, TaskSpec, build_run_config, unstructure
-from irem_core.errors import IremError
+from irem_core.errors import IremError, NonFiniteError
 from irem_core.evaluate import MIN_ENERGY, evaluate
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Problems, Task
@@ -255,6 +255,26 @@ def evaluate_run(config: RunConfig, directory: Path, problem_sets: ProblemSets,
             "sizes": {case.removeprefix("size:"): results[case] for case in cases[len(EVAL_SPLITS):]}}
 
 
+def train_and_evaluate(config: RunConfig, directory: Path, problem_sets: ProblemSets,
+                       sizes: Sequence[int], progress: bool) -> dict[str, Any]:
+    """Train (or resume) one run, evaluate it, and save the record as ``evaluation.json``.
+
+    A run whose training loss becomes NaN/Inf is recorded with its ``error`` instead of
+    evaluations, so one diverging solver does not stop the reproduction.
+    """
+    try:
+        training = ensure_trained(config, directory, progress)
+    except NonFiniteError as error:
+        record: dict[str, Any] = {"config": _plain(config), "error": str(error)}
+    else:
+        evaluation_started = time.perf_counter()
+        record = {"config": _plain(config), "train": training,
+                  **evaluate_run(config, directory, problem_sets, sizes),
+                  "eval_seconds": time.perf_counter() - evaluation_started}
+    atomic_write(directory / EVALUATION_FILE, json.dumps(record, indent=1).encode())
+    return record
+
+
 def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = DEFAULT_TASKS,
               solvers: Iterable[str] = DEFAULT_SOLVERS, overrides: Sequence[str] = (),
               seed: int = 0, device: str | None = None, sizes: Sequence[int] = DEFAULT_SIZES,
@@ -286,14 +306,8 @@ def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = 
         if records[key] is not None:
             continue
         bar.set_postfix_str(f"{key.solver} on {key.task}")
-        config, directory = configs[key], key.directory(out)
-        training = ensure_trained(config, directory, progress)
-        evaluation_started = time.perf_counter()
-        record = {"config": _plain(config), "train": training,
-                  **evaluate_run(config, directory, problem_sets, sizes),
-                  "eval_seconds": time.perf_counter() - evaluation_started}
-        atomic_write(directory / EVALUATION_FILE, json.dumps(record, indent=1).encode())
-        records[key] = record
+        records[key] = train_and_evaluate(configs[key], key.directory(out), problem_sets, sizes,
+                                          progress)
         trained.append(key)
         bar.update(1)
     bar.close()

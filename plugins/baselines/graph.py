@@ -205,7 +205,8 @@ class GraphScratchCore(GraphStepCore):
 
 class GraphAnswerUpdateCore(StepCore):
     """Iterative feed-forward on graphs: ``y ← y + f(x, y)`` per edge, ``f`` a
-    :class:`GineStack` over edge features ``ReLU(W_x x + W_y y + b)`` and the edge decoder.
+    :class:`GineStack` over edge features ``ReLU(W_x x + W_y y + b)`` and the edge decoder,
+    which starts at zero (the untrained network keeps its start).
 
     Shapes:
         - context edge features: ``W_x x (E, H)``; state: ``y (E, F)``; readout: ``y``
@@ -217,6 +218,8 @@ class GraphAnswerUpdateCore(StepCore):
         self.answer_layer = nn.Linear(answer_features, hidden)
         self.stack = GineStack(hidden, layers)
         self.decode = EdgeDecoder(hidden, answer_features)
+        nn.init.zeros_(self.decode.linear.weight)
+        nn.init.zeros_(self.decode.linear.bias)
 
     def encode(self, inputs: GraphBatch) -> GraphContext:
         """``W_x x``, ``(E, H)``, once per solve."""

@@ -146,7 +146,9 @@ class AnswerUpdateCore(StepCore):
 
     ``f = W_out swish(... swish(W_y y + W_x x + b_1) ...) + b_out`` with ``layers`` hidden
     layers; ``W_x x`` is computed once per solve. The state is the answer itself, so the
-    solver continues from ``y0`` (and from the trainer's replayed answers).
+    solver continues from ``y0`` (and from the trainer's replayed answers). ``W_out`` and
+    ``b_out`` start at zero: the untrained network keeps its start instead of amplifying it
+    at every step.
 
     Args:
         input_features: ``D_x``.
@@ -166,6 +168,8 @@ class AnswerUpdateCore(StepCore):
         self.input_layer = nn.Linear(input_features, hidden, bias=False)
         self.hidden_layers = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(layers - 1))
         self.output_layer = nn.Linear(hidden, answer_features)
+        nn.init.zeros_(self.output_layer.weight)
+        nn.init.zeros_(self.output_layer.bias)
 
     def encode(self, inputs: Tensor) -> Tensor:
         """``W_x x``, ``(B, H)``."""
