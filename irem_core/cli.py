@@ -20,6 +20,7 @@ from irem_core.config import (RunConfig, TaskSpec, build_run_config, parse_overr
                               read_config_file, set_path, structure)
 from irem_core.errors import IremError
 from irem_core.evaluate import MIN_ENERGY, Evaluation, evaluate
+from irem_core.nested import nested_mse
 from irem_core.protocols import Task
 from irem_core.plugins import load_plugins, python_environment
 from irem_core.registry import KINDS
@@ -96,6 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
                              help="halting threshold (default: 1e-4)")
     eval_parser.add_argument("--halt-window", type=int, default=1,
                              help="steps over which the energy decrease is measured (default: 1)")
+
+    nested = commands.add_parser("nested", help="compose a trained solver recursively (nested reasoning)")
+    nested.add_argument("run", type=Path, help="run directory written by 'irem train'")
+    nested.add_argument("--strategy", default="fold", help="recursion strategy: fold or repeat (default: fold)")
+    nested.add_argument("--depth", type=int, default=10, help="composed operations (default: 10)")
+    nested.add_argument("--split", default="same", help="distribution of the operands (default: same)")
+    nested.add_argument("-n", "--problems", type=int, default=500, help="nested problems (default: 500)")
+    nested.add_argument("--steps", type=int, help="steps per operation (default: largest eval.steps)")
+    nested.add_argument("--seed", type=int, default=1234, help="seed of operands and starts (default: 1234)")
+    nested.add_argument("--device", help="device (default: the run's)")
+    _add_set(nested)
+    nested.add_argument("--json", action="store_true", help="print one JSON object")
     eval_parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     add_reproduce_arguments(commands.add_parser(
@@ -262,8 +275,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_nested(args: argparse.Namespace) -> int:
+    """``irem nested``."""
+    run = load_run(args.run, args.device, args.overrides)
+    steps = args.steps or max(run.config.eval.steps)
+    errors = nested_mse(run.solver, run.task, args.strategy, args.depth, args.split,
+                        args.problems, steps, args.seed, run.device)
+    report = {"task": run.config.task.name, "solver": run.config.solver.name,
+              "strategy": args.strategy, "split": args.split, "n": args.problems, "steps": steps,
+              "mse": errors}
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{report['solver']} on nested {report['task']} ({args.strategy}, {args.split}, "
+          f"n={args.problems}, {steps} steps per operation)")
+    for depth, error in enumerate(errors, start=1):
+        print(f"  after {depth:>2} operations: MSE {error:.6f}")
+    return 0
+
+
 COMMANDS = {"plugins": cmd_plugins, "data": cmd_data, "train": cmd_train, "eval": cmd_eval,
-            "reproduce": cmd_reproduce}
+            "nested": cmd_nested, "reproduce": cmd_reproduce}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

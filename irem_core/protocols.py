@@ -166,9 +166,19 @@ class Solver(nn.Module):
 
 @runtime_checkable
 class Recursion(Protocol):
-    """Solves a nested problem by composing a trained solver's answers to sub-problems."""
+    """Solves a nested problem by composing a trained solver's answers to sub-problems.
 
-    def solve(self, solver: Solver, task: Task, operands: list[Tensor],
+    ``arity`` is the number of operands of the composed operation: a nested problem of
+    ``depth`` operations takes ``depth · (arity − 1) + 1`` operands.
+    """
+
+    arity: int
+
+    def solve(self, solver: Solver, task: Task, operands: list[Tensor], depth: int,
               steps: int, generator: torch.Generator) -> list[Tensor]:
-        """Return the composed answer after each operation, in order."""
+        """The composed answer ``(N, F)`` after each of ``depth`` operations, in order.
+
+        Uses the task's ``from_operands(operands) -> Problems`` (one operation with its exact
+        answer as target) and ``solver`` with ``steps`` steps per operation.
+        """
         ...

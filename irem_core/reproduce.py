@@ -152,14 +152,35 @@ def _check_same_config(directory: Path, saved: dict[str, Any], wanted: dict[str,
                         "Delete that directory to redo it, or choose another --out")
 
 
-def finished_evaluation(directory: Path, config: RunConfig) -> dict[str, Any] | None:
-    """The saved evaluation of a finished run of ``config`` in ``directory``, else ``None``."""
+def finished_evaluation(directory: Path, config: RunConfig,
+                        sizes: Sequence[int]) -> dict[str, Any] | None:
+    """The saved record of a finished run of ``config`` in ``directory``, else ``None``.
+
+    A record evaluated at other sizes than ``sizes`` is not finished (its run is evaluated
+    again, without training).
+    """
     path = directory / EVALUATION_FILE
     if not path.is_file():
         return None
     record = json.loads(path.read_text())
     _check_same_config(directory, record["config"], _plain(config))
+    wanted = [str(size) for size in size_curve_sizes(config.task.name, sizes)]
+    if "error" not in record and list(record["sizes"]) != wanted:
+        return None
     return record
+
+
+def json_bytes(data: Any) -> bytes:
+    """``data`` as indented JSON, non-finite floats written as ``null`` (strict JSON)."""
+    def finite(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {key: finite(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [finite(item) for item in value]
+        return value
+    return json.dumps(finite(data), indent=1, allow_nan=False).encode()
 
 
 def ensure_trained(config: RunConfig, directory: Path, progress: bool) -> dict[str, Any]:
@@ -271,7 +292,7 @@ def train_and_evaluate(config: RunConfig, directory: Path, problem_sets: Problem
         record = {"config": _plain(config), "train": training,
                   **evaluate_run(config, directory, problem_sets, sizes),
                   "eval_seconds": time.perf_counter() - evaluation_started}
-    atomic_write(directory / EVALUATION_FILE, json.dumps(record, indent=1).encode())
+    atomic_write(directory / EVALUATION_FILE, json_bytes(record))
     return record
 
 
@@ -297,7 +318,7 @@ def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = 
     out = Path(out)
     keys = [RunKey(task, solver) for task in tasks for solver in solvers]
     configs = {key: run_config(key, preset, overrides, seed, device) for key in keys}
-    records = {key: finished_evaluation(key.directory(out), configs[key]) for key in keys}
+    records = {key: finished_evaluation(key.directory(out), configs[key], sizes) for key in keys}
     problem_sets = ProblemSets(out, seed)
     trained: list[RunKey] = []
     bar = tqdm(total=len(keys), initial=sum(record is not None for record in records.values()),
@@ -313,8 +334,8 @@ def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = 
     bar.close()
     summary = ReproduceSummary(out, trained, [key for key in keys if key not in trained],
                                time.perf_counter() - started)
-    results = results_document(preset, seed, keys, records, problem_sets, summary)
-    atomic_write(out / "results.json", json.dumps(results, indent=1).encode())
+    results = results_document(preset, seed, sizes, keys, records, problem_sets, summary)
+    atomic_write(out / "results.json", json_bytes(results))
     atomic_write(out / "results.md", results_markdown(results).encode())
     write_plots(out, results)
     return summary
@@ -326,7 +347,7 @@ def _environment() -> dict[str, Any]:
             "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}
 
 
-def results_document(preset: str, seed: int, keys: list[RunKey],
+def results_document(preset: str, seed: int, sizes: Sequence[int], keys: list[RunKey],
                      records: dict[RunKey, dict[str, Any]], problem_sets: ProblemSets,
                      summary: ReproduceSummary) -> dict[str, Any]:
     """The content of ``results.json``."""
@@ -335,6 +356,7 @@ def results_document(preset: str, seed: int, keys: list[RunKey],
     return {
         "preset": preset, "seed": seed, "tasks": tasks, "solvers": solvers,
         "metric": MIN_ENERGY, "splits": list(EVAL_SPLITS),
+        "sizes": {task: size_curve_sizes(task, sizes) for task in tasks},
         "problem_seeds": {split: problem_sets.problem_seed(split) for split in EVAL_SPLITS},
         "wall_seconds": summary.wall_seconds,
         "reused_runs": len(summary.reused), "environment": _environment(),
@@ -360,67 +382,85 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
             *("| " + " | ".join(row) + " |" for row in rows)]
 
 
+def _evaluation(run: dict[str, Any], group: str, case: str) -> dict[str, Any] | None:
+    """``run[group][case]`` (group ``splits`` or ``sizes``), ``None`` for a failed run."""
+    return None if "error" in run else run[group][case]
+
+
+def _final(evaluation: dict[str, Any] | None, budget: str = MIN_ENERGY) -> float | None:
+    return None if evaluation is None else evaluation["mse"][budget]
+
+
+def _cell(evaluation: dict[str, Any] | None, paper: float | None, best: bool) -> str:
+    if evaluation is None:
+        cell = "diverged"
+    else:
+        cell = _number(_final(evaluation))
+        cell = f"**{cell}**" if best else cell
+        cell += " †" if evaluation["nonfinite_problems"] else ""
+    return cell + (f" ({_number(paper)})" if paper is not None else "")
+
+
+def _any_evaluation(results: dict[str, Any], task: str, group: str, case: str) -> dict[str, Any] | None:
+    runs = results["runs"][task].values()
+    return next((run[group][case] for run in runs if "error" not in run), None)
+
+
 def _main_table(results: dict[str, Any]) -> list[str]:
     columns = [(task, split) for task in results["tasks"] for split in results["splits"]]
-    ours = {(solver, task, split): results["runs"][task][solver]["splits"][split]
+    header = ["solver"] + [f"{task} {split}" for task, split in columns]
+    ours = {(solver, task, split): _evaluation(results["runs"][task][solver], "splits", split)
             for solver in results["solvers"] for task, split in columns}
-    best = {(task, split): min(ours[solver, task, split]["mse"][MIN_ENERGY]
-                               for solver in results["solvers"])
-            for task, split in columns}
-    rows = []
-    for solver in results["solvers"]:
-        cells = [solver]
-        for task, split in columns:
-            evaluation = ours[solver, task, split]
-            value = evaluation["mse"][MIN_ENERGY]
-            cell = _number(value)
-            cell = f"**{cell}**" if value == best[task, split] else cell
-            cell += " †" if evaluation["nonfinite_problems"] else ""
-            paper = PAPER_RESULTS.get(solver, {}).get(task, {}).get(split)
-            cells.append(cell + (f" ({_number(paper)})" if paper is not None else ""))
-        rows.append(cells)
-    first = results["solvers"][0]
-    rows.append(["zero predictor"] + [_number(ours[first, task, split]["zero_predictor"])
-                                      for task, split in columns])
-    return _table(["solver"] + [f"{task} {split}" for task, split in columns], rows)
+    best = {}
+    for task, split in columns:
+        clean = [_final(evaluation) for (_, t, s), evaluation in ours.items()
+                 if (t, s) == (task, split) and evaluation is not None
+                 and not evaluation["nonfinite_problems"] and _final(evaluation) is not None]
+        best[task, split] = min(clean, default=None)
+    rows = [[solver] + [_cell(ours[solver, task, split],
+                              PAPER_RESULTS.get(solver, {}).get(task, {}).get(split),
+                              ours[solver, task, split] is not None
+                              and _final(ours[solver, task, split]) == best[task, split])
+                        for task, split in columns]
+            for solver in results["solvers"]]
+    zero = [_any_evaluation(results, task, "splits", split) for task, split in columns]
+    rows.append(["zero predictor"] + [_number(None if evaluation is None
+                                              else evaluation["zero_predictor"])
+                                      for evaluation in zero])
+    return _table(header, rows)
 
 
 def _budget_table(results: dict[str, Any], task: str) -> list[str]:
-    runs = results["runs"][task]
-    budgets = [key for key in next(iter(runs.values()))["splits"]["same"]["mse"]
-               if key != MIN_ENERGY]
-    header = ["solver"] + [f"{split} @{budget}" for split in results["splits"] for budget in budgets]
-    rows = [[solver] + [_number(runs[solver]["splits"][split]["mse"][budget])
-                        for split in results["splits"] for budget in budgets]
+    reference = _any_evaluation(results, task, "splits", "same")
+    if reference is None:
+        return ["Every solver diverged."]
+    budgets = [key for key in reference["mse"] if key != MIN_ENERGY]
+    splits, runs = results["splits"], results["runs"][task]
+    rows = [[solver] + [_number(_final(_evaluation(runs[solver], "splits", split), budget))
+                        for split in splits for budget in budgets]
             for solver in results["solvers"]]
-    lines = _table(header, rows)
-    metrics = sorted({name for run in runs.values() for name in run["splits"]["same"]["metrics"]})
-    for name in metrics:
-        lines += ["", f"Task metric `{name}` of the final answer:", ""]
-        lines += _table(["solver"] + list(results["splits"]),
-                        [[solver] + [_number(runs[solver]["splits"][split]["metrics"][name][MIN_ENERGY])
-                                     for split in results["splits"]]
-                         for solver in results["solvers"]])
+    lines = _table(["solver"] + [f"{split} @{budget}" for split in splits for budget in budgets],
+                   rows)
+    for name in sorted(reference["metrics"]):
+        rows = [[solver] + [_number(None if evaluation is None
+                                    else evaluation["metrics"][name][MIN_ENERGY])
+                            for evaluation in (_evaluation(runs[solver], "splits", split)
+                                               for split in splits)]
+                for solver in results["solvers"]]
+        lines += ["", f"Task metric `{name}` of the final answer:", "", *_table(["solver"] + splits, rows)]
     return lines
 
 
 def _size_table(results: dict[str, Any], task: str) -> list[str]:
-    runs = results["runs"][task]
-    sizes = list(next(iter(runs.values()))["sizes"])
+    sizes = results["sizes"].get(task, [])
     if not sizes:
         return []
-    paper = PAPER_SIZE_CURVES.get(task, {})
-    rows = []
-    for solver in results["solvers"]:
-        cells = [solver]
-        for size in sizes:
-            reference = paper.get(solver, {}).get(int(size))
-            cells.append(_number(runs[solver]["sizes"][size]["mse"][MIN_ENERGY])
-                         + (f" ({_number(reference)})" if reference is not None else ""))
-        rows.append(cells)
-    return (["", f"Final-answer MSE by problem size ({SIZE_PROBLEMS} problems each, trained "
-             "on the preset's training sizes; paper in brackets):", ""]
-            + _table(["solver"] + [f"n={size}" for size in sizes], rows))
+    paper, runs = PAPER_SIZE_CURVES.get(task, {}), results["runs"][task]
+    rows = [[solver] + [_cell(_evaluation(runs[solver], "sizes", str(size)),
+                              paper.get(solver, {}).get(size), best=False) for size in sizes]
+            for solver in results["solvers"]]
+    return (["", f"Final-answer MSE by problem size ({SIZE_PROBLEMS} problems each; paper in "
+             "brackets):", ""] + _table(["solver"] + [f"n={size}" for size in sizes], rows))
 
 
 def _timing_table(results: dict[str, Any]) -> list[str]:
@@ -428,6 +468,9 @@ def _timing_table(results: dict[str, Any]) -> list[str]:
     for task in results["tasks"]:
         for solver in results["solvers"]:
             run = results["runs"][task][solver]
+            if "error" in run:
+                rows.append([task, solver, "—", "—", "—", run["error"]])
+                continue
             training = run["train"]
             rows.append([task, solver, str(training["iterations"]),
                          _number(training["wall_seconds"]), _number(run["eval_seconds"]),
@@ -447,14 +490,17 @@ def results_markdown(results: dict[str, Any]) -> str:
         "eval`: each problem's lowest-energy iterate for IREM, the last iterate for solvers "
         "without an energy) on the fixed problem sets in `data/`; the paper's number in "
         f"brackets ({results['paper']['source']}). Bold: our best in the column; †: some "
-        "problems gave NaN/Inf and are excluded. The paper used 20×20 matrices; presets "
-        "other than `paper` may not.", "",
+        "problems gave NaN/Inf and are excluded (such cells are never bold); diverged: the "
+        "training loss became NaN/Inf. The paper used 20×20 matrices; presets other than "
+        "`paper` may not.", "",
         *_main_table(results), "",
         "## Error at each step budget", "",
     ]
     for task in results["tasks"]:
         lines += [f"### {task}", "", *_budget_table(results, task), *_size_table(results, task),
                   "", f"![error vs steps](error_vs_steps_{task}.png)", ""]
+        if results["sizes"].get(task):
+            lines += [f"![error vs size](size_curve_{task}.png)", ""]
     lines += ["## Runs", "", *_timing_table(results), ""]
     return "\n".join(lines)
 
@@ -463,7 +509,7 @@ def write_plots(out: Path, results: dict[str, Any]) -> None:
     """``error_vs_steps_<task>.png`` for every task and ``size_curve_<task>.png`` where sized.
 
     Needs matplotlib (``pip install irem[plot]``); without it the plots are skipped with a
-    note on stderr.
+    note on stderr. Diverged runs are left out.
     """
     try:
         import matplotlib
@@ -474,11 +520,13 @@ def write_plots(out: Path, results: dict[str, Any]) -> None:
               "(pip install 'irem[plot]')", file=sys.stderr)
         return
     for task in results["tasks"]:
-        runs = results["runs"][task]
+        runs = {solver: run for solver, run in results["runs"][task].items() if "error" not in run}
+        if not runs:
+            continue
         figure, axes = plt.subplots(1, len(results["splits"]), figsize=(11, 4), squeeze=False)
         for axis, split in zip(axes[0], results["splits"]):
-            for solver in results["solvers"]:
-                axis.plot(runs[solver]["splits"][split]["curve"], label=solver)
+            for solver, run in runs.items():
+                axis.plot(run["splits"][split]["curve"], label=solver)
             zero = next(iter(runs.values()))["splits"][split]["zero_predictor"]
             axis.axhline(zero, color="grey", linestyle=":", label="zero predictor")
             axis.set(title=f"{task} ({split})", xlabel="step", ylabel="MSE", yscale="log")
@@ -486,23 +534,26 @@ def write_plots(out: Path, results: dict[str, Any]) -> None:
         figure.tight_layout()
         figure.savefig(out / f"error_vs_steps_{task}.png", dpi=120)
         plt.close(figure)
-        sizes = list(next(iter(runs.values()))["sizes"])
-        if not sizes:
-            continue
-        figure, axis = plt.subplots(figsize=(6, 4))
-        for solver in results["solvers"]:
-            line, = axis.plot([int(size) for size in sizes],
-                              [runs[solver]["sizes"][size]["mse"][MIN_ENERGY] for size in sizes],
-                              marker="o", label=solver)
-            paper = PAPER_SIZE_CURVES.get(task, {}).get(solver)
-            if paper:
-                axis.plot(list(paper), list(paper.values()), linestyle="--", marker="x",
-                          color=line.get_color(), label=f"{solver} (paper)")
-        axis.set(title=f"{task}: error vs problem size", xlabel="size", ylabel="MSE", yscale="log")
-        axis.legend(fontsize="small")
-        figure.tight_layout()
-        figure.savefig(out / f"size_curve_{task}.png", dpi=120)
-        plt.close(figure)
+        sizes = results["sizes"].get(task, [])
+        if sizes:
+            _plot_size_curve(plt, out, task, sizes, runs)
+
+
+def _plot_size_curve(plt: Any, out: Path, task: str, sizes: list[int],
+                     runs: dict[str, dict[str, Any]]) -> None:
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for solver, run in runs.items():
+        line, = axis.plot(sizes, [run["sizes"][str(size)]["mse"][MIN_ENERGY] for size in sizes],
+                          marker="o", label=solver)
+        paper = PAPER_SIZE_CURVES.get(task, {}).get(solver)
+        if paper:
+            axis.plot(list(paper), list(paper.values()), linestyle="--", marker="x",
+                      color=line.get_color(), label=f"{solver} (paper)")
+    axis.set(title=f"{task}: error vs problem size", xlabel="size", ylabel="MSE", yscale="log")
+    axis.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(out / f"size_curve_{task}.png", dpi=120)
+    plt.close(figure)
 
 
 def _names(text: str) -> list[str]:

@@ -55,6 +55,17 @@ class MatrixTask:
         """Inputs ``(count, D_x)`` and targets ``(count, n²)`` of ``split``."""
         raise NotImplementedError
 
+    def sample_operands(self, split: str, count: int, operands: int,
+                        generator: torch.Generator) -> list[Tensor]:
+        """``operands`` operand matrices of ``split``, each ``(count, n²)``, for nested problems."""
+        raise IremError(f"task {type(self).__name__} has no operation to compose, so it does "
+                        "not support nested reasoning (addition and inverse do)")
+
+    def from_operands(self, operands: list[Tensor]) -> Problems:
+        """One operation's problems on ``input_matrices`` operands ``(N, n²)`` each, with its
+        exact answer as target."""
+        raise IremError(f"task {type(self).__name__} does not support nested reasoning")
+
     def sample(self, split: str, num_problems: int, generator: torch.Generator) -> Problems:
         """``num_problems`` problems of ``split`` (``train``, ``same`` or ``harder``)."""
         if split not in SPLITS:
@@ -106,9 +117,19 @@ class AdditionTask(MatrixTask):
 
     def draw(self, split: str, count: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """See :meth:`MatrixTask.draw`."""
-        bound = 2.5 if split == "harder" else 1.0
-        operands = _uniform((count, 2, self.answer_features), -bound, bound, generator)
+        operands = torch.stack(self.sample_operands(split, count, 2, generator), dim=1)
         return operands.flatten(1), operands.sum(1)
+
+    def sample_operands(self, split: str, count: int, operands: int,
+                        generator: torch.Generator) -> list[Tensor]:
+        """Matrices ``~ U(−1, 1)`` (harder ``U(−2.5, 2.5)``), each ``(count, n²)``."""
+        bound = 2.5 if split == "harder" else 1.0
+        return list(_uniform((operands, count, self.answer_features), -bound, bound, generator))
+
+    def from_operands(self, operands: list[Tensor]) -> Problems:
+        """``x = [A, B]``, target ``A + B``."""
+        left, right = operands
+        return self._problems(torch.cat([left, right], dim=1), left + right)
 
 
 class CompletionTask(MatrixTask):
@@ -138,10 +159,22 @@ class InverseTask(MatrixTask):
 
     def draw(self, split: str, count: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """See :meth:`MatrixTask.draw`."""
+        (matrix,) = self.sample_operands(split, count, 1, generator)
+        problems = self.from_operands([matrix])
+        return problems.inputs, problems.target
+
+    def sample_operands(self, split: str, count: int, operands: int,
+                        generator: torch.Generator) -> list[Tensor]:
+        """Symmetric positive-definite ``S`` matrices, each ``(count, n²)``."""
         n = self.size
         shift = 0.1 if split == "harder" else 0.5
-        a = _uniform((count, n, n), -1.0, 1.0, generator)
-        gram = a @ a.transpose(1, 2)
-        eye = torch.eye(n, device=generator.device)
-        matrix = gram + gram.transpose(1, 2) + shift * eye
-        return matrix.flatten(1), torch.linalg.inv(matrix).flatten(1)
+        a = _uniform((operands, count, n, n), -1.0, 1.0, generator)
+        gram = a @ a.transpose(-1, -2)
+        matrix = gram + gram.transpose(-1, -2) + shift * torch.eye(n, device=generator.device)
+        return list(matrix.flatten(2))
+
+    def from_operands(self, operands: list[Tensor]) -> Problems:
+        """``x = S``, target ``S⁻¹``."""
+        (matrix,) = operands
+        square = matrix.view(-1, self.size, self.size)
+        return self._problems(matrix, torch.linalg.inv(square).flatten(1))

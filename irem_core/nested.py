@@ -1,0 +1,41 @@
+"""Nested evaluation: error after each composed operation, against the exact composition."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from irem_core.config import structure
+from irem_core.errors import IremError
+from irem_core.plugins import load_plugins
+from irem_core.protocols import Problems, Solver, Task, Trajectory
+
+
+class OracleSolver(Solver):
+    """Answers every problem with its exact target: composing it gives the exact result."""
+
+    def solve(self, problems: Problems, y0: Tensor, steps: int, *,
+              differentiable: bool = False, record: bool = False) -> Trajectory:
+        """The target as the answer at every step."""
+        answer = problems.target
+        steps_used = torch.zeros(problems.num_problems, dtype=torch.long, device=answer.device)
+        answers = answer.expand(steps + 1, *answer.shape) if record else None
+        return Trajectory(answer=answer, steps_used=steps_used, answers=answers)
+
+
+def nested_mse(solver: Solver, task: Task, strategy: str, depth: int, split: str,
+               num_problems: int, steps: int, seed: int, device: torch.device) -> list[float]:
+    """MSE after each of ``depth`` composed operations of ``strategy``.
+
+    Operands are drawn from ``task.sample_operands`` (seeded); the reference is the same
+    strategy applied with :class:`OracleSolver`.
+    """
+    if depth <= 0:
+        raise IremError(f"--depth must be positive, got {depth}")
+    component = load_plugins().get("recursion", strategy)
+    recursion = component.factory(structure({}, component.config))
+    generator = torch.Generator(device).manual_seed(seed)
+    operands = task.sample_operands(split, num_problems, depth * (recursion.arity - 1) + 1, generator)
+    exact = recursion.solve(OracleSolver(), task, operands, depth, steps, generator)
+    predicted = recursion.solve(solver, task, operands, depth, steps, generator)
+    return [float(((guess - truth) ** 2).mean()) for guess, truth in zip(predicted, exact)]
