@@ -148,3 +148,13 @@ def test_eval_can_swap_the_optimizer(run_dir: Path, tiny_overrides: list[str],
         reports.append(json.loads(capsys.readouterr().out)["mse"]["4"])
     assert len({reports[0], reports[1], reports[3]}) == 3    # gd, momentum, langevin differ
     assert main(["eval", str(run_dir), "--set", "solver.optimizer.name=adam"]) == 2
+
+
+def test_scratchpad_memory_trains_and_answers_keep_their_shape(run_dir: Path, tiny_overrides: list[str],
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(train_args(run_dir, tiny_overrides + ["solver.energy.memory=5"], 3)) == 0
+    weights = load_file(run_dir / "model.safetensors")
+    assert weights["energy_model.answer_layer.weight"].shape == (16, 9 + 5)
+    capsys.readouterr()
+    assert main(["eval", str(run_dir), "--steps", "3", "-n", "4", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["mse"]["3"] > 0

@@ -8,9 +8,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from irem_core.config import build_run_config
 from irem_core.energy import BoundEnergy, energy_and_gradient
 from irem_core.errors import IremError
 from irem_core.evaluate import select_min_energy
+from irem_core.runs import build_solver, build_task
 from irem_plugins.graph.batching import GraphBatch, complete_graphs
 from irem_plugins.graph.energy import GineEnergy, GineEnergyConfig
 from irem_plugins.graph.tasks import GraphConfig, ShortestPathTask
@@ -92,11 +94,45 @@ def test_factored_edge_term_equals_the_direct_computation() -> None:
 def test_energy_depends_on_the_answer_through_the_core_contract() -> None:
     problems = TASK.sample("harder", 3, torch.Generator().manual_seed(0))
     model = GineEnergy(GineEnergyConfig(hidden=16), TASK)
-    bound = BoundEnergy(model, model.encode(problems.inputs), 3, "gine")
+    bound = BoundEnergy(model, model.encode(problems.inputs), problems.row_problem, 3, "gine")
     answer = TASK.init_answer(problems, torch.Generator().manual_seed(1)).requires_grad_(True)
     values, gradient = energy_and_gradient(bound, answer, create_graph=False)
     assert values.shape == (3,) and gradient.shape == answer.shape
     assert bool(gradient.abs().sum(dim=-1).gt(0).any())
+
+
+@settings(max_examples=10)
+@given(seed=st.integers(0, 1000), chosen=st.sets(st.integers(0, 5), min_size=1))
+def test_selected_graphs_keep_their_energies(seed: int, chosen: set[int]) -> None:
+    problems = TASK.sample("train", 6, torch.Generator().manual_seed(seed))
+    answer = TASK.init_answer(problems, torch.Generator().manual_seed(seed + 1))
+    model = GineEnergy(GineEnergyConfig(hidden=16), TASK)
+    bound = BoundEnergy(model, model.encode(problems.inputs), problems.row_problem, 6, "gine")
+    subset = torch.tensor(sorted(chosen))
+    restricted, rows = bound.restrict(subset)
+    torch.testing.assert_close(restricted(answer[rows]), bound(answer)[subset])
+
+
+def test_per_graph_halting_restricts_the_batch_to_running_graphs() -> None:
+    """Graphs whose gradient is already small stop at step 0; the others keep descending."""
+    def solver_with(tolerance: float):
+        config = build_run_config(task="shortest_path", preset="quick", overrides=[
+            "solver.energy.hidden=16", "solver.optimizer.name=gd",
+            "solver.optimizer.halt=gradient", f"solver.optimizer.halt_tolerance={tolerance}"])
+        return build_task(config.task), build_solver(config.solver, build_task(config.task), 0)
+
+    task, solver = solver_with(0.0)
+    problems = task.sample("train", 8, torch.Generator().manual_seed(0))
+    y0 = task.init_answer(problems, torch.Generator().manual_seed(1)).requires_grad_(True)
+    model = solver.energy_model
+    bound = BoundEnergy(model, model.encode(problems.inputs), problems.row_problem, 8, "gine")
+    _, gradient = energy_and_gradient(bound, y0, create_graph=False)
+    norms = bound.per_problem((gradient ** 2).sum(-1)).sqrt().detach()
+    tolerance = float(norms.median()) * 1.0001
+    _, solver = solver_with(tolerance)
+    steps_used = solver.solve(problems, y0.detach(), 3, record=True).steps_used
+    assert torch.equal(steps_used == 0, norms < tolerance)
+    assert bool((steps_used[norms >= tolerance] > 0).all())
 
 
 def test_energy_model_rejects_non_graph_tasks_and_odd_widths() -> None:

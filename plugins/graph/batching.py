@@ -126,3 +126,21 @@ def to_padded(values: Tensor, graphs: GraphBatch, node_bound: int) -> Tensor:
     padded = values.new_zeros(graphs.num_graphs, node_bound * node_bound)
     padded[graphs.edge_graph, edge_slots(graphs)] = values.squeeze(-1)
     return padded
+
+
+def select_graphs(graphs: GraphBatch, problems: Tensor) -> tuple[GraphBatch, Tensor]:
+    """The graphs ``problems`` of a batch, renumbered ``0..B'−1`` keeping their order.
+
+    Args:
+        graphs: the batch.
+        problems: sorted graph indices, ``(B',)`` int64.
+
+    Returns:
+        The smaller batch and the ``(E,)`` bool mask of the edges it keeps (its edges are
+        the kept edges in their original order).
+    """
+    kept = torch.zeros(graphs.num_graphs, dtype=torch.bool, device=problems.device)
+    kept[problems] = True
+    edges = kept[graphs.edge_graph]
+    layout = complete_graphs(graphs.nodes[problems], graphs.node_bound)
+    return layout.graph_batch(graphs.edge_attr[edges]), edges

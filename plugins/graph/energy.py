@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import GINEConv, global_max_pool
 
 from irem_core.errors import IremError
-from irem_plugins.graph.batching import GraphBatch
+from irem_plugins.graph.batching import GraphBatch, select_graphs
 
 
 def _even(instance: object, attribute: attrs.Attribute, value: int) -> None:
@@ -77,6 +77,7 @@ class GineEnergy(nn.Module):
 
     Shapes:
         - encode: ``GraphBatch (E edges, V nodes, G graphs) -> GineContext``
+        - select: ``context, problems (G',) -> context`` of those graphs only
         - forward: ``context, y (E, 1) -> energies (G,)``
     """
 
@@ -106,6 +107,12 @@ class GineEnergy(nn.Module):
             slopes.append(answer_part @ self.answer_embedding.weight.squeeze(-1))
         nodes = inputs.edge_attr.new_zeros(inputs.batch.shape[0], 1)
         return GineContext(inputs, nodes, offsets, slopes)
+
+    def select(self, context: GineContext, problems: Tensor) -> GineContext:
+        """The context of graphs ``problems`` only (sorted ``(G',)``), for per-problem halting."""
+        graphs, edges = select_graphs(context.graphs, problems)
+        return GineContext(graphs, context.nodes.new_zeros(graphs.batch.shape[0], 1),
+                           [offset[edges] for offset in context.edge_offsets], context.edge_slopes)
 
     def forward(self, context: GineContext, answer: Tensor) -> Tensor:
         """Energies ``(G,)`` of per-edge answers ``(E, 1)``."""

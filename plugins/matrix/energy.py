@@ -16,10 +16,13 @@ class VectorEnergyConfig:
     Attributes:
         hidden: width of every hidden layer (paper: 512).
         layers: number of hidden layers (paper: 3).
+        memory: scratchpad dimensions appended to the answer: optimised with it, starting
+            at zero for every solve, never part of the loss or the returned answer.
     """
 
     hidden: int = attrs.field(default=512, validator=attrs.validators.gt(0))
     layers: int = attrs.field(default=3, validator=attrs.validators.ge(1))
+    memory: int = attrs.field(default=0, validator=attrs.validators.ge(0))
 
 
 class VectorEnergy(nn.Module):
@@ -37,7 +40,7 @@ class VectorEnergy(nn.Module):
     Shapes:
         - encode: ``x (B, D_x) -> context (B, hidden)``
         - select: ``context (B, hidden), problems (B',) -> context (B', hidden)``
-        - forward: ``context (B, hidden), y (B, F) -> energies (B,)``
+        - forward: ``context (B, hidden), y (B, F + memory) -> energies (B,)``
     """
 
     def __init__(self, options: VectorEnergyConfig, task: object) -> None:
@@ -46,7 +49,8 @@ class VectorEnergy(nn.Module):
         if input_features is None:
             raise IremError(f"energy model 'mlp' needs a vector task with input_features; "
                             f"{type(task).__name__} has none")
-        self.answer_layer = nn.Linear(task.answer_features, options.hidden)
+        self.memory_features = options.memory
+        self.answer_layer = nn.Linear(task.answer_features + options.memory, options.hidden)
         self.input_layer = nn.Linear(input_features, options.hidden, bias=False)
         self.hidden_layers = nn.ModuleList(nn.Linear(options.hidden, options.hidden)
                                            for _ in range(options.layers - 1))
@@ -61,7 +65,7 @@ class VectorEnergy(nn.Module):
         return context[problems]
 
     def forward(self, context: Tensor, answer: Tensor) -> Tensor:
-        """Energies ``(B,)`` of answers ``(B, F)`` given ``context = encode(x)``."""
+        """Energies ``(B,)`` of answers ``(B, F + memory)`` given ``context = encode(x)``."""
         hidden = F.silu(self.answer_layer(answer) + context)
         for layer in self.hidden_layers:
             hidden = F.silu(layer(hidden))
