@@ -1,24 +1,52 @@
 """irem: learning iterative reasoning through energy minimization.
 
-The public surface: protocols, plugin loading and registries, configs, training,
-evaluation and checkpoints. Everything concrete comes from plugins.
+The public surface (everything else is internal and may change):
+
+- **Protocols** — :class:`Task`, :class:`EnergyModel`, :class:`Optimizer`, :class:`Solver`,
+  :class:`Recursion`, and the data they exchange: :class:`Problems` (a batch, answers
+  ``(rows, F)``) and :class:`Trajectory`. Optimizers receive a :class:`BoundEnergy`
+  (answers ``(rows, F)`` → energies ``(B,)``) and may call :func:`energy_and_gradient`.
+- **Plugins** — :data:`hookimpl` / :data:`hookspec` and the :class:`Register` callable the
+  ``irem_register_*`` hooks receive; :func:`load_plugins` (lazy, once) returns the
+  :class:`Plugins` and their registries; :func:`get` ``(kind, name)`` returns one
+  :class:`Component` (``factory``, ``config`` class, ``plugin``, ``meta``).
+- **Config** — :class:`RunConfig`, :func:`build_run_config` (preset + file + overrides),
+  :func:`structure` / :func:`unstructure` (the one strict converter).
+- **Training and evaluation** — :func:`train` (writes the checkpoint: ``config.json`` +
+  safetensors), :func:`evaluate`, :func:`select_min_energy`.
+- **Checkpoints and inference** — :func:`load_run` reads a run directory into a
+  :class:`TrainedRun` (config, task, trained solver); :func:`solve` answers new problems;
+  :func:`build_task` / :func:`build_solver` build untrained components from config specs.
+- **Errors** — :class:`IremError` and its subclasses.
+
+A pretrained run answers new problems in three lines::
+
+    run = irem.load_run("runs/add")
+    problems = run.task.from_tensors({"x": x, "y": torch.zeros(len(x), run.task.answer_features)})
+    answers = irem.solve(run, problems, 80)
+
+Contract tests for plugin authors live in :mod:`irem_core.testing` (a pytest plugin).
 """
 
 from irem_core.config import RunConfig, build_run_config, structure, unstructure
+from irem_core.energy import BoundEnergy, energy_and_gradient
 from irem_core.errors import CheckpointError, ConfigError, IremError, NonFiniteError, PluginError
 from irem_core.evaluate import Evaluation, evaluate, select_min_energy
-from irem_core.hookspecs import hookimpl, hookspec
-from irem_core.plugins import get, load_plugins
+from irem_core.hookspecs import Register, hookimpl, hookspec
+from irem_core.plugins import Plugins, get, load_plugins
 from irem_core.protocols import EnergyModel, Optimizer, Problems, Recursion, Solver, Task, Trajectory
+from irem_core.registry import Component
 from irem_core.runs import TrainedRun, build_solver, build_task, load_run
+from irem_core.solve import solve
 from irem_core.trainer import TrainSummary, train
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CheckpointError", "ConfigError", "EnergyModel", "Evaluation", "IremError", "NonFiniteError",
-    "Optimizer", "PluginError", "Problems", "Recursion", "RunConfig", "Solver", "Task",
-    "TrainSummary", "TrainedRun", "Trajectory", "build_run_config", "build_solver", "build_task",
-    "evaluate", "get", "hookimpl", "hookspec", "load_plugins", "load_run", "select_min_energy",
-    "structure", "train", "unstructure",
+    "BoundEnergy", "CheckpointError", "Component", "ConfigError", "EnergyModel", "Evaluation",
+    "IremError", "NonFiniteError", "Optimizer", "PluginError", "Plugins", "Problems", "Recursion",
+    "Register", "RunConfig", "Solver", "Task", "TrainSummary", "TrainedRun", "Trajectory",
+    "build_run_config", "build_solver", "build_task", "energy_and_gradient", "evaluate", "get",
+    "hookimpl", "hookspec", "load_plugins", "load_run", "select_min_energy", "solve", "structure",
+    "train", "unstructure",
 ]

@@ -2,10 +2,14 @@
 
 A run directory holds ``model.safetensors`` (the solver's parameters), ``state.safetensors``
 (optimizer moments, replay buffer, generator states) and ``config.json`` (run config, plugin
-versions, iteration, seed, and the SHA-256 of both tensor files). Every file is written to a
-temporary name and renamed into place; ``config.json`` goes last, so a checkpoint is only
-visible once complete and a write killed midway leaves the previous one intact. Loading
-never unpickles.
+versions, iteration, seed, and the SHA-256 of both tensor files). Loading never unpickles.
+
+Saving is a small journal, so that a process killed at any instant leaves a loadable
+checkpoint: (1) the tensor files are written beside their final names as ``*.next``
+(fsynced); (2) ``config.json`` is atomically replaced — this is the commit point; (3) the
+``*.next`` files are renamed over the final names. A load whose file does not match the
+hash in ``config.json`` reads the matching ``*.next`` file instead (a save stopped between
+(2) and (3)); before (2) the previous checkpoint is untouched.
 """
 
 from __future__ import annotations
@@ -53,16 +57,35 @@ def tensors_to_bytes(tensors: dict[str, Tensor]) -> bytes:
                                    for name, t in tensors.items()})
 
 
-def read_tensors(path: Path, expected_sha256: str | None = None) -> dict[str, Tensor]:
-    """Read a safetensors file, checking its hash; raise :class:`CheckpointError` if bad."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+PENDING_SUFFIX = ".next"
+
+
+def _read_committed(path: Path, expected_sha256: str) -> bytes:
+    """The bytes of ``path`` or of its pending ``*.next`` twin, whichever matches the hash."""
+    for candidate in (path, path.with_name(path.name + PENDING_SUFFIX)):
+        try:
+            data = candidate.read_bytes()
+        except FileNotFoundError:
+            continue
+        if hashlib.sha256(data).hexdigest() == expected_sha256:
+            return data
+    if not path.exists():
         raise CheckpointError(f"{path} does not exist; is this a run directory written by "
-                              "'irem train'?") from None
-    if expected_sha256 is not None and hashlib.sha256(data).hexdigest() != expected_sha256:
-        raise CheckpointError(f"{path} does not match the hash recorded in {CONFIG_FILE}: the "
-                              "file was modified or truncated; restore it or retrain")
+                              "'irem train'?")
+    raise CheckpointError(f"{path} does not match the hash recorded in {CONFIG_FILE}: the "
+                          "file was modified or truncated; restore it or retrain")
+
+
+def read_tensors(path: Path, expected_sha256: str | None = None) -> dict[str, Tensor]:
+    """Read a safetensors file (checking its hash if given); raise :class:`CheckpointError`
+    if it is missing, damaged or not safetensors."""
+    if expected_sha256 is not None:
+        data = _read_committed(path, expected_sha256)
+    else:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise CheckpointError(f"{path} does not exist") from None
     try:
         return load_safetensors_bytes(data)
     except (SafetensorError, ValueError, OSError) as error:
@@ -77,7 +100,8 @@ class Checkpoint:
     Attributes:
         config: the run config as plain data.
         iteration: training iterations completed.
-        plugins: ``{plugin name: version}`` at save time.
+        plugins: ``{plugin: {"distribution", "version"}}`` of the plugins at save time.
+        components: ``{"kind:name": plugin}`` for every component the config uses.
         model: the solver's state dict.
         state: named training-state tensors.
         extra: JSON training state (optimizer hyper-parameters, buffer cursor...).
@@ -85,30 +109,34 @@ class Checkpoint:
 
     config: dict[str, Any]
     iteration: int
-    plugins: dict[str, str]
+    plugins: dict[str, dict[str, str]]
+    components: dict[str, str]
     model: dict[str, Tensor]
     state: dict[str, Tensor]
     extra: dict[str, Any]
 
 
 def save_checkpoint(directory: Path, *, config: dict[str, Any], iteration: int,
-                    plugins: dict[str, str], model: dict[str, Tensor],
+                    plugins: dict[str, dict[str, str]], components: dict[str, str],
+                    model: dict[str, Tensor],
                     state: dict[str, Tensor], extra: dict[str, Any]) -> None:
-    """Write a complete checkpoint into ``directory`` atomically (see module docstring)."""
-    model_bytes, state_bytes = tensors_to_bytes(model), tensors_to_bytes(state)
-    atomic_write(directory / MODEL_FILE, model_bytes)
-    atomic_write(directory / STATE_FILE, state_bytes)
+    """Write a complete checkpoint into ``directory`` (the journal of the module docstring)."""
+    payload = {MODEL_FILE: tensors_to_bytes(model), STATE_FILE: tensors_to_bytes(state)}
+    for name, data in payload.items():
+        atomic_write(directory / (name + PENDING_SUFFIX), data)
     record = {
         "format": FORMAT_VERSION,
         "iteration": iteration,
         "seed": config.get("seed"),
         "config": config,
         "plugins": plugins,
-        "sha256": {MODEL_FILE: hashlib.sha256(model_bytes).hexdigest(),
-                   STATE_FILE: hashlib.sha256(state_bytes).hexdigest()},
+        "components": components,
+        "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in payload.items()},
         "training": extra,
     }
     atomic_write(directory / CONFIG_FILE, json.dumps(record, indent=2).encode())
+    for name in payload:
+        os.replace(directory / (name + PENDING_SUFFIX), directory / name)
 
 
 def read_record(directory: Path) -> dict[str, Any]:
@@ -133,6 +161,6 @@ def load_checkpoint(directory: Path, *, with_state: bool = True) -> Checkpoint:
     record = read_record(directory)
     model = read_tensors(directory / MODEL_FILE, record["sha256"][MODEL_FILE])
     state = read_tensors(directory / STATE_FILE, record["sha256"][STATE_FILE]) if with_state else {}
-    return Checkpoint(record["config"], record["iteration"], record["plugins"], model, state,
-                      record.get("training", {}))
+    return Checkpoint(record["config"], record["iteration"], record["plugins"],
+                      record.get("components", {}), model, state, record.get("training", {}))
 

@@ -141,6 +141,16 @@ class RunConfig:
     device: str = "cpu"
 
 
+def component_specs(config: Any) -> list[ComponentSpec]:
+    """Every :class:`ComponentSpec` inside ``config`` (an attrs instance), depth first."""
+    if not attrs.has(type(config)):
+        return []
+    found: list[ComponentSpec] = [config] if isinstance(config, ComponentSpec) else []
+    for field in attrs.fields(type(config)):
+        found += component_specs(getattr(config, field.name))
+    return found
+
+
 def _strict(expected: type, accepts: tuple[type, ...]):
     def structure(value: Any, _: type) -> Any:
         if isinstance(value, bool) and expected is not bool:

@@ -56,9 +56,10 @@ class Plugins:
             raise PluginError(f"unknown component kind {kind!r}; valid kinds: {', '.join(KINDS)}")
         return self.registries[kind].get(name)
 
-    def versions(self) -> dict[str, str]:
-        """``{plugin name: version}`` of every working plugin."""
-        return {name: info.version for name, info in self.infos.items() if info.error is None}
+    def versions(self) -> dict[str, dict[str, str]]:
+        """``{plugin: {"distribution", "version"}}`` of every working plugin."""
+        return {name: {"distribution": info.distribution, "version": info.version}
+                for name, info in self.infos.items() if info.error is None}
 
 
 def _env_names(variable: str) -> set[str] | None:

@@ -46,7 +46,7 @@ DEFAULT_SIZES: tuple[int, ...] = (10, 15, 20, 25, 30)
 """Problem sizes of the size curve, for tasks that declare a size option (graph nodes)."""
 
 SIZE_PROBLEMS = 100
-"""Problems per size of the size curve."""
+"""Problems per size of the size curve (fewer when ``eval.problems`` is smaller)."""
 
 EVAL_SPLITS: tuple[str, ...] = ("same", "harder")
 EVALUATION_FILE = "evaluation.json"
@@ -240,7 +240,7 @@ class ProblemSets:
         generator = torch.Generator().manual_seed(self.problem_seed(split))
         if split.startswith("size:"):
             task = sized_task(config.task, int(split.removeprefix("size:")))
-            problems = task.sample("same", SIZE_PROBLEMS, generator)
+            problems = task.sample("same", min(SIZE_PROBLEMS, config.eval.problems), generator)
             return task, task.from_tensors({key: value.to(device)
                                             for key, value in task.to_tensors(problems).items()})
         task = build_task(config.task)
@@ -459,7 +459,9 @@ def _size_table(results: dict[str, Any], task: str) -> list[str]:
     rows = [[solver] + [_cell(_evaluation(runs[solver], "sizes", str(size)),
                               paper.get(solver, {}).get(size), best=False) for size in sizes]
             for solver in results["solvers"]]
-    return (["", f"Final-answer MSE by problem size ({SIZE_PROBLEMS} problems each; paper in "
+    count = _any_evaluation(results, task, "sizes", str(sizes[0]))
+    count = "?" if count is None else count["num_problems"]
+    return (["", f"Final-answer MSE by problem size ({count} problems each; paper in "
              "brackets):", ""] + _table(["solver"] + [f"n={size}" for size in sizes], rows))
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Sequence
 
 import attrs
 import torch
 
-from irem_core.checkpoint import load_checkpoint
+from irem_core.checkpoint import Checkpoint, load_checkpoint
 from irem_core.config import RunConfig, SolverSpec, TaskSpec, parse_override, set_path, structure
-from irem_core.errors import CheckpointError, IremError
+from irem_core.errors import CheckpointError, IremError, PluginError
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Solver, Task
 
@@ -48,6 +49,23 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def _check_plugins_installed(checkpoint: Checkpoint, directory: str | Path) -> None:
+    """Raise a :class:`PluginError` naming every plugin the checkpoint needs but lacks."""
+    plugins = load_plugins()
+    missing = []
+    for key, plugin in checkpoint.components.items():
+        kind, _, name = key.partition(":")
+        if plugins.registries[kind].find(name) is None:
+            origin = checkpoint.plugins.get(plugin, {})
+            distribution = origin.get("distribution") or plugin
+            missing.append(f"  {kind} {name!r} from plugin {plugin!r} (distribution "
+                           f"{distribution} {origin.get('version', '')}): "
+                           f"pip install '{distribution}'")
+    if missing:
+        raise PluginError(f"the run in {directory} needs components that are not installed in "
+                          f"{sys.prefix}:\n" + "\n".join(missing))
+
+
 @attrs.frozen
 class TrainedRun:
     """A trained run loaded from its directory.
@@ -81,6 +99,7 @@ def load_run(directory: str | Path, device: str | None = None,
     data = checkpoint.config
     for path, value in map(parse_override, overrides):
         set_path(data, path, value)
+    _check_plugins_installed(checkpoint, directory)
     config = structure(data, RunConfig)
     target = resolve_device(device or config.device)
     task = build_task(config.task)

@@ -11,9 +11,9 @@ import attrs
 import torch
 from tqdm.auto import tqdm
 
-from irem_core.checkpoint import (CONFIG_FILE, MODEL_FILE, STATE_FILE, load_checkpoint, read_record,
-                                  save_checkpoint)
-from irem_core.config import RunConfig, unstructure
+from irem_core.checkpoint import (CONFIG_FILE, MODEL_FILE, PENDING_SUFFIX, STATE_FILE,
+                                  load_checkpoint, read_record, save_checkpoint)
+from irem_core.config import RunConfig, component_specs, unstructure
 from irem_core.errors import CheckpointError, IremError, NonFiniteError
 from irem_core.evaluate import evaluate
 from irem_core.plugins import load_plugins
@@ -21,7 +21,8 @@ from irem_core.replay import ReplayBuffer
 from irem_core.runs import build_solver, build_task, resolve_device
 
 METRICS_FILE = "metrics.jsonl"
-RUN_FILES = (CONFIG_FILE, MODEL_FILE, STATE_FILE, METRICS_FILE)
+RUN_FILES = (CONFIG_FILE, MODEL_FILE, STATE_FILE, METRICS_FILE, MODEL_FILE + PENDING_SUFFIX,
+             STATE_FILE + PENDING_SUFFIX)
 
 
 @attrs.frozen
@@ -133,9 +134,12 @@ class Trainer:
     def save(self) -> None:
         """Write a checkpoint of the current iteration."""
         tensors, extra = self.state_tensors()
+        plugins = load_plugins()
+        components = {f"{spec.kind}:{spec.name}": plugins.get(spec.kind, spec.name).plugin.name
+                      for spec in component_specs(self.config)}
         save_checkpoint(self.directory, config=unstructure(self.config), iteration=self.iteration,
-                        plugins=load_plugins().versions(), model=self.solver.state_dict(),
-                        state=tensors, extra=extra)
+                        plugins=plugins.versions(), components=components,
+                        model=self.solver.state_dict(), state=tensors, extra=extra)
 
     def restore(self) -> None:
         """Continue from the checkpoint in the run directory, exactly where it stopped."""

@@ -80,6 +80,17 @@ def test_recorded_trajectory_has_every_step(name: str, domain: str) -> None:
         assert torch.equal(trajectory.answers[0], trajectory.answers[-1])
     if name == "iterative":
         assert torch.equal(trajectory.answers[0], y0)
+    if name != "feedforward":
+        assert torch.equal(trajectory.answers[-1], trajectory.answer)
+
+
+def test_ponder_answers_stay_frozen_after_halting() -> None:
+    solver, _, problems, y0 = fixed_batch("ponder", "vector", count=64)
+    with torch.no_grad():
+        trajectory = solver.solve(problems, y0, 6, record=True)
+        for budget in range(1, 7):
+            shorter = solver.solve(problems, y0, budget)
+            torch.testing.assert_close(trajectory.answers[budget], shorter.answer)
 
 
 @pytest.mark.parametrize("name", BASELINES)

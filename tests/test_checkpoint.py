@@ -64,3 +64,60 @@ def test_truncated_weights_give_a_clear_error(trained: Path) -> None:
 def test_missing_checkpoint_gives_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="config.json is missing"):
         load_run(tmp_path)
+
+
+WRITER = """
+import sys, torch
+from pathlib import Path
+from irem_core.checkpoint import save_checkpoint
+directory = Path(sys.argv[1])
+iteration = 0
+while True:
+    iteration += 1
+    value = float(iteration)
+    save_checkpoint(directory, config={"seed": 0}, iteration=iteration, plugins={}, components={},
+                    model={"w": torch.full((1_500_000,), value)},
+                    state={"s": torch.full((500_000,), value)}, extra={})
+"""
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.003, 0.011, 0.029])
+def test_kill_9_during_checkpoint_writes_leaves_a_loadable_checkpoint(tmp_path: Path, delay: float) -> None:
+    import subprocess
+    import sys
+    import time
+
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert writer.poll() is None, "the checkpoint writer died on its own"
+            config = tmp_path / "config.json"
+            if config.exists() and json.loads(config.read_text())["iteration"] >= 2:
+                break
+            time.sleep(0.002)
+        time.sleep(delay)
+    finally:
+        writer.kill()
+        writer.wait()
+    checkpoint = load_checkpoint(tmp_path)
+    assert checkpoint.iteration >= 2
+    assert torch.all(checkpoint.model["w"] == checkpoint.iteration)
+    assert torch.all(checkpoint.state["s"] == checkpoint.iteration)
+
+
+def test_a_checkpoint_needing_a_missing_plugin_names_it_and_how_to_install(
+        trained: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from irem_core.errors import PluginError
+
+    record = json.loads((trained / "config.json").read_text())
+    assert record["components"]["task:addition"] == "matrix"
+    monkeypatch.setenv("IREM_BLOCK_PLUGINS", "matrix")
+    from irem_core.plugins import set_plugins
+
+    previous = set_plugins(None)
+    try:
+        with pytest.raises(PluginError, match=r"task 'addition' from plugin 'matrix' \(distribution irem"):
+            load_run(trained)
+    finally:
+        set_plugins(previous)

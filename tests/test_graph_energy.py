@@ -58,7 +58,7 @@ def test_energy_is_invariant_under_node_relabelling(size: int, seed: int) -> Non
     torch.testing.assert_close(relabelled, original)
 
 
-@settings(max_examples=10)
+@settings(max_examples=5)
 @given(seed=st.integers(0, 1000))
 def test_each_graph_gets_one_energy_independent_of_its_batch(seed: int) -> None:
     problems = TASK.sample("train", 6, torch.Generator().manual_seed(seed))
@@ -119,7 +119,8 @@ def test_per_graph_halting_restricts_the_batch_to_running_graphs() -> None:
         config = build_run_config(task="shortest_path", preset="quick", overrides=[
             "solver.energy.hidden=16", "solver.optimizer.name=gd",
             "solver.optimizer.halt=gradient", f"solver.optimizer.halt_tolerance={tolerance}"])
-        return build_task(config.task), build_solver(config.solver, build_task(config.task), 0)
+        task = build_task(config.task)
+        return task, build_solver(config.solver, task, 0)
 
     task, solver = solver_with(0.0)
     problems = task.sample("train", 8, torch.Generator().manual_seed(0))

@@ -100,12 +100,14 @@ def test_shapes_splits_and_seed_reproducibility(name: str, split: str) -> None:
     assert problems.target.shape == graphs.edge_attr.shape == (edges, 1)
     assert graphs.edge_index.shape == (2, edges) and graphs.edge_index.dtype == torch.long
     assert graphs.batch.shape == (int(nodes.sum()),)
-    assert torch.equal(problems.row_problem, torch.repeat_interleave(torch.arange(9), nodes * nodes))
+    edge_graph = torch.repeat_interleave(torch.arange(9), nodes * nodes)
+    assert torch.equal(problems.row_problem, edge_graph)
     assert torch.equal(graphs.edge_graph, problems.row_problem)
     assert torch.equal(graphs.ptr[1:] - graphs.ptr[:-1], nodes)
     assert torch.equal(problems.target, again.target)
     assert torch.equal(graphs.edge_index, again.inputs.edge_index)
-    assert not torch.equal(graphs.edge_attr, other.inputs.edge_attr) or name == "connected_components"
+    if name != "connected_components":  # sparse 0/1 inputs of tiny graphs may coincide
+        assert not torch.equal(graphs.edge_attr, other.inputs.edge_attr)
     y0 = task.init_answer(problems, torch.Generator().manual_seed(0))
     assert y0.shape == (edges, 1) and -1 <= float(y0.min()) and float(y0.max()) <= 1
 

@@ -29,7 +29,8 @@ def train_tiny(task: str, directory: Path) -> None:
 @pytest.mark.parametrize("task", ["edge_copy", "connected_components", "shortest_path"])
 def test_tiny_training_and_evaluation(task: str, tmp_path: Path, capsys) -> None:
     train_tiny(task, tmp_path / "run")
-    lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    metrics = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    lines = [json.loads(line) for line in metrics]
     assert [line["iteration"] for line in lines] == [1, 2, 3]
     assert "eval_same_mse" in lines[1]
     capsys.readouterr()
@@ -66,8 +67,9 @@ def test_wrong_problem_file_is_a_clear_error(tmp_path: Path, capsys) -> None:
 
 def test_presets_follow_the_release() -> None:
     paper = build_run_config(task="shortest_path", preset="paper")
-    assert (paper.train.batch_size, paper.train.replay_batch_size, paper.train.steps) == (512, 32, 5)
-    assert (paper.train.iterations, paper.train.lr, paper.eval.steps) == (10_000, 1e-4, [10, 20, 40])
+    train = paper.train
+    assert (train.batch_size, train.replay_batch_size, train.steps) == (512, 32, 5)
+    assert (train.iterations, train.lr, paper.eval.steps) == (10_000, 1e-4, [10, 20, 40])
     assert paper.solver.options.energy.name == "gine"
     assert paper.solver.options.optimizer.options.step_size == 100.0
     quick = build_run_config(task="connected_components", preset="quick")

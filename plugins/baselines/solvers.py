@@ -146,14 +146,32 @@ class ProgrammaticSolver(UnrolledSolver):
         return F.mse_loss(step_answers, problems.target.expand_as(step_answers))
 
 
+def frozen_after_halting(answers: Tensor, row_halt: Tensor) -> Tensor:
+    """Iterates with each row held at its halting step from then on.
+
+    Args:
+        answers: ``(T + 1, rows, F)``.
+        row_halt: halting step of each row's problem, ``(rows,)``, in ``0..T``.
+
+    Returns:
+        ``(T + 1, rows, F)``; entry ``t`` is ``answers[min(t, halt)]``.
+    """
+    steps = torch.arange(answers.shape[0], device=answers.device)[:, None]
+    rows = torch.arange(answers.shape[1], device=answers.device)
+    return answers[torch.minimum(steps, row_halt), rows]
+
+
 class PonderSolver(Solver):
     """PonderNet: a recurrent step network that emits an answer and a halting logit per step.
 
     Training minimises ``Σ_n p_n MSE_n + β KL(p ‖ Geometric(λ_p))`` (see
     :mod:`.halting`). At test time each problem answers at its halting step: the first step
     whose cumulative halting probability reaches ``halt_threshold`` (the median of ``p``);
-    ``Trajectory.answer`` holds that answer and ``steps_used`` that step, while ``answers``
-    keeps every step's answer for per-budget errors.
+    ``Trajectory.answer`` holds that answer and ``steps_used`` that step. As with the
+    optimizers' halting rules, recorded answers stay frozen once a problem has halted, so
+    ``answers[b]`` is exactly what PonderNet answers with budget ``b`` (the halting step's
+    cumulative probability does not depend on later steps) and ``answers[-1]`` is the
+    halting answer.
 
     Args:
         core: the step network (its :meth:`StepCore.summary` feeds the halting head).
@@ -181,8 +199,9 @@ class PonderSolver(Solver):
         rows = torch.arange(answers.shape[1], device=answers.device)
         answer = answers[halt[problems.row_problem], rows]
         extras = {"answers": answers[1:], "log_halting": log_p} if differentiable else {}
-        return Trajectory(answer=answer, steps_used=halt,
-                          answers=answers.detach() if record else None, extras=extras)
+        return Trajectory(answer=answer, steps_used=halt, extras=extras,
+                          answers=frozen_after_halting(answers, halt[problems.row_problem]).detach()
+                          if record else None)
 
     def training_loss(self, problems: Problems, trajectory: Trajectory) -> Tensor:
         """``Σ_n p_n MSE_n`` (element-wise mean over rows) ``+ kl_weight · KL``, mean over problems."""

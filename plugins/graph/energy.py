@@ -6,6 +6,7 @@ import attrs
 import torch
 from attrs import validators as v
 from torch import Tensor, nn
+from torch.nn import functional as F
 from torch_geometric.nn import GINEConv, global_max_pool
 
 from irem_core.errors import IremError
@@ -65,7 +66,7 @@ class GineEnergy(nn.Module):
     ``P_l`` (``h→1``, then ``h→h``) of ``GINEConv(edge_dim=h)``. As in the release, no
     activation sits between convolutions (the message ReLU is the non-linearity). The energy
     is ``Linear(h→1)(ReLU(Linear(h→h)(max_i h_i)))``, one scalar per graph; the parameter count
-    equals the release's (``h = 128``: 83,459).
+    equals the release's (``h = 128``: 83,330).
 
     The edge term is affine in the answer, so :meth:`encode` precomputes its input part
     ``P_l [W_x x + b_x; b_y] + p_l`` and the answer direction ``P_l^{(y)} W_y``; each step then
@@ -103,7 +104,7 @@ class GineEnergy(nn.Module):
         for projection in self.edge_projections:
             input_part, answer_part = projection.weight[:, :half], projection.weight[:, half:]
             bias = projection.bias + answer_part @ self.answer_embedding.bias
-            offsets.append(torch.nn.functional.linear(input_embedding, input_part, bias))
+            offsets.append(F.linear(input_embedding, input_part, bias))
             slopes.append(answer_part @ self.answer_embedding.weight.squeeze(-1))
         nodes = inputs.edge_attr.new_zeros(inputs.batch.shape[0], 1)
         return GineContext(inputs, nodes, offsets, slopes)

@@ -1,0 +1,160 @@
+"""``irem reproduce``: well-formed results, fixed problem sets, and resuming a reproduction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+from irem_core import reproduce as reproduce_module
+from irem_core.cli import main
+from irem_core.errors import IremError, NonFiniteError
+from irem_core.reproduce import RunKey, parse_scoped_override, reproduce
+from irem_core.trainer import Trainer
+
+TASKS = ["addition", "shortest_path"]
+SOLVERS = ["irem", "feedforward", "ponder"]
+TINY = [
+    "train.iterations=2", "train.batch_size=8", "train.replay_batch_size=4",
+    "train.replay_capacity=16", "train.steps=2", "train.eval_every=0", "train.log_every=1",
+    "train.checkpoint_every=1", "eval.problems=6", "eval.batch_size=6", "eval.steps=[1,3]",
+    "addition:task.size=3", "shortest_path:task.max_train_nodes=4",
+    "shortest_path:task.same_nodes=4", "shortest_path:task.harder_nodes=5",
+    "irem:solver.energy.hidden=8", "feedforward:solver.hidden=8", "ponder:solver.hidden=8",
+]
+"""Scoped overrides that make each run take well under a second."""
+
+
+def cli_args(out: Path, tasks: list[str], solvers: list[str], overrides: list[str]) -> list[str]:
+    sets = [arg for override in overrides for arg in ("--set", override)]
+    return ["reproduce", "--preset", "quick", "--tasks", ",".join(tasks), "--solvers",
+            ",".join(solvers), "--out", str(out), "--sizes", "3,5", "--no-progress", *sets]
+
+
+def strict_json(path: Path) -> dict:
+    def reject(constant: str) -> None:
+        raise ValueError(f"{path} holds {constant}, which is not JSON")
+    return json.loads(path.read_text(), parse_constant=reject)
+
+
+def model_times(out: Path) -> dict[str, int]:
+    return {str(path.relative_to(out)): path.stat().st_mtime_ns
+            for path in sorted(out.glob("runs/*/*/model.safetensors"))}
+
+
+@pytest.fixture(scope="module")
+def reproduction(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("reproduction")
+    assert main(cli_args(out, TASKS, SOLVERS, TINY)) == 0
+    return out
+
+
+def test_results_json_is_well_formed(reproduction: Path) -> None:
+    results = strict_json(reproduction / "results.json")
+    assert (results["tasks"], results["solvers"], results["splits"]) == (TASKS, SOLVERS,
+                                                                          ["same", "harder"])
+    assert results["sizes"] == {"addition": [], "shortest_path": [3, 5]}
+    for task in TASKS:
+        for solver in SOLVERS:
+            run = results["runs"][task][solver]
+            assert run["train"]["iterations"] == 2
+            for split in results["splits"]:
+                evaluation = run["splits"][split]
+                assert set(evaluation["mse"]) == {"1", "3", "min_energy"}
+                assert len(evaluation["curve"]) == 4 and evaluation["num_problems"] == 6
+                assert all(value >= 0 for value in evaluation["mse"].values())
+    assert set(results["runs"]["shortest_path"]["irem"]["sizes"]) == {"3", "5"}
+    assert results["paper"]["results"]["feedforward"]["addition"] == {"same": 0.0448,
+                                                                      "harder": 0.7029}
+
+
+def test_results_md_puts_the_paper_beside_ours(reproduction: Path) -> None:
+    lines = (reproduction / "results.md").read_text().splitlines()
+    header = "| solver | addition same | addition harder | shortest_path same | shortest_path harder |"
+    assert header in lines
+    feedforward = next(line for line in lines if line.startswith("| feedforward |"))
+    assert "(0.0448)" in feedforward and "(0.7029)" in feedforward
+    assert any(line.startswith("| zero predictor |") for line in lines)
+    assert any(line.startswith("| solver | n=3 | n=5 |") for line in lines)
+    for name in ["error_vs_steps_addition.png", "error_vs_steps_shortest_path.png",
+                 "size_curve_shortest_path.png"]:
+        assert (reproduction / name).stat().st_size > 0
+
+
+def test_problem_sets_are_what_irem_data_writes(reproduction: Path, tmp_path: Path) -> None:
+    seed = strict_json(reproduction / "results.json")["problem_seeds"]["harder"]
+    path = tmp_path / "harder.safetensors"
+    assert main(["data", "addition", "--split", "harder", "-n", "6", "--seed", str(seed),
+                 "--set", "task.size=3", "--out", str(path)]) == 0
+    ours, theirs = load_file(reproduction / "data" / "addition-harder.safetensors"), load_file(path)
+    assert ours.keys() == theirs.keys()
+    assert all((ours[key] == theirs[key]).all() for key in ours)
+
+
+def test_a_rerun_reuses_finished_runs_and_evaluates_unfinished_ones(reproduction: Path) -> None:
+    before = model_times(reproduction)
+    unfinished = RunKey("shortest_path", "ponder")
+    (unfinished.directory(reproduction) / "evaluation.json").unlink()
+    summary = reproduce(reproduction, tasks=TASKS, solvers=SOLVERS, overrides=TINY, sizes=[3, 5],
+                        progress=False)
+    assert summary.trained == [unfinished] and len(summary.reused) == 5
+    assert model_times(reproduction) == before
+    assert strict_json(reproduction / "results.json")["reused_runs"] == 5
+
+
+def test_a_changed_config_is_refused(reproduction: Path) -> None:
+    with pytest.raises(IremError, match=r"train\.iterations \(2 there, 3 now\)"):
+        reproduce(reproduction, tasks=TASKS, solvers=SOLVERS, sizes=[3, 5], progress=False,
+                  overrides=TINY + ["train.iterations=3"])
+
+
+def test_an_interrupted_training_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    step = Trainer.step
+
+    def interrupted(self: Trainer):
+        if self.iteration == 1:
+            raise KeyboardInterrupt
+        return step(self)
+
+    monkeypatch.setattr(Trainer, "step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce(tmp_path, tasks=["addition"], solvers=["feedforward"], overrides=TINY,
+                  progress=False)
+    monkeypatch.setattr(Trainer, "step", step)
+    reproduce(tmp_path, tasks=["addition"], solvers=["feedforward"], overrides=TINY,
+              progress=False)
+    run = strict_json(tmp_path / "results.json")["runs"]["addition"]["feedforward"]
+    assert (run["train"]["iterations"], run["train"]["resumed"]) == (2, True)
+    metrics = (RunKey("addition", "feedforward").directory(tmp_path) / "metrics.jsonl").read_text()
+    assert [json.loads(line)["iteration"] for line in metrics.splitlines()] == [1, 2]
+
+
+def test_a_diverged_run_is_reported_and_the_rest_goes_on(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    ensure_trained = reproduce_module.ensure_trained
+
+    def diverging(config, directory, progress):
+        if config.solver.name == "ponder":
+            raise NonFiniteError("the training loss became NaN/Inf at iteration 1")
+        return ensure_trained(config, directory, progress)
+
+    monkeypatch.setattr(reproduce_module, "ensure_trained", diverging)
+    summary = reproduce(tmp_path, tasks=["addition"], solvers=["feedforward", "ponder"],
+                        overrides=TINY, progress=False)
+    assert len(summary.trained) == 2
+    row = next(line for line in (tmp_path / "results.md").read_text().splitlines()
+               if line.startswith("| ponder |"))
+    assert "diverged" in row
+    assert "error" in strict_json(tmp_path / "results.json")["runs"]["addition"]["ponder"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("train.iterations=5", (None, "train.iterations=5")),
+    ("irem:solver.energy.hidden=8", ("irem", "solver.energy.hidden=8")),
+    ("addition:task.size=3", ("addition", "task.size=3")),
+    ("solver.name=a:b", (None, "solver.name=a:b")),
+])
+def test_scoped_overrides(text: str, expected: tuple[str | None, str]) -> None:
+    assert parse_scoped_override(text) == expected
