@@ -303,11 +303,16 @@ def build_run_config(*, task: str | None = None, solver: str | None = None,
         set_path(data, ["task", "name"], task)
     if solver is not None:
         set_path(data, ["solver", "name"], solver)
-    data.setdefault("solver", {}).setdefault("name", "irem")
-    task_name = data.get("task", {}).get("name") if isinstance(data.get("task"), dict) else None
+    for section in ("task", "solver"):
+        if not isinstance(data.setdefault(section, {}), dict):
+            raise ConfigError(f"{section} must be a table with a 'name' key, got {data[section]!r}")
+    data["solver"].setdefault("name", "irem")
+    task_name, solver_name = data["task"].get("name"), data["solver"]["name"]
     if not isinstance(task_name, str):
         raise ConfigError("no task chosen: pass --task NAME or set task.name in the config file")
-    data = merge(preset_overrides(task_name, data["solver"]["name"], preset), data)
+    if not isinstance(solver_name, str):
+        raise ConfigError(f"solver.name must be a string, got {solver_name!r}")
+    data = merge(preset_overrides(task_name, solver_name, preset), data)
     if seed is not None:
         data["seed"] = seed
     if device is not None:

@@ -128,3 +128,32 @@ def test_malformed_config_file(tmp_path: Path, name: str, text: str) -> None:
     (tmp_path / name).write_text(text)
     with pytest.raises(ConfigError, match="is not valid"):
         read_config_file(tmp_path / name)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8)
+config_keys = st.sampled_from(["task", "solver", "train", "eval", "seed", "device", "task.size",
+                               "train.iterations", "train.lr", "eval.steps", "solver.energy",
+                               "solver.energy.hidden", "solver.optimizer", "solver.optimizer.halt",
+                               "solver.name", "task.name", "bogus", "train.bogus"])
+
+
+@given(entries=st.dictionaries(config_keys, json_values, max_size=5))
+def test_fuzzed_configs_either_load_or_raise_a_clear_error(entries: dict[str, object]) -> None:
+    from irem_core.config import set_path
+    from irem_core.errors import IremError
+
+    data: dict[str, object] = {"task": {"name": "addition"}}
+    for key, value in sorted(entries.items()):
+        try:
+            set_path(data, key.split("."), value)
+        except TypeError:
+            continue   # a scalar where a table was set earlier; not a config the user could write
+    try:
+        config = build_run_config(file_data=data)
+    except IremError as error:
+        assert str(error)
+    else:
+        assert structure(unstructure(config), RunConfig) == config
