@@ -76,9 +76,8 @@ class Task(Protocol):
     answer_features: int
     """``F``, the number of features of one answer row."""
 
-    def sample(self, split: str, num_problems: int, generator: torch.Generator,
-               device: torch.device | str = "cpu") -> Problems:
-        """Draw ``num_problems`` problems of ``split`` using only ``generator``."""
+    def sample(self, split: str, num_problems: int, generator: torch.Generator) -> Problems:
+        """Draw ``num_problems`` problems of ``split`` using only ``generator``, on its device."""
         ...
 
     def init_answer(self, problems: Problems, generator: torch.Generator) -> Tensor:

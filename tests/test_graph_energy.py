@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 import attrs
 import pytest
 import torch
@@ -19,6 +20,7 @@ from irem_plugins.graph.tasks import GraphConfig, ShortestPathTask
 from irem_plugins.matrix.tasks import AdditionTask, MatrixConfig
 
 TASK = ShortestPathTask(GraphConfig())
+
 
 
 def make_energy(seed: int = 0, hidden: int = 32) -> GineEnergy:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 import numpy as np
 import pytest
 import torch
@@ -18,6 +19,7 @@ from irem_plugins.graph.tasks import (ConnectedComponentsTask, EdgeCopyTask, Gra
 
 TASKS = {"edge_copy": EdgeCopyTask, "connected_components": ConnectedComponentsTask,
          "shortest_path": ShortestPathTask}
+
 
 
 def sample(task: GraphTask, split: str, count: int, seed: int = 0) -> Problems:

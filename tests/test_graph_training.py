@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from irem_core.cli import main
 from irem_core.config import build_run_config
@@ -17,6 +18,7 @@ TINY_GRAPH_OVERRIDES = [
     "train.checkpoint_every=2", "eval.problems=6", "eval.batch_size=4", "eval.steps=[2,4]",
 ]
 """A graph run that takes well under a second per iteration; replay starts at iteration 2."""
+
 
 
 def train_tiny(task: str, directory: Path) -> None:
