@@ -4,7 +4,7 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean bench
 
 install: $(VENV)/.installed
 
@@ -23,3 +23,6 @@ test: install
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis
+
+bench: install
+	$(BIN)/python -m benchmarks.run

@@ -1,0 +1,1 @@
+"""Speed benchmarks of irem (not part of the test suite): ``python -m benchmarks.run``."""

@@ -1,0 +1,176 @@
+"""Speed benchmarks: training throughput, FLOP/s against the matmul peak, solving with and
+without halting, problem generation and peak memory. Prints one table.
+
+    python -m benchmarks.run [--quick] [--json] [--tasks addition,inverse,shortest_path]
+
+Every ratio compares numbers measured in this same run on this same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from benchmarks.flops import training_iteration_flops
+from benchmarks.reference import ReferenceLoop
+from irem_core.config import build_run_config
+from irem_core.evaluate import evaluate
+from irem_core.runs import build_task
+from irem_core.trainer import Trainer, prepare_directory, train
+
+
+def timed(function: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
+    """Median seconds of ``function()`` over ``repeats`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def matmul_peak(size: int = 2048, repeats: int = 5) -> float:
+    """FLOP/s of a large float32 ``torch.mm``: the machine's dense matmul peak."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    return 2 * size ** 3 / timed(lambda: torch.mm(a, b), repeats)
+
+
+def trainer_for(task: str, overrides: list[str], directory: Path) -> Trainer:
+    """A paper-preset trainer whose replay buffer already holds a batch."""
+    config = build_run_config(task=task, preset="paper", overrides=overrides + ["train.eval_every=0"])
+    prepare_directory(directory, resume=False, force=True)
+    trainer = Trainer(config, directory)
+    trainer.step()
+    return trainer
+
+
+def bench_training(task: str, repeats: int, scratch: Path) -> dict[str, Any]:
+    """Seconds per training iteration, problems/s and generation share at paper shapes."""
+    trainer = trainer_for(task, [], scratch / task)
+    settings = trainer.config.train
+    seconds = timed(trainer.step, repeats)
+    generation = timed(lambda: trainer.task.init_answer(
+        trainer.task.sample("train", settings.batch_size, trainer.generator), trainer.generator), repeats)
+    problems = settings.batch_size + settings.replay_batch_size
+    result = {"task": task, "seconds_per_iteration": seconds, "problems_per_second": problems / seconds,
+              "generation_seconds": generation, "generation_share": generation / seconds}
+    if trainer.task.domain == "vector":
+        options = trainer.config.solver.options.energy.options
+        flops = training_iteration_flops(problems, trainer.task.input_features,
+                                         trainer.task.answer_features, options.hidden,
+                                         options.layers, settings.steps)
+        reference = ReferenceLoop(trainer.task.input_features, trainer.task.answer_features,
+                                  lambda count, generator: trainer.task.draw("train", count, generator),
+                                  batch_size=settings.batch_size, steps=settings.steps)
+        reference_seconds = timed(reference.step, repeats)
+        result.update(flops_per_iteration=flops, flops_per_second=flops / seconds,
+                      reference_seconds_per_iteration=reference_seconds,
+                      speedup_vs_reference=reference_seconds / seconds)
+    return result
+
+
+def bench_solving(iterations: int, problems: int, scratch: Path) -> dict[str, Any]:
+    """Problems/s solving addition at 80 steps, fixed budget against per-problem halting."""
+    directory = scratch / "solve"
+    config = build_run_config(task="addition", preset="quick",
+                              overrides=[f"train.iterations={iterations}", "train.eval_every=0"])
+    train(config, directory, force=True, progress=False)
+    from irem_core.runs import load_run
+
+    results = {}
+    for mode, overrides in (("fixed", []), ("halting", ["solver.optimizer.halt='energy'",
+                                                        "solver.optimizer.halt_tolerance=1e-5"])):
+        run = load_run(directory, overrides=overrides)
+        data = run.task.sample("same", problems, torch.Generator().manual_seed(0))
+        started = time.perf_counter()
+        result = evaluate(run.solver, run.task, data, [80], torch.Generator().manual_seed(1), problems)
+        seconds = time.perf_counter() - started
+        results[mode] = {"problems_per_second": problems / seconds,
+                         "min_energy_mse": result.mse["min_energy"],
+                         "mean_steps": result.steps_used["mean"],
+                         "energy_evaluations": result.energy_evaluations}
+    results["speedup"] = results["halting"]["problems_per_second"] / results["fixed"]["problems_per_second"]
+    return results
+
+
+MEMORY_PROBE = """
+import resource, sys, tempfile, torch
+from pathlib import Path
+from benchmarks.run import trainer_for
+torch.set_num_threads(1)
+full = sys.argv[1] == "full"
+trainer = trainer_for("addition", ["solver.optimizer.full_backprop=" + ("true" if full else "false")],
+                      Path(tempfile.mkdtemp()))
+trainer.step()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_memory() -> dict[str, float]:
+    """Peak resident memory (MiB) of addition training at paper shapes, truncated vs full."""
+    peaks = {}
+    for mode in ("truncated", "full"):
+        output = subprocess.run([sys.executable, "-c", MEMORY_PROBE, mode], capture_output=True,
+                                text=True, check=True, cwd=Path(__file__).parent.parent)
+        peaks[mode] = int(output.stdout.split()[-1]) / 1024
+    return peaks
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, a shorter solve model")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--tasks", default="addition,inverse,shortest_path")
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else 10
+    scratch = Path(tempfile.mkdtemp(prefix="irem-bench-"))
+    report: dict[str, Any] = {
+        "machine": {"platform": platform.platform(), "processor": platform.processor(),
+                    "threads": torch.get_num_threads(), "torch": torch.__version__},
+        "matmul_peak_flops": matmul_peak(),
+        "training": [bench_training(task, repeats, scratch) for task in args.tasks.split(",")],
+        "solving": bench_solving(300 if args.quick else 1000, 1000, scratch),
+        "peak_memory_mib": bench_memory(),
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    peak = report["matmul_peak_flops"]
+    print(f"machine: {report['machine']}")
+    print(f"dense matmul peak: {peak / 1e9:.1f} GFLOP/s (2048² float32 torch.mm)\n")
+    print(f"{'task':<15}{'s/iter':>9}{'problems/s':>12}{'gen share':>11}{'GFLOP/s':>9}"
+          f"{'% peak':>8}{'ref s/iter':>11}{'vs ref':>8}")
+    for row in report["training"]:
+        flops = row.get("flops_per_second")
+        print(f"{row['task']:<15}{row['seconds_per_iteration']:>9.3f}{row['problems_per_second']:>12.0f}"
+              f"{row['generation_share']:>10.1%} "
+              + (f"{flops / 1e9:>8.1f}{flops / peak:>8.0%}{row['reference_seconds_per_iteration']:>11.3f}"
+                 f"{row['speedup_vs_reference']:>7.2f}x" if flops else f"{'-':>8}{'-':>8}{'-':>11}{'-':>8}"))
+    solving = report["solving"]
+    print("\nsolving 1000 addition problems, 80-step budget:")
+    for mode in ("fixed", "halting"):
+        row = solving[mode]
+        print(f"  {mode:<8} {row['problems_per_second']:>8.0f} problems/s, min-energy MSE "
+              f"{row['min_energy_mse']:.6f}, mean steps {row['mean_steps']:.1f}, "
+              f"energy evaluations {row['energy_evaluations']}")
+    print(f"  halting speed-up: {solving['speedup']:.2f}x")
+    memory = report["peak_memory_mib"]
+    print(f"\npeak memory, addition training at paper shapes: truncated {memory['truncated']:.0f} MiB, "
+          f"full backprop {memory['full']:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
