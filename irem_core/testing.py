@@ -48,16 +48,24 @@ from torch import Tensor, nn
 from irem_core.config import structure, unstructure
 from irem_core.energy import BoundEnergy, energy_and_gradient
 from irem_core.errors import IremError
-from irem_core.plugins import Plugins, build_plugins, entry_point_sources, load_plugins, module_plugin, set_plugins
+from irem_core.plugins import (Plugins, build_plugins, entry_point_sources, load_plugins,
+                               module_plugin, set_plugins)
 from irem_core.protocols import SPLITS, Optimizer, Problems, Task
 
 Device = torch.device | str
-CHECKED_KINDS: tuple[str, ...] = ("task", "energy_model", "optimizer")
 
 
 def _require(condition: bool, label: str, rule: str) -> None:
     if not condition:
         raise AssertionError(f"{label}: {rule}")
+
+
+def _device(device: Device) -> torch.device:
+    """``device`` with its index (``cuda`` → ``cuda:0``), as tensors report it."""
+    device = torch.device(device)
+    if device.type == "cuda" and device.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return device
 
 
 def _generator(device: torch.device, seed: int) -> torch.Generator:
@@ -108,7 +116,7 @@ def check_task(task: Task, *, device: Device = "cpu", seed: int = 0, num_problem
         num_problems: ``B`` per sampled batch (at least 2).
         name: the name used in messages (default: the class name).
     """
-    label, device = f"task {name or type(task).__name__}", torch.device(device)
+    label, device = f"task {name or type(task).__name__}", _device(device)
     _require(isinstance(task.domain, str) and bool(task.domain), label, "needs a string `domain`")
     _require(isinstance(task.answer_features, int) and task.answer_features > 0, label,
              "needs a positive int `answer_features`")
@@ -190,19 +198,20 @@ def check_energy_model(build: Callable[[], nn.Module], task: Task, *, device: De
         num_problems: ``B`` (at least 2).
         name: the name used in messages (default: the class name).
     """
-    device = torch.device(device)
+    device = _device(device)
     with torch.random.fork_rng(devices=[]):
         models = []
         for _ in range(2):
             torch.manual_seed(seed)
-            models.append(build().to(device))
-    model = models[0]
+            models.append(build())
+    model, twin = models
     source = name or type(model).__name__
     label = f"energy model {source}"
     _require(isinstance(model, nn.Module), label, "must be a torch.nn.Module")
     _require(all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
-                                                    models[1].state_dict().values())), label,
+                                                    twin.state_dict().values())), label,
              "must initialise deterministically under torch.manual_seed")
+    model.to(device)
     parameters = [parameter for parameter in model.parameters() if parameter.requires_grad]
     _require(bool(parameters), label, "needs trainable parameters")
     generator = _generator(device, seed)
@@ -477,12 +486,15 @@ def irem_use_plugins() -> Iterator[Callable[..., Plugins]]:
     Returns :func:`plugins_with`'s result and makes it what :func:`irem_core.load_plugins`
     returns until the test ends (so configs and ``irem.train`` see the modules' components).
     """
-    previous = set_plugins(None)
+    replaced: list[Plugins | None] = []
 
     def use(*modules: ModuleType, installed: bool = True) -> Plugins:
         plugins = plugins_with(*modules, installed=installed)
-        set_plugins(plugins)
+        previous = set_plugins(plugins)
+        if not replaced:
+            replaced.append(previous)
         return plugins
 
     yield use
-    set_plugins(previous)
+    if replaced:
+        set_plugins(replaced[0])

@@ -17,6 +17,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
+import irem_core as irem
 from irem_core.protocols import Problems
 from irem_core.testing import (ContractCase, check_config, check_energy_model, check_optimizer,
                                check_task, component_cases, plugins_with)
@@ -26,7 +27,8 @@ from irem_plugins.optimizers.gradient_descent import GradientDescent, GradientDe
 
 pytest_plugins = ["pytester"]
 
-EXAMPLE_PLUGIN = Path(__file__).parent.parent / "examples" / "irem-plugin-example" / "irem_plugin_example"
+EXAMPLES = Path(__file__).parent.parent / "examples"
+EXAMPLE_PLUGIN = EXAMPLES / "irem-plugin-example" / "irem_plugin_example"
 
 
 def load_example_plugin() -> ModuleType:
@@ -133,3 +135,10 @@ def test_pytest_loads_the_kit_from_its_entry_point(pytester: pytest.Pytester) ->
     """)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1 + torch.cuda.is_available())
+
+
+def test_irem_use_plugins_makes_a_plugin_module_current(irem_use_plugins) -> None:
+    irem_use_plugins(load_example_plugin())
+    config = irem.build_run_config(task="sort", preset="quick")
+    assert (config.task.name, config.task.options.length) == ("sort", 8)
+    assert irem.get("optimizer", "adam").plugin.name == "irem_plugin_example"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
 
 import attrs
@@ -37,3 +38,28 @@ def test_every_hookspec_has_a_documented_signature_and_example() -> None:
     for name in hooks:
         doc = inspect.getdoc(getattr(hookspecs, name))
         assert "Args:" in doc and "Example::" in doc, name
+
+
+def hook_signature(function: object) -> str:
+    """``name(arg: Type, ...) -> Return`` as written in the hookspec's source."""
+    annotations = function.__annotations__
+    arguments = ", ".join(f"{name}: {annotations[name]}"
+                          for name in inspect.signature(function).parameters)
+    return f"{function.__name__}({arguments}) -> {annotations['return']}"
+
+
+def test_every_hookspec_is_in_plugins_md_with_its_signature() -> None:
+    text = (DOCS / "plugins.md").read_text()
+    hooks = [function for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
+             if name.startswith("irem_")]
+    missing = [hook_signature(hook) for hook in hooks if f"`{hook_signature(hook)}`" not in text]
+    assert not missing, f"docs/plugins.md lacks these hook signatures: {missing}"
+
+
+def test_plugins_md_shows_the_example_plugin_files_as_they_are() -> None:
+    text = (DOCS / "plugins.md").read_text()
+    plugin = DOCS.parent / "examples" / "irem-plugin-example"
+    shown = re.findall(r"```\w+\n# file: (\S+)\n(.*?)```", text, flags=re.DOTALL)
+    assert len(shown) >= 5
+    for path, body in shown:
+        assert body == (plugin / path).read_text(), f"docs/plugins.md shows an outdated {path}"
