@@ -15,7 +15,8 @@ from irem_core.errors import IremError
 from irem_core.evaluate import select_min_energy
 from irem_core.runs import build_solver, build_task
 from irem_plugins.graph.batching import GraphBatch, complete_graphs
-from irem_plugins.graph.energy import GineEnergy, GineEnergyConfig
+from irem_plugins.graph.energy import GineEnergyConfig
+from irem_plugins.graph.gine import GineEnergy
 from irem_plugins.graph.tasks import GraphConfig, ShortestPathTask
 from irem_plugins.matrix.tasks import AdditionTask, MatrixConfig
 

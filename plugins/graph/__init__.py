@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from irem_core.hookspecs import Register, hookimpl
-from irem_plugins.graph.energy import GineEnergy, GineEnergyConfig
+from irem_plugins.graph.energy import GineEnergyConfig, build_gine_energy
 from irem_plugins.graph.tasks import (ConnectedComponentsTask, EdgeCopyTask, GraphConfig,
                                       ShortestPathTask)
 
@@ -48,4 +48,4 @@ def irem_register_tasks(register: Register) -> None:
 @hookimpl
 def irem_register_energy_models(register: Register) -> None:
     """Register ``gine``, the paper's graph energy."""
-    register("gine", GineEnergy, config=GineEnergyConfig, domain="graph")
+    register("gine", build_gine_energy, config=GineEnergyConfig, domain="graph")

@@ -1,16 +1,14 @@
-"""The paper's graph energy: GINE message passing over edge inputs and edge answers."""
+"""Options of the graph energy ``gine`` and its factory, which imports torch_geometric lazily.
+
+Loading the plugin (every ``irem`` command does) must stay cheap, so the model module
+:mod:`irem_plugins.graph.gine` is imported only when a ``gine`` energy is built.
+"""
 
 from __future__ import annotations
 
 import attrs
-import torch
 from attrs import validators as v
-from torch import Tensor, nn
-from torch.nn import functional as F
-from torch_geometric.nn import GINEConv, global_max_pool
-
-from irem_core.errors import IremError
-from irem_plugins.graph.batching import GraphBatch, select_graphs
+from torch import nn
 
 
 def _even(instance: object, attribute: attrs.Attribute, value: int) -> None:
@@ -32,95 +30,8 @@ class GineEnergyConfig:
     layers: int = attrs.field(default=3, validator=v.ge(1))
 
 
-@attrs.frozen
-class GineContext:
-    """The answer-independent part of a solve, from :meth:`GineEnergy.encode`.
+def build_gine_energy(options: GineEnergyConfig, task: object) -> nn.Module:
+    """Build :class:`irem_plugins.graph.gine.GineEnergy` (the registered ``gine`` factory)."""
+    from irem_plugins.graph.gine import GineEnergy
 
-    Edge features of layer ``l`` are affine in the scalar answer: ``e_l = offset_l + y ·
-    slope_l``.
-
-    Attributes:
-        graphs: the batch.
-        nodes: initial node features (zeros), ``(V, 1)``.
-        edge_offsets: ``offset_l``, ``(E, C_l)`` per layer (``C_1 = 1``, then ``h``).
-        edge_slopes: ``slope_l``, ``(C_l,)`` per layer.
-    """
-
-    graphs: GraphBatch
-    nodes: Tensor
-    edge_offsets: list[Tensor]
-    edge_slopes: list[Tensor]
-
-
-class GineEnergy(nn.Module):
-    r"""``E(x, y)``: GINE convolutions over edge embeddings, max-pooled per graph.
-
-    The edge embedding is ``[W_x x_ij + b_x, W_y y_ij + b_y]`` (``h/2`` each); node features
-    start at zero (width 1); each layer is a :class:`~torch_geometric.nn.conv.GINEConv`
-
-    .. math::
-        \mathbf{h}'_i = \Theta_l \Big( \mathbf{h}_i + \sum_j \mathrm{ReLU}\big(\mathbf{h}_j
-        + P_l\,\mathbf{e}_{ji} + \mathbf{p}_l\big) \Big)
-
-    with a single linear layer ``Θ_l`` (``1→h``, then ``h→h``) and the edge projection
-    ``P_l`` (``h→1``, then ``h→h``) of ``GINEConv(edge_dim=h)``. As in the release, no
-    activation sits between convolutions (the message ReLU is the non-linearity). The energy
-    is ``Linear(h→1)(ReLU(Linear(h→h)(max_i h_i)))``, one scalar per graph; the parameter count
-    equals the release's (``h = 128``: 83,330).
-
-    The edge term is affine in the answer, so :meth:`encode` precomputes its input part
-    ``P_l [W_x x + b_x; b_y] + p_l`` and the answer direction ``P_l^{(y)} W_y``; each step then
-    costs one fused multiply-add per layer on the edges instead of an ``h × h`` matmul.
-
-    Args:
-        options: :class:`GineEnergyConfig`.
-        task: a ``graph`` task with one answer feature per edge.
-
-    Shapes:
-        - encode: ``GraphBatch (E edges, V nodes, G graphs) -> GineContext``
-        - select: ``context, problems (G',) -> context`` of those graphs only
-        - forward: ``context, y (E, 1) -> energies (G,)``
-    """
-
-    def __init__(self, options: GineEnergyConfig, task: object) -> None:
-        super().__init__()
-        if getattr(task, "domain", None) != "graph" or getattr(task, "answer_features", None) != 1:
-            raise IremError(f"energy model 'gine' needs a graph task with one answer feature per "
-                            f"edge; {type(task).__name__} is not one")
-        hidden, half = options.hidden, options.hidden // 2
-        self.input_embedding = nn.Linear(1, half)
-        self.answer_embedding = nn.Linear(1, half)
-        widths = [1] + [hidden] * options.layers
-        self.edge_projections = nn.ModuleList(nn.Linear(hidden, width) for width in widths[:-1])
-        self.convolutions = nn.ModuleList(GINEConv(nn.Linear(width, hidden))
-                                          for width in widths[:-1])
-        self.readout = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
-
-    def encode(self, inputs: GraphBatch) -> GineContext:
-        """Precompute every layer's answer-independent edge term (see the class docstring)."""
-        half = self.input_embedding.out_features
-        input_embedding = self.input_embedding(inputs.edge_attr)
-        offsets, slopes = [], []
-        for projection in self.edge_projections:
-            input_part, answer_part = projection.weight[:, :half], projection.weight[:, half:]
-            bias = projection.bias + answer_part @ self.answer_embedding.bias
-            offsets.append(F.linear(input_embedding, input_part, bias))
-            slopes.append(answer_part @ self.answer_embedding.weight.squeeze(-1))
-        nodes = inputs.edge_attr.new_zeros(inputs.batch.shape[0], 1)
-        return GineContext(inputs, nodes, offsets, slopes)
-
-    def select(self, context: GineContext, problems: Tensor) -> GineContext:
-        """The context of graphs ``problems`` only (sorted ``(G',)``), for per-problem halting."""
-        graphs, edges = select_graphs(context.graphs, problems)
-        return GineContext(graphs, context.nodes.new_zeros(graphs.batch.shape[0], 1),
-                           [offset[edges] for offset in context.edge_offsets], context.edge_slopes)
-
-    def forward(self, context: GineContext, answer: Tensor) -> Tensor:
-        """Energies ``(G,)`` of per-edge answers ``(E, 1)``."""
-        graphs, hidden = context.graphs, context.nodes
-        for convolution, offset, slope in zip(self.convolutions, context.edge_offsets,
-                                              context.edge_slopes):
-            edge_features = torch.addcmul(offset, answer, slope)
-            hidden = convolution(hidden, graphs.edge_index, edge_features)
-        pooled = global_max_pool(hidden, graphs.batch, size=graphs.num_graphs)
-        return self.readout(pooled).squeeze(-1)
+    return GineEnergy(options, task)
