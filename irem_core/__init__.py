@@ -14,7 +14,8 @@ The public surface (everything else is internal and may change):
   :func:`structure` / :func:`unstructure` (the one strict converter).
 - **Training and evaluation** — :func:`train` (writes the checkpoint: ``config.json`` +
   safetensors), :func:`evaluate`, :func:`select_min_energy`.
-- **Checkpoints and inference** — :func:`load_run` reads a run directory into a
+- **Checkpoints and inference** — :func:`save_checkpoint` / :func:`load_checkpoint` write
+  and read a checkpoint (safetensors + JSON, atomic, never unpickled); :func:`load_run` reads a run directory into a
   :class:`TrainedRun` (config, task, trained solver); :func:`solve` answers new problems;
   :func:`build_task` / :func:`build_solver` build untrained components from config specs.
 - **Errors** — :class:`IremError` and its subclasses.
@@ -28,6 +29,7 @@ A pretrained run answers new problems in three lines::
 Contract tests for plugin authors live in :mod:`irem_core.testing` (a pytest plugin).
 """
 
+from irem_core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from irem_core.config import RunConfig, build_run_config, structure, unstructure
 from irem_core.energy import BoundEnergy, energy_and_gradient
 from irem_core.errors import CheckpointError, ConfigError, IremError, NonFiniteError, PluginError
@@ -43,10 +45,11 @@ from irem_core.trainer import TrainSummary, train
 __version__ = "0.1.0"
 
 __all__ = [
-    "BoundEnergy", "CheckpointError", "Component", "ConfigError", "EnergyModel", "Evaluation",
+    "BoundEnergy", "Checkpoint", "CheckpointError", "Component", "ConfigError", "EnergyModel", "Evaluation",
     "IremError", "NonFiniteError", "Optimizer", "PluginError", "Plugins", "Problems", "Recursion",
     "Register", "RunConfig", "Solver", "Task", "TrainSummary", "TrainedRun", "Trajectory",
     "build_run_config", "build_solver", "build_task", "energy_and_gradient", "evaluate", "get",
-    "hookimpl", "hookspec", "load_plugins", "load_run", "select_min_energy", "solve", "structure",
+    "hookimpl", "hookspec", "load_checkpoint", "load_plugins", "load_run", "save_checkpoint",
+    "select_min_energy", "solve", "structure",
     "train", "unstructure",
 ]

@@ -1,8 +1,7 @@
 """Every script in examples/ runs end to end in smoke mode (IREM_SMOKE=1) and stays short.
 
 The scripts run single-threaded (``OMP_NUM_THREADS=1``: their tensors are tiny, and a second
-thread only waits on a busy machine) and without the graph and baseline plugins, whose
-torch_geometric import would take most of each script's time; none of them uses those.
+thread only waits on a busy machine).
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ OUTPUTS = {
 @pytest.mark.parametrize("script", EXAMPLES, ids=[path.stem for path in EXAMPLES])
 def test_example_runs_in_smoke_mode(script: Path, tmp_path: Path) -> None:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("IREM_")}
-    environment.update(IREM_SMOKE="1", OMP_NUM_THREADS="1", IREM_BLOCK_PLUGINS="graph,baselines")
+    environment.update(IREM_SMOKE="1", OMP_NUM_THREADS="1")
     result = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "run")],
                             cwd=tmp_path, env=environment, capture_output=True, text=True,
                             timeout=300)
