@@ -19,6 +19,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -29,8 +30,8 @@ import torch
 from tqdm.auto import tqdm
 
 from irem_core.checkpoint import CONFIG_FILE, atomic_write, read_record, tensors_to_bytes
-from irem_core.config import RunConfig, TaskSpec, build_run_config, unstructure
-from irem_core.errors import IremError, NonFiniteError
+from irem_core.config import RunConfig, TaskSpec, build_run_config, structure, unstructure
+from irem_core.errors import ConfigError, IremError, NonFiniteError
 from irem_core.evaluate import MIN_ENERGY, evaluate
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Problems, Task
@@ -133,6 +134,17 @@ def run_config(key: RunKey, preset: str, overrides: Sequence[str], seed: int,
     return config
 
 
+def check_shared_evaluation(configs: dict[RunKey, RunConfig]) -> None:
+    """Every solver of a task must be evaluated alike: same task options, same ``[eval]``."""
+    shared: dict[str, Any] = {}
+    for key, config in configs.items():
+        wanted = (unstructure(config.task), unstructure(config.eval))
+        if shared.setdefault(key.task, wanted) != wanted:
+            raise IremError(f"the solvers of task {key.task!r} would be evaluated differently "
+                            f"({shared[key.task]} and {wanted}); a scoped --set that changes "
+                            "task or eval options must name the task, not a solver")
+
+
 def _plain(config: RunConfig) -> dict[str, Any]:
     return json.loads(json.dumps(unstructure(config)))
 
@@ -146,6 +158,12 @@ def _differences(saved: Any, wanted: Any, prefix: str = "") -> list[str]:
 
 
 def _check_same_config(directory: Path, saved: dict[str, Any], wanted: dict[str, Any]) -> None:
+    """Refuse to reuse a run of another config; options added since it ran take defaults."""
+    try:
+        saved = _plain(structure(saved, RunConfig))
+    except ConfigError as error:
+        raise IremError(f"{directory} holds a run whose config no longer loads ({error}). Delete "
+                        "that directory to redo it, or choose another --out") from None
     differences = _differences(saved, wanted)
     if differences:
         raise IremError(f"{directory} holds a run with another config: {'; '.join(differences)}. "
@@ -212,7 +230,6 @@ class ProblemSets:
         self.out = out
         self.seed = seed
         self._cache: dict[tuple[str, str], tuple[Task, Problems]] = {}
-        self._specs: dict[str, dict[str, Any]] = {}
 
     def problem_seed(self, case: str) -> int:
         """Seed of the problems of ``case``: a split, or ``size:<n>`` for the size curve."""
@@ -226,15 +243,9 @@ class ProblemSets:
 
     def get(self, config: RunConfig, split: str, device: torch.device) -> tuple[Task, Problems]:
         """The task and problems of ``split`` for ``config``'s task."""
-        name = config.task.name
-        spec = unstructure(config.task)
-        if self._specs.setdefault(name, spec) != spec:
-            raise IremError(f"solvers were given different options for task {name!r} "
-                            f"({self._specs[name]} and {spec}); a scoped --set that changes "
-                            "task options must name the task, not a solver")
-        if (name, split) not in self._cache:
-            self._cache[name, split] = self._draw(config, split, device)
-        return self._cache[name, split]
+        if (config.task.name, split) not in self._cache:
+            self._cache[config.task.name, split] = self._draw(config, split, device)
+        return self._cache[config.task.name, split]
 
     def _draw(self, config: RunConfig, split: str, device: torch.device) -> tuple[Task, Problems]:
         generator = torch.Generator().manual_seed(self.problem_seed(split))
@@ -265,7 +276,8 @@ def evaluate_run(config: RunConfig, directory: Path, problem_sets: ProblemSets,
                  sizes: Sequence[int]) -> dict[str, Any]:
     """Evaluate the trained run in ``directory`` on every split and size."""
     run = load_run(directory, config.device)
-    cases = list(EVAL_SPLITS) + [f"size:{size}" for size in size_curve_sizes(config.task.name, sizes)]
+    sized = [f"size:{size}" for size in size_curve_sizes(config.task.name, sizes)]
+    cases = list(EVAL_SPLITS) + sized
     results: dict[str, Any] = {}
     for case in cases:
         task, problems = problem_sets.get(config, case, run.device)
@@ -273,7 +285,7 @@ def evaluate_run(config: RunConfig, directory: Path, problem_sets: ProblemSets,
         results[case] = evaluate(run.solver, task, problems, config.eval.steps, generator,
                                  config.eval.batch_size).to_dict()
     return {"splits": {split: results[split] for split in EVAL_SPLITS},
-            "sizes": {case.removeprefix("size:"): results[case] for case in cases[len(EVAL_SPLITS):]}}
+            "sizes": {case.removeprefix("size:"): results[case] for case in sized}}
 
 
 def train_and_evaluate(config: RunConfig, directory: Path, problem_sets: ProblemSets,
@@ -318,6 +330,7 @@ def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = 
     out = Path(out)
     keys = [RunKey(task, solver) for task in tasks for solver in solvers]
     configs = {key: run_config(key, preset, overrides, seed, device) for key in keys}
+    check_shared_evaluation(configs)
     records = {key: finished_evaluation(key.directory(out), configs[key], sizes) for key in keys}
     problem_sets = ProblemSets(out, seed)
     trained: list[RunKey] = []
@@ -334,7 +347,8 @@ def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = 
     bar.close()
     summary = ReproduceSummary(out, trained, [key for key in keys if key not in trained],
                                time.perf_counter() - started)
-    results = results_document(preset, seed, sizes, keys, records, problem_sets, summary)
+    results = results_document(preset, seed, sizes, overrides, keys, records, problem_sets,
+                               summary)
     atomic_write(out / "results.json", json_bytes(results))
     atomic_write(out / "results.md", results_markdown(results).encode())
     write_plots(out, results)
@@ -347,13 +361,24 @@ def _environment() -> dict[str, Any]:
             "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}
 
 
-def results_document(preset: str, seed: int, sizes: Sequence[int], keys: list[RunKey],
-                     records: dict[RunKey, dict[str, Any]], problem_sets: ProblemSets,
-                     summary: ReproduceSummary) -> dict[str, Any]:
+def command_line(preset: str, tasks: list[str], solvers: list[str], seed: int,
+                 sizes: Sequence[int], overrides: Sequence[str], out: Path) -> str:
+    """The ``irem reproduce`` command that gives these results."""
+    words = ["irem", "reproduce", "--preset", preset, "--tasks", ",".join(tasks),
+             "--solvers", ",".join(solvers), "--seed", str(seed),
+             "--sizes", ",".join(map(str, sizes)) or "''"]
+    words += [word for override in overrides for word in ("--set", shlex.quote(override))]
+    return " ".join(words + ["--out", shlex.quote(str(out))])
+
+
+def results_document(preset: str, seed: int, sizes: Sequence[int], overrides: Sequence[str],
+                     keys: list[RunKey], records: dict[RunKey, dict[str, Any]],
+                     problem_sets: ProblemSets, summary: ReproduceSummary) -> dict[str, Any]:
     """The content of ``results.json``."""
     tasks = list(dict.fromkeys(key.task for key in keys))
     solvers = list(dict.fromkeys(key.solver for key in keys))
     return {
+        "command": command_line(preset, tasks, solvers, seed, sizes, overrides, summary.directory),
         "preset": preset, "seed": seed, "tasks": tasks, "solvers": solvers,
         "metric": MIN_ENERGY, "splits": list(EVAL_SPLITS),
         "sizes": {task: size_curve_sizes(task, sizes) for task in tasks},
@@ -401,7 +426,8 @@ def _cell(evaluation: dict[str, Any] | None, paper: float | None, best: bool) ->
     return cell + (f" ({_number(paper)})" if paper is not None else "")
 
 
-def _any_evaluation(results: dict[str, Any], task: str, group: str, case: str) -> dict[str, Any] | None:
+def _any_evaluation(results: dict[str, Any], task: str, group: str,
+                    case: str) -> dict[str, Any] | None:
     runs = results["runs"][task].values()
     return next((run[group][case] for run in runs if "error" not in run), None)
 
@@ -430,6 +456,13 @@ def _main_table(results: dict[str, Any]) -> list[str]:
     return _table(header, rows)
 
 
+def _steps_used(evaluation: dict[str, Any] | None) -> str:
+    if evaluation is None:
+        return "—"
+    steps = evaluation["steps_used"]
+    return f"{steps['mean']:.1f} (p95 {steps['p95']:.0f})"
+
+
 def _budget_table(results: dict[str, Any], task: str) -> list[str]:
     reference = _any_evaluation(results, task, "splits", "same")
     if reference is None:
@@ -438,16 +471,18 @@ def _budget_table(results: dict[str, Any], task: str) -> list[str]:
     splits, runs = results["splits"], results["runs"][task]
     rows = [[solver] + [_number(_final(_evaluation(runs[solver], "splits", split), budget))
                         for split in splits for budget in budgets]
+            + [_steps_used(_evaluation(runs[solver], "splits", split)) for split in splits]
             for solver in results["solvers"]]
-    lines = _table(["solver"] + [f"{split} @{budget}" for split in splits for budget in budgets],
-                   rows)
+    lines = _table(["solver"] + [f"{split} @{budget}" for split in splits for budget in budgets]
+                   + [f"{split} steps used" for split in splits], rows)
     for name in sorted(reference["metrics"]):
         rows = [[solver] + [_number(None if evaluation is None
                                     else evaluation["metrics"][name][MIN_ENERGY])
                             for evaluation in (_evaluation(runs[solver], "splits", split)
                                                for split in splits)]
                 for solver in results["solvers"]]
-        lines += ["", f"Task metric `{name}` of the final answer:", "", *_table(["solver"] + splits, rows)]
+        lines += ["", f"Task metric `{name}` of the final answer:", "",
+                  *_table(["solver"] + splits, rows)]
     return lines
 
 
@@ -485,18 +520,23 @@ def results_markdown(results: dict[str, Any]) -> str:
     environment = results["environment"]
     lines = [
         f"# irem reproduce --preset {results['preset']}", "",
+        f"`{results['command']}`", "",
         f"Seed {results['seed']}; {environment['platform']}, {environment['cpus']} CPUs, "
         f"torch {environment['torch']}; wall time of the last call "
         f"{results['wall_seconds']:.0f} s ({results['reused_runs']} finished runs reused).", "",
         "Element-wise MSE of each solver's final answer (the `min_energy` column of `irem "
         "eval`: each problem's lowest-energy iterate for IREM, the last iterate for solvers "
-        "without an energy) on the fixed problem sets in `data/`; the paper's number in "
+        "without an energy, which for a halting solver such as PonderNet is its halting "
+        "answer) on the fixed problem sets in `data/`; the paper's number in "
         f"brackets ({results['paper']['source']}). Bold: our best in the column; †: some "
         "problems gave NaN/Inf and are excluded (such cells are never bold); diverged: the "
         "training loss became NaN/Inf. The paper used 20×20 matrices; presets other than "
         "`paper` may not.", "",
         *_main_table(results), "",
         "## Error at each step budget", "",
+        "MSE after `@b` steps (IREM: its iterate `b`; a halting solver: its answer with "
+        "budget `b`); steps used: mean (95th percentile) over problems at the largest budget.",
+        "",
     ]
     for task in results["tasks"]:
         lines += [f"### {task}", "", *_budget_table(results, task), *_size_table(results, task),

@@ -3,8 +3,6 @@ halts by a proper distribution."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -37,7 +35,9 @@ def tiny(solver: str, domain: str, *extra: str):
                             overrides=[*overrides, "solver.hidden=16", *extra])
 
 
-def fixed_batch(solver_name: str, domain: str, count: int = 12) -> tuple[Solver, object, Problems, torch.Tensor]:
+def fixed_batch(solver_name: str, domain: str,
+                count: int = 12) -> tuple[Solver, object, Problems, torch.Tensor]:
+    """A tiny solver, its task, a fixed batch of training problems and their starts."""
     config = tiny(solver_name, domain)
     task = build_task(config.task)
     solver = build_solver(config.solver, task, seed=0)
@@ -50,9 +50,9 @@ def fixed_batch(solver_name: str, domain: str, count: int = 12) -> tuple[Solver,
 @pytest.mark.parametrize("name", BASELINES)
 def test_loss_goes_down_on_a_fixed_batch(name: str, domain: str) -> None:
     solver, _, problems, y0 = fixed_batch(name, domain)
-    optimizer = torch.optim.Adam(solver.parameters(), lr=3e-3)
+    optimizer = torch.optim.Adam(solver.parameters(), lr=1e-2)
     losses = []
-    for _ in range(12):
+    for _ in range(10):
         loss = solver.training_loss(problems, solver.solve(problems, y0, 3, differentiable=True))
         optimizer.zero_grad()
         loss.backward()
@@ -110,10 +110,10 @@ def test_trains_checkpoints_and_evaluates_through_the_core(name: str, tmp_path: 
 
 
 def test_iterative_trains_with_graph_replay(tmp_path: Path) -> None:
-    config = tiny("iterative", "graph", "train.iterations=3", "train.batch_size=6",
+    config = tiny("iterative", "graph", "train.iterations=2", "train.batch_size=6",
                   "train.replay_batch_size=3", "train.replay_capacity=16", "train.steps=2",
                   "train.eval_every=0")
-    assert train(config, tmp_path / "run", progress=False).iterations == 3
+    assert train(config, tmp_path / "run", progress=False).iterations == 2
 
 
 @given(steps=st.integers(1, 12), problems=st.integers(1, 4), scale=st.floats(0.1, 40.0),
@@ -157,13 +157,11 @@ def test_a_solver_says_which_domains_it_serves() -> None:
         build_solver(config.solver, SequenceTask(), seed=0)
 
 
-def test_vector_baselines_never_import_torch_geometric() -> None:
-    script = ("import sys; from irem_core.config import build_run_config; "
-              "from irem_core.runs import build_solver, build_task\n"
-              "for name in ['feedforward', 'recurrent', 'iterative', 'ponder', 'programmatic']:\n"
-              "    config = build_run_config(task='addition', solver=name, "
-              "overrides=['task.size=2', 'solver.hidden=4'])\n"
-              "    build_solver(config.solver, build_task(config.task), 0)\n"
-              "assert 'torch_geometric' not in sys.modules, 'torch_geometric was imported'\n")
-    environment = {**os.environ, "IREM_PLUGINS": "matrix,baselines"}
-    subprocess.run([sys.executable, "-c", script], check=True, env=environment)
+def test_vector_baselines_never_touch_the_graph_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "irem_plugins.baselines.graph", None)  # importing it fails
+    for name in BASELINES:
+        config = tiny(name, "vector")
+        build_solver(config.solver, build_task(config.task), seed=0)
+    with pytest.raises(ImportError):
+        config = tiny("feedforward", "graph")
+        build_solver(config.solver, build_task(config.task), seed=0)

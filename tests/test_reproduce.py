@@ -97,6 +97,10 @@ def test_a_rerun_reuses_finished_runs_and_evaluates_unfinished_ones(reproduction
     before = model_times(reproduction)
     unfinished = RunKey("shortest_path", "ponder")
     (unfinished.directory(reproduction) / "evaluation.json").unlink()
+    older = RunKey("addition", "feedforward").directory(reproduction) / "evaluation.json"
+    record = json.loads(older.read_text())
+    del record["config"]["solver"]["layers"]  # a run from before an option with a default existed
+    older.write_text(json.dumps(record))
     summary = reproduce(reproduction, tasks=TASKS, solvers=SOLVERS, overrides=TINY, sizes=[3, 5],
                         progress=False)
     assert summary.trained == [unfinished] and len(summary.reused) == 5
