@@ -139,6 +139,17 @@ def test_halting_step_is_the_median_and_the_last_step_absorbs_the_rest() -> None
     assert halting_step(halting_log_distribution(logits), 0.1).tolist() == [1]
 
 
+def test_ponder_halts_within_its_training_horizon() -> None:
+    solver, _, problems, y0 = fixed_batch("ponder", "vector", count=8)
+    solver.solve(problems, y0, 3, differentiable=True)
+    assert int(solver.horizon) == 3
+    with torch.no_grad():
+        trajectory = solver.solve(problems, y0, 7, record=True)
+    assert trajectory.answers.shape[0] == 8 and (trajectory.steps_used <= 3).all()
+    assert all(torch.equal(answers, trajectory.answer) for answers in trajectory.answers[3:])
+    assert "horizon" in solver.state_dict()
+
+
 def test_ponder_halts_per_graph() -> None:
     solver, _, problems, y0 = fixed_batch("ponder", "graph", count=4)
     trajectory = solver.solve(problems, y0, 3, differentiable=True)

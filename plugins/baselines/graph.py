@@ -61,23 +61,26 @@ class GraphContext:
 
 
 class EdgeDecoder(nn.Module):
-    """``answer_ij = W [h_i, h_j] + b`` for every edge ``i → j``.
+    """``answer_ij = W [h_i, h_j] + b`` for every edge ``i → j`` (the paper's decoder), or
+    ``W [h_i, h_j, e_ij] + b`` when the edge's own features are given.
 
     Args:
         hidden: ``H``, node width (the layer is ``Linear(2H → F)``).
         answer_features: ``F``.
+        edge_features: width of the edge's own features read beside the nodes (0: none).
 
     Shapes:
-        ``nodes (V, H), edge_index (2, E) -> (E, F)``
+        ``nodes (V, H), edge_index (2, E)[, edge features (E, edge_features)] -> (E, F)``
     """
 
-    def __init__(self, hidden: int, answer_features: int) -> None:
+    def __init__(self, hidden: int, answer_features: int, edge_features: int = 0) -> None:
         super().__init__()
-        self.linear = nn.Linear(2 * hidden, answer_features)
+        self.linear = nn.Linear(2 * hidden + edge_features, answer_features)
 
-    def forward(self, nodes: Tensor, edge_index: Tensor) -> Tensor:
+    def forward(self, nodes: Tensor, edge_index: Tensor, *edge_features: Tensor) -> Tensor:
         """Per-edge answers ``(E, F)``."""
-        return self.linear(torch.cat([nodes[edge_index[0]], nodes[edge_index[1]]], dim=-1))
+        return self.linear(torch.cat([nodes[edge_index[0]], nodes[edge_index[1]], *edge_features],
+                                     dim=-1))
 
 
 class GineStack(nn.Module):
@@ -205,8 +208,13 @@ class GraphScratchCore(GraphStepCore):
 
 class GraphAnswerUpdateCore(StepCore):
     """Iterative feed-forward on graphs: ``y ← y + f(x, y)`` per edge, ``f`` a
-    :class:`GineStack` over edge features ``ReLU(W_x x + W_y y + b)`` and the edge decoder,
-    which starts at zero (the untrained network keeps its start).
+    :class:`GineStack` over edge features ``e = ReLU(W_x x + W_y y + b)`` and an edge decoder
+    on ``[h_i, h_j, e_ij]``, which starts at zero (the untrained network keeps its start).
+
+    Unlike the other graph baselines the decoder also reads the edge's own features: the
+    update of ``y_ij`` must see ``y_ij`` (``f([y, x])``), and node states alone cannot tell
+    which of a node's edges is being decoded, so without it the start's noise could never
+    be removed.
 
     Shapes:
         - context edge features: ``W_x x (E, H)``; state: ``y (E, F)``; readout: ``y``
@@ -217,7 +225,7 @@ class GraphAnswerUpdateCore(StepCore):
         self.input_layer = nn.Linear(EDGE_INPUTS, hidden, bias=False)
         self.answer_layer = nn.Linear(answer_features, hidden)
         self.stack = GineStack(hidden, layers)
-        self.decode = EdgeDecoder(hidden, answer_features)
+        self.decode = EdgeDecoder(hidden, answer_features, edge_features=hidden)
         nn.init.zeros_(self.decode.linear.weight)
         nn.init.zeros_(self.decode.linear.bias)
 
@@ -233,7 +241,7 @@ class GraphAnswerUpdateCore(StepCore):
         """``y + f(x, y)``."""
         edge_features = F.relu(context.edge_features + self.answer_layer(state))
         nodes = self.stack(context, edge_features)
-        return state + self.decode(nodes, context.graphs.edge_index)
+        return state + self.decode(nodes, context.graphs.edge_index, edge_features)
 
     def readout(self, context: GraphContext, state: Tensor) -> Tensor:
         """The answer ``y``."""

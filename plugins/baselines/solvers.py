@@ -146,17 +146,18 @@ class ProgrammaticSolver(UnrolledSolver):
         return F.mse_loss(step_answers, problems.target.expand_as(step_answers))
 
 
-def frozen_after_halting(answers: Tensor, row_halt: Tensor) -> Tensor:
+def frozen_after_halting(answers: Tensor, row_halt: Tensor, length: int) -> Tensor:
     """Iterates with each row held at its halting step from then on.
 
     Args:
-        answers: ``(T + 1, rows, F)``.
-        row_halt: halting step of each row's problem, ``(rows,)``, in ``0..T``.
+        answers: ``(S + 1, rows, F)``.
+        row_halt: halting step of each row's problem, ``(rows,)``, in ``0..S``.
+        length: iterates wanted, at least ``S + 1``.
 
     Returns:
-        ``(T + 1, rows, F)``; entry ``t`` is ``answers[min(t, halt)]``.
+        ``(length, rows, F)``; entry ``t`` is ``answers[min(t, halt)]``.
     """
-    steps = torch.arange(answers.shape[0], device=answers.device)[:, None]
+    steps = torch.arange(length, device=answers.device)[:, None]
     rows = torch.arange(answers.shape[1], device=answers.device)
     return answers[torch.minimum(steps, row_halt), rows]
 
@@ -165,32 +166,45 @@ class PonderSolver(Solver):
     """PonderNet: a recurrent step network that emits an answer and a halting logit per step.
 
     Training minimises ``Σ_n p_n MSE_n + β KL(p ‖ Geometric(λ_p))`` (see
-    :mod:`.halting`). At test time each problem answers at its halting step: the first step
-    whose cumulative halting probability reaches ``halt_threshold`` (the median of ``p``);
-    ``Trajectory.answer`` holds that answer and ``steps_used`` that step. As with the
-    optimizers' halting rules, recorded answers stay frozen once a problem has halted, so
-    ``answers[b]`` is exactly what PonderNet answers with budget ``b`` (the halting step's
-    cumulative probability does not depend on later steps) and ``answers[-1]`` is the
-    halting answer.
+    :mod:`.halting`) over the training budget ``T``, whose last step absorbs the remaining
+    probability. That budget is the model's *horizon*: it is kept in the ``horizon`` buffer
+    (saved with the weights), and a solve with a larger budget runs at most ``horizon``
+    steps, so the halting distribution at test time is the one training shaped (the halting
+    logits of later steps never received a gradient).
+
+    Each problem answers at its halting step: the first step whose cumulative halting
+    probability reaches ``halt_threshold`` (the median of ``p``); ``Trajectory.answer``
+    holds that answer and ``steps_used`` that step. As with the optimizers' halting rules,
+    recorded answers stay frozen once a problem has halted, so ``answers[b]`` is exactly
+    what PonderNet answers with budget ``b`` (the cumulative probability up to a step does
+    not depend on later steps) and ``answers[-1]`` is the halting answer.
 
     Args:
         core: the step network (its :meth:`StepCore.summary` feeds the halting head).
         options: :class:`~irem_plugins.baselines.options.PonderConfig`.
     """
 
+    horizon: Tensor
+
     def __init__(self, core: StepCore, options: PonderConfig) -> None:
         super().__init__()
         self.core = core
         self.halting = nn.Linear(core.width, 1)
         self.options = options
+        self.register_buffer("horizon", torch.zeros((), dtype=torch.long))
 
     def solve(self, problems: Problems, y0: Tensor, steps: int, *,
               differentiable: bool = False, record: bool = False) -> Trajectory:
-        """Run ``steps ≥ 1`` steps; answer each problem at its halting step."""
+        """Run ``min(steps, horizon)`` steps (``steps ≥ 1``); answer each problem at its
+        halting step. A differentiable solve sets the horizon to ``steps``."""
         if steps < 1:
             raise IremError(f"solver 'ponder' needs a step budget of at least 1, got {steps}")
+        if differentiable:
+            self.horizon.fill_(steps)
+        horizon = int(self.horizon)
+        run = min(steps, horizon) if horizon else steps
         with torch.set_grad_enabled(differentiable):
-            context, states = unroll(self.core, problems, y0, steps)
+            context, states = unroll(self.core, problems, y0, run)
             answers = torch.stack([self.core.readout(context, state) for state in states])
             logits = torch.stack([self.halting(self.core.summary(context, state)).squeeze(-1)
                                   for state in states[1:]])
@@ -199,9 +213,9 @@ class PonderSolver(Solver):
         rows = torch.arange(answers.shape[1], device=answers.device)
         answer = answers[halt[problems.row_problem], rows]
         extras = {"answers": answers[1:], "log_halting": log_p} if differentiable else {}
-        return Trajectory(answer=answer, steps_used=halt, extras=extras,
-                          answers=frozen_after_halting(answers, halt[problems.row_problem]).detach()
-                          if record else None)
+        recorded = (frozen_after_halting(answers, halt[problems.row_problem], steps + 1).detach()
+                    if record else None)
+        return Trajectory(answer=answer, steps_used=halt, answers=recorded, extras=extras)
 
     def training_loss(self, problems: Problems, trajectory: Trajectory) -> Tensor:
         """``Σ_n p_n MSE_n`` (element-wise mean over rows) ``+ kl_weight · KL``, mean over problems."""
