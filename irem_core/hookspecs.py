@@ -96,8 +96,10 @@ def irem_register_solvers(register: Register) -> None:
     """Register solvers: anything mapping (problems, start, step budget) to a trajectory.
 
     Args:
-        register: ``register(name, factory, config=Cls)``;
-            ``factory(options, task) -> Solver``.
+        register: ``register(name, factory, config=Cls, uses_start=bool)``;
+            ``factory(options, task) -> Solver``. ``uses_start`` (default true) says the
+            solver continues from ``y0``, so replaying answers helps it; ``irem reproduce``
+            trains solvers with ``uses_start=False`` without replay.
 
     Example::
 
