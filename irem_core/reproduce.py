@@ -5,7 +5,8 @@ into ``DIR/runs/<task>/<solver>`` (from the task's preset) and evaluated with
 :func:`irem_core.evaluate.evaluate` on the ``same`` and ``harder`` problem sets of that task,
 drawn once from fixed seeds and written to ``DIR/data`` (as ``irem data`` would), so every
 solver sees the same problems and the same starts. Tasks that declare a size option are
-also evaluated at growing sizes. The results go to ``DIR/results.json``, ``DIR/results.md``
+also evaluated at growing sizes, and tasks that declare a ``nested`` recursion strategy on
+nested problems of growing depth (the paper's "error vs composed operations" figure). The results go to ``DIR/results.json``, ``DIR/results.md``
 (the paper's numbers beside ours) and plots.
 
 A finished run keeps its evaluation in ``evaluation.json`` beside its checkpoint; a rerun
@@ -17,11 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import platform
 import shlex
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -33,9 +36,10 @@ from irem_core.checkpoint import CONFIG_FILE, atomic_write, read_record, tensors
 from irem_core.config import RunConfig, TaskSpec, build_run_config, structure, unstructure
 from irem_core.errors import ConfigError, IremError, NonFiniteError
 from irem_core.evaluate import MIN_ENERGY, evaluate
+from irem_core.nested import nested_mse
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Problems, Task
-from irem_core.runs import build_task, load_run
+from irem_core.runs import TrainedRun, build_task, load_run
 from irem_core.trainer import train
 
 DEFAULT_TASKS: tuple[str, ...] = ("addition", "completion", "inverse", "shortest_path")
@@ -48,6 +52,12 @@ DEFAULT_SIZES: tuple[int, ...] = (10, 15, 20, 25, 30)
 
 SIZE_PROBLEMS = 100
 """Problems per size of the size curve (fewer when ``eval.problems`` is smaller)."""
+
+NESTED_DEPTH = 10
+"""Composed operations of the nested curve (the paper sums up to 10 matrices: 9 additions)."""
+
+NESTED_PROBLEMS = 500
+"""Nested problems per depth (fewer when ``eval.problems`` is smaller)."""
 
 EVAL_SPLITS: tuple[str, ...] = ("same", "harder")
 EVALUATION_FILE = "evaluation.json"
@@ -71,6 +81,12 @@ PAPER_RESULTS: dict[str, dict[str, dict[str, float]]] = {
              "shortest_path": {"same": 0.025, "harder": 0.04}},
 }
 """Paper MSE by solver, task and split (paper.md §4; 20×20 matrices, graphs of 10 / 15 nodes)."""
+
+PAPER_NESTED_CURVES: dict[str, dict[str, dict[int, float]]] = {
+    "addition": {"irem": {4: 0.01, 9: 0.04}, "feedforward": {4: 0.27, 9: 0.88},
+                 "programmatic": {9: 0.47}, "iterative": {9: 3.8}, "recurrent": {9: 4.9}},
+}
+"""Paper MSE by task, solver and number of composed operations (project-page figure)."""
 
 PAPER_SIZE_CURVES: dict[str, dict[str, dict[int, float]]] = {
     "shortest_path": {"irem": {10: 0.025, 15: 0.04, 20: 0.055, 25: 0.065, 30: 0.08},
@@ -183,7 +199,9 @@ def finished_evaluation(directory: Path, config: RunConfig,
     record = json.loads(path.read_text())
     _check_same_config(directory, record["config"], _plain(config))
     wanted = [str(size) for size in size_curve_sizes(config.task.name, sizes)]
-    if "error" not in record and list(record["sizes"]) != wanted:
+    has_nested = nested_strategy(config.task.name) is not None
+    if "error" not in record and (list(record["sizes"]) != wanted
+                                  or ("nested" in record) != has_nested):
         return None
     return record
 
@@ -232,9 +250,12 @@ class ProblemSets:
         self._cache: dict[tuple[str, str], tuple[Task, Problems]] = {}
 
     def problem_seed(self, case: str) -> int:
-        """Seed of the problems of ``case``: a split, or ``size:<n>`` for the size curve."""
+        """Seed of the problems of ``case``: a split, ``size:<n>`` for the size curve, or
+        ``nested`` for the nested curve."""
         if case.startswith("size:"):
             return self.seed + 1100 + int(case.removeprefix("size:"))
+        if case == "nested":
+            return self.seed + 1050
         return self.seed + 1000 + EVAL_SPLITS.index(case)
 
     def start_seed(self, case: str) -> int:
@@ -272,9 +293,29 @@ def size_curve_sizes(task: str, sizes: Sequence[int]) -> list[int]:
     return list(sizes) if load_plugins().get("task", task).meta.get("size_option") else []
 
 
+def nested_strategy(task: str) -> str | None:
+    """The recursion strategy ``task`` declares for nested problems (meta ``nested``), if any."""
+    return load_plugins().get("task", task).meta.get("nested")
+
+
+def evaluate_nested(run: TrainedRun, config: RunConfig, problem_sets: ProblemSets) -> dict[str, Any]:
+    """MSE after each of :data:`NESTED_DEPTH` composed operations on the ``same`` split.
+
+    Every solver of a task gets the same operands and starts (seeded from the reproduction
+    seed), and as many steps per operation as its largest evaluation budget.
+    """
+    strategy = nested_strategy(config.task.name)
+    problems = min(NESTED_PROBLEMS, config.eval.problems)
+    steps = max(config.eval.steps)
+    errors = nested_mse(run.solver, run.task, strategy, NESTED_DEPTH, "same", problems, steps,
+                        problem_sets.problem_seed("nested"), run.device)
+    return {"strategy": strategy, "problems": problems, "steps": steps, "mse": errors}
+
+
 def evaluate_run(config: RunConfig, directory: Path, problem_sets: ProblemSets,
                  sizes: Sequence[int]) -> dict[str, Any]:
-    """Evaluate the trained run in ``directory`` on every split and size."""
+    """Evaluate the trained run in ``directory`` on every split and size, and on nested
+    problems where the task declares a strategy."""
     run = load_run(directory, config.device)
     sized = [f"size:{size}" for size in size_curve_sizes(config.task.name, sizes)]
     cases = list(EVAL_SPLITS) + sized
@@ -284,8 +325,11 @@ def evaluate_run(config: RunConfig, directory: Path, problem_sets: ProblemSets,
         generator = torch.Generator(run.device).manual_seed(problem_sets.start_seed(case))
         results[case] = evaluate(run.solver, task, problems, config.eval.steps, generator,
                                  config.eval.batch_size).to_dict()
-    return {"splits": {split: results[split] for split in EVAL_SPLITS},
-            "sizes": {case.removeprefix("size:"): results[case] for case in sized}}
+    record = {"splits": {split: results[split] for split in EVAL_SPLITS},
+              "sizes": {case.removeprefix("size:"): results[case] for case in sized}}
+    if nested_strategy(config.task.name) is not None:
+        record["nested"] = evaluate_nested(run, config, problem_sets)
+    return record
 
 
 def train_and_evaluate(config: RunConfig, directory: Path, problem_sets: ProblemSets,
@@ -308,10 +352,26 @@ def train_and_evaluate(config: RunConfig, directory: Path, problem_sets: Problem
     return record
 
 
+def default_jobs(configs: Iterable[RunConfig]) -> int:
+    """Runs trained at once by default: one per CPU core, at most four, for CPU runs (the
+    quick presets' small networks use cores better as separate runs than as threads of one
+    run); one when any run uses an accelerator."""
+    if any(torch.device(config.device).type != "cpu" for config in configs):
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _run_job(config: dict[str, Any], directory: Path, out: Path, seed: int,
+             sizes: list[int]) -> dict[str, Any]:
+    """:func:`train_and_evaluate` in a worker process (arguments in picklable form)."""
+    return train_and_evaluate(structure(config, RunConfig), directory, ProblemSets(out, seed),
+                              sizes, progress=False)
+
+
 def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = DEFAULT_TASKS,
               solvers: Iterable[str] = DEFAULT_SOLVERS, overrides: Sequence[str] = (),
               seed: int = 0, device: str | None = None, sizes: Sequence[int] = DEFAULT_SIZES,
-              progress: bool = True) -> ReproduceSummary:
+              jobs: int | None = None, progress: bool = True) -> ReproduceSummary:
     """Train and evaluate every solver on every task; write results into ``out``.
 
     Args:
@@ -324,7 +384,9 @@ def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = 
         seed: seed of training; the evaluation seeds derive from it.
         device: torch device (default: the config's).
         sizes: sizes of the size curve, for tasks with a size option.
-        progress: show progress bars.
+        jobs: runs trained at once, each in its own process with ``cpus // jobs`` torch
+            threads (default: :func:`default_jobs`). Results do not depend on it.
+        progress: show progress bars (per-run training bars only when ``jobs`` is 1).
     """
     started = time.perf_counter()
     out = Path(out)
@@ -333,18 +395,32 @@ def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = 
     check_shared_evaluation(configs)
     records = {key: finished_evaluation(key.directory(out), configs[key], sizes) for key in keys}
     problem_sets = ProblemSets(out, seed)
-    trained: list[RunKey] = []
-    bar = tqdm(total=len(keys), initial=sum(record is not None for record in records.values()),
-               desc=f"reproduce {preset}", unit="run", disable=not progress, dynamic_ncols=True)
-    for key in keys:
-        if records[key] is not None:
-            continue
-        bar.set_postfix_str(f"{key.solver} on {key.task}")
-        records[key] = train_and_evaluate(configs[key], key.directory(out), problem_sets, sizes,
-                                          progress)
-        trained.append(key)
-        bar.update(1)
+    pending = [key for key in keys if records[key] is None]
+    jobs = default_jobs(configs.values()) if jobs is None else jobs
+    if jobs <= 0:
+        raise IremError(f"--jobs must be positive, got {jobs}")
+    bar = tqdm(total=len(keys), initial=len(keys) - len(pending), desc=f"reproduce {preset}",
+               unit="run", disable=not progress, dynamic_ncols=True)
+    if jobs == 1 or len(pending) <= 1:
+        for key in pending:
+            bar.set_postfix_str(f"{key.solver} on {key.task}")
+            records[key] = train_and_evaluate(configs[key], key.directory(out), problem_sets,
+                                              sizes, progress)
+            bar.update(1)
+    else:
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(jobs, len(pending)), mp_context=context,
+                                 initializer=torch.set_num_threads, initargs=(threads,)) as pool:
+            futures = {pool.submit(_run_job, _plain(configs[key]), key.directory(out), out, seed,
+                                   list(sizes)): key for key in pending}
+            for future in as_completed(futures):
+                key = futures[future]
+                records[key] = future.result()
+                bar.set_postfix_str(f"finished {key.solver} on {key.task}")
+                bar.update(1)
     bar.close()
+    trained = pending
     summary = ReproduceSummary(out, trained, [key for key in keys if key not in trained],
                                time.perf_counter() - started)
     results = results_document(preset, seed, sizes, overrides, keys, records, problem_sets,
@@ -392,7 +468,9 @@ def results_document(preset: str, seed: int, sizes: Sequence[int], overrides: Se
                                        if task in PAPER_RESULTS.get(solver, {})}
                               for solver in solvers if solver in PAPER_RESULTS},
                   "size_curves": {task: PAPER_SIZE_CURVES[task] for task in tasks
-                                  if task in PAPER_SIZE_CURVES}},
+                                  if task in PAPER_SIZE_CURVES},
+                  "nested_curves": {task: PAPER_NESTED_CURVES[task] for task in tasks
+                                    if task in PAPER_NESTED_CURVES}},
     }
 
 
@@ -500,6 +578,26 @@ def _size_table(results: dict[str, Any], task: str) -> list[str]:
              "brackets):", ""] + _table(["solver"] + [f"n={size}" for size in sizes], rows))
 
 
+def _nested_table(results: dict[str, Any], task: str) -> list[str]:
+    runs = results["runs"][task]
+    nested = next((run["nested"] for run in runs.values() if "nested" in run), None)
+    if nested is None:
+        return []
+    depths = range(1, len(nested["mse"]) + 1)
+    paper = PAPER_NESTED_CURVES.get(task, {})
+    rows = [[solver] + ["diverged" if "nested" not in runs[solver] else
+                        _number(runs[solver]["nested"]["mse"][depth - 1])
+                        + (f" ({_number(paper[solver][depth])})"
+                           if depth in paper.get(solver, {}) else "")
+                        for depth in depths]
+            for solver in results["solvers"]]
+    return (["", f"Nested problems (`{nested['strategy']}`, {nested['problems']} problems, "
+             f"{nested['steps']} steps per operation, predicted results fed back): MSE after "
+             "each composed operation; paper in brackets:", ""]
+            + _table(["solver"] + [str(depth) for depth in depths], rows)
+            + ["", f"![error vs composed operations](nested_{task}.png)"])
+
+
 def _timing_table(results: dict[str, Any]) -> list[str]:
     rows = []
     for task in results["tasks"]:
@@ -540,7 +638,8 @@ def results_markdown(results: dict[str, Any]) -> str:
     ]
     for task in results["tasks"]:
         lines += [f"### {task}", "", *_budget_table(results, task), *_size_table(results, task),
-                  "", f"![error vs steps](error_vs_steps_{task}.png)", ""]
+                  *_nested_table(results, task), "",
+                  f"![error vs steps](error_vs_steps_{task}.png)", ""]
         if results["sizes"].get(task):
             lines += [f"![error vs size](size_curve_{task}.png)", ""]
     lines += ["## Runs", "", *_timing_table(results), ""]
@@ -548,7 +647,8 @@ def results_markdown(results: dict[str, Any]) -> str:
 
 
 def write_plots(out: Path, results: dict[str, Any]) -> None:
-    """``error_vs_steps_<task>.png`` for every task and ``size_curve_<task>.png`` where sized.
+    """``error_vs_steps_<task>.png`` for every task, ``size_curve_<task>.png`` where sized and
+    ``nested_<task>.png`` where nested.
 
     Needs matplotlib (``pip install irem[plot]``); without it the plots are skipped with a
     note on stderr. Diverged runs are left out.
@@ -579,6 +679,8 @@ def write_plots(out: Path, results: dict[str, Any]) -> None:
         sizes = results["sizes"].get(task, [])
         if sizes:
             _plot_size_curve(plt, out, task, sizes, runs)
+        if any("nested" in run for run in runs.values()):
+            _plot_nested_curve(plt, out, task, runs)
 
 
 def _plot_size_curve(plt: Any, out: Path, task: str, sizes: list[int],
@@ -595,6 +697,23 @@ def _plot_size_curve(plt: Any, out: Path, task: str, sizes: list[int],
     axis.legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(out / f"size_curve_{task}.png", dpi=120)
+    plt.close(figure)
+
+
+def _plot_nested_curve(plt: Any, out: Path, task: str, runs: dict[str, dict[str, Any]]) -> None:
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for solver, run in runs.items():
+        errors = run["nested"]["mse"]
+        line, = axis.plot(range(1, len(errors) + 1), errors, marker="o", label=solver)
+        paper = PAPER_NESTED_CURVES.get(task, {}).get(solver)
+        if paper:
+            axis.plot(list(paper), list(paper.values()), linestyle="none", marker="x",
+                      markersize=9, color=line.get_color(), label=f"{solver} (paper)")
+    axis.set(title=f"{task}: error vs composed operations", xlabel="composed operations",
+             ylabel="MSE", yscale="log")
+    axis.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(out / f"nested_{task}.png", dpi=120)
     plt.close(figure)
 
 
@@ -634,6 +753,8 @@ def add_reproduce_arguments(parser: argparse.ArgumentParser) -> None:
                              f"default: {','.join(map(str, DEFAULT_SIZES))})")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
     parser.add_argument("--device", help="cpu, cuda, ... (default: cpu)")
+    parser.add_argument("--jobs", type=int, help="runs trained at once, each in its own process "
+                        "(default: one per CPU core up to 4 on CPU, 1 on an accelerator)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
 
@@ -641,7 +762,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     """``irem reproduce``."""
     summary = reproduce(args.out, preset=args.preset, tasks=args.tasks, solvers=args.solvers,
                         overrides=args.overrides, seed=args.seed, device=args.device,
-                        sizes=args.sizes, progress=not args.no_progress)
+                        sizes=args.sizes, jobs=args.jobs, progress=not args.no_progress)
     print(f"{len(summary.trained)} runs trained and evaluated, {len(summary.reused)} reused, in "
           f"{summary.wall_seconds:.0f} s; results in {summary.directory / 'results.md'}")
     return 0

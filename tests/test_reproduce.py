@@ -30,7 +30,8 @@ TINY = [
 def cli_args(out: Path, tasks: list[str], solvers: list[str], overrides: list[str]) -> list[str]:
     sets = [arg for override in overrides for arg in ("--set", override)]
     return ["reproduce", "--preset", "quick", "--tasks", ",".join(tasks), "--solvers",
-            ",".join(solvers), "--out", str(out), "--sizes", "3,5", "--no-progress", *sets]
+            ",".join(solvers), "--out", str(out), "--sizes", "3,5", "--jobs", "1", "--no-progress",
+            *sets]
 
 
 def strict_json(path: Path) -> dict:
@@ -66,6 +67,11 @@ def test_results_json_is_well_formed(reproduction: Path) -> None:
                 assert len(evaluation["curve"]) == 4 and evaluation["num_problems"] == 6
                 assert all(value >= 0 for value in evaluation["mse"].values())
     assert set(results["runs"]["shortest_path"]["irem"]["sizes"]) == {"3", "5"}
+    for solver in SOLVERS:
+        nested = results["runs"]["addition"][solver]["nested"]
+        assert (nested["strategy"], nested["problems"], nested["steps"]) == ("fold", 6, 3)
+        assert len(nested["mse"]) == 10 and all(error >= 0 for error in nested["mse"])
+        assert "nested" not in results["runs"]["shortest_path"][solver]
     assert results["paper"]["results"]["feedforward"]["addition"] == {"same": 0.0448,
                                                                       "harder": 0.7029}
 
@@ -78,8 +84,11 @@ def test_results_md_puts_the_paper_beside_ours(reproduction: Path) -> None:
     assert "(0.0448)" in feedforward and "(0.7029)" in feedforward
     assert any(line.startswith("| zero predictor |") for line in lines)
     assert any(line.startswith("| solver | n=3 | n=5 |") for line in lines)
+    assert "| solver | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 |" in lines
+    irem_nested = next(line for line in lines if line.startswith("| irem |") and "(0.0100)" in line)
+    assert irem_nested.count(" | ") == 10 and "(0.0400)" in irem_nested
     for name in ["error_vs_steps_addition.png", "error_vs_steps_shortest_path.png",
-                 "size_curve_shortest_path.png"]:
+                 "size_curve_shortest_path.png", "nested_addition.png"]:
         assert (reproduction / name).stat().st_size > 0
 
 
@@ -102,16 +111,29 @@ def test_a_rerun_reuses_finished_runs_and_evaluates_unfinished_ones(reproduction
     del record["config"]["solver"]["layers"]  # a run from before an option with a default existed
     older.write_text(json.dumps(record))
     summary = reproduce(reproduction, tasks=TASKS, solvers=SOLVERS, overrides=TINY, sizes=[3, 5],
-                        progress=False)
+                        jobs=1, progress=False)
     assert summary.trained == [unfinished] and len(summary.reused) == 5
     assert model_times(reproduction) == before
     assert strict_json(reproduction / "results.json")["reused_runs"] == 5
 
 
+def test_parallel_jobs_give_the_same_results(reproduction: Path, tmp_path: Path) -> None:
+    reproduce(tmp_path, tasks=["addition"], solvers=["irem", "feedforward"], overrides=TINY,
+              sizes=[], jobs=2, progress=False)
+    parallel = strict_json(tmp_path / "results.json")["runs"]["addition"]
+    serial = strict_json(reproduction / "results.json")["runs"]["addition"]
+    for solver in ["irem", "feedforward"]:
+        for split in ["same", "harder"]:
+            assert (parallel[solver]["splits"][split]["curve"]
+                    == pytest.approx(serial[solver]["splits"][split]["curve"], rel=1e-5))
+        assert parallel[solver]["nested"]["mse"] == pytest.approx(serial[solver]["nested"]["mse"],
+                                                                  rel=1e-5)
+
+
 def test_a_changed_config_is_refused(reproduction: Path) -> None:
     with pytest.raises(IremError, match=r"train\.iterations \(2 there, 3 now\)"):
-        reproduce(reproduction, tasks=TASKS, solvers=SOLVERS, sizes=[3, 5], progress=False,
-                  overrides=TINY + ["train.iterations=3"])
+        reproduce(reproduction, tasks=TASKS, solvers=SOLVERS, sizes=[3, 5], jobs=1,
+                  progress=False, overrides=TINY + ["train.iterations=3"])
 
 
 def test_an_interrupted_training_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,10 +147,10 @@ def test_an_interrupted_training_resumes(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(Trainer, "step", interrupted)
     with pytest.raises(KeyboardInterrupt):
         reproduce(tmp_path, tasks=["addition"], solvers=["feedforward"], overrides=TINY,
-                  progress=False)
+                  jobs=1, progress=False)
     monkeypatch.setattr(Trainer, "step", step)
     reproduce(tmp_path, tasks=["addition"], solvers=["feedforward"], overrides=TINY,
-              progress=False)
+              jobs=1, progress=False)
     run = strict_json(tmp_path / "results.json")["runs"]["addition"]["feedforward"]
     assert (run["train"]["iterations"], run["train"]["resumed"]) == (2, True)
     metrics = (RunKey("addition", "feedforward").directory(tmp_path) / "metrics.jsonl").read_text()
@@ -146,7 +168,7 @@ def test_a_diverged_run_is_reported_and_the_rest_goes_on(tmp_path: Path,
 
     monkeypatch.setattr(reproduce_module, "ensure_trained", diverging)
     summary = reproduce(tmp_path, tasks=["addition"], solvers=["feedforward", "ponder"],
-                        overrides=TINY, progress=False)
+                        overrides=TINY, jobs=1, progress=False)
     assert len(summary.trained) == 2
     row = next(line for line in (tmp_path / "results.md").read_text().splitlines()
                if line.startswith("| ponder |"))

@@ -29,8 +29,10 @@ PRESETS = {"paper": PAPER_PRESET, "quick": QUICK_PRESET}
 
 @hookimpl
 def irem_register_tasks(register: Register) -> None:
-    """Register ``addition``, ``completion`` (alias ``lowrank``) and ``inverse``."""
-    register("addition", AdditionTask, config=MatrixConfig, domain="vector", presets=PRESETS)
+    """Register ``addition`` (nested problems: sums of many matrices by ``fold``),
+    ``completion`` (alias ``lowrank``) and ``inverse``."""
+    register("addition", AdditionTask, config=MatrixConfig, domain="vector", presets=PRESETS,
+             nested="fold")
     register("completion", CompletionTask, config=MatrixConfig, domain="vector",
              presets=PRESETS, aliases=("lowrank",))
     register("inverse", InverseTask, config=MatrixConfig, domain="vector", presets=PRESETS)
