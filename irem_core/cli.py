@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -16,8 +17,10 @@ import attrs
 import torch
 
 from irem_core.checkpoint import atomic_write, read_tensors, tensors_to_bytes
+from irem_core.checkpoint import read_record
 from irem_core.config import (RunConfig, TaskSpec, build_run_config, parse_override,
                               read_config_file, set_path, structure)
+from irem_core.distributed import relaunch, resolve_shards, under_torchrun, world_from_env
 from irem_core.errors import IremError
 from irem_core.evaluate import MIN_ENERGY, Evaluation, evaluate
 from irem_core.nested import nested_mse
@@ -76,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
                               help="continue the run in --out from its checkpoint (--set still applies)")
     train_parser.add_argument("--force", action="store_true", help="overwrite a run already in --out")
     train_parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    train_parser.add_argument("--nproc", type=int, metavar="N",
+                              help="train with N data-parallel processes on this machine (re-launches "
+                                   "itself through torchrun; gloo on CPU, one GPU each with NCCL on "
+                                   "CUDA); train.batch_size stays the global batch (default: 1)")
 
     eval_parser = commands.add_parser("eval", help="evaluate a trained run")
     eval_parser.add_argument("run", type=Path, help="run directory written by 'irem train'")
@@ -168,8 +175,26 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_nproc(config: RunConfig, args: argparse.Namespace) -> None:
+    """Refuse an ``--nproc`` launch that would fail in every worker, before starting them."""
+    if config.device.startswith("cuda") and torch.cuda.device_count() < args.nproc:
+        raise IremError(f"--nproc {args.nproc} with device {config.device!r} needs {args.nproc} GPUs "
+                        f"(one per process) but {torch.cuda.device_count()} are visible; lower "
+                        "--nproc or use --device cpu")
+    saved = None
+    if args.resume:
+        saved = read_record(args.out).get("training", {}).get("shards", 1)
+    resolve_shards(config.train, args.nproc, saved)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    """``irem train``."""
+    """``irem train``; with ``--nproc N > 1`` outside torchrun, re-launches itself under it."""
+    if args.nproc is not None and args.nproc < 1:
+        raise IremError(f"--nproc must be at least 1, got {args.nproc}")
+    world = world_from_env()
+    if under_torchrun() and args.nproc is not None and args.nproc != world.size:
+        raise IremError(f"--nproc {args.nproc} disagrees with torchrun's WORLD_SIZE={world.size}; "
+                        "drop --nproc when launching with torchrun yourself")
     if args.resume:
         saved = resume_config(args.out)
         for path, value in map(parse_override, args.overrides):
@@ -182,8 +207,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = build_run_config(task=args.task, solver=args.solver, preset=args.preset,
                                   file_data=file_data, overrides=args.overrides, seed=args.seed,
                                   device=args.device)
+    if not under_torchrun() and args.nproc and args.nproc > 1:
+        _check_nproc(config, args)
+        return relaunch(args.nproc, args.argv)
     summary = train(config, args.out, resume=args.resume, force=args.force,
-                    progress=not args.no_progress)
+                    progress=not args.no_progress, world=world)
+    if not world.is_main:
+        return 0
     print(f"trained {summary.iterations} iterations in {summary.wall_seconds:.1f} s "
           f"({summary.problems_per_second:.0f} problems/s); final loss {summary.final_loss:.4g}; "
           f"checkpoint in {summary.directory}")
@@ -300,11 +330,15 @@ COMMANDS = {"plugins": cmd_plugins, "data": cmd_data, "train": cmd_train, "eval"
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return COMMANDS[args.command](args)
     except IremError as error:
-        print(f"irem {args.command}: error: {error}", file=sys.stderr)
+        rank = os.environ.get("RANK", "0") if under_torchrun() else "0"
+        where = f"irem {args.command}" + (f" (rank {rank})" if rank != "0" else "")
+        print(f"{where}: error: {error}", file=sys.stderr)
         return 2
 
 

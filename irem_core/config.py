@@ -82,9 +82,15 @@ class TrainConfig:
 
     Attributes:
         iterations: parameter updates in total.
-        batch_size: fresh problems per iteration.
-        replay_batch_size: replayed states mixed into each iteration (0 disables replay).
-        replay_capacity: states the replay ring holds.
+        batch_size: fresh problems per iteration, over all processes (the global batch;
+            divisible by the shard count).
+        replay_batch_size: replayed states mixed into each iteration, over all processes
+            (0 disables replay; divisible by the shard count).
+        replay_capacity: states the replay rings hold together (each of ``S`` shards keeps
+            ``replay_capacity // S``).
+        shards: ``S``, the slices the global batch is split into, each with its own problem
+            generator and replay ring; a multiple of the process count (0: one per process,
+            fixed when the run starts). See :mod:`irem_core.distributed`.
         steps: optimisation steps per training problem.
         lr: Adam learning rate.
         log_every: iterations between metrics-log lines.
@@ -97,6 +103,7 @@ class TrainConfig:
     batch_size: int = attrs.field(default=512, validator=_positive)
     replay_batch_size: int = attrs.field(default=512, validator=_non_negative)
     replay_capacity: int = attrs.field(default=10_000, validator=_positive)
+    shards: int = attrs.field(default=0, validator=_non_negative)
     steps: int = attrs.field(default=10, validator=_positive)
     lr: float = attrs.field(default=1e-4, validator=_positive)
     log_every: int = attrs.field(default=50, validator=_positive)

@@ -1,4 +1,9 @@
-"""The training loop shared by every solver: sample, replay, solve, update, checkpoint."""
+"""The training loop shared by every solver: sample, replay, solve, update, checkpoint.
+
+The global batch is split into shards (see :mod:`irem_core.distributed`); a process
+trains on the concatenation of its shards' batches, wrapped in DistributedDataParallel
+when there are several processes. Rank 0 alone writes checkpoints, metrics and progress.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,21 @@ from typing import Any
 
 import attrs
 import torch
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from irem_core.checkpoint import (CONFIG_FILE, MODEL_FILE, PENDING_SUFFIX, STATE_FILE,
                                   load_checkpoint, read_record, save_checkpoint)
 from irem_core.config import RunConfig, component_specs, unstructure
+from irem_core.distributed import (SINGLE, World, gather_to_main, mean_over_processes,
+                                   process_group, resolve_shards, shard_seed, training_device)
 from irem_core.errors import CheckpointError, IremError, NonFiniteError
 from irem_core.evaluate import evaluate
 from irem_core.plugins import load_plugins
+from irem_core.protocols import Problems, Solver
 from irem_core.replay import ReplayBuffer
-from irem_core.runs import build_solver, build_task, resolve_device
+from irem_core.runs import build_solver, build_task
 
 METRICS_FILE = "metrics.jsonl"
 RUN_FILES = (CONFIG_FILE, MODEL_FILE, STATE_FILE, METRICS_FILE, MODEL_FILE + PENDING_SUFFIX,
@@ -44,8 +54,11 @@ class TrainSummary:
     problems_per_second: float
 
 
-def prepare_directory(directory: Path, *, resume: bool, force: bool) -> None:
-    """Check ``directory`` may receive a run; with ``force``, delete the run files it holds."""
+def prepare_directory(directory: Path, *, resume: bool, force: bool, modify: bool = True) -> None:
+    """Check ``directory`` may receive a run; with ``force``, delete the run files it holds.
+
+    With ``modify=False`` (ranks other than 0) only the checks run.
+    """
     existing = [name for name in RUN_FILES if (directory / name).exists()]
     if resume:
         if not (directory / CONFIG_FILE).exists():
@@ -55,9 +68,46 @@ def prepare_directory(directory: Path, *, resume: bool, force: bool) -> None:
     if existing and not force:
         raise IremError(f"{directory} already holds a run ({', '.join(existing)}); pass --resume "
                         "to continue it, --force to overwrite it, or choose another --out")
+    if not modify:
+        return
     for name in existing:
         (directory / name).unlink()
     directory.mkdir(parents=True, exist_ok=True)
+
+
+@attrs.define
+class Shard:
+    """One slice of the global batch: its own problem generator and replay ring.
+
+    Attributes:
+        index: the shard's number ``s``, ``0 .. S − 1``.
+        generator: draws the shard's problems, starts and replay picks (seeded by
+            :func:`~irem_core.distributed.shard_seed`).
+        buffer: the shard's replay ring (``replay_capacity // S`` states).
+    """
+
+    index: int
+    generator: torch.Generator
+    buffer: ReplayBuffer
+
+
+class TrainingLoss(nn.Module):
+    """Solve and training loss as one ``forward``, the unit DistributedDataParallel wraps.
+
+    Args:
+        solver: the solver being trained.
+        steps: the training step budget.
+    """
+
+    def __init__(self, solver: Solver, steps: int) -> None:
+        super().__init__()
+        self.solver = solver
+        self.steps = steps
+
+    def forward(self, problems: Problems, y0: Tensor) -> tuple[Tensor, Tensor]:
+        """The scalar loss (a mean over this process's rows) and the final answers ``(rows, F)``."""
+        trajectory = self.solver.solve(problems, y0, self.steps, differentiable=True)
+        return self.solver.training_loss(problems, trajectory), trajectory.answer
 
 
 class Trainer:
@@ -66,41 +116,72 @@ class Trainer:
     Args:
         config: the run config.
         directory: the run directory (prepared with :func:`prepare_directory`).
+        world: this process's place among the run's processes; with several, the default
+            process group must be open (see :func:`train`).
     """
 
-    def __init__(self, config: RunConfig, directory: Path) -> None:
+    def __init__(self, config: RunConfig, directory: Path, world: World = SINGLE) -> None:
         self.config = config
         self.directory = directory
-        self.device = resolve_device(config.device)
+        self.world = world
+        self.device = training_device(config.device, world)
         self.task = build_task(config.task)
         self.solver = build_solver(config.solver, self.task, config.seed).to(self.device)
+        self.model: nn.Module = TrainingLoss(self.solver, config.train.steps)
+        if world.distributed:
+            # energy-based losses leave some parameters without a gradient (the energy's
+            # constant offset does not move y), so DDP must look for unused parameters
+            index = [self.device.index] if self.device.type == "cuda" else None
+            self.model = DistributedDataParallel(self.model, device_ids=index,
+                                                 find_unused_parameters=True)
         self.optimizer = torch.optim.Adam(self.solver.parameters(), lr=config.train.lr)
-        self.buffer = ReplayBuffer(config.train.replay_capacity)
-        self.generator = torch.Generator(self.device).manual_seed(config.seed)
+        self.local_shards = self._make_shards(resolve_shards(config.train, world.size))
         self.iteration = 0
-        eval_generator = torch.Generator(self.device).manual_seed(config.seed + 1)
-        self.eval_problems = self.task.sample("same", config.train.eval_problems, eval_generator)
+        self.eval_problems: Problems | None = None
+        if world.is_main:
+            eval_generator = torch.Generator(self.device).manual_seed(config.seed + 1)
+            self.eval_problems = self.task.sample("same", config.train.eval_problems, eval_generator)
+
+    def _make_shards(self, count: int) -> list[Shard]:
+        """Fresh shards for ``count`` shards in all; returns this process's share."""
+        self.num_shards = count
+        per_process = count // self.world.size
+        capacity = max(1, self.config.train.replay_capacity // count)
+        return [Shard(index, torch.Generator(self.device).manual_seed(shard_seed(self.config.seed, index)),
+                      ReplayBuffer(capacity))
+                for index in range(self.world.rank * per_process, (self.world.rank + 1) * per_process)]
 
     def step(self) -> tuple[torch.Tensor, int]:
-        """One parameter update; returns the loss (a scalar tensor) and the problems solved."""
+        """One parameter update; returns the loss (a scalar tensor, the mean over all
+        processes) and the problems solved by all processes."""
         settings = self.config.train
-        problems = self.task.sample("train", settings.batch_size, self.generator)
-        y0 = self.task.init_answer(problems, self.generator)
-        if settings.replay_batch_size and len(self.buffer) >= settings.batch_size:
-            fresh = self.task.pack(problems, y0)
-            replayed = self.buffer.sample(settings.replay_batch_size, self.generator)
-            problems, y0 = self.task.unpack({key: torch.cat([fresh[key], replayed[key]])
-                                             for key in fresh})
-        trajectory = self.solver.solve(problems, y0, settings.steps, differentiable=True)
-        loss = self.solver.training_loss(problems, trajectory)
+        fresh, replay = settings.batch_size // self.num_shards, settings.replay_batch_size // self.num_shards
+        replaying = bool(replay) and len(self.local_shards[0].buffer) >= fresh
+        packed: list[dict[str, Tensor]] = []
+        for shard in self.local_shards:
+            problems = self.task.sample("train", fresh, shard.generator)
+            y0 = self.task.init_answer(problems, shard.generator)
+            if replaying or len(self.local_shards) > 1:
+                packed.append(self.task.pack(problems, y0))
+            if replaying:
+                packed.append(shard.buffer.sample(replay, shard.generator))
+        if packed:
+            problems, y0 = self.task.unpack({key: torch.cat([part[key] for part in packed])
+                                             for key in packed[0]})
+        loss, answer = self.model(problems, y0)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        loss = mean_over_processes(loss) if self.world.distributed else loss.detach()
         if not torch.isfinite(loss):
             self._fail_nonfinite()
         self.optimizer.step()
         if settings.replay_batch_size:
-            self.buffer.add(self.task.pack(problems, trajectory.answer.detach()))
-        return loss.detach(), problems.num_problems
+            states = self.task.pack(problems, answer.detach())
+            rows = fresh + (replay if replaying else 0)
+            for position, shard in enumerate(self.local_shards):
+                shard.buffer.add({key: value[position * rows:(position + 1) * rows]
+                                  for key, value in states.items()})
+        return loss, problems.num_problems * self.world.size
 
     def _fail_nonfinite(self) -> None:
         last = (f"the last good checkpoint is in {self.directory} (iteration "
@@ -111,7 +192,9 @@ class Trainer:
                              "or the learning rate (train.lr) and resume or restart")
 
     def evaluate_same(self) -> dict[str, float]:
-        """MSE on the fixed ``same``-split problems at the training budget and min energy."""
+        """MSE on the fixed ``same``-split problems at the training budget and min energy
+        (rank 0 only: the other ranks hold no evaluation problems)."""
+        assert self.eval_problems is not None, "only rank 0 evaluates"
         generator = torch.Generator(self.device).manual_seed(self.config.seed + 2)
         self.solver.eval()
         result = evaluate(self.solver, self.task, self.eval_problems, [self.config.train.steps],
@@ -120,20 +203,39 @@ class Trainer:
         return result.mse
 
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Named tensors and JSON data holding the optimizer, replay and generator state."""
+        """Named tensors and JSON data holding the optimizer, replay and generator state.
+
+        Every shard's generator and ring are gathered to rank 0 (a collective: all ranks
+        call it; the others get empty results). Shard ``s`` is stored as
+        ``shard.{s}.generator`` and ``shard.{s}.replay.{key}``, its cursor in
+        ``replay_cursors[s]``, and the count as ``shards``.
+        """
+        shards = self.local_shards
+        generators = gather_to_main(torch.stack([shard.generator.get_state() for shard in shards]),
+                                    self.world)
+        cursors = gather_to_main(torch.tensor([shard.buffer.cursor for shard in shards]), self.world)
+        # the rings fill in lockstep, so every shard's tensors have the same shape
+        rings = {key: gather_to_main(torch.stack([shard.buffer.state_tensors()[key] for shard in shards]),
+                                     self.world)
+                 for key in sorted(shards[0].buffer.storage)}
+        if not self.world.is_main:
+            return {}, {}
         optimizer_state = self.optimizer.state_dict()
         tensors = {f"optimizer.{index}.{key}": value
                    for index, state in optimizer_state["state"].items()
                    for key, value in state.items()}
-        tensors.update({f"replay.{key}": value for key, value in self.buffer.state_tensors().items()})
-        tensors["generator"] = self.generator.get_state()
+        for index in range(self.num_shards):
+            tensors[f"shard.{index}.generator"] = generators[index]
+            tensors.update({f"shard.{index}.replay.{key}": ring[index] for key, ring in rings.items()})
         extra = {"optimizer_param_groups": optimizer_state["param_groups"],
-                 "replay_cursor": self.buffer.cursor}
+                 "shards": self.num_shards, "replay_cursors": cursors.tolist()}
         return tensors, extra
 
     def save(self) -> None:
-        """Write a checkpoint of the current iteration."""
+        """Write a checkpoint of the current iteration (rank 0 writes; every rank must call it)."""
         tensors, extra = self.state_tensors()
+        if not self.world.is_main:
+            return
         plugins = load_plugins()
         components = {f"{spec.kind}:{spec.name}": plugins.get(spec.kind, spec.name).plugin.name
                       for spec in component_specs(self.config)}
@@ -142,26 +244,57 @@ class Trainer:
                         model=self.solver.state_dict(), state=tensors, extra=extra)
 
     def restore(self) -> None:
-        """Continue from the checkpoint in the run directory, exactly where it stopped."""
+        """Continue from the checkpoint in the run directory.
+
+        Exactly where it stopped when the shard count is unchanged (whatever the number of
+        processes); otherwise the shards are redistributed (see :meth:`_reshard`).
+        """
         checkpoint = load_checkpoint(self.directory)
         self.solver.load_state_dict(checkpoint.model)
         optimizer_state: dict[int, dict[str, torch.Tensor]] = {}
-        replay: dict[str, torch.Tensor] = {}
         for name, tensor in checkpoint.state.items():
             section, _, rest = name.partition(".")
             if section == "optimizer":
                 index, _, key = rest.partition(".")
                 optimizer_state.setdefault(int(index), {})[key] = tensor
-            elif section == "replay":
-                replay[rest] = tensor.to(self.device)
         self.optimizer.load_state_dict({"state": optimizer_state,
                                         "param_groups": checkpoint.extra["optimizer_param_groups"]})
         for group in self.optimizer.param_groups:
             group["lr"] = self.config.train.lr
-        self.buffer.load(replay, checkpoint.extra["replay_cursor"])
-        self.generator.set_state(checkpoint.state["generator"])
+        generators, rings, cursors = saved_shards(checkpoint.state, checkpoint.extra)
+        self.local_shards = self._make_shards(resolve_shards(self.config.train, self.world.size,
+                                                             saved=len(generators)))
+        if self.num_shards == len(generators):
+            for shard in self.local_shards:
+                shard.generator.set_state(generators[shard.index])
+                shard.buffer.load({key: value.to(self.device) for key, value in rings[shard.index].items()},
+                                  cursors[shard.index])
+        else:
+            self._reshard(generators, rings)
         self.iteration = checkpoint.iteration
-        self._truncate_metrics()
+        if self.world.is_main:
+            self._truncate_metrics()
+
+    def _reshard(self, generators: list[Tensor], rings: list[dict[str, Tensor]]) -> None:
+        """Fill this process's shards from a checkpoint with another shard count ``S_old``.
+
+        Shard ``s < S_old`` continues old shard ``s``'s generator; newer shards start from
+        their seed. The saved states of all old rings, in shard order, are dealt round robin
+        to the ``S`` new rings, ``n // S`` each (``n`` states saved; at most ``S − 1`` are
+        dropped so that the rings stay in lockstep), each keeping at most the last
+        ``replay_capacity // S`` of its share.
+        """
+        pool = {key: torch.cat([ring[key] for ring in rings]) for key in (rings[0] if rings else {})}
+        total = next(iter(pool.values())).shape[0] if pool else 0
+        each = total // self.num_shards
+        for shard in self.local_shards:
+            if shard.index < len(generators):
+                shard.generator.set_state(generators[shard.index])
+            if each:
+                dealt = {key: value[shard.index::self.num_shards][:each].to(self.device)
+                         for key, value in pool.items()}
+                capacity = shard.buffer.capacity
+                shard.buffer.load(dealt, min(each, capacity) % capacity)
 
     def _truncate_metrics(self) -> None:
         path = self.directory / METRICS_FILE
@@ -176,13 +309,17 @@ class Trainer:
             file.write(json.dumps(record) + "\n")
 
     def run(self, progress: bool = True) -> TrainSummary:
-        """Train until ``train.iterations``; checkpoint periodically and at the end."""
+        """Train until ``train.iterations``; checkpoint periodically and at the end.
+
+        Every rank runs it; rank 0 alone shows progress, evaluates and writes the metrics.
+        """
         settings = self.config.train
+        main = self.world.is_main
         started, loss_value, solved = time.perf_counter(), float("nan"), 0
-        bar = tqdm(total=settings.iterations, initial=self.iteration, disable=not progress,
+        bar = tqdm(total=settings.iterations, initial=self.iteration, disable=not (progress and main),
                    desc=f"train {self.config.solver.name} on {self.config.task.name}",
                    unit="it", dynamic_ncols=True)
-        self.solver.train()
+        self.model.train()
         while self.iteration < settings.iterations:
             loss, count = self.step()
             self.iteration += 1
@@ -192,10 +329,11 @@ class Trainer:
             bar.update(1)
             bar.set_postfix(loss=f"{loss_value:.4g}", problems_per_s=f"{rate:.0f}", refresh=False)
             record: dict[str, Any] = {}
-            if self.iteration % settings.log_every == 0 or self.iteration == settings.iterations:
+            if main and (self.iteration % settings.log_every == 0
+                         or self.iteration == settings.iterations):
                 record = {"loss": loss_value, "problems_per_s": rate}
-            if settings.eval_every and (self.iteration % settings.eval_every == 0
-                                        or self.iteration == settings.iterations):
+            if main and settings.eval_every and (self.iteration % settings.eval_every == 0
+                                                 or self.iteration == settings.iterations):
                 record["eval_same_mse"] = self.evaluate_same()
             if record:
                 self.log({"iteration": self.iteration,
@@ -209,14 +347,48 @@ class Trainer:
 
 
 def train(config: RunConfig, directory: str | Path, *, resume: bool = False,
-          force: bool = False, progress: bool = True) -> TrainSummary:
-    """Train ``config``'s solver into ``directory`` (see :class:`Trainer`)."""
+          force: bool = False, progress: bool = True, world: World = SINGLE) -> TrainSummary:
+    """Train ``config``'s solver into ``directory`` (see :class:`Trainer`).
+
+    With a ``world`` of several processes (every one calls this), the process group is
+    opened here and closed on return; rank 0 alone prepares and writes ``directory``.
+    """
     directory = Path(directory)
-    prepare_directory(directory, resume=resume, force=force)
-    trainer = Trainer(config, directory)
-    if resume:
-        trainer.restore()
-    return trainer.run(progress=progress)
+    if not resume:
+        resolve_shards(config.train, world.size)
+    prepare_directory(directory, resume=resume, force=force, modify=world.is_main)
+    with process_group(world, training_device(config.device, world)):
+        trainer = Trainer(config, directory, world)
+        if resume:
+            trainer.restore()
+        return trainer.run(progress=progress)
+
+
+def saved_shards(state: dict[str, Tensor], extra: dict[str, Any]
+                 ) -> tuple[list[Tensor], list[dict[str, Tensor]], list[int]]:
+    """Per shard, in order: generator state, replay tensors ``{key: (n, ...)}`` and cursor.
+
+    Reads the sharded layout of :meth:`Trainer.state_tensors` and the single-generator
+    layout of checkpoints written before sharding (``generator``, ``replay.{key}``,
+    ``replay_cursor``), which is one shard.
+    """
+    if "generator" in state:
+        ring = {name.removeprefix("replay."): value for name, value in state.items()
+                if name.startswith("replay.")}
+        return [state["generator"]], [ring], [extra.get("replay_cursor", 0)]
+    count = extra.get("shards")
+    if not isinstance(count, int) or count < 1 or f"shard.{count - 1}.generator" not in state:
+        raise CheckpointError("the checkpoint's training state lacks its shard layout "
+                              "(training.shards in config.json, shard.N.* tensors); it is "
+                              "damaged or from another program: retrain")
+    generators, rings = [], []
+    for index in range(count):
+        prefix = f"shard.{index}.replay."
+        generators.append(state[f"shard.{index}.generator"])
+        rings.append({name.removeprefix(prefix): value for name, value in state.items()
+                      if name.startswith(prefix)})
+    cursors = list(extra.get("replay_cursors", [0] * count))
+    return generators, rings, cursors
 
 
 def resume_config(directory: str | Path) -> dict[str, Any]:

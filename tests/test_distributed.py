@@ -1,0 +1,228 @@
+"""Data-parallel training: N processes equal one process holding the same shards, checkpoints
+resume under another process count, and the layout checks give clear errors.
+
+The multi-process tests start real workers through torchrun (gloo on 127.0.0.1), once via
+``python -m torch.distributed.run ... -m irem_core train`` and once via ``irem train --nproc 2``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from irem_core.checkpoint import load_checkpoint, save_checkpoint
+from irem_core.cli import main
+from irem_core.config import TrainConfig
+from irem_core.distributed import (World, resolve_shards, shard_seed, without_option,
+                                   world_from_env)
+from irem_core.errors import ConfigError
+
+TIMEOUT = 120
+"""Seconds a torchrun launch may take before the test fails instead of hanging."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def train_args(run_dir: Path, overrides: list[str], iterations: int, *extra: str) -> list[str]:
+    """``irem train`` arguments for a tiny addition run of ``iterations`` iterations."""
+    sets = [arg for override in overrides + [f"train.iterations={iterations}"]
+            for arg in ("--set", override)]
+    return ["train", "--task", "addition", "--out", str(run_dir), "--no-progress", *sets, *extra]
+
+
+def resume_args(run_dir: Path, iterations: int, *extra: str) -> list[str]:
+    return ["train", "--out", str(run_dir), "--resume", "--no-progress",
+            "--set", f"train.iterations={iterations}", *extra]
+
+
+def assert_same_parameters(first: Path, second: Path) -> None:
+    expected, actual = load_file(first / "model.safetensors"), load_file(second / "model.safetensors")
+    assert expected.keys() == actual.keys()
+    for name in expected:  # equal up to the order of floating-point sums
+        torch.testing.assert_close(actual[name], expected[name], rtol=1e-5, atol=1e-6)
+
+
+def metrics(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def two_process_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 iterations of a tiny run trained by 2 torchrun workers (replay from iteration 2)."""
+    from conftest import TINY_OVERRIDES
+
+    run_dir = tmp_path_factory.mktemp("distributed") / "two"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+               "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
+               "-m", "irem_core", *train_args(run_dir, TINY_OVERRIDES, 3)]
+    result = subprocess.run(command, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=TIMEOUT,
+                            capture_output=True, text=True)
+    causes = [line for line in result.stderr.splitlines()
+              if "Error" in line or "what()" in line or "terminate" in line]
+    assert result.returncode == 0, "\n".join(causes[-20:]) + result.stderr[-3000:]
+    assert result.stdout.count("trained 3 iterations") == 1, result.stdout  # rank 0 alone prints
+    return run_dir
+
+
+def test_two_processes_train_like_one_process_holding_both_shards(
+        two_process_run: Path, tmp_path: Path, tiny_overrides: list[str]) -> None:
+    single = tmp_path / "single"
+    assert main(train_args(single, tiny_overrides, 3, "--set", "train.shards=2")) == 0
+    assert_same_parameters(single, two_process_run)
+    assert [line["iteration"] for line in metrics(two_process_run)] == [1, 2, 3]
+    for ours, theirs in zip(metrics(two_process_run), metrics(single)):
+        assert ours["loss"] == pytest.approx(theirs["loss"], rel=1e-5)  # the global mean loss
+    record = json.loads((two_process_run / "config.json").read_text())
+    assert record["training"]["shards"] == 2 and record["config"]["train"]["shards"] == 0
+    expected, saved = load_file(single / "state.safetensors"), load_file(two_process_run / "state.safetensors")
+    assert expected.keys() == saved.keys()
+    assert {"shard.0.generator", "shard.1.generator", "shard.1.replay.answer"} <= saved.keys()
+    for name in expected:  # both rings and both generators reached rank 0's checkpoint
+        torch.testing.assert_close(saved[name], expected[name], rtol=1e-5, atol=1e-6)
+
+
+def test_a_two_process_checkpoint_resumes_in_one_process_exactly(
+        two_process_run: Path, tmp_path: Path, tiny_overrides: list[str]) -> None:
+    straight = tmp_path / "straight"
+    assert main(train_args(straight, tiny_overrides, 5, "--set", "train.shards=2")) == 0
+    resumed = tmp_path / "resumed"
+    resumed.mkdir()
+    for path in two_process_run.iterdir():
+        (resumed / path.name).write_bytes(path.read_bytes())
+    assert main(resume_args(resumed, 5)) == 0
+    assert [line["iteration"] for line in metrics(resumed)] == [1, 2, 3, 4, 5]
+    assert all(torch.isfinite(torch.tensor(line["loss"])) for line in metrics(resumed))
+    assert json.loads((resumed / "config.json").read_text())["training"]["shards"] == 2
+    assert_same_parameters(straight, resumed)
+
+
+def test_irem_train_nproc_resumes_a_one_process_checkpoint(
+        tmp_path: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    straight, halves = tmp_path / "straight", tmp_path / "halves"
+    sharded = tiny_overrides + ["train.shards=2"]
+    assert main(train_args(straight, sharded, 4)) == 0
+    assert main(train_args(halves, sharded, 2)) == 0
+    assert main(resume_args(halves, 4, "--nproc", "2")) == 0
+    assert [line["iteration"] for line in metrics(halves)] == [1, 2, 3, 4]
+    assert_same_parameters(straight, halves)
+
+
+def test_one_process_with_two_shards_resumes_bit_identically(
+        tmp_path: Path, tiny_overrides: list[str]) -> None:
+    straight, halves = tmp_path / "straight", tmp_path / "halves"
+    sharded = tiny_overrides + ["train.shards=2"]
+    assert main(train_args(straight, sharded, 4)) == 0
+    assert main(train_args(halves, sharded, 2)) == 0
+    assert main(resume_args(halves, 4)) == 0
+    expected, resumed = load_file(straight / "model.safetensors"), load_file(halves / "model.safetensors")
+    assert all(torch.equal(expected[name], resumed[name]) for name in expected)
+
+
+@pytest.mark.parametrize("before,after", [(1, 2), (2, 1), (2, 4)])
+def test_changing_the_shard_count_on_resume_redistributes_the_rings(
+        tmp_path: Path, tiny_overrides: list[str], before: int, after: int) -> None:
+    run_dir = tmp_path / "run"
+    assert main(train_args(run_dir, tiny_overrides + [f"train.shards={before}"], 2)) == 0
+    assert main(resume_args(run_dir, 4, "--set", f"train.shards={after}")) == 0
+    checkpoint = load_checkpoint(run_dir)
+    assert checkpoint.iteration == 4 and checkpoint.extra["shards"] == after
+    assert [line["iteration"] for line in metrics(run_dir)] == [1, 2, 3, 4]
+    assert all(torch.isfinite(torch.tensor(line["loss"])) for line in metrics(run_dir))
+    rings = [checkpoint.state[f"shard.{index}.replay.x"] for index in range(after)]
+    assert len({ring.shape for ring in rings}) == 1  # the rings stay in lockstep
+    assert 0 < rings[0].shape[0] <= 32 // after  # each holds its share of replay_capacity=32
+
+
+def test_a_checkpoint_from_before_sharding_still_resumes(tmp_path: Path, tiny_overrides: list[str]) -> None:
+    straight, legacy = tmp_path / "straight", tmp_path / "legacy"
+    assert main(train_args(straight, tiny_overrides, 4)) == 0
+    assert main(train_args(legacy, tiny_overrides, 2)) == 0
+    checkpoint = load_checkpoint(legacy)
+    state = {name.replace("shard.0.", ""): value for name, value in checkpoint.state.items()}
+    extra = {key: value for key, value in checkpoint.extra.items() if key not in ("shards", "replay_cursors")}
+    extra["replay_cursor"] = checkpoint.extra["replay_cursors"][0]
+    record = json.loads((legacy / "config.json").read_text())
+    save_checkpoint(legacy, config=checkpoint.config, iteration=2, plugins=checkpoint.plugins,
+                    components=checkpoint.components, model=checkpoint.model, state=state, extra=extra)
+    assert "generator" in load_checkpoint(legacy).state and record["iteration"] == 2
+    assert main(resume_args(legacy, 4)) == 0
+    expected, resumed = load_file(straight / "model.safetensors"), load_file(legacy / "model.safetensors")
+    assert all(torch.equal(expected[name], resumed[name]) for name in expected)
+
+
+@pytest.mark.parametrize("shards,world,saved,expected", [
+    (0, 1, None, 1), (0, 2, None, 2), (0, 1, 2, 2), (0, 2, 4, 4), (0, 2, 1, 2), (0, 4, 2, 4),
+    (4, 2, None, 4), (4, 1, 2, 4),
+])
+def test_shard_count_follows_the_config_then_the_checkpoint_then_the_world(
+        shards: int, world: int, saved: int | None, expected: int) -> None:
+    settings = TrainConfig(batch_size=8, replay_batch_size=8, shards=shards)
+    assert resolve_shards(settings, world, saved) == expected
+
+
+@pytest.mark.parametrize("settings,world,message", [
+    (TrainConfig(batch_size=10, replay_batch_size=8), 4, "train.batch_size=10 is the global batch "
+     "and must be divisible by the 4 shards (4 processes); use 8 or 12"),
+    (TrainConfig(batch_size=8, replay_batch_size=6), 4, "train.replay_batch_size=6"),
+    (TrainConfig(batch_size=8, replay_batch_size=8, shards=3), 2, "train.shards=3 cannot be split over 2"),
+    (TrainConfig(batch_size=8, replay_batch_size=8, replay_capacity=2), 4, "train.replay_capacity=2"),
+])
+def test_a_batch_that_does_not_split_is_a_config_error(settings: TrainConfig, world: int,
+                                                       message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        resolve_shards(settings, world)
+
+
+def test_shard_zero_keeps_the_run_seed_and_other_shards_differ() -> None:
+    assert shard_seed(7, 0) == 7
+    seeds = {shard_seed(7, shard) for shard in range(1, 64)} | {shard_seed(8, 1)}
+    assert len(seeds) == 64 and 7 not in seeds and all(0 <= seed < 2**63 for seed in seeds)
+
+
+def test_world_comes_from_torchrun_variables() -> None:
+    assert world_from_env({}) == World()
+    assert world_from_env({"RANK": "3", "LOCAL_RANK": "1", "WORLD_SIZE": "4"}) == World(3, 1, 4)
+    assert World(1, 1, 2).distributed and not World(1, 1, 2).is_main
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["train", "--nproc", "2", "--out", "d"], ["train", "--out", "d"]),
+    (["train", "--nproc=2", "--no-progress"], ["train", "--no-progress"]),
+    (["train", "--npr", "2", "--set", "a=1"], ["train", "--set", "a=1"]),
+])
+def test_the_relaunch_drops_nproc(argv: list[str], expected: list[str]) -> None:
+    assert without_option(argv, "--nproc") == expected
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--nproc", "0"], "--nproc must be at least 1"),
+    (["--nproc", "3"], "train.batch_size=8 is the global batch and must be divisible by the 3 shards"),
+    (["--nproc", "2", "--set", "train.shards=3"], "train.shards=3 cannot be split over 2 processes"),
+])
+def test_bad_nproc_is_refused_before_any_worker_starts(
+        run_dir: Path, tiny_overrides: list[str], extra: list[str], message: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 2, *extra)) == 2
+    assert message in capsys.readouterr().err
+    assert not run_dir.exists()
+
+
+@pytest.mark.skipif(torch.cuda.device_count() >= 2, reason="needs fewer than 2 visible GPUs")
+def test_nproc_on_cuda_needs_a_gpu_per_process(run_dir: Path, tiny_overrides: list[str],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 2, "--nproc", "2", "--device", "cuda")) == 2
+    assert "needs 2 GPUs (one per process)" in capsys.readouterr().err
