@@ -41,8 +41,10 @@ def build_recurrent(options: RecurrentConfig, task: object) -> UnrolledSolver:
 
 
 def build_iterative(options: IterativeConfig, task: object) -> UnrolledSolver:
-    """``iterative``: ``y ← y + f([y, x])`` from ``y0``, trained on the last answer."""
-    return UnrolledSolver(networks("iterative", task).update_core(options, task))
+    """``iterative``: ``y ← y + f([y, x])`` from ``y0``, trained on the last answer like IREM
+    (truncated backprop unless ``full_backprop``)."""
+    return UnrolledSolver(networks("iterative", task).update_core(options, task),
+                          truncate=not options.full_backprop)
 
 
 def build_ponder(options: PonderConfig, task: object) -> PonderSolver:

@@ -46,10 +46,14 @@ class IterativeConfig:
     Attributes:
         hidden: width of the update network ``f`` (``None``: 512 vector, 128 graph).
         layers: hidden layers of the vector ``f``, or GINE convolutions of the graph ``f``.
+        full_backprop: differentiate through every step in training instead of only the
+            last one. Off by default: the baseline is IREM's training loop with the energy
+            gradient replaced by a free network, truncated like IREM's (paper.md §1).
     """
 
     hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
     layers: int = attrs.field(default=3, validator=v.ge(1))
+    full_backprop: bool = False
 
 
 @attrs.define

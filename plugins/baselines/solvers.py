@@ -64,12 +64,19 @@ class StepCore(nn.Module):
         raise NotImplementedError
 
 
-def unroll(core: StepCore, problems: Problems, y0: Tensor, steps: int) -> tuple[Any, list[Any]]:
-    """Run ``core`` for ``steps`` steps; returns the context and the ``steps + 1`` states."""
+def unroll(core: StepCore, problems: Problems, y0: Tensor, steps: int,
+           truncate: bool = False) -> tuple[Any, list[Any]]:
+    """Run ``core`` for ``steps`` steps; returns the context and the ``steps + 1`` states.
+
+    With ``truncate``, steps ``1..steps−1`` build no autograd graph, so only the last step is
+    differentiated (IREM's truncated backprop, applied to a learned update).
+    """
     context = core.encode(problems.inputs)
     states = [core.start(context, y0)]
-    for _ in range(steps):
-        states.append(core.step(context, states[-1]))
+    grad_enabled = torch.is_grad_enabled()
+    for index in range(steps):
+        with torch.set_grad_enabled(grad_enabled and not (truncate and index < steps - 1)):
+            states.append(core.step(context, states[-1]))
     return context, states
 
 
@@ -103,25 +110,27 @@ class UnrolledSolver(Solver):
 
     Used by ``recurrent`` (LSTM core) and ``iterative`` (answer-update core, whose state is
     the answer, so it continues from ``y0`` and the trainer's replayed answers).
-    Gradients flow through every step.
+    Gradients flow through every step, or with ``truncate`` through the last one only.
 
     Args:
         core: the step network.
+        truncate: differentiate only the last step in training.
     """
 
     supervise_every_step = False
     """Keep every step's answer in ``extras["answers"]`` for the training loss."""
 
-    def __init__(self, core: StepCore) -> None:
+    def __init__(self, core: StepCore, truncate: bool = False) -> None:
         super().__init__()
         self.core = core
+        self.truncate = truncate
 
     def solve(self, problems: Problems, y0: Tensor, steps: int, *,
               differentiable: bool = False, record: bool = False) -> Trajectory:
         """Run ``steps`` steps from ``y0 (rows, F)``; ``answers`` is ``(steps + 1, rows, F)``."""
         every = record or (differentiable and self.supervise_every_step)
         with torch.set_grad_enabled(differentiable):
-            context, states = unroll(self.core, problems, y0, steps)
+            context, states = unroll(self.core, problems, y0, steps, self.truncate)
             answers = torch.stack([self.core.readout(context, state)
                                    for state in (states if every else states[-1:])])
         extras = ({"answers": answers[1:]} if differentiable and self.supervise_every_step
