@@ -63,7 +63,8 @@ def bench_training(task: str, repeats: int, scratch: Path) -> dict[str, Any]:
     settings = trainer.config.train
     seconds = timed(trainer.step, repeats)
     generation = timed(lambda: trainer.task.init_answer(
-        trainer.task.sample("train", settings.batch_size, trainer.generator), trainer.generator), repeats)
+        trainer.task.sample("train", settings.batch_size, trainer.local_shards[0].generator),
+        trainer.local_shards[0].generator), repeats)
     problems = settings.batch_size + settings.replay_batch_size
     result = {"task": task, "seconds_per_iteration": seconds, "problems_per_second": problems / seconds,
               "generation_seconds": generation, "generation_share": generation / seconds}
