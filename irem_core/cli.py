@@ -27,7 +27,7 @@ from irem_core.nested import nested_mse
 from irem_core.protocols import Task
 from irem_core.plugins import load_plugins, python_environment
 from irem_core.registry import KINDS
-from irem_core.reproduce import add_reproduce_arguments, cmd_reproduce
+from irem_core.reproduce import add_reproduce_arguments, cmd_reproduce, json_bytes
 from irem_core.runs import TrainedRun, build_task, load_run
 from irem_core.trainer import resume_config, train
 
@@ -294,7 +294,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                for size, by_mode in results.items()}
     if args.json:
         body = {"sizes": reports} if args.sizes else reports[""]
-        print(json.dumps({**header, **body}))
+        print(json_bytes({**header, **body}).decode())  # NaN (all problems non-finite) as null
         return 0
     for size, by_mode in results.items():
         for mode, result in by_mode.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import attrs
@@ -88,7 +89,8 @@ def _solve_chunk(solver: Solver, task: Task, problems: Problems, budgets: list[i
     answers = trajectory.answers
     if answers is None:
         raise ValueError(f"{type(solver).__name__}.solve ignored record=True: no iterates returned")
-    bad_rows = ~answers.isfinite().all(dim=0).all(dim=-1)
+    squared_errors = (answers - problems.target) ** 2
+    bad_rows = ~squared_errors.isfinite().all(dim=0).all(dim=-1)
     bad = torch.zeros(problems.num_problems, device=answers.device).index_add_(
         0, problems.row_problem, bad_rows.float()) > 0
     if trajectory.energies is not None:
@@ -98,7 +100,7 @@ def _solve_chunk(solver: Solver, task: Task, problems: Problems, budgets: list[i
         selected = answers[-1]
     keep = ~bad[problems.row_problem]
     target = problems.target[keep]
-    totals.add("curve", ((answers[:, keep] - target) ** 2).sum(dim=(1, 2)))
+    totals.add("curve", squared_errors[:, keep].sum(dim=(1, 2)))
     totals.add(MIN_ENERGY, ((selected[keep] - target) ** 2).sum())
     totals.add("zero", (target ** 2).sum())
     score = getattr(task, "score", None)
@@ -130,7 +132,8 @@ def evaluate(solver: Solver, task: Task, problems: Problems, budgets: list[int],
     for start in range(0, problems.num_problems, batch_size):
         chunk, _ = task.unpack({key: value[start:start + batch_size] for key, value in packed.items()})
         _solve_chunk(solver, task, chunk, budgets, generator, totals)
-    elements, rows = max(totals.elements, 1), max(totals.rows, 1)
+    # with every problem excluded as non-finite, the figures are NaN, not a misleading 0
+    elements, rows = totals.elements or math.nan, totals.rows or math.nan
     curve = (totals.sums["curve"] / elements).tolist()
     mse = {str(budget): curve[budget] for budget in budgets}
     mse[MIN_ENERGY] = float(totals.sums[MIN_ENERGY]) / elements

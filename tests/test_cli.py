@@ -120,6 +120,19 @@ def test_nan_loss_stops_training_naming_the_iteration(run_dir: Path, tiny_overri
     assert "NaN/Inf at iteration" in error and "step size" in error
 
 
+def test_eval_excludes_and_counts_non_finite_problems(run_dir: Path, tiny_overrides: list[str],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run_dir), "--steps", "10", "-n", "5", "--json",
+                 "--set", "solver.optimizer.step_size=1e38"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["nonfinite_problems"] == 5
+    assert report["mse"] == {"10": None, "min_energy": None}   # not a misleading 0
+    assert main(["eval", str(run_dir), "--steps", "10", "-n", "5",
+                 "--set", "solver.optimizer.step_size=1e38"]) == 0
+    assert "5 problems gave NaN/Inf and are excluded" in capsys.readouterr().out
+
 
 def test_eval_with_halting_reports_steps_and_evaluations(run_dir: Path, tiny_overrides: list[str],
                                                          capsys: pytest.CaptureFixture[str]) -> None:
