@@ -62,7 +62,7 @@ def main() -> None:
     solvers = {"gd (paper)": run.solver,
                "normalized": EnergySolver(run.solver.energy_model,
                                           NormalizedDescent(NormalizedDescentConfig()),
-                                          run.config.solver.options.energy.name)}
+                                          run.solver.energy_name)}
     budgets = [10, 20, 40]
     problems = run.task.sample("harder", 64 if SMOKE else 1000, torch.Generator().manual_seed(0))
     title = f"MSE on {run.config.task.name} (harder)"

@@ -18,7 +18,7 @@ class BoundEnergy:
         context: ``model.encode(problems.inputs)``.
         row_problem: problem index of each answer row, ``(rows,)``.
         num_problems: ``B``.
-        source: the registered name of the model, used in error messages.
+        source: how error messages name the model, e.g. ``'mlp' (plugin matrix)``.
     """
 
     def __init__(self, model: nn.Module, context: Any, row_problem: Tensor, num_problems: int,
@@ -60,7 +60,7 @@ class BoundEnergy:
         energies = self.model(self.context, answer)
         if not isinstance(energies, Tensor) or energies.shape != (self.num_problems,):
             shape = tuple(energies.shape) if isinstance(energies, Tensor) else type(energies).__name__
-            raise PluginError(f"energy model {self.source!r} returned energies of shape {shape}; "
+            raise PluginError(f"energy model {self.source} returned energies of shape {shape}; "
                               f"expected ({self.num_problems},): one scalar per problem")
         return energies
 
@@ -79,7 +79,7 @@ def energy_and_gradient(energy: BoundEnergy, answer: Tensor, *,
             (gradient,) = torch.autograd.grad(energies.sum(), answer, create_graph=create_graph,
                                               allow_unused=True)
     if gradient is None:
-        raise PluginError(f"energy model {energy.source!r} returned energies that do not depend "
+        raise PluginError(f"energy model {energy.source} returned energies that do not depend "
                           "on the answer (no gradient w.r.t. y); its forward must use the answer "
                           "argument without detaching it")
     return energies, gradient

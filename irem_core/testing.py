@@ -221,7 +221,7 @@ def check_energy_model(build: Callable[[], nn.Module], task: Task, *, device: De
 
     def bind(batch: Problems) -> BoundEnergy:
         return BoundEnergy(model, model.encode(batch.inputs), batch.row_problem, batch.num_problems,
-                           source)
+                           repr(source))
 
     energy = bind(problems)
     values, gradient = energy_and_gradient(energy, answer, create_graph=True)
@@ -316,7 +316,7 @@ def quadratic_energy(curvature: float, *, device: Device = "cpu", dtype: torch.d
     start = torch.rand((6, 2), generator=generator, device=device, dtype=dtype) * 2 - 1
     context = QuadraticContext(centres, curvature * 0.5 ** rows.to(dtype), rows, 3)
     model = QuadraticEnergy(2).to(device=device, dtype=dtype)
-    return BoundEnergy(model, context, rows, 3, "contract quadratic"), start
+    return BoundEnergy(model, context, rows, 3, "'contract quadratic'"), start
 
 
 def check_optimizer(factory: Callable[[], Optimizer], *, device: Device = "cpu", steps: int = 10,

@@ -23,7 +23,7 @@ from irem_core.checkpoint import (CONFIG_FILE, MODEL_FILE, PENDING_SUFFIX, STATE
 from irem_core.config import RunConfig, component_specs, unstructure
 from irem_core.distributed import (SINGLE, World, gather_to_main, mean_over_processes,
                                    process_group, resolve_shards, shard_seed, training_device)
-from irem_core.errors import CheckpointError, IremError, NonFiniteError
+from irem_core.errors import CheckpointError, IremError, NonFiniteError, PluginError
 from irem_core.evaluate import evaluate
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Problems, Solver
@@ -134,7 +134,12 @@ class Trainer:
             index = [self.device.index] if self.device.type == "cuda" else None
             self.model = DistributedDataParallel(self.model, device_ids=index,
                                                  find_unused_parameters=True)
-        self.optimizer = torch.optim.Adam(self.solver.parameters(), lr=config.train.lr)
+        parameters = [parameter for parameter in self.solver.parameters() if parameter.requires_grad]
+        if not parameters:
+            raise PluginError(f"solver {config.solver.name!r} built for task {config.task.name!r} "
+                              "has no trainable parameters, so there is nothing to train; its "
+                              "plugin's model must register its weights as nn.Parameter")
+        self.optimizer = torch.optim.Adam(parameters, lr=config.train.lr)
         self.local_shards = self._make_shards(resolve_shards(config.train, world.size))
         self.iteration = 0
         self.eval_problems: Problems | None = None

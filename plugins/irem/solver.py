@@ -37,7 +37,7 @@ class EnergySolver(Solver):
     Args:
         energy_model: gives one energy per problem (``encode`` + ``forward``).
         optimizer: descends the energy.
-        energy_name: the energy model's registered name, for error messages.
+        energy_name: how error messages name the energy model, e.g. ``'mlp' (plugin matrix)``.
     """
 
     def __init__(self, energy_model: nn.Module, optimizer: Optimizer, energy_name: str) -> None:
@@ -82,4 +82,5 @@ def build_irem_solver(options: IremConfig, task: Task) -> EnergySolver:
                           f"task is a {task.domain!r} task; choose one of: {', '.join(valid) or '(none installed)'}")
     energy_model = energy_component.factory(options.energy.options, task)
     optimizer = plugins.get("optimizer", options.optimizer.name).factory(options.optimizer.options)
-    return EnergySolver(energy_model, optimizer, options.energy.name)
+    return EnergySolver(energy_model, optimizer,
+                        f"{options.energy.name!r} (plugin {energy_component.plugin.name})")
