@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from irem_core.cli import main
 
@@ -72,6 +72,38 @@ def test_bad_input_exits_2_with_a_message(tmp_path: Path, args: list[str], messa
     assert main([arg.replace("{tmp}", str(tmp_path)) for arg in args]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("bad.toml", "train = {iterations = \n", "is not valid TOML"),
+    ("bad.json", '{"task": {"name": "addition",}', "is not valid JSON"),
+    ("unknown.toml", '[task]\nname = "addition"\ncolour = 3\n',
+     "task: unknown key(s) colour; valid keys: size"),
+    ("wrongtype.toml", '[task]\nname = "addition"\n[train]\niterations = "many"\n',
+     "train.iterations: expected int, got str 'many'"),
+    ("solver.toml", '[task]\nname = "addition"\n[solver]\nname = "irme"\n',
+     "unknown solver 'irme'; valid names: feedforward, irem, iterative"),
+    ("optimizer.toml", '[task]\nname = "addition"\n[solver]\nname = "irem"\n'
+     '[solver.energy]\nname = "mlp"\n[solver.optimizer]\nname = "adamw"\n',
+     "unknown optimizer 'adamw'; valid names: gd, langevin, linesearch, momentum"),
+])
+def test_bad_config_files_exit_2_naming_the_problem(tmp_path: Path, name: str, text: str,
+                                                    message: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / name).write_text(text)
+    assert main(["train", "--config", str(tmp_path / name), "--out", str(tmp_path / "r")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_data_file_missing_tensors_is_bad_input(tmp_path: Path, run_dir: Path,
+                                                tiny_overrides: list[str],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "partial.safetensors"
+    save_file({"x": torch.zeros(3, 18)}, data)
+    assert main(train_args(run_dir, tiny_overrides, 1)) == 0
+    assert main(["eval", str(run_dir), "--data", str(data)]) == 2
+    assert "lacks tensor(s) y" in capsys.readouterr().err
 
 
 def test_data_files_are_seeded_and_evaluable(tmp_path: Path, run_dir: Path, tiny_overrides: list[str],
