@@ -685,7 +685,7 @@ def write_plots(out: Path, results: dict[str, Any]) -> None:
 
 def _plot_size_curve(plt: Any, out: Path, task: str, sizes: list[int],
                      runs: dict[str, dict[str, Any]]) -> None:
-    figure, axis = plt.subplots(figsize=(6, 4))
+    figure, axis = plt.subplots(figsize=(8, 4))
     for solver, run in runs.items():
         line, = axis.plot(sizes, [run["sizes"][str(size)]["mse"][MIN_ENERGY] for size in sizes],
                           marker="o", label=solver)
@@ -694,14 +694,14 @@ def _plot_size_curve(plt: Any, out: Path, task: str, sizes: list[int],
             axis.plot(list(paper), list(paper.values()), linestyle="--", marker="x",
                       color=line.get_color(), label=f"{solver} (paper)")
     axis.set(title=f"{task}: error vs problem size", xlabel="size", ylabel="MSE", yscale="log")
-    axis.legend(fontsize="small")
+    axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
     figure.tight_layout()
     figure.savefig(out / f"size_curve_{task}.png", dpi=120)
     plt.close(figure)
 
 
 def _plot_nested_curve(plt: Any, out: Path, task: str, runs: dict[str, dict[str, Any]]) -> None:
-    figure, axis = plt.subplots(figsize=(6, 4))
+    figure, axis = plt.subplots(figsize=(8, 4))
     for solver, run in runs.items():
         errors = run["nested"]["mse"]
         line, = axis.plot(range(1, len(errors) + 1), errors, marker="o", label=solver)
@@ -711,7 +711,7 @@ def _plot_nested_curve(plt: Any, out: Path, task: str, runs: dict[str, dict[str,
                       markersize=9, color=line.get_color(), label=f"{solver} (paper)")
     axis.set(title=f"{task}: error vs composed operations", xlabel="composed operations",
              ylabel="MSE", yscale="log")
-    axis.legend(fontsize="small")
+    axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
     figure.tight_layout()
     figure.savefig(out / f"nested_{task}.png", dpi=120)
     plt.close(figure)
