@@ -106,8 +106,10 @@ class DescentLoop:
                 answers.append(answer.detach())
                 energies.append(values.detach())
         steps_used = torch.full((energy.num_problems,), steps, dtype=torch.long, device=y0.device)
-        evaluations = steps * energy.num_problems + state.get("evaluations", torch.zeros(())).sum()
-        evaluations = torch.as_tensor(evaluations, device=y0.device)
+        # counted on the answers' device: no host-device copy (a sync on CUDA)
+        evaluations = torch.full((), steps * energy.num_problems, device=y0.device)
+        if "evaluations" in state:
+            evaluations = evaluations + state["evaluations"].sum()
         if not record:
             return Trajectory(answer=answer, steps_used=steps_used,
                               extras={"energy_evaluations": evaluations})
