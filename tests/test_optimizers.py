@@ -60,7 +60,7 @@ class SmoothEnergy(nn.Module):
 
 
 def bind(model: nn.Module, problems: int) -> BoundEnergy:
-    return BoundEnergy(model, model.encode(None), torch.arange(problems), problems, "test")
+    return BoundEnergy(model, model.encode(None), torch.arange(problems), problems, "'test'")
 
 
 def quadratic(curvatures: list[float], seed: int = 0) -> CountingQuadratic:
@@ -106,7 +106,7 @@ def test_halting_gives_harder_problems_more_steps_and_saves_evaluations(rule: st
 
 
 def test_halting_needs_a_model_that_can_select_problems() -> None:
-    with pytest.raises(IremError, match="cannot evaluate a subset"):
+    with pytest.raises(IremError, match="energy model 'test' cannot evaluate a subset"):
         OPTIMIZERS["gd"](0.1, halt="gradient").run(bind(SmoothEnergy(3, 0), 2),
                                                    torch.zeros(2, 3, dtype=torch.float64), 3)
 

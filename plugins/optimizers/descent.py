@@ -139,7 +139,7 @@ class DescentLoop:
     def _run_halting(self, energy: BoundEnergy, y0: Tensor, steps: int, record: bool) -> Trajectory:
         """Inference with per-problem halting; halted problems are no longer evaluated."""
         if not energy.can_restrict:
-            raise IremError(f"energy model {energy.source!r} cannot evaluate a subset of problems, "
+            raise IremError(f"energy model {energy.source} cannot evaluate a subset of problems, "
                             "so per-problem halting is unavailable; give the model a "
                             "select(context, problems) method or use halt = \"none\"")
         device = y0.device
