@@ -18,6 +18,9 @@ The public surface (everything else is internal and may change):
   and read a checkpoint (safetensors + JSON, atomic, never unpickled); :func:`load_run` reads a run directory into a
   :class:`TrainedRun` (config, task, trained solver); :func:`solve` answers new problems;
   :func:`build_task` / :func:`build_solver` build untrained components from config specs.
+- **Seeding** — :func:`seeded_generator` ``(seed, purpose)``: every random stream of irem
+  is derived from a seed and a purpose (``problems:same``, ``train-shard:0``, ...), so
+  streams of different purposes never coincide (see :mod:`irem_core.seeding`).
 - **Errors** — :class:`IremError` and its subclasses.
 
 A pretrained run answers new problems in three lines::
@@ -39,6 +42,8 @@ from irem_core.plugins import Plugins, get, load_plugins
 from irem_core.protocols import EnergyModel, Optimizer, Problems, Recursion, Solver, Task, Trajectory
 from irem_core.registry import Component
 from irem_core.runs import TrainedRun, build_solver, build_task, load_run
+from irem_core.seeding import derive_seed
+from irem_core.seeding import generator as seeded_generator
 from irem_core.solve import solve
 from irem_core.trainer import TrainSummary, train
 
@@ -48,8 +53,8 @@ __all__ = [
     "BoundEnergy", "Checkpoint", "CheckpointError", "Component", "ConfigError", "EnergyModel", "Evaluation",
     "IremError", "NonFiniteError", "Optimizer", "PluginError", "Plugins", "Problems", "Recursion",
     "Register", "RunConfig", "Solver", "Task", "TrainSummary", "TrainedRun", "Trajectory",
-    "build_run_config", "build_solver", "build_task", "energy_and_gradient", "evaluate", "get",
+    "build_run_config", "build_solver", "build_task", "derive_seed", "energy_and_gradient", "evaluate", "get",
     "hookimpl", "hookspec", "load_checkpoint", "load_plugins", "load_run", "save_checkpoint",
-    "select_min_energy", "solve", "structure",
+    "seeded_generator", "select_min_energy", "solve", "structure",
     "train", "unstructure",
 ]

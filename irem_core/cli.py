@@ -29,6 +29,7 @@ from irem_core.plugins import load_plugins, python_environment
 from irem_core.registry import KINDS
 from irem_core.reproduce import add_reproduce_arguments, cmd_reproduce, json_bytes
 from irem_core.runs import TrainedRun, build_task, load_run
+from irem_core.seeding import generator as seeded_generator
 from irem_core.trainer import resume_config, train
 
 
@@ -168,7 +169,7 @@ def cmd_data(args: argparse.Namespace) -> int:
         raise IremError(f"irem data only takes task.* overrides, got {', '.join(sorted(unknown))}")
     spec = structure({**data.get("task", {}), "name": args.task}, TaskSpec)
     task = build_task(spec)
-    generator = torch.Generator().manual_seed(args.seed)
+    generator = seeded_generator(args.seed, f"problems:{args.split}")
     problems = task.sample(args.split, args.problems, generator)
     atomic_write(args.out, tensors_to_bytes(task.to_tensors(problems)))
     print(f"wrote {args.problems} {spec.name} problems ({args.split}, seed {args.seed}) to {args.out}")
@@ -280,13 +281,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         header["split"] = f"file:{args.data}"
     else:
         tasks = _sized_tasks(run, args.sizes) if args.sizes else {"": run.task}
-        generator = torch.Generator(run.device).manual_seed(args.seed)
+        generator = seeded_generator(args.seed, f"problems:{args.split}", run.device)
         cases = {key: (task, task.sample(args.split, count, generator)) for key, task in tasks.items()}
         header["split"] = args.split
     results: dict[str, dict[str, Evaluation]] = {}
     for size, (task, problems) in cases.items():
         for mode, solver in solvers.items():
-            generator = torch.Generator(run.device).manual_seed(args.seed + 1)
+            generator = seeded_generator(args.seed, f"starts:{args.split}", run.device)
             results.setdefault(size, {})[mode] = evaluate(solver, task, problems, budgets, generator,
                                                           run.config.eval.batch_size)
     reports = {size: {**_report(by_mode[""]),

@@ -76,6 +76,15 @@ def _positive_steps(instance: object, attribute: attrs.Attribute, value: list[in
         raise ValueError(f"'{attribute.name}' must be a non-empty list of positive step counts, got {value}")
 
 
+LR_DECAYS = ("none", "linear", "cosine")
+"""Learning-rate decays after warm-up: constant, linear or cosine down to ``lr · lr_final``."""
+
+
+def _betas(instance: object, attribute: attrs.Attribute, value: list[float]) -> None:
+    if len(value) != 2 or not all(0.0 <= beta < 1.0 for beta in value):
+        raise ValueError(f"'{attribute.name}' must be two numbers in [0, 1), got {value}")
+
+
 @attrs.define
 class TrainConfig:
     """Training loop settings.
@@ -92,7 +101,18 @@ class TrainConfig:
             generator and replay ring; a multiple of the process count (0: one per process,
             fixed when the run starts). See :mod:`irem_core.distributed`.
         steps: optimisation steps per training problem.
-        lr: Adam learning rate.
+        lr: Adam learning rate (the peak, with a warm-up or a decay).
+        lr_warmup: iterations over which the learning rate rises linearly from ``lr /
+            lr_warmup`` to ``lr`` (0: none).
+        lr_decay: ``none`` (constant after warm-up), ``linear`` or ``cosine`` from ``lr``
+            at the end of warm-up to ``lr · lr_final`` at ``iterations``.
+        lr_final: the decayed learning rate's final fraction of ``lr``.
+        adam_betas: Adam's ``(β₁, β₂)``.
+        weight_decay: decoupled weight decay (AdamW) when positive; plain Adam at 0.
+        grad_clip: largest global gradient norm (clipped above it; 0: no clipping).
+        ema_decay: when positive, the saved and evaluated model is an exponential moving
+            average of the trained weights with this decay (training continues on the raw
+            weights, kept in the training state); 0: the raw weights.
         log_every: iterations between metrics-log lines.
         eval_every: iterations between evaluations on the ``same`` split (0: never).
         eval_problems: problems in each periodic evaluation.
@@ -106,6 +126,13 @@ class TrainConfig:
     shards: int = attrs.field(default=0, validator=_non_negative)
     steps: int = attrs.field(default=10, validator=_positive)
     lr: float = attrs.field(default=1e-4, validator=_positive)
+    lr_warmup: int = attrs.field(default=0, validator=_non_negative)
+    lr_decay: str = attrs.field(default="none", validator=v.in_(LR_DECAYS))
+    lr_final: float = attrs.field(default=0.0, validator=[_non_negative, v.le(1.0)])
+    adam_betas: list[float] = attrs.field(factory=lambda: [0.9, 0.999], validator=_betas)
+    weight_decay: float = attrs.field(default=0.0, validator=_non_negative)
+    grad_clip: float = attrs.field(default=0.0, validator=_non_negative)
+    ema_decay: float = attrs.field(default=0.0, validator=[_non_negative, v.lt(1.0)])
     log_every: int = attrs.field(default=50, validator=_positive)
     eval_every: int = attrs.field(default=1_000, validator=_non_negative)
     eval_problems: int = attrs.field(default=256, validator=_positive)

@@ -1,7 +1,8 @@
 """Data-parallel training over several processes (torchrun + DistributedDataParallel).
 
 A run's global batch is split into ``S`` *shards* (``train.shards``; 0 means "one per
-process"). Shard ``s`` owns a problem generator seeded by :func:`shard_seed` and a replay
+process"). Shard ``s`` owns a problem generator seeded by
+:func:`irem_core.seeding.derive_seed` of ``(seed, "train-shard:<s>")`` and a replay
 ring; a process of a world of ``W`` processes (``S`` a multiple of ``W``) owns the
 contiguous shards ``rank · S/W .. (rank + 1) · S/W − 1`` and concatenates their batches.
 Because the problems a shard sees depend only on ``(seed, s)`` and on the parameters,
@@ -17,7 +18,6 @@ trainer needs, and the ``irem train --nproc N`` re-launch through torchrun.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import subprocess
 import sys
@@ -85,15 +85,6 @@ def under_torchrun(environ: Mapping[str, str] | None = None) -> bool:
     """Whether this process was started by torchrun (even a world of one)."""
     environ = os.environ if environ is None else environ
     return all(name in environ for name in TORCHRUN_VARIABLES)
-
-
-def shard_seed(seed: int, shard: int) -> int:
-    """The seed of shard ``shard``'s problem generator: ``seed`` itself for shard 0 (so a
-    one-shard run draws what it always drew), a hash of ``(seed, shard)`` otherwise."""
-    if shard == 0:
-        return seed
-    digest = hashlib.sha256(f"irem-shard:{seed}:{shard}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
 def resolve_shards(settings: TrainConfig, world_size: int, saved: int | None = None) -> int:

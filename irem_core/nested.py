@@ -9,6 +9,7 @@ from irem_core.config import structure
 from irem_core.errors import IremError
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Problems, Solver, Task, Trajectory
+from irem_core.seeding import generator as seeded_generator
 
 
 class OracleSolver(Solver):
@@ -34,7 +35,7 @@ def nested_mse(solver: Solver, task: Task, strategy: str, depth: int, split: str
         raise IremError(f"--depth must be positive, got {depth}")
     component = load_plugins().get("recursion", strategy)
     recursion = component.factory(structure({}, component.config))
-    generator = torch.Generator(device).manual_seed(seed)
+    generator = seeded_generator(seed, "nested", device)
     operands = task.sample_operands(split, num_problems, depth * (recursion.arity - 1) + 1, generator)
     exact = recursion.solve(OracleSolver(), task, operands, depth, steps, generator)
     predicted = recursion.solve(solver, task, operands, depth, steps, generator)

@@ -40,6 +40,7 @@ from irem_core.nested import nested_mse
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Problems, Task
 from irem_core.runs import TrainedRun, build_task, load_run
+from irem_core.seeding import derive_seed
 from irem_core.trainer import train
 
 DEFAULT_TASKS: tuple[str, ...] = ("addition", "completion", "inverse", "shortest_path")
@@ -250,17 +251,14 @@ class ProblemSets:
         self._cache: dict[tuple[str, str], tuple[Task, Problems]] = {}
 
     def problem_seed(self, case: str) -> int:
-        """Seed of the problems of ``case``: a split, ``size:<n>`` for the size curve, or
-        ``nested`` for the nested curve."""
-        if case.startswith("size:"):
-            return self.seed + 1100 + int(case.removeprefix("size:"))
-        if case == "nested":
-            return self.seed + 1050
-        return self.seed + 1000 + EVAL_SPLITS.index(case)
+        """Seed of the problems of ``case`` (a split, or ``size:<n>`` for the size curve):
+        :func:`~irem_core.seeding.derive_seed` of ``problems:<case>``, as ``irem data`` and
+        ``irem eval`` derive it."""
+        return derive_seed(self.seed, f"problems:{case}")
 
     def start_seed(self, case: str) -> int:
-        """Seed of the starts ``y0`` used on ``case``."""
-        return self.problem_seed(case) + 1000
+        """Seed of the starts ``y0`` used on ``case`` (``starts:<case>``, as ``irem eval``)."""
+        return derive_seed(self.seed, f"starts:{case}")
 
     def get(self, config: RunConfig, split: str, device: torch.device) -> tuple[Task, Problems]:
         """The task and problems of ``split`` for ``config``'s task."""
@@ -308,7 +306,7 @@ def evaluate_nested(run: TrainedRun, config: RunConfig, problem_sets: ProblemSet
     problems = min(NESTED_PROBLEMS, config.eval.problems)
     steps = max(config.eval.steps)
     errors = nested_mse(run.solver, run.task, strategy, NESTED_DEPTH, "same", problems, steps,
-                        problem_sets.problem_seed("nested"), run.device)
+                        problem_sets.seed, run.device)
     return {"strategy": strategy, "problems": problems, "steps": steps, "mse": errors}
 
 
@@ -458,7 +456,6 @@ def results_document(preset: str, seed: int, sizes: Sequence[int], overrides: Se
         "preset": preset, "seed": seed, "tasks": tasks, "solvers": solvers,
         "metric": MIN_ENERGY, "splits": list(EVAL_SPLITS),
         "sizes": {task: size_curve_sizes(task, sizes) for task in tasks},
-        "problem_seeds": {split: problem_sets.problem_seed(split) for split in EVAL_SPLITS},
         "wall_seconds": summary.wall_seconds,
         "reused_runs": len(summary.reused), "environment": _environment(),
         "runs": {task: {key.solver: records[key] for key in keys if key.task == task}

@@ -8,6 +8,7 @@ from torch import Tensor
 from irem_core.evaluate import select_min_energy
 from irem_core.protocols import Problems, Solver, Task
 from irem_core.runs import TrainedRun
+from irem_core.seeding import generator as seeded_generator
 
 
 def solve(run_or_solver: TrainedRun | Solver, problems: Problems, steps: int, *,
@@ -44,7 +45,7 @@ def solve(run_or_solver: TrainedRun | Solver, problems: Problems, steps: int, *,
         solver = run_or_solver
     if steps <= 0:
         raise ValueError(f"steps must be positive, got {steps}")
-    generator = torch.Generator(problems.target.device).manual_seed(seed)
+    generator = seeded_generator(seed, "starts", problems.target.device)
     if batch_size is None or batch_size >= problems.num_problems:
         return _solve_batch(solver, task, problems, steps, generator)
     packed = task.pack(problems, problems.target)  # the answer slot is unused here

@@ -7,6 +7,7 @@ when there are several processes. Rank 0 alone writes checkpoints, metrics and p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -18,17 +19,20 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
+from irem_core.averaging import WeightAverage
 from irem_core.checkpoint import (CONFIG_FILE, MODEL_FILE, PENDING_SUFFIX, STATE_FILE,
                                   load_checkpoint, read_record, save_checkpoint)
 from irem_core.config import RunConfig, component_specs, unstructure
 from irem_core.distributed import (SINGLE, World, gather_to_main, mean_over_processes,
-                                   process_group, resolve_shards, shard_seed, training_device)
+                                   process_group, resolve_shards, training_device)
 from irem_core.errors import CheckpointError, IremError, NonFiniteError, PluginError
 from irem_core.evaluate import evaluate
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Problems, Solver
 from irem_core.replay import ReplayBuffer
 from irem_core.runs import build_solver, build_task
+from irem_core.schedule import learning_rate, make_optimizer
+from irem_core.seeding import generator as seeded_generator
 
 METRICS_FILE = "metrics.jsonl"
 RUN_FILES = (CONFIG_FILE, MODEL_FILE, STATE_FILE, METRICS_FILE, MODEL_FILE + PENDING_SUFFIX,
@@ -82,7 +86,7 @@ class Shard:
     Attributes:
         index: the shard's number ``s``, ``0 .. S − 1``.
         generator: draws the shard's problems, starts and replay picks (seeded by
-            :func:`~irem_core.distributed.shard_seed`).
+            :func:`~irem_core.seeding.derive_seed` of ``train-shard:<s>``).
         buffer: the shard's replay ring (``replay_capacity // S`` states).
     """
 
@@ -139,12 +143,15 @@ class Trainer:
             raise PluginError(f"solver {config.solver.name!r} built for task {config.task.name!r} "
                               "has no trainable parameters, so there is nothing to train; its "
                               "plugin's model must register its weights as nn.Parameter")
-        self.optimizer = torch.optim.Adam(parameters, lr=config.train.lr)
+        self.parameters = parameters
+        self.optimizer = make_optimizer(parameters, config.train)
+        self.average = (WeightAverage(self.solver, config.train.ema_decay)
+                        if config.train.ema_decay else None)
         self.local_shards = self._make_shards(resolve_shards(config.train, world.size))
         self.iteration = 0
         self.eval_problems: Problems | None = None
         if world.is_main:
-            eval_generator = torch.Generator(self.device).manual_seed(config.seed + 1)
+            eval_generator = seeded_generator(config.seed, "validation", self.device)
             self.eval_problems = self.task.sample("same", config.train.eval_problems, eval_generator)
 
     def _make_shards(self, count: int) -> list[Shard]:
@@ -152,7 +159,7 @@ class Trainer:
         self.num_shards = count
         per_process = count // self.world.size
         capacity = max(1, self.config.train.replay_capacity // count)
-        return [Shard(index, torch.Generator(self.device).manual_seed(shard_seed(self.config.seed, index)),
+        return [Shard(index, seeded_generator(self.config.seed, f"train-shard:{index}", self.device),
                       ReplayBuffer(capacity))
                 for index in range(self.world.rank * per_process, (self.world.rank + 1) * per_process)]
 
@@ -179,7 +186,13 @@ class Trainer:
         loss = mean_over_processes(loss) if self.world.distributed else loss.detach()
         if not torch.isfinite(loss):
             self._fail_nonfinite()
+        if settings.grad_clip:
+            nn.utils.clip_grad_norm_(self.parameters, settings.grad_clip, foreach=True)
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(settings, self.iteration)
         self.optimizer.step()
+        if self.average is not None:
+            self.average.update(self.solver, self.iteration)
         if settings.replay_batch_size:
             states = self.task.pack(problems, answer.detach())
             rows = fresh + (replay if replaying else 0)
@@ -200,12 +213,18 @@ class Trainer:
         """MSE on the fixed ``same``-split problems at the training budget and min energy
         (rank 0 only: the other ranks hold no evaluation problems)."""
         assert self.eval_problems is not None, "only rank 0 evaluates"
-        generator = torch.Generator(self.device).manual_seed(self.config.seed + 2)
+        generator = seeded_generator(self.config.seed, "validation-starts", self.device)
         self.solver.eval()
-        result = evaluate(self.solver, self.task, self.eval_problems, [self.config.train.steps],
-                          generator, self.config.eval.batch_size)
+        with self.evaluated_weights():
+            result = evaluate(self.solver, self.task, self.eval_problems, [self.config.train.steps],
+                              generator, self.config.eval.batch_size)
         self.solver.train()
         return result.mse
+
+    def evaluated_weights(self) -> contextlib.AbstractContextManager[None]:
+        """A context in which the solver holds the weights that are saved and evaluated:
+        the moving average with ``train.ema_decay``, else the trained weights."""
+        return self.average.applied(self.solver) if self.average else contextlib.nullcontext()
 
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Named tensors and JSON data holding the optimizer, replay and generator state.
@@ -232,6 +251,8 @@ class Trainer:
         for index in range(self.num_shards):
             tensors[f"shard.{index}.generator"] = generators[index]
             tensors.update({f"shard.{index}.replay.{key}": ring[index] for key, ring in rings.items()})
+        if self.average is not None:  # the model file holds the average; training resumes from these
+            tensors.update({f"raw.{name}": value for name, value in self.solver.state_dict().items()})
         extra = {"optimizer_param_groups": optimizer_state["param_groups"],
                  "shards": self.num_shards, "replay_cursors": cursors.tolist()}
         return tensors, extra
@@ -246,7 +267,8 @@ class Trainer:
                       for spec in component_specs(self.config)}
         save_checkpoint(self.directory, config=unstructure(self.config), iteration=self.iteration,
                         plugins=plugins.versions(), components=components,
-                        model=self.solver.state_dict(), state=tensors, extra=extra)
+                        model=self.average.average if self.average else self.solver.state_dict(),
+                        state=tensors, extra=extra)
 
     def restore(self) -> None:
         """Continue from the checkpoint in the run directory.
@@ -255,7 +277,11 @@ class Trainer:
         processes); otherwise the shards are redistributed (see :meth:`_reshard`).
         """
         checkpoint = load_checkpoint(self.directory)
-        self.solver.load_state_dict(checkpoint.model)
+        raw = {name.removeprefix("raw."): tensor for name, tensor in checkpoint.state.items()
+               if name.startswith("raw.")}
+        self.solver.load_state_dict(raw or checkpoint.model)
+        if self.average is not None:
+            self.average.average = {name: tensor.to(self.device) for name, tensor in checkpoint.model.items()}
         optimizer_state: dict[int, dict[str, torch.Tensor]] = {}
         for name, tensor in checkpoint.state.items():
             section, _, rest = name.partition(".")
@@ -264,8 +290,6 @@ class Trainer:
                 optimizer_state.setdefault(int(index), {})[key] = tensor
         self.optimizer.load_state_dict({"state": optimizer_state,
                                         "param_groups": checkpoint.extra["optimizer_param_groups"]})
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.config.train.lr
         generators, rings, cursors = saved_shards(checkpoint.state, checkpoint.extra)
         self.local_shards = self._make_shards(resolve_shards(self.config.train, self.world.size,
                                                              saved=len(generators)))

@@ -79,8 +79,8 @@ def test_alias_resolves_to_the_canonical_name() -> None:
 
 
 def test_unknown_preset_lists_available() -> None:
-    with pytest.raises(ConfigError, match="no preset 'fast'; available: paper, quick"):
-        build_run_config(task="addition", preset="fast")
+    with pytest.raises(ConfigError, match="no preset 'fastest'; available: fast, paper, quick"):
+        build_run_config(task="addition", preset="fastest")
 
 
 def test_precedence_preset_then_file_then_set_then_flags() -> None:

@@ -21,7 +21,7 @@ from safetensors.torch import load_file
 from irem_core.checkpoint import load_checkpoint, save_checkpoint
 from irem_core.cli import main
 from irem_core.config import TrainConfig
-from irem_core.distributed import (World, resolve_shards, shard_seed, without_option,
+from irem_core.distributed import (World, resolve_shards, without_option,
                                    world_from_env)
 from irem_core.errors import ConfigError
 
@@ -185,12 +185,6 @@ def test_a_batch_that_does_not_split_is_a_config_error(settings: TrainConfig, wo
                                                        message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         resolve_shards(settings, world)
-
-
-def test_shard_zero_keeps_the_run_seed_and_other_shards_differ() -> None:
-    assert shard_seed(7, 0) == 7
-    seeds = {shard_seed(7, shard) for shard in range(1, 64)} | {shard_seed(8, 1)}
-    assert len(seeds) == 64 and 7 not in seeds and all(0 <= seed < 2**63 for seed in seeds)
 
 
 def test_world_comes_from_torchrun_variables() -> None:

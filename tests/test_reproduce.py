@@ -93,7 +93,7 @@ def test_results_md_puts_the_paper_beside_ours(reproduction: Path) -> None:
 
 
 def test_problem_sets_are_what_irem_data_writes(reproduction: Path, tmp_path: Path) -> None:
-    seed = strict_json(reproduction / "results.json")["problem_seeds"]["harder"]
+    seed = strict_json(reproduction / "results.json")["seed"]
     path = tmp_path / "harder.safetensors"
     assert main(["data", "addition", "--split", "harder", "-n", "6", "--seed", str(seed),
                  "--set", "task.size=3", "--out", str(path)]) == 0

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from irem_core.errors import IremError
+from irem_core.layers import init_as_concatenation
 from irem_plugins.baselines.options import FeedforwardConfig, IterativeConfig
 from irem_plugins.baselines.solvers import StepCore
 
@@ -168,6 +169,7 @@ class AnswerUpdateCore(StepCore):
         self.input_layer = nn.Linear(input_features, hidden, bias=False)
         self.hidden_layers = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(layers - 1))
         self.output_layer = nn.Linear(hidden, answer_features)
+        init_as_concatenation([self.answer_layer, self.input_layer])
         nn.init.zeros_(self.output_layer.weight)
         nn.init.zeros_(self.output_layer.bias)
 

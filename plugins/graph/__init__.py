@@ -32,7 +32,21 @@ QUICK_PRESET: dict[str, Any] = {
 1,000 iterations at lr 3e-4; beats the trivial predictors on ``same`` and ``harder`` (see
 docs/graph.md)."""
 
-PRESETS = {"paper": PAPER_PRESET, "quick": QUICK_PRESET}
+FAST_PRESET: dict[str, Any] = {
+    "train": {"iterations": 3000, "replay_batch_size": 32, "steps": 5, "lr": 1e-3,
+              "lr_warmup": 100, "lr_decay": "cosine", "lr_final": 0.01, "eval_every": 500,
+              "checkpoint_every": 250},
+    "eval": {"steps": [10, 20, 40], "batch_size": 64},
+    "solvers": {"irem": {"energy": {"name": "gine", "aggregation": "mean"},
+                         "optimizer": {"name": "gd"}}},
+}
+"""The paper's graphs (512 + 32 replayed, 5 steps, n = 2..10) and λ with a faster recipe
+(3,000 iterations, warm-up, a 10× higher peak learning rate, cosine decay) and *mean*
+message aggregation instead of the paper's sum: with sum aggregation node features grow with
+the graph (about n² after three layers) and the shortest-path error at n = 15 is 0.46;
+with the mean it is 0.043 and stays under 0.06 up to n = 30 (docs/graph.md)."""
+
+PRESETS = {"paper": PAPER_PRESET, "fast": FAST_PRESET, "quick": QUICK_PRESET}
 
 
 @hookimpl

@@ -24,10 +24,14 @@ class GineEnergyConfig:
     Attributes:
         hidden: ``h``, width of the edge embedding and of every node layer (paper: 128).
         layers: number of GINE convolutions (paper: 3).
+        aggregation: how a node combines its incoming messages: ``sum`` (the paper's
+            GINEConv), ``mean`` (divides by the in-degree, so message sums do not grow with
+            the graph's size; see docs/graph.md) or ``max``.
     """
 
     hidden: int = attrs.field(default=128, validator=[v.ge(2), _even])
     layers: int = attrs.field(default=3, validator=v.ge(1))
+    aggregation: str = attrs.field(default="sum", validator=v.in_(("sum", "mean", "max")))
 
 
 def build_gine_energy(options: GineEnergyConfig, task: object) -> nn.Module:

@@ -73,7 +73,7 @@ class GineEnergy(nn.Module):
         self.answer_embedding = nn.Linear(1, half)
         widths = [1] + [hidden] * options.layers
         self.edge_projections = nn.ModuleList(nn.Linear(hidden, width) for width in widths[:-1])
-        self.convolutions = nn.ModuleList(GINEConv(nn.Linear(width, hidden))
+        self.convolutions = nn.ModuleList(GINEConv(nn.Linear(width, hidden), aggr=options.aggregation)
                                           for width in widths[:-1])
         self.readout = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 

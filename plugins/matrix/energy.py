@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from irem_core.errors import IremError
+from irem_core.layers import init_as_concatenation
 
 
 @attrs.define
@@ -30,7 +31,9 @@ class VectorEnergy(nn.Module):
 
     The first layer is split into an answer part and an input part, ``W₁ [y, x] =
     W_y y + W_x x``; :meth:`encode` computes ``W_x x`` once per solve rather than at every
-    step. Parameter count equals the concatenated form (1,140,737 for 20×20 addition).
+    step. Both parts start as slices of the concatenated layer (PyTorch's default bounds for
+    the fan-in of ``[y, x]``, as in the release), and the parameter count equals the
+    concatenated form (1,140,737 for 20×20 addition).
 
     Args:
         options: :class:`VectorEnergyConfig`.
@@ -55,6 +58,7 @@ class VectorEnergy(nn.Module):
         self.hidden_layers = nn.ModuleList(nn.Linear(options.hidden, options.hidden)
                                            for _ in range(options.layers - 1))
         self.output_layer = nn.Linear(options.hidden, 1)
+        init_as_concatenation([self.answer_layer, self.input_layer])
 
     def encode(self, inputs: Tensor) -> Tensor:
         """``W_x x``: the answer-independent part of the first layer."""

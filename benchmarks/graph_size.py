@@ -1,0 +1,124 @@
+"""Why a graph energy trained on small graphs does (not) generalise to bigger ones.
+
+    python -m benchmarks.graph_size RUN [--sizes 5,10,15,20,25,30] [-n 200] [--json]
+        [--step-scales 1,0.5,0.25]
+
+For each size ``n`` it measures, on ``n``-node graphs of the run's task (the ``same``
+distribution at that size):
+
+- the targets: mean and variance of the labels (the zero predictor's MSE);
+- the energy: mean energy at the start ``y0``, at the target ``y*`` and after descent;
+- the gradient: RMS of ``∇_y E`` per edge at ``y0`` and at ``y*`` (with a fixed step size λ,
+  the first step moves each edge by ``λ`` times this);
+- the activations: mean absolute node feature after each GINE layer at ``y*`` (sum
+  aggregation over ``n`` neighbours grows them with ``n``);
+- the error: min-energy MSE and MSE after 10/20/40/80 steps, at the trained step size and at
+  ``--step-scales`` times it (a size-dependent step size at test time).
+
+Every number comes from the run's own solver; nothing is trained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import attrs
+import torch
+
+from irem_core.energy import BoundEnergy, energy_and_gradient
+from irem_core.evaluate import MIN_ENERGY, evaluate
+from irem_core.plugins import load_plugins
+from irem_core.protocols import Task
+from irem_core.runs import TrainedRun, build_task, load_run
+from irem_core.seeding import generator as seeded_generator
+
+BUDGETS = [10, 20, 40, 80]
+
+
+def sized_task(run: TrainedRun, size: int) -> Task:
+    """The run's task with its size option set to ``size``."""
+    option = load_plugins().get("task", run.config.task.name).meta["size_option"]
+    return build_task(attrs.evolve(run.config.task, options=attrs.evolve(run.config.task.options,
+                                                                          **{option: size})))
+
+
+def layer_activations(run: TrainedRun, context: Any, answer: torch.Tensor) -> list[float]:
+    """Mean ``|h|`` after each convolution of a ``gine`` energy at ``answer``."""
+    recorded: list[float] = []
+    hooks = [convolution.register_forward_hook(
+        lambda module, inputs, output: recorded.append(float(output.abs().mean())))
+        for convolution in run.solver.energy_model.convolutions]
+    try:
+        with torch.no_grad():
+            run.solver.energy_model(context, answer)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return recorded
+
+
+def measure(run: TrainedRun, size: int, problems_count: int, step_scales: list[float],
+            directory: str) -> dict[str, Any]:
+    """The measurements of the module docstring at one size."""
+    task = sized_task(run, size)
+    device = run.device
+    problems = task.sample("same", problems_count, seeded_generator(0, f"problems:size:{size}", device))
+    y0 = task.init_answer(problems, seeded_generator(0, f"starts:size:{size}", device))
+    model = run.solver.energy_model
+    context = model.encode(problems.inputs)
+    energy = BoundEnergy(model, context, problems.row_problem, problems.num_problems, "diagnosis")
+    stats: dict[str, Any] = {"n": size, "label_mean": float(problems.target.mean()),
+                             "label_variance": float(problems.target.var())}
+    for name, answer in (("start", y0), ("target", problems.target)):
+        leaf = answer.detach().clone().requires_grad_(True)
+        energies, gradient = energy_and_gradient(energy, leaf, create_graph=False)
+        stats[f"energy_{name}"] = float(energies.detach().mean())
+        stats[f"grad_rms_{name}"] = float(gradient.pow(2).mean().sqrt())
+    stats["activations_at_target"] = layer_activations(run, context, problems.target)
+    base_step = run.config.solver.options.optimizer.options.step_size
+    stats["mse"] = {}
+    for scale in step_scales:
+        solver = run.solver if scale == 1 else load_run(
+            directory, str(device), [f"solver.optimizer.step_size={base_step * scale!r}"]).solver
+        result = evaluate(solver, task, problems, BUDGETS, seeded_generator(0, f"starts:size:{size}", device),
+                          run.config.eval.batch_size)
+        stats["mse"][str(scale)] = {key: result.mse[key] for key in [*map(str, BUDGETS), MIN_ENERGY]}
+        if scale == 1:
+            stats["zero_predictor"] = result.zero_predictor
+    return stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.graph_size",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("run", help="run directory of a graph task with a gine energy")
+    parser.add_argument("--sizes", default="5,10,15,20,25,30", help="graph sizes")
+    parser.add_argument("-n", "--problems", type=int, default=200, help="graphs per size")
+    parser.add_argument("--step-scales", default="1", help="step-size multipliers to try at test time")
+    parser.add_argument("--device", help="torch device (default: the run's)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    args = parser.parse_args(argv)
+    run = load_run(args.run, args.device)
+    scales = [float(value) for value in args.step_scales.split(",")]
+    rows = [measure(run, int(size), args.problems, scales, args.run) for size in args.sizes.split(",")]
+    if args.json:
+        print(json.dumps({"run": args.run, "iteration": run.iteration, "sizes": rows}, indent=1))
+        return 0
+    print(f"{'n':>3} {'var(y*)':>8} {'E(y0)':>9} {'E(y*)':>9} {'|g|(y0)':>9} {'|g|(y*)':>9} "
+          f"{'|h| layers at y*':>24} {'zero':>7} " + " ".join(f"{'x' + str(s):>22}" for s in scales))
+    for row in rows:
+        errors = " ".join(f"{row['mse'][str(s)]['10']:.3f}/{row['mse'][str(s)]['80']:.3f}/"
+                          f"{row['mse'][str(s)][MIN_ENERGY]:.3f}".rjust(22) for s in scales)
+        layers = "/".join(f"{value:.3g}" for value in row["activations_at_target"])
+        print(f"{row['n']:>3} {row['label_variance']:8.4f} {row['energy_start']:9.3g} "
+              f"{row['energy_target']:9.3g} {row['grad_rms_start']:9.3g} {row['grad_rms_target']:9.3g} "
+              f"{layers:>24} {row['zero_predictor']:7.3f} {errors}")
+    print("errors: MSE at 10 / 80 steps / min energy, per step-size scale")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
