@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -91,16 +92,52 @@ def measure(run: TrainedRun, size: int, problems_count: int, step_scales: list[f
     return stats
 
 
+def plot(reports: dict[str, list[dict[str, Any]]], path: str, budget: str = MIN_ENERGY) -> None:
+    """Min-energy MSE against graph size for each labelled report (``sizes`` lists), with
+    the zero predictor of the first and the paper's shortest-path points."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from irem_core.reproduce import PAPER_SIZE_CURVES
+
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for label, rows in reports.items():
+        axis.plot([row["n"] for row in rows], [row["mse"]["1.0"][budget] for row in rows],
+                  marker="o", label=label)
+    first = next(iter(reports.values()))
+    axis.plot([row["n"] for row in first], [row["zero_predictor"] for row in first], color="grey",
+              linestyle=":", label="zero predictor")
+    paper = PAPER_SIZE_CURVES["shortest_path"]["irem"]
+    axis.plot(list(paper), list(paper.values()), color="black", linestyle="--", marker="x",
+              label="IREM (paper, shortest path)")
+    axis.set(xlabel="nodes n (trained on 2..10)", ylabel=f"MSE ({budget})", yscale="log")
+    axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.graph_size",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("run", help="run directory of a graph task with a gine energy")
+    parser.add_argument("run", nargs="?", help="run directory of a graph task with a gine energy")
+    parser.add_argument("--compare", nargs="+", metavar="JSON",
+                        help="plot reports (this script's --json output, or benchmark curves "
+                             "holding 'sizes') together instead of measuring")
+    parser.add_argument("--plot", default="sizes.png", help="with --compare: the PNG to write")
     parser.add_argument("--sizes", default="5,10,15,20,25,30", help="graph sizes")
     parser.add_argument("-n", "--problems", type=int, default=200, help="graphs per size")
     parser.add_argument("--step-scales", default="1", help="step-size multipliers to try at test time")
     parser.add_argument("--device", help="torch device (default: the run's)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
+    if args.compare:
+        plot({Path(name).stem: json.loads(Path(name).read_text())["sizes"] for name in args.compare},
+             args.plot)
+        return 0
+    if args.run is None:
+        parser.error("give a run directory, or --compare JSON ...")
     run = load_run(args.run, args.device)
     scales = [float(value) for value in args.step_scales.split(",")]
     rows = [measure(run, int(size), args.problems, scales, args.run) for size in args.sizes.split(",")]

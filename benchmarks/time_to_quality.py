@@ -203,8 +203,15 @@ def reached(curve: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def plot(curves: list[dict[str, Any]], path: Path, labels: list[str]) -> None:
-    """MSE against training wall minutes, one panel per split, the targets dotted.
+AXES = {"wall": ("wall_s", 1 / 60, "training wall minutes"),
+        "cpu": ("cpu_s", 1 / 60, "training CPU minutes"),
+        "iterations": ("iteration", 1, "iterations")}
+"""``--x`` choices: the point field, its scale and the axis label."""
+
+
+def plot(curves: list[dict[str, Any]], path: Path, labels: list[str], x: str = "wall") -> None:
+    """MSE against training time (``x``: wall, cpu or iterations), one panel per split,
+    the targets dotted.
 
     Skipped (with a note on stderr) without matplotlib.
     """
@@ -219,12 +226,13 @@ def plot(curves: list[dict[str, Any]], path: Path, labels: list[str]) -> None:
     for axis, split in zip(axes[0], SPLITS):
         for curve, label in zip(curves, labels):
             points = [point for point in curve["points"] if point["mse"].get(split) is not None]
-            axis.plot([point["wall_s"] / 60 for point in points],
+            field, scale, _ = AXES[x]
+            axis.plot([point[field] * scale for point in points],
                       [point["mse"][split] for point in points], marker=".", label=label)
         target = curves[0]["targets"].get(split)
         if target is not None:
             axis.axhline(target, color="grey", linestyle=":", label=f"paper {target}")
-        axis.set(title=f"{curves[0]['task']} ({split})", xlabel="training wall minutes",
+        axis.set(title=f"{curves[0]['task']} ({split})", xlabel=AXES[x][2],
                  ylabel="min-energy MSE", yscale="log")
         axis.legend(fontsize="small")
     figure.tight_layout()
@@ -252,8 +260,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--eval-problems", type=int, default=1000, help="problems per set (default: 1000)")
     parser.add_argument("--json", action="store_true", help="print the curve as JSON")
     parser.add_argument("--compare", type=Path, nargs="+", metavar="DIR",
-                        help="plot finished benchmarks together instead of training")
+                        help="plot benchmarks (directories or curve JSON files) together instead of training")
     parser.add_argument("--plot", type=Path, help="with --compare: the PNG to write")
+    parser.add_argument("--x", choices=sorted(AXES), default="wall",
+                        help="with --compare: the horizontal axis (default: wall)")
     return parser.parse_args(argv)
 
 
@@ -261,8 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         if args.compare:
-            curves = [json.loads((directory / CURVE_FILE).read_text()) for directory in args.compare]
-            plot(curves, args.plot or Path("curves.png"), [directory.name for directory in args.compare])
+            curves = [json.loads((path / CURVE_FILE if path.is_dir() else path).read_text())
+                      for path in args.compare]
+            plot(curves, args.plot or Path("curves.png"), [path.stem if path.is_file() else path.name
+                                                            for path in args.compare], args.x)
             return 0
         if args.eval_every is not None and args.eval_every <= 0:
             raise IremError(f"--eval-every must be positive, got {args.eval_every}")

@@ -24,7 +24,7 @@ from irem_core.distributed import relaunch, resolve_shards, under_torchrun, worl
 from irem_core.errors import IremError
 from irem_core.evaluate import MIN_ENERGY, Evaluation, evaluate
 from irem_core.nested import nested_mse
-from irem_core.protocols import Task
+from irem_core.protocols import SPLITS, Task
 from irem_core.plugins import load_plugins, python_environment
 from irem_core.registry import KINDS
 from irem_core.reproduce import add_reproduce_arguments, cmd_reproduce, json_bytes
@@ -41,6 +41,16 @@ def _int_list(text: str) -> list[int]:
     if not values or min(values) <= 0:
         raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
     return values
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def _add_set(parser: argparse.ArgumentParser) -> None:
@@ -70,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--task", help="task name (or task.name in --config)")
     train_parser.add_argument("--solver", help="solver name (default: irem)")
     train_parser.add_argument("--preset", default="paper",
-                              help="the task's preset: quick or paper (default: paper)")
+                              help="the task's preset: paper (the release's settings, hours on a "
+                                   "CPU), fast (the paper's shapes in CPU-minutes; docs/training.md) "
+                                   "or quick (8x8, a CPU minute) (default: paper)")
     train_parser.add_argument("--config", type=Path, help="TOML or JSON config file")
     _add_set(train_parser)
     train_parser.add_argument("--out", required=True, type=Path, help="run directory")
@@ -87,10 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     eval_parser = commands.add_parser("eval", help="evaluate a trained run")
     eval_parser.add_argument("run", type=Path, help="run directory written by 'irem train'")
-    eval_parser.add_argument("--split", default="same", help="same or harder (default: same)")
+    eval_parser.add_argument("--split", default="same", choices=SPLITS, help="same or harder (default: same)")
     eval_parser.add_argument("--steps", type=_int_list, help="step budgets, e.g. 10,20,40,80 "
                              "(default: the run's eval.steps)")
-    eval_parser.add_argument("-n", "--problems", type=int, help="number of problems (default: eval.problems)")
+    eval_parser.add_argument("-n", "--problems", type=_positive_int,
+                             help="number of problems (default: eval.problems)")
     eval_parser.add_argument("--data", type=Path, help="problem file from 'irem data' (overrides --split/-n)")
     eval_parser.add_argument("--sizes", type=_int_list, help="evaluate at each problem size, e.g. "
                              "10,15,20,25,30 (tasks that declare a size option, e.g. graph nodes)")
@@ -109,10 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     nested = commands.add_parser("nested", help="compose a trained solver recursively (nested reasoning)")
     nested.add_argument("run", type=Path, help="run directory written by 'irem train'")
     nested.add_argument("--strategy", default="fold", help="recursion strategy: fold or repeat (default: fold)")
-    nested.add_argument("--depth", type=int, default=10, help="composed operations (default: 10)")
-    nested.add_argument("--split", default="same", help="distribution of the operands (default: same)")
-    nested.add_argument("-n", "--problems", type=int, default=500, help="nested problems (default: 500)")
-    nested.add_argument("--steps", type=int, help="steps per operation (default: largest eval.steps)")
+    nested.add_argument("--depth", type=_positive_int, default=10, help="composed operations (default: 10)")
+    nested.add_argument("--split", default="same", choices=SPLITS,
+                        help="distribution of the operands (default: same)")
+    nested.add_argument("-n", "--problems", type=_positive_int, default=500, help="nested problems (default: 500)")
+    nested.add_argument("--steps", type=_positive_int, help="steps per operation (default: largest eval.steps)")
     nested.add_argument("--seed", type=int, default=1234, help="seed of operands and starts (default: 1234)")
     nested.add_argument("--device", help="device (default: the run's)")
     _add_set(nested)
@@ -271,8 +285,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                       args.overrides + _halting_overrides(args)).solver
     budgets = args.steps or run.config.eval.steps
     count = args.problems or run.config.eval.problems
-    if count <= 0:
-        raise IremError(f"-n must be positive, got {count}")
     header = {"task": run.config.task.name, "solver": run.config.solver.name,
               "iteration": run.iteration}
     if args.data:

@@ -733,7 +733,7 @@ def _sizes(text: str) -> list[int]:
 
 def add_reproduce_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``irem reproduce``."""
-    parser.add_argument("--preset", default="quick", help="the tasks' preset: quick or paper "
+    parser.add_argument("--preset", default="quick", help="the tasks' preset: quick, fast or paper "
                         "(default: quick)")
     parser.add_argument("--tasks", type=_names, default=list(DEFAULT_TASKS),
                         help=f"comma-separated tasks (default: {','.join(DEFAULT_TASKS)})")

@@ -8,8 +8,12 @@ when there are several processes. Rank 0 alone writes checkpoints, metrics and p
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
+import os
+import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,8 @@ from irem_core.schedule import learning_rate, make_optimizer
 from irem_core.seeding import generator as seeded_generator
 
 METRICS_FILE = "metrics.jsonl"
+LOCK_FILE = ".lock"
+REPLACED_DIR = ".replaced"
 RUN_FILES = (CONFIG_FILE, MODEL_FILE, STATE_FILE, METRICS_FILE, MODEL_FILE + PENDING_SUFFIX,
              STATE_FILE + PENDING_SUFFIX)
 
@@ -59,11 +65,16 @@ class TrainSummary:
 
 
 def prepare_directory(directory: Path, *, resume: bool, force: bool, modify: bool = True) -> None:
-    """Check ``directory`` may receive a run; with ``force``, delete the run files it holds.
+    """Check ``directory`` may receive a run; with ``force``, set the run it holds aside (see
+    :func:`set_aside`).
 
     With ``modify=False`` (ranks other than 0) only the checks run.
     """
     existing = [name for name in RUN_FILES if (directory / name).exists()]
+    if (directory / REPLACED_DIR).exists():
+        raise IremError(f"{directory / REPLACED_DIR} holds a run that an interrupted --force set "
+                        f"aside; move its files back into {directory} to keep that run, or delete "
+                        "the folder to discard it")
     if resume:
         if not (directory / CONFIG_FILE).exists():
             raise CheckpointError(f"cannot resume: {directory} holds no checkpoint ({CONFIG_FILE} "
@@ -72,11 +83,55 @@ def prepare_directory(directory: Path, *, resume: bool, force: bool, modify: boo
     if existing and not force:
         raise IremError(f"{directory} already holds a run ({', '.join(existing)}); pass --resume "
                         "to continue it, --force to overwrite it, or choose another --out")
-    if not modify:
-        return
+    if modify:
+        directory.mkdir(parents=True, exist_ok=True)
+
+
+def set_aside(directory: Path) -> Path | None:
+    """Move the run files in ``directory`` into ``directory/.replaced``; returns that folder
+    (``None`` when there was nothing to move). ``--force`` keeps the old run there until the
+    new run's first checkpoint is committed, and puts it back if the new run fails first."""
+    existing = [name for name in RUN_FILES if (directory / name).exists()]
+    if not existing:
+        return None
+    aside = directory / REPLACED_DIR
+    aside.mkdir()
     for name in existing:
-        (directory / name).unlink()
+        os.replace(directory / name, aside / name)
+    return aside
+
+
+def put_back(directory: Path, aside: Path) -> None:
+    """Undo :func:`set_aside`: remove the new run's files and restore the old ones."""
+    for name in RUN_FILES:
+        if (directory / name).exists() and not (aside / name).exists():
+            (directory / name).unlink()
+    for path in aside.iterdir():
+        os.replace(path, directory / path.name)
+    aside.rmdir()
+
+
+@contextlib.contextmanager
+def run_lock(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``directory`` (``flock`` on ``directory/.lock``, which records
+    the holder's PID); another process already holding it is an error naming that PID."""
     directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise IremError(f"{directory} is being written by another irem process (PID {holder}); "
+                            "wait for it to finish or stop it, or choose another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @attrs.define
@@ -149,6 +204,8 @@ class Trainer:
                         if config.train.ema_decay else None)
         self.local_shards = self._make_shards(resolve_shards(config.train, world.size))
         self.iteration = 0
+        self.replaced: Path | None = None
+        """A run set aside by ``--force``, deleted at this run's first checkpoint."""
         self.eval_problems: Problems | None = None
         if world.is_main:
             eval_generator = seeded_generator(config.seed, "validation", self.device)
@@ -269,6 +326,9 @@ class Trainer:
                         plugins=plugins.versions(), components=components,
                         model=self.average.average if self.average else self.solver.state_dict(),
                         state=tensors, extra=extra)
+        if self.replaced is not None:  # the new run is committed: the old one can go
+            shutil.rmtree(self.replaced)
+            self.replaced = None
 
     def restore(self) -> None:
         """Continue from the checkpoint in the run directory.
@@ -385,12 +445,20 @@ def train(config: RunConfig, directory: str | Path, *, resume: bool = False,
     directory = Path(directory)
     if not resume:
         resolve_shards(config.train, world.size)
-    prepare_directory(directory, resume=resume, force=force, modify=world.is_main)
-    with process_group(world, training_device(config.device, world)):
-        trainer = Trainer(config, directory, world)
-        if resume:
-            trainer.restore()
-        return trainer.run(progress=progress)
+    with run_lock(directory) if world.is_main else contextlib.nullcontext():
+        prepare_directory(directory, resume=resume, force=force, modify=world.is_main)
+        aside = set_aside(directory) if force and not resume and world.is_main else None
+        try:
+            with process_group(world, training_device(config.device, world)):
+                trainer = Trainer(config, directory, world)
+                trainer.replaced = aside
+                if resume:
+                    trainer.restore()
+                return trainer.run(progress=progress)
+        except BaseException:
+            if aside is not None and aside.exists():
+                put_back(directory, aside)
+            raise
 
 
 def saved_shards(state: dict[str, Tensor], extra: dict[str, Any]

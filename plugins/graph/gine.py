@@ -44,7 +44,9 @@ class GineEnergy(nn.Module):
         + P_l\,\mathbf{e}_{ji} + \mathbf{p}_l\big) \Big)
 
     with a single linear layer ``Θ_l`` (``1→h``, then ``h→h``) and the edge projection
-    ``P_l`` (``h→1``, then ``h→h``) of ``GINEConv(edge_dim=h)``. As in the release, no
+    ``P_l`` (``h→1``, then ``h→h``) of ``GINEConv(edge_dim=h)``. The sum over neighbours is
+    the paper's; ``aggregation = "mean"`` or ``"max"`` replaces it (docs/graph.md: with the
+    sum, activations grow ∝ n² over three layers and bigger graphs fail). As in the release, no
     activation sits between convolutions (the message ReLU is the non-linearity). The energy
     is ``Linear(h→1)(ReLU(Linear(h→h)(max_i h_i)))``, one scalar per graph; the parameter count
     equals the release's (``h = 128``: 83,330).

@@ -1,0 +1,92 @@
+"""A run directory is never lost: --force keeps the old run until the new one commits, and
+one process at a time writes a directory."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+import pytest
+
+from irem_core.cli import main
+
+
+def train_args(run_dir: Path, overrides: list[str], iterations: int, *extra: str) -> list[str]:
+    sets = [arg for override in overrides + [f"train.iterations={iterations}"]
+            for arg in ("--set", override)]
+    return ["train", "--task", "addition", "--out", str(run_dir), "--no-progress", *sets, *extra]
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in directory.iterdir() if path.is_file()
+            and path.name != ".lock"}
+
+
+@pytest.mark.parametrize("failing", [
+    ["--set", "solver.optimizer.step_size=inf"],   # NaN at the first iteration
+    ["--device", "cuda:99"],                       # no such device
+    ["--set", "train.checkpoint_every=1000", "--set", "solver.optimizer.step_size=1e30"],
+])
+def test_a_forced_run_that_fails_leaves_the_old_run_in_place(
+        run_dir: Path, tiny_overrides: list[str], failing: list[str],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    before = snapshot(run_dir)
+    assert main(train_args(run_dir, tiny_overrides, 4, "--force", *failing)) == 2
+    assert "error" in capsys.readouterr().err
+    assert snapshot(run_dir) == before
+    assert not (run_dir / ".replaced").exists()
+    assert main(["eval", str(run_dir), "-n", "4", "--steps", "2"]) == 0
+
+
+def test_a_forced_run_replaces_the_old_one_once_it_commits(run_dir: Path, tiny_overrides: list[str]) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    before = snapshot(run_dir)
+    assert main(train_args(run_dir, tiny_overrides, 4, "--force", "--seed", "3")) == 0
+    after = snapshot(run_dir)
+    assert set(after) == set(before) and after["model.safetensors"] != before["model.safetensors"]
+    assert not (run_dir / ".replaced").exists()
+
+
+def test_a_run_set_aside_by_an_interrupted_force_is_never_overwritten(
+        run_dir: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    (run_dir / ".replaced").mkdir()
+    assert main(train_args(run_dir, tiny_overrides, 2, "--force")) == 2
+    assert "interrupted --force set aside" in capsys.readouterr().err
+
+
+def test_a_second_writer_is_refused_with_the_holders_pid(
+        run_dir: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    before = snapshot(run_dir)
+    with open(run_dir / ".lock", "a+") as handle:  # another process's lock, as irem takes it
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        handle.truncate(0)
+        handle.write("4242")
+        handle.flush()
+        # flock locks belong to the open file, so a second open in this process is refused too
+        assert main(train_args(run_dir, tiny_overrides, 4, "--resume")) == 2
+        assert main(train_args(run_dir, tiny_overrides, 4, "--force")) == 2
+    assert "being written by another irem process (PID 4242)" in capsys.readouterr().err
+    assert snapshot(run_dir) == before
+    assert main(["train", "--out", str(run_dir), "--resume", "--no-progress",
+                 "--set", "train.iterations=3"]) == 0  # the lock is free again
+
+
+@pytest.mark.parametrize("arguments", [
+    ["eval", "{run}", "-n", "0"], ["eval", "{run}", "--split", "bogus"],
+    ["nested", "{run}", "-n", "0"], ["nested", "{run}", "--split", "bogus"],
+    ["nested", "{run}", "--depth", "-3"], ["nested", "{run}", "--steps", "-5"],
+])
+def test_inputs_that_used_to_be_silently_replaced_are_rejected(
+        run_dir: Path, tiny_overrides: list[str], arguments: list[str],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main([argument.format(run=run_dir) for argument in arguments])
+    assert exit_info.value.code == 2
+    assert "error: argument" in capsys.readouterr().err
+    assert os.path.exists(run_dir / "model.safetensors")
