@@ -69,6 +69,8 @@ class Registry:
         self._by_name: dict[str, Component] = {}
         self._aliases: dict[str, str] = {}
         self._broken: dict[str, PluginInfo] = {}
+        self._clashes: dict[str, str] = {}
+        """Names two plugins registered, with the error: asking for one raises it."""
 
     def add(self, component: Component) -> None:
         """Register ``component``; a clashing name from another factory is an error."""
@@ -83,10 +85,11 @@ class Registry:
                 continue
             if existing.factory is component.factory and existing.plugin.name == component.plugin.name:
                 return
-            raise PluginError(
-                f"{self.kind} name {name!r} is registered twice: by plugin "
-                f"{existing.plugin.describe()} and by plugin {component.plugin.describe()}; "
-                "uninstall one of them or block one with IREM_BLOCK_PLUGINS")
+            message = (f"{self.kind} name {name!r} is registered twice: by plugin "
+                       f"{existing.plugin.describe()} and by plugin {component.plugin.describe()}; "
+                       "uninstall one of them or block one with IREM_BLOCK_PLUGINS")
+            self._clashes[name] = message
+            raise PluginError(message)
         self._by_name[component.name] = component
         for alias in component.aliases:
             self._aliases[alias] = component.name
@@ -100,7 +103,11 @@ class Registry:
         return self._by_name.get(self._aliases.get(name, name))
 
     def get(self, name: str) -> Component:
-        """The component called ``name``; raises ``PluginError`` listing the valid names."""
+        """The component called ``name``; raises ``PluginError`` listing the valid names, or
+        naming both plugins when two registered it (neither wins silently)."""
+        clash = self._clashes.get(self._aliases.get(name, name), self._clashes.get(name))
+        if clash is not None:
+            raise PluginError(clash)
         component = self.find(name)
         if component is not None:
             broken = self._broken.get(component.plugin.name)

@@ -50,7 +50,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def _check_plugins_installed(checkpoint: Checkpoint, directory: str | Path) -> None:
-    """Raise a :class:`PluginError` naming every plugin the checkpoint needs but lacks."""
+    """Raise a :class:`PluginError` naming every plugin the checkpoint needs but lacks, or a
+    component that another plugin now provides."""
     plugins = load_plugins()
     missing = []
     for key, plugin in checkpoint.components.items():
@@ -64,6 +65,14 @@ def _check_plugins_installed(checkpoint: Checkpoint, directory: str | Path) -> N
     if missing:
         raise PluginError(f"the run in {directory} needs components that are not installed in "
                           f"{sys.prefix}:\n" + "\n".join(missing))
+    for key, plugin in checkpoint.components.items():
+        kind, _, name = key.partition(":")
+        provider = plugins.get(kind, name).plugin
+        if provider.name != plugin:
+            raise PluginError(f"the run in {directory} was trained with {kind} {name!r} from plugin "
+                              f"{plugin!r}, but {kind} {name!r} now comes from plugin "
+                              f"{provider.describe()}; install the plugin it was trained with or "
+                              "block the other one with IREM_BLOCK_PLUGINS")
 
 
 @attrs.frozen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import types
 from pathlib import Path
@@ -164,3 +165,28 @@ def test_load_plugins_is_lazy_and_idempotent() -> None:
         assert "addition" in first.registries["task"].names()
     finally:
         set_plugins(previous)
+
+
+def test_a_clashing_name_is_an_error_for_both_plugins_not_a_silent_winner() -> None:
+    def impostor(options):
+        return "impostor"
+
+    sources = [(PluginInfo("aaa_impostor", "evil", "0.1"), lambda: registers_task("toy", impostor)),
+               (PluginInfo("toys", "irem", "0.1.0"), lambda: registers_task("toy"))]
+    plugins = build_plugins(sources)
+    with pytest.raises(PluginError, match="registered twice: by plugin aaa_impostor .* and by plugin toys"):
+        plugins.get("task", "toy")
+
+
+def test_a_run_refuses_components_from_another_plugin_than_it_was_trained_with(
+        run_dir: Path, tiny_config) -> None:
+    from irem_core.runs import load_run
+    from irem_core.trainer import train
+
+    train(tiny_config, run_dir, progress=False)
+    record = json.loads((run_dir / "config.json").read_text())
+    record["components"]["task:addition"] = "someone_else"
+    (run_dir / "config.json").write_text(json.dumps(record))
+    with pytest.raises(PluginError, match="trained with task 'addition' from plugin 'someone_else', "
+                                          "but task 'addition' now comes from plugin matrix"):
+        load_run(run_dir)
