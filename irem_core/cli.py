@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import attrs
 import torch
 
+from irem_core import __version__
 from irem_core.checkpoint import atomic_write, read_tensors, tensors_to_bytes
 from irem_core.checkpoint import read_record
 from irem_core.config import (RunConfig, TaskSpec, build_run_config, parse_override,
@@ -63,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``irem``."""
     parser = argparse.ArgumentParser(
         prog="irem", description="Learn iterative reasoning through energy minimization (IREM).")
+    parser.add_argument("--version", action="version",
+                        version=f"irem {__version__} (torch {torch.__version__})")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     plugins = commands.add_parser("plugins", help="list installed plugins and what they register")

@@ -90,3 +90,20 @@ def test_inputs_that_used_to_be_silently_replaced_are_rejected(
     assert exit_info.value.code == 2
     assert "error: argument" in capsys.readouterr().err
     assert os.path.exists(run_dir / "model.safetensors")
+
+
+def test_written_files_follow_the_umask(run_dir: Path, tiny_overrides: list[str]) -> None:
+    previous = os.umask(0o022)
+    try:
+        assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    finally:
+        os.umask(previous)
+    for name in ("config.json", "model.safetensors", "state.safetensors"):
+        assert (run_dir / name).stat().st_mode & 0o777 == 0o644, name
+
+
+def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith("irem 0.1.0 (torch ")
