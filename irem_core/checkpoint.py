@@ -9,7 +9,8 @@ checkpoint: (1) the tensor files are written beside their final names as ``*.nex
 (fsynced); (2) ``config.json`` is atomically replaced — this is the commit point; (3) the
 ``*.next`` files are renamed over the final names. A load whose file does not match the
 hash in ``config.json`` reads the matching ``*.next`` file instead (a save stopped between
-(2) and (3)); before (2) the previous checkpoint is untouched.
+(2) and (3)), and the next save first completes such a pending commit; before (2) the
+previous checkpoint is untouched.
 """
 
 from __future__ import annotations
@@ -132,7 +133,12 @@ def save_checkpoint(directory: Path, *, config: dict[str, Any], iteration: int,
                     plugins: dict[str, dict[str, str]], components: dict[str, str],
                     model: dict[str, Tensor],
                     state: dict[str, Tensor], extra: dict[str, Any]) -> None:
-    """Write a complete checkpoint into ``directory`` (the journal of the module docstring)."""
+    """Write a complete checkpoint into ``directory`` (the journal of the module docstring).
+
+    A commit left pending by a save killed between steps (2) and (3) is completed first, so
+    that this save's ``*.next`` files never overwrite the only copy of the committed state.
+    """
+    complete_pending_commit(directory)
     payload = {MODEL_FILE: tensors_to_bytes(model), STATE_FILE: tensors_to_bytes(state)}
     for name, data in payload.items():
         atomic_write(directory / (name + PENDING_SUFFIX), data)
@@ -149,6 +155,23 @@ def save_checkpoint(directory: Path, *, config: dict[str, Any], iteration: int,
     atomic_write(directory / CONFIG_FILE, json.dumps(record, indent=2).encode())
     for name in payload:
         os.replace(directory / (name + PENDING_SUFFIX), directory / name)
+
+
+def complete_pending_commit(directory: Path) -> None:
+    """Finish step (3) of a save that was stopped after its commit: rename each ``*.next``
+    file whose hash is the one ``config.json`` records over its final name. A ``*.next`` file
+    that does not match belongs to an uncommitted save and is left to be overwritten."""
+    path = Path(directory) / CONFIG_FILE
+    if not path.is_file():
+        return
+    try:
+        hashes = json.loads(path.read_text()).get("sha256", {})
+    except (json.JSONDecodeError, AttributeError):
+        return  # a damaged record is reported by the load that needs it
+    for name, expected in hashes.items():
+        pending = Path(directory) / (name + PENDING_SUFFIX)
+        if pending.is_file() and hashlib.sha256(pending.read_bytes()).hexdigest() == expected:
+            os.replace(pending, Path(directory) / name)
 
 
 def read_record(directory: Path) -> dict[str, Any]:

@@ -121,3 +121,45 @@ def test_a_checkpoint_needing_a_missing_plugin_names_it_and_how_to_install(
             load_run(trained)
     finally:
         set_plugins(previous)
+
+
+def test_two_kills_in_a_row_keep_the_committed_checkpoint(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kill a save after its commit, then kill the next save before its commit: the second
+    save must not overwrite the pending files that hold the committed state."""
+    from irem_core import checkpoint as module
+
+    def save(tag: float) -> None:
+        module.save_checkpoint(tmp_path, config={"seed": 0}, iteration=int(tag), plugins={},
+                               components={}, model={"w": torch.full((3,), tag)},
+                               state={"s": torch.full((2,), tag)}, extra={})
+
+    class Killed(Exception):
+        pass
+
+    save(1.0)
+    real_replace, real_write = module.os.replace, module.atomic_write
+
+    def replace_until_committed(source, target) -> None:  # dies at step (3)
+        if str(source).endswith(module.PENDING_SUFFIX):
+            raise Killed
+        real_replace(source, target)
+
+    monkeypatch.setattr(module.os, "replace", replace_until_committed)
+    with pytest.raises(Killed):
+        save(2.0)
+    monkeypatch.setattr(module.os, "replace", real_replace)
+
+    def write_but_not_commit(path, data) -> None:  # dies at step (2)
+        if Path(path).name == module.CONFIG_FILE:
+            raise Killed
+        real_write(path, data)
+
+    monkeypatch.setattr(module, "atomic_write", write_but_not_commit)
+    with pytest.raises(Killed):
+        save(3.0)
+    monkeypatch.setattr(module, "atomic_write", real_write)
+    loaded = module.load_checkpoint(tmp_path)
+    assert loaded.iteration == 2
+    assert torch.equal(loaded.model["w"], torch.full((3,), 2.0))
+    assert torch.equal(loaded.state["s"], torch.full((2,), 2.0))
