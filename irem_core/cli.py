@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -31,7 +32,7 @@ from irem_core.registry import KINDS
 from irem_core.reproduce import add_reproduce_arguments, cmd_reproduce, json_bytes
 from irem_core.runs import TrainedRun, build_task, load_run
 from irem_core.seeding import generator as seeded_generator
-from irem_core.trainer import resume_config, train
+from irem_core.trainer import Terminated, TrainingStopped, resume_config, train
 
 
 def _int_list(text: str) -> list[int]:
@@ -205,6 +206,11 @@ def _check_nproc(config: RunConfig, args: argparse.Namespace) -> None:
     resolve_shards(config.train, args.nproc, saved)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM during training: stop like Ctrl-C (the trainer reports where it stopped)."""
+    raise Terminated()
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """``irem train``; with ``--nproc N > 1`` outside torchrun, re-launches itself under it."""
     if args.nproc is not None and args.nproc < 1:
@@ -228,6 +234,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not under_torchrun() and args.nproc and args.nproc > 1:
         _check_nproc(config, args)
         return relaunch(args.nproc, args.argv)
+    signal.signal(signal.SIGTERM, _terminate)
     summary = train(config, args.out, resume=args.resume, force=args.force,
                     progress=not args.no_progress, world=world)
     if not world.is_main:
@@ -351,6 +358,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = argv
     try:
         return COMMANDS[args.command](args)
+    except TrainingStopped as stopped:
+        print(f"irem {args.command}: {stopped}", file=sys.stderr)
+        return stopped.signal_exit
     except IremError as error:
         rank = os.environ.get("RANK", "0") if under_torchrun() else "0"
         where = f"irem {args.command}" + (f" (rank {rank})" if rank != "0" else "")

@@ -45,6 +45,29 @@ RUN_FILES = (CONFIG_FILE, MODEL_FILE, STATE_FILE, METRICS_FILE, MODEL_FILE + PEN
              STATE_FILE + PENDING_SUFFIX)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread by the handler :func:`irem_core.cli` installs."""
+
+
+class TrainingStopped(Exception):
+    """Training was interrupted (Ctrl-C or SIGTERM) at ``iteration``.
+
+    Attributes:
+        iteration: iterations completed when it stopped.
+        saved: iteration of the last committed checkpoint (``None``: none yet).
+        directory: the run directory.
+        signal_exit: the conventional exit status, 130 (SIGINT) or 143 (SIGTERM).
+    """
+
+    def __init__(self, iteration: int, saved: int | None, directory: Path,
+                 interrupt: KeyboardInterrupt) -> None:
+        self.iteration, self.saved, self.directory = iteration, saved, directory
+        self.signal_exit = 143 if isinstance(interrupt, Terminated) else 130
+        where = (f"last checkpoint at iteration {saved} in {directory}; continue with --resume"
+                 if saved is not None else f"no checkpoint was written to {directory} yet")
+        super().__init__(f"stopped at iteration {iteration}; {where}")
+
+
 @attrs.frozen
 class TrainSummary:
     """What a finished :func:`train` call did.
@@ -204,6 +227,7 @@ class Trainer:
                         if config.train.ema_decay else None)
         self.local_shards = self._make_shards(resolve_shards(config.train, world.size))
         self.iteration = 0
+        self.last_loss, self.solved = float("nan"), 0
         self.replaced: Path | None = None
         """A run set aside by ``--force``, deleted at this run's first checkpoint."""
         self.eval_problems: Problems | None = None
@@ -404,17 +428,33 @@ class Trainer:
         """
         settings = self.config.train
         main = self.world.is_main
-        started, loss_value, solved = time.perf_counter(), float("nan"), 0
+        started, self.last_loss, self.solved = time.perf_counter(), float("nan"), 0
         bar = tqdm(total=settings.iterations, initial=self.iteration, disable=not (progress and main),
                    desc=f"train {self.config.solver.name} on {self.config.task.name}",
                    unit="it", dynamic_ncols=True)
         self.model.train()
+        try:
+            self._loop(bar, started)
+        except KeyboardInterrupt as interrupt:
+            bar.close()
+            saved = (read_record(self.directory)["iteration"]
+                     if (self.directory / CONFIG_FILE).exists() else None)
+            raise TrainingStopped(self.iteration, saved, self.directory, interrupt) from None
+        bar.close()
+        elapsed = time.perf_counter() - started
+        return TrainSummary(self.directory, self.iteration, elapsed, self.last_loss,
+                            self.solved / max(elapsed, 1e-9))
+
+    def _loop(self, bar: tqdm, started: float) -> None:
+        """The iterations of :meth:`run`."""
+        settings = self.config.train
+        main = self.world.is_main
         while self.iteration < settings.iterations:
             loss, count = self.step()
             self.iteration += 1
-            solved += count
-            loss_value = float(loss)
-            rate = solved / max(time.perf_counter() - started, 1e-9)
+            self.solved += count
+            loss_value = self.last_loss = float(loss)
+            rate = self.solved / max(time.perf_counter() - started, 1e-9)
             bar.update(1)
             bar.set_postfix(loss=f"{loss_value:.4g}", problems_per_s=f"{rate:.0f}", refresh=False)
             record: dict[str, Any] = {}
@@ -429,10 +469,6 @@ class Trainer:
                           "elapsed_s": time.perf_counter() - started, **record})
             if self.iteration % settings.checkpoint_every == 0 or self.iteration == settings.iterations:
                 self.save()
-        bar.close()
-        elapsed = time.perf_counter() - started
-        return TrainSummary(self.directory, self.iteration, elapsed, loss_value,
-                            solved / max(elapsed, 1e-9))
 
 
 def train(config: RunConfig, directory: str | Path, *, resume: bool = False,

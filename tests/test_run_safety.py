@@ -107,3 +107,26 @@ def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.startswith("irem 0.1.0 (torch ")
+
+
+def test_sigterm_stops_training_with_143_and_says_how_to_resume(run_dir: Path, tiny_overrides: list[str]) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sets = [word for override in tiny_overrides + ["train.iterations=100000", "train.checkpoint_every=1",
+                                                   "train.eval_every=0"]
+            for word in ("--set", override)]
+    process = subprocess.Popen([sys.executable, "-m", "irem_core", "train", "--task", "addition",
+                                "--out", str(run_dir), "--no-progress", *sets],
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (run_dir / "config.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143
+    assert "irem train: stopped at iteration" in err and "continue with --resume" in err
+    assert "Traceback" not in err
+    assert main(["eval", str(run_dir), "-n", "4", "--steps", "2"]) == 0  # the checkpoint is sound
