@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 try:
     import tomllib
@@ -192,6 +193,8 @@ def _strict(expected: type, accepts: tuple[type, ...]):
         if not isinstance(value, accepts):
             raise TypeError(f"expected {expected.__name__}, got {type(value).__name__} {value!r}")
         if expected is float:
+            if not math.isfinite(value):
+                raise TypeError(f"expected a finite number, got {value!r}")
             return float(value)
         return value
     return structure

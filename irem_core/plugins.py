@@ -105,8 +105,8 @@ def build_plugins(sources: list[tuple[PluginInfo, Callable[[], Any]]]) -> Plugin
         plugins.registered[info.name] = {}
         try:
             manager.register(loader(), name=info.name)
-        except Exception as error:  # a broken plugin must not break the others
-            fail(info, error)
+        except (Exception, SystemExit) as error:  # a broken plugin must not break the others,
+            fail(info, error)                     # nor end the command (sys.exit at import)
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as error:
@@ -131,7 +131,7 @@ def build_plugins(sources: list[tuple[PluginInfo, Callable[[], Any]]]) -> Plugin
 
             try:
                 impl.function(register)
-            except Exception as error:
+            except (Exception, SystemExit) as error:
                 fail(info, error)
     return plugins
 

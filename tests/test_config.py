@@ -62,6 +62,8 @@ def test_unknown_key_inside_a_plugin_section() -> None:
     ("solver.optimizer.full_backprop=1", "solver.optimizer.full_backprop", "expected bool"),
     ("eval.steps=[10,'x']", "eval.steps[1]", "expected int"),
     ("train.iterations=0", "train.iterations", "must be > 0"),
+    ("train.lr=nan", "train.lr", "expected a finite number"),
+    ("solver.optimizer.step_size=inf", "solver.optimizer.step_size", "expected a finite number"),
 ])
 def test_wrong_type_or_value_names_key_and_expectation(override: str, key: str, expected: str) -> None:
     with pytest.raises(ConfigError) as error:

@@ -190,3 +190,13 @@ def test_a_run_refuses_components_from_another_plugin_than_it_was_trained_with(
     with pytest.raises(PluginError, match="trained with task 'addition' from plugin 'someone_else', "
                                           "but task 'addition' now comes from plugin matrix"):
         load_run(run_dir)
+
+
+def test_a_plugin_that_calls_sys_exit_at_import_is_broken_not_the_end_of_the_command() -> None:
+    def exiting_loader():
+        sys.exit(0)
+
+    plugins = build_plugins([(PluginInfo("quitter", "quitter-dist", "0.1"), exiting_loader),
+                             module_plugin(registers_task("toy"), "toys")])
+    assert plugins.get("task", "toy").factory is toy_task
+    assert "SystemExit" in plugins.infos["quitter"].error
