@@ -299,7 +299,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
               "iteration": run.iteration}
     if args.data:
         tensors = {key: value.to(run.device) for key, value in read_tensors(args.data).items()}
-        cases = {"": (run.task, run.task.from_tensors(tensors))}
+        problems = run.task.from_tensors(tensors)
+        if problems.num_problems == 0:
+            raise IremError(f"{args.data} holds no problems; write some with 'irem data -n N'")
+        cases = {"": (run.task, problems)}
         header["split"] = f"file:{args.data}"
     else:
         tasks = _sized_tasks(run, args.sizes) if args.sizes else {"": run.task}

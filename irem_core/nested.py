@@ -33,8 +33,17 @@ def nested_mse(solver: Solver, task: Task, strategy: str, depth: int, split: str
     """
     if depth <= 0:
         raise IremError(f"--depth must be positive, got {depth}")
+    if not hasattr(task, "sample_operands"):
+        raise IremError(f"task {type(task).__name__} has no operation to compose (no "
+                        "sample_operands), so it does not support nested reasoning; addition "
+                        "and inverse do")
     component = load_plugins().get("recursion", strategy)
     recursion = component.factory(structure({}, component.config))
+    arity = getattr(task, "operation_arity", None)
+    if arity is not None and arity != recursion.arity:
+        raise IremError(f"strategy {strategy!r} composes an operation of {recursion.arity} "
+                        f"operand(s), but {type(task).__name__}'s operation takes {arity}; choose "
+                        "a strategy of that arity (fold: 2, repeat: 1)")
     generator = seeded_generator(seed, "nested", device)
     operands = task.sample_operands(split, num_problems, depth * (recursion.arity - 1) + 1, generator)
     exact = recursion.solve(OracleSolver(), task, operands, depth, steps, generator)

@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -363,7 +364,13 @@ class Trainer:
         checkpoint = load_checkpoint(self.directory)
         raw = {name.removeprefix("raw."): tensor for name, tensor in checkpoint.state.items()
                if name.startswith("raw.")}
-        self.solver.load_state_dict(raw or checkpoint.model)
+        try:
+            self.solver.load_state_dict(raw or checkpoint.model)
+        except RuntimeError as error:
+            detail = str(error).splitlines()[-1].strip()
+            raise CheckpointError(f"the checkpoint in {self.directory} does not fit the resumed "
+                                  f"config ({detail}); a resumed run keeps its task and model "
+                                  "shapes: drop the --set that changes them, or start a new run") from None
         if self.average is not None:
             self.average.average = {name: tensor.to(self.device) for name, tensor in checkpoint.model.items()}
         optimizer_state: dict[int, dict[str, torch.Tensor]] = {}
@@ -412,8 +419,14 @@ class Trainer:
     def _truncate_metrics(self) -> None:
         path = self.directory / METRICS_FILE
         if path.exists():
-            kept = [line for line in path.read_text().splitlines()
-                    if line and json.loads(line)["iteration"] <= self.iteration]
+            kept = []
+            for line in path.read_text().splitlines():
+                try:
+                    if json.loads(line)["iteration"] <= self.iteration:
+                        kept.append(line)
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    print(f"warning: dropped an unreadable line of {path} (cut off by a kill?)",
+                          file=sys.stderr)
             path.write_text("".join(line + "\n" for line in kept))
 
     def log(self, record: dict[str, Any]) -> None:

@@ -130,3 +130,36 @@ def test_sigterm_stops_training_with_143_and_says_how_to_resume(run_dir: Path, t
     assert "irem train: stopped at iteration" in err and "continue with --resume" in err
     assert "Traceback" not in err
     assert main(["eval", str(run_dir), "-n", "4", "--steps", "2"]) == 0  # the checkpoint is sound
+
+
+def test_tracebacks_that_became_messages(run_dir: Path, tmp_path: Path, tiny_overrides: list[str],
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from safetensors.torch import save_file
+    import torch
+
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    capsys.readouterr()
+    assert main(["nested", str(run_dir), "--strategy", "repeat", "-n", "4", "--steps", "2"]) == 2
+    assert "strategy 'repeat' composes an operation of 1 operand(s)" in capsys.readouterr().err
+    assert main(["train", "--out", str(run_dir), "--resume", "--no-progress",
+                 "--set", "task.size=4", "--set", "train.iterations=4"]) == 2
+    assert "does not fit the resumed config" in capsys.readouterr().err
+    empty = tmp_path / "empty.safetensors"
+    save_file({"x": torch.zeros(0, 18), "y": torch.zeros(0, 9)}, str(empty))
+    assert main(["eval", str(run_dir), "--data", str(empty)]) == 2
+    assert "holds no problems" in capsys.readouterr().err
+    metrics = run_dir / "metrics.jsonl"
+    metrics.write_text(metrics.read_text() + '{"iteration": 3, "lo')  # a kill mid-line
+    assert main(["train", "--out", str(run_dir), "--resume", "--no-progress",
+                 "--set", "train.iterations=3"]) == 0
+    assert "dropped an unreadable line" in capsys.readouterr().err
+
+
+def test_nested_on_a_graph_run_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "sp"
+    sets = ["task.max_train_nodes=4", "train.batch_size=4", "train.replay_batch_size=2",
+            "train.steps=2", "train.iterations=1", "train.eval_every=0"]
+    assert main(["train", "--task", "shortest_path", "--out", str(run), "--no-progress",
+                 *[word for item in sets for word in ("--set", item)]]) == 0
+    assert main(["nested", str(run), "-n", "2", "--steps", "2"]) == 2
+    assert "does not support nested reasoning" in capsys.readouterr().err

@@ -51,6 +51,11 @@ class MatrixTask:
         self.answer_features = options.size ** 2
         self.input_features = self.input_matrices * options.size ** 2
 
+    @property
+    def operation_arity(self) -> int:
+        """Operands of one operation, for nested reasoning (``fold`` composes 2, ``repeat`` 1)."""
+        return self.input_matrices
+
     def draw(self, split: str, count: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """Inputs ``(count, D_x)`` and targets ``(count, n²)`` of ``split``."""
         raise NotImplementedError
