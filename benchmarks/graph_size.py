@@ -99,7 +99,6 @@ def plot(reports: dict[str, list[dict[str, Any]]], path: str, budget: str = MIN_
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from irem_core.reproduce import PAPER_SIZE_CURVES
 
     figure, axis = plt.subplots(figsize=(7, 4))
     for label, rows in reports.items():
@@ -108,7 +107,7 @@ def plot(reports: dict[str, list[dict[str, Any]]], path: str, budget: str = MIN_
     first = next(iter(reports.values()))
     axis.plot([row["n"] for row in first], [row["zero_predictor"] for row in first], color="grey",
               linestyle=":", label="zero predictor")
-    paper = PAPER_SIZE_CURVES["shortest_path"]["irem"]
+    paper = load_plugins().get("task", "shortest_path").meta["paper"]["size_curves"]["irem"]
     axis.plot(list(paper), list(paper.values()), color="black", linestyle="--", marker="x",
               label="IREM (paper, shortest path)")
     axis.set(xlabel="nodes n (trained on 2..10)", ylabel=f"MSE ({budget})", yscale="log")

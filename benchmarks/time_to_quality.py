@@ -18,7 +18,7 @@ last point and a killed run loses at most one interval.
 Evaluation points: every ``--eval-every`` iterations when given; otherwise whenever at least
 50 iterations *and* ten times the last evaluation's duration of training have passed, which
 holds evaluation under 10 % of training time by construction. The targets are the paper's
-IREM numbers (see ``irem_core.reproduce.PAPER_RESULTS``); the first point at or under each
+IREM numbers the task declares (its ``paper`` metadata); the first point at or under each
 is reported.
 """
 
@@ -40,9 +40,9 @@ import torch
 from irem_core.checkpoint import atomic_write
 from irem_core.config import RunConfig, build_run_config, structure, unstructure
 from irem_core.errors import IremError
-from irem_core.evaluate import MIN_ENERGY, evaluate
+from irem_core.evaluate import MIN_ENERGY, evaluate, json_bytes
+from irem_core.plugins import load_plugins
 from irem_core.protocols import Problems
-from irem_core.reproduce import PAPER_RESULTS, json_bytes
 from irem_core.schedule import learning_rate
 from irem_core.seeding import generator as seeded_generator
 from irem_core.trainer import Trainer, prepare_directory
@@ -111,7 +111,8 @@ class Benchmark:
         if resume:
             self.trainer.restore()
         self.sets = {split: self._problems(split, problems) for split in SPLITS}
-        targets = PAPER_RESULTS["irem"].get(config.task.name, {})
+        paper = load_plugins().get("task", config.task.name).meta.get("paper", {})
+        targets = paper.get("results", {}).get("irem", {})
         self.curve = curve or {"task": config.task.name, "targets": targets,
                                "eval_problems": problems, "points": [], "runs": []}
         self.curve["config"] = unstructure(config)

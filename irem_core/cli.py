@@ -24,12 +24,11 @@ from irem_core.config import (RunConfig, TaskSpec, build_run_config, parse_overr
                               read_config_file, set_path, structure)
 from irem_core.distributed import relaunch, resolve_shards, under_torchrun, world_from_env
 from irem_core.errors import IremError
-from irem_core.evaluate import MIN_ENERGY, Evaluation, evaluate
+from irem_core.evaluate import MIN_ENERGY, Evaluation, evaluate, json_bytes
 from irem_core.nested import nested_mse
 from irem_core.protocols import SPLITS, Task
 from irem_core.plugins import load_plugins, python_environment
 from irem_core.registry import KINDS
-from irem_core.reproduce import add_reproduce_arguments, cmd_reproduce, json_bytes
 from irem_core.runs import TrainedRun, build_task, load_run
 from irem_core.seeding import generator as seeded_generator
 from irem_core.trainer import Terminated, TrainingStopped, resume_config, train
@@ -125,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     nested = commands.add_parser("nested", help="compose a trained solver recursively (nested reasoning)")
     nested.add_argument("run", type=Path, help="run directory written by 'irem train'")
-    nested.add_argument("--strategy", default="fold", help="recursion strategy: fold or repeat (default: fold)")
+    nested.add_argument("--strategy", help="recursion strategy, e.g. fold or repeat (default: the "
+                        "one the task declares)")
     nested.add_argument("--depth", type=_positive_int, default=10, help="composed operations (default: 10)")
     nested.add_argument("--split", default="same", choices=SPLITS,
                         help="distribution of the operands (default: same)")
@@ -137,8 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     nested.add_argument("--json", action="store_true", help="print one JSON object")
     eval_parser.add_argument("--json", action="store_true", help="print one JSON object")
 
-    add_reproduce_arguments(commands.add_parser(
-        "reproduce", help="train and evaluate solvers on tasks; tabulate against the paper"))
+    for component in load_plugins().registries["command"].components():
+        command = commands.add_parser(component.name, help=component.meta.get("help"))
+        command.set_defaults(run=component.factory(command))
     return parser
 
 
@@ -271,10 +272,12 @@ def _print_evaluation(title: str, result: Evaluation) -> None:
         print(f"  warning: {result.nonfinite_problems} problems gave NaN/Inf and are excluded")
 
 
-def _halting_overrides(args: argparse.Namespace) -> list[str]:
-    return [f"solver.optimizer.halt='{args.halt}'",
-            f"solver.optimizer.halt_tolerance={args.halt_tolerance!r}",
-            f"solver.optimizer.halt_window={args.halt_window}"]
+def _halting_overrides(args: argparse.Namespace, options: str) -> list[str]:
+    """``--set`` overrides for ``--halt``; ``options`` is the solver's section holding them
+    (its registration meta ``halting``, e.g. ``"optimizer"``)."""
+    return [f"solver.{options}.halt='{args.halt}'",
+            f"solver.{options}.halt_tolerance={args.halt_tolerance!r}",
+            f"solver.{options}.halt_window={args.halt_window}"]
 
 
 def _report(result: Evaluation) -> dict[str, Any]:
@@ -289,10 +292,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     run = load_run(args.run, args.device, args.overrides)
     solvers = {"": run.solver}
     if args.halt:
-        if run.config.solver.name != "irem":
-            raise IremError(f"--halt needs an energy solver; {run.config.solver.name!r} has no energy")
+        options = load_plugins().get("solver", run.config.solver.name).meta.get("halting")
+        if options is None:
+            raise IremError(f"--halt needs a solver that halts per problem; "
+                            f"{run.config.solver.name!r} does not declare halting options")
         solvers["halting"] = load_run(args.run, args.device,
-                                      args.overrides + _halting_overrides(args)).solver
+                                      args.overrides + _halting_overrides(args, options)).solver
     budgets = args.steps or run.config.eval.steps
     count = args.problems or run.config.eval.problems
     header = {"task": run.config.task.name, "solver": run.config.solver.name,
@@ -335,6 +340,11 @@ def cmd_nested(args: argparse.Namespace) -> int:
     """``irem nested``."""
     run = load_run(args.run, args.device, args.overrides)
     steps = args.steps or max(run.config.eval.steps)
+    if args.strategy is None:
+        args.strategy = load_plugins().get("task", run.config.task.name).meta.get("nested")
+        if args.strategy is None:
+            raise IremError(f"task {run.config.task.name!r} declares no nested strategy; pass "
+                            "--strategy NAME")
     errors = nested_mse(run.solver, run.task, args.strategy, args.depth, args.split,
                         args.problems, steps, args.seed, run.device)
     report = {"task": run.config.task.name, "solver": run.config.solver.name,
@@ -351,7 +361,7 @@ def cmd_nested(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"plugins": cmd_plugins, "data": cmd_data, "train": cmd_train, "eval": cmd_eval,
-            "nested": cmd_nested, "reproduce": cmd_reproduce}
+            "nested": cmd_nested}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -360,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:
-        return COMMANDS[args.command](args)
+        return (COMMANDS[args.command] if args.command in COMMANDS else args.run)(args)
     except TrainingStopped as stopped:
         print(f"irem {args.command}: {stopped}", file=sys.stderr)
         return stopped.signal_exit

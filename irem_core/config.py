@@ -328,6 +328,16 @@ def preset_overrides(task_name: str, solver_name: str, preset: str) -> dict[str,
     return chosen
 
 
+def default_solver() -> str:
+    """The solver a config gets when it names none: the one registered with ``default=True``."""
+    defaults = [component.name for component in load_plugins().registries["solver"].components()
+                if component.meta.get("default")]
+    if len(defaults) != 1:
+        raise ConfigError(f"no solver chosen and {len(defaults)} solvers are registered as the "
+                          f"default ({', '.join(defaults) or 'none'}); pass --solver NAME")
+    return defaults[0]
+
+
 def build_run_config(*, task: str | None = None, solver: str | None = None,
                      preset: str = "paper", file_data: Mapping[str, Any] | None = None,
                      overrides: list[str] = (), seed: int | None = None,
@@ -343,7 +353,7 @@ def build_run_config(*, task: str | None = None, solver: str | None = None,
     for section in ("task", "solver"):
         if not isinstance(data.setdefault(section, {}), dict):
             raise ConfigError(f"{section} must be a table with a 'name' key, got {data[section]!r}")
-    data["solver"].setdefault("name", "irem")
+    data["solver"].setdefault("name", default_solver())
     task_name, solver_name = data["task"].get("name"), data["solver"]["name"]
     if not isinstance(task_name, str):
         raise ConfigError("no task chosen: pass --task NAME or set task.name in the config file")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -148,3 +149,16 @@ def evaluate(solver: Solver, task: Task, problems: Problems, budgets: list[int],
                       metrics, totals.nonfinite,
                       {"mean": float(steps_used.mean()), "p50": quantiles[0], "p95": quantiles[1]},
                       totals.energy_evaluations)
+
+
+def json_bytes(data: Any) -> bytes:
+    """``data`` as indented JSON, non-finite floats written as ``null`` (strict JSON)."""
+    def finite(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {key: finite(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [finite(item) for item in value]
+        return value
+    return json.dumps(finite(data), indent=1, allow_nan=False).encode()

@@ -96,10 +96,13 @@ def irem_register_solvers(register: Register) -> None:
     """Register solvers: anything mapping (problems, start, step budget) to a trajectory.
 
     Args:
-        register: ``register(name, factory, config=Cls, uses_start=bool)``;
-            ``factory(options, task) -> Solver``. ``uses_start`` (default true) says the
-            solver continues from ``y0``, so replaying answers helps it; ``irem reproduce``
-            trains solvers with ``uses_start=False`` without replay.
+        register: ``register(name, factory, config=Cls, uses_start=bool, default=bool,
+            halting=str)``; ``factory(options, task) -> Solver``. ``uses_start`` (default
+            true) says the solver continues from ``y0``, so replaying answers helps it;
+            ``irem reproduce`` trains solvers with ``uses_start=False`` without replay.
+            ``default=True`` makes it the solver of configs that name none (one solver
+            may say so). ``halting`` names the section of its options that holds
+            ``halt``, ``halt_tolerance`` and ``halt_window`` (``irem eval --halt``).
 
     Example::
 
@@ -122,4 +125,22 @@ def irem_register_recursions(register: Register) -> None:
         @hookimpl
         def irem_register_recursions(register):
             register("fold", FoldRecursion, config=FoldConfig)
+    """
+
+
+@hookspec
+def irem_register_commands(register: Register) -> None:
+    """Register sub-commands of the ``irem`` command line.
+
+    Args:
+        register: ``register(name, factory, help=str)``; ``factory(parser) -> run`` adds the
+            command's arguments to its ``argparse.ArgumentParser`` and returns
+            ``run(args: argparse.Namespace) -> int``, the exit status. ``run`` raises
+            :class:`~irem_core.errors.IremError` for bad input (exit 2 with its message).
+
+    Example::
+
+        @hookimpl
+        def irem_register_commands(register):
+            register("reproduce", add_reproduce_command, help="train and tabulate solvers")
     """

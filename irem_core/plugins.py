@@ -31,6 +31,7 @@ HOOK_KINDS: dict[str, str] = {
     "irem_register_optimizers": "optimizer",
     "irem_register_solvers": "solver",
     "irem_register_recursions": "recursion",
+    "irem_register_commands": "command",
 }
 
 

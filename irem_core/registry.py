@@ -8,7 +8,7 @@ import attrs
 
 from irem_core.errors import PluginError
 
-KINDS: tuple[str, ...] = ("task", "energy_model", "optimizer", "solver", "recursion")
+KINDS: tuple[str, ...] = ("task", "energy_model", "optimizer", "solver", "recursion", "command")
 
 
 @attrs.define(frozen=True)

@@ -50,8 +50,9 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread by the handler :func:`irem_core.cli` installs."""
 
 
-class TrainingStopped(Exception):
-    """Training was interrupted (Ctrl-C or SIGTERM) at ``iteration``.
+class TrainingStopped(KeyboardInterrupt):
+    """Training was interrupted (Ctrl-C or SIGTERM) at ``iteration``; still a
+    ``KeyboardInterrupt``, so ``except Exception`` in user code does not swallow it.
 
     Attributes:
         iteration: iterations completed when it stopped.

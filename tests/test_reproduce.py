@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from irem_core import reproduce as reproduce_module
 from irem_core.cli import main
 from irem_core.errors import IremError, NonFiniteError
-from irem_core.reproduce import RunKey, parse_scoped_override, reproduce
 from irem_core.trainer import Trainer
+from irem_plugins.experiments import reproduce as reproduce_module
+from irem_plugins.experiments.reproduce import RunKey, parse_scoped_override, reproduce
 
 TASKS = ["addition", "shortest_path"]
 SOLVERS = ["irem", "feedforward", "ponder"]

@@ -162,4 +162,6 @@ def test_nested_on_a_graph_run_is_a_clear_error(tmp_path: Path, capsys: pytest.C
     assert main(["train", "--task", "shortest_path", "--out", str(run), "--no-progress",
                  *[word for item in sets for word in ("--set", item)]]) == 0
     assert main(["nested", str(run), "-n", "2", "--steps", "2"]) == 2
+    assert "declares no nested strategy" in capsys.readouterr().err
+    assert main(["nested", str(run), "--strategy", "fold", "-n", "2", "--steps", "2"]) == 2
     assert "does not support nested reasoning" in capsys.readouterr().err

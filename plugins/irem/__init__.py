@@ -11,4 +11,4 @@ __all__ = ["EnergySolver", "IremConfig", "build_irem_solver"]
 @hookimpl
 def irem_register_solvers(register: Register) -> None:
     """Register ``irem``."""
-    register("irem", build_irem_solver, config=IremConfig)
+    register("irem", build_irem_solver, config=IremConfig, default=True, halting="optimizer")

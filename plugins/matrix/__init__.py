@@ -53,15 +53,40 @@ def presets(task: str) -> dict[str, dict[str, Any]]:
 
 
 
+MATRIX_SOURCE = "IRED (ICML 2024) Table 1, which re-reports IREM and its baselines; 20×20 matrices"
+
+
+def _paper(results: dict[str, tuple[float, float]], **curves: Any) -> dict[str, Any]:
+    return {"source": MATRIX_SOURCE,
+            "results": {solver: {"same": same, "harder": harder}
+                        for solver, (same, harder) in results.items()}, **curves}
+
+
+PAPER_NUMBERS: dict[str, dict[str, Any]] = {
+    "addition": _paper({"feedforward": (0.0448, 0.7029), "recurrent": (0.3610, 2.6133),
+                        "programmatic": (0.0111, 0.3446), "irem": (0.0003, 0.0021)},
+                       nested_curves={"irem": {4: 0.01, 9: 0.04}, "feedforward": {4: 0.27, 9: 0.88},
+                                      "programmatic": {9: 0.47}, "iterative": {9: 3.8},
+                                      "recurrent": {9: 4.9}}),
+    "completion": _paper({"feedforward": (0.0203, 0.2720), "recurrent": (0.0266, 0.3285),
+                          "programmatic": (0.0203, 0.2637), "irem": (0.0183, 0.2074)}),
+    "inverse": _paper({"feedforward": (0.0112, 0.2150), "recurrent": (0.0109, 0.2123),
+                       "programmatic": (0.0124, 0.2209), "irem": (0.0108, 0.2083)}),
+}
+"""The paper's MSE per task (meta ``paper``): ``results[solver][split]`` and, for addition,
+the nested-sum curve read off the IREM project page (``nested_curves[solver][operations]``)."""
+
+
 @hookimpl
 def irem_register_tasks(register: Register) -> None:
     """Register ``addition`` (nested problems: sums of many matrices by ``fold``),
     ``completion`` (alias ``lowrank``) and ``inverse``."""
     register("addition", AdditionTask, config=MatrixConfig, domain="vector",
-             presets=presets("addition"), nested="fold")
+             presets=presets("addition"), nested="fold", paper=PAPER_NUMBERS["addition"])
     register("completion", CompletionTask, config=MatrixConfig, domain="vector",
-             presets=presets("completion"), aliases=("lowrank",))
-    register("inverse", InverseTask, config=MatrixConfig, domain="vector", presets=presets("inverse"))
+             presets=presets("completion"), aliases=("lowrank",), paper=PAPER_NUMBERS["completion"])
+    register("inverse", InverseTask, config=MatrixConfig, domain="vector", presets=presets("inverse"),
+             paper=PAPER_NUMBERS["inverse"])
 
 
 @hookimpl

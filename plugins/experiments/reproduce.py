@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from irem_core.checkpoint import CONFIG_FILE, atomic_write, read_record, tensors_to_bytes
 from irem_core.config import RunConfig, TaskSpec, build_run_config, structure, unstructure
 from irem_core.errors import ConfigError, IremError, NonFiniteError
-from irem_core.evaluate import MIN_ENERGY, evaluate
+from irem_core.evaluate import MIN_ENERGY, evaluate, json_bytes
 from irem_core.nested import nested_mse
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Problems, Task
@@ -63,37 +63,11 @@ NESTED_PROBLEMS = 500
 EVAL_SPLITS: tuple[str, ...] = ("same", "harder")
 EVALUATION_FILE = "evaluation.json"
 
-PAPER_SOURCE = ("matrix tasks: IRED (ICML 2024) Table 1, which re-reports IREM and its "
-                "baselines; shortest path: the IREM project-page figure, read off the plot "
-                "(±0.01)")
-PAPER_RESULTS: dict[str, dict[str, dict[str, float]]] = {
-    "feedforward": {"addition": {"same": 0.0448, "harder": 0.7029},
-                    "completion": {"same": 0.0203, "harder": 0.2720},
-                    "inverse": {"same": 0.0112, "harder": 0.2150}},
-    "recurrent": {"addition": {"same": 0.3610, "harder": 2.6133},
-                  "completion": {"same": 0.0266, "harder": 0.3285},
-                  "inverse": {"same": 0.0109, "harder": 0.2123}},
-    "programmatic": {"addition": {"same": 0.0111, "harder": 0.3446},
-                     "completion": {"same": 0.0203, "harder": 0.2637},
-                     "inverse": {"same": 0.0124, "harder": 0.2209}},
-    "irem": {"addition": {"same": 0.0003, "harder": 0.0021},
-             "completion": {"same": 0.0183, "harder": 0.2074},
-             "inverse": {"same": 0.0108, "harder": 0.2083},
-             "shortest_path": {"same": 0.025, "harder": 0.04}},
-}
-"""Paper MSE by solver, task and split (paper.md §4; 20×20 matrices, graphs of 10 / 15 nodes)."""
-
-PAPER_NESTED_CURVES: dict[str, dict[str, dict[int, float]]] = {
-    "addition": {"irem": {4: 0.01, 9: 0.04}, "feedforward": {4: 0.27, 9: 0.88},
-                 "programmatic": {9: 0.47}, "iterative": {9: 3.8}, "recurrent": {9: 4.9}},
-}
-"""Paper MSE by task, solver and number of composed operations (project-page figure)."""
-
-PAPER_SIZE_CURVES: dict[str, dict[str, dict[int, float]]] = {
-    "shortest_path": {"irem": {10: 0.025, 15: 0.04, 20: 0.055, 25: 0.065, 30: 0.08},
-                      "recurrent": {20: 0.48, 30: 2.5}},
-}
-"""Paper MSE by task, solver and graph size (project-page figure, read off the plot)."""
+def paper(task: str) -> dict[str, Any]:
+    """The paper's numbers ``task`` declares in its registration (meta ``paper``): ``source``,
+    ``results`` (``{solver: {split: MSE}}``), ``size_curves`` (``{solver: {size: MSE}}``)
+    and ``nested_curves`` (``{solver: {operations: MSE}}``), each optional."""
+    return load_plugins().get("task", task).meta.get("paper", {})
 
 
 @attrs.frozen
@@ -205,19 +179,6 @@ def finished_evaluation(directory: Path, config: RunConfig,
                                   or ("nested" in record) != has_nested):
         return None
     return record
-
-
-def json_bytes(data: Any) -> bytes:
-    """``data`` as indented JSON, non-finite floats written as ``null`` (strict JSON)."""
-    def finite(value: Any) -> Any:
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {key: finite(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [finite(item) for item in value]
-        return value
-    return json.dumps(finite(data), indent=1, allow_nan=False).encode()
 
 
 def ensure_trained(config: RunConfig, directory: Path, progress: bool) -> dict[str, Any]:
@@ -460,14 +421,14 @@ def results_document(preset: str, seed: int, sizes: Sequence[int], overrides: Se
         "reused_runs": len(summary.reused), "environment": _environment(),
         "runs": {task: {key.solver: records[key] for key in keys if key.task == task}
                  for task in tasks},
-        "paper": {"source": PAPER_SOURCE,
-                  "results": {solver: {task: PAPER_RESULTS[solver][task] for task in tasks
-                                       if task in PAPER_RESULTS.get(solver, {})}
-                              for solver in solvers if solver in PAPER_RESULTS},
-                  "size_curves": {task: PAPER_SIZE_CURVES[task] for task in tasks
-                                  if task in PAPER_SIZE_CURVES},
-                  "nested_curves": {task: PAPER_NESTED_CURVES[task] for task in tasks
-                                    if task in PAPER_NESTED_CURVES}},
+        "paper": {"source": {task: paper(task)["source"] for task in tasks if "source" in paper(task)},
+                  "results": {solver: {task: paper(task)["results"][solver] for task in tasks
+                                       if solver in paper(task).get("results", {})}
+                              for solver in solvers},
+                  "size_curves": {task: paper(task)["size_curves"] for task in tasks
+                                  if "size_curves" in paper(task)},
+                  "nested_curves": {task: paper(task)["nested_curves"] for task in tasks
+                                    if "nested_curves" in paper(task)}},
     }
 
 
@@ -519,7 +480,7 @@ def _main_table(results: dict[str, Any]) -> list[str]:
                  and not evaluation["nonfinite_problems"] and _final(evaluation) is not None]
         best[task, split] = min(clean, default=None)
     rows = [[solver] + [_cell(ours[solver, task, split],
-                              PAPER_RESULTS.get(solver, {}).get(task, {}).get(split),
+                              paper(task).get("results", {}).get(solver, {}).get(split),
                               ours[solver, task, split] is not None
                               and _final(ours[solver, task, split]) == best[task, split])
                         for task, split in columns]
@@ -565,9 +526,9 @@ def _size_table(results: dict[str, Any], task: str) -> list[str]:
     sizes = results["sizes"].get(task, [])
     if not sizes:
         return []
-    paper, runs = PAPER_SIZE_CURVES.get(task, {}), results["runs"][task]
+    reference, runs = paper(task).get("size_curves", {}), results["runs"][task]
     rows = [[solver] + [_cell(_evaluation(runs[solver], "sizes", str(size)),
-                              paper.get(solver, {}).get(size), best=False) for size in sizes]
+                              reference.get(solver, {}).get(size), best=False) for size in sizes]
             for solver in results["solvers"]]
     count = _any_evaluation(results, task, "sizes", str(sizes[0]))
     count = "?" if count is None else count["num_problems"]
@@ -581,11 +542,11 @@ def _nested_table(results: dict[str, Any], task: str) -> list[str]:
     if nested is None:
         return []
     depths = range(1, len(nested["mse"]) + 1)
-    paper = PAPER_NESTED_CURVES.get(task, {})
+    reference = paper(task).get("nested_curves", {})
     rows = [[solver] + ["diverged" if "nested" not in runs[solver] else
                         _number(runs[solver]["nested"]["mse"][depth - 1])
-                        + (f" ({_number(paper[solver][depth])})"
-                           if depth in paper.get(solver, {}) else "")
+                        + (f" ({_number(reference[solver][depth])})"
+                           if depth in reference.get(solver, {}) else "")
                         for depth in depths]
             for solver in results["solvers"]]
     return (["", f"Nested problems (`{nested['strategy']}`, {nested['problems']} problems, "
@@ -613,6 +574,7 @@ def _timing_table(results: dict[str, Any]) -> list[str]:
 def results_markdown(results: dict[str, Any]) -> str:
     """The content of ``results.md``."""
     environment = results["environment"]
+    sources = "; ".join(f"{task}: {source}" for task, source in results["paper"]["source"].items())
     lines = [
         f"# irem reproduce --preset {results['preset']}", "",
         f"`{results['command']}`", "",
@@ -623,7 +585,7 @@ def results_markdown(results: dict[str, Any]) -> str:
         "eval`: each problem's lowest-energy iterate for IREM, the last iterate for solvers "
         "without an energy, which for a halting solver such as PonderNet is its halting "
         "answer) on the fixed problem sets in `data/`; the paper's number in "
-        f"brackets ({results['paper']['source']}). Bold: our best in the column; †: some "
+        f"brackets ({sources}). Bold: our best in the column; †: some "
         "problems gave NaN/Inf and are excluded (such cells are never bold); diverged: the "
         "training loss became NaN/Inf. The paper used 20×20 matrices; presets other than "
         "`paper` may not.", "",
@@ -686,9 +648,9 @@ def _plot_size_curve(plt: Any, out: Path, task: str, sizes: list[int],
     for solver, run in runs.items():
         line, = axis.plot(sizes, [run["sizes"][str(size)]["mse"][MIN_ENERGY] for size in sizes],
                           marker="o", label=solver)
-        paper = PAPER_SIZE_CURVES.get(task, {}).get(solver)
-        if paper:
-            axis.plot(list(paper), list(paper.values()), linestyle="--", marker="x",
+        reference = paper(task).get("size_curves", {}).get(solver)
+        if reference:
+            axis.plot(list(reference), list(reference.values()), linestyle="--", marker="x",
                       color=line.get_color(), label=f"{solver} (paper)")
     axis.set(title=f"{task}: error vs problem size", xlabel="size", ylabel="MSE", yscale="log")
     axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
@@ -702,9 +664,9 @@ def _plot_nested_curve(plt: Any, out: Path, task: str, runs: dict[str, dict[str,
     for solver, run in runs.items():
         errors = run["nested"]["mse"]
         line, = axis.plot(range(1, len(errors) + 1), errors, marker="o", label=solver)
-        paper = PAPER_NESTED_CURVES.get(task, {}).get(solver)
-        if paper:
-            axis.plot(list(paper), list(paper.values()), linestyle="none", marker="x",
+        reference = paper(task).get("nested_curves", {}).get(solver)
+        if reference:
+            axis.plot(list(reference), list(reference.values()), linestyle="none", marker="x",
                       markersize=9, color=line.get_color(), label=f"{solver} (paper)")
     axis.set(title=f"{task}: error vs composed operations", xlabel="composed operations",
              ylabel="MSE", yscale="log")

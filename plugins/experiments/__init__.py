@@ -1,0 +1,26 @@
+"""Experiments over installed tasks and solvers: ``irem reproduce``.
+
+The core knows no task or solver; this plugin trains and evaluates the ones installed and
+tabulates them against the paper's numbers that each task declares (meta ``paper``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from irem_core.hookspecs import Register, hookimpl
+from irem_plugins.experiments.reproduce import add_reproduce_arguments, cmd_reproduce
+
+
+def add_reproduce_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """Add ``irem reproduce``'s arguments to ``parser``; returns the function that runs it."""
+    add_reproduce_arguments(parser)
+    return cmd_reproduce
+
+
+@hookimpl
+def irem_register_commands(register: Register) -> None:
+    """Register ``irem reproduce``."""
+    register("reproduce", add_reproduce_command,
+             help="train and evaluate solvers on tasks; tabulate against the paper")
