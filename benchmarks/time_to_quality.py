@@ -16,8 +16,8 @@ rewritten after every point, together with a checkpoint, so ``--resume`` continu
 last point and a killed run loses at most one interval.
 
 Evaluation points: every ``--eval-every`` iterations when given; otherwise whenever at least
-50 iterations *and* ten times the last evaluation's duration of training have passed, which
-holds evaluation under 10 % of training time by construction. The targets are the paper's
+50 iterations *and* fifteen times the last evaluation's duration of training have passed,
+which keeps evaluation and checkpointing near or under 10 % of training time. The targets are the paper's
 IREM numbers the task declares (its ``paper`` metadata); the first point at or under each
 is reported.
 """
@@ -51,8 +51,10 @@ SPLITS = ("same", "harder")
 CURVE_FILE = "curve.json"
 MIN_GAP = 50
 """Fewest iterations between two automatic evaluation points."""
-OVERHEAD_RATIO = 10.0
-"""Automatic points wait for this many times the last evaluation's duration of training."""
+OVERHEAD_RATIO = 15.0
+"""Automatic points wait for this many times the last evaluation's duration of training
+(with 10, the first runs measured 12–13 % overhead, the iteration-0 point and the
+checkpoints included)."""
 
 
 def machine() -> dict[str, Any]:
