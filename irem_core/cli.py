@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set(train_parser)
     train_parser.add_argument("--out", required=True, type=Path, help="run directory")
     train_parser.add_argument("--seed", type=int, help="seed of every generator (default: 0)")
-    train_parser.add_argument("--device", help="cpu, cuda, ... (default: cpu)")
+    train_parser.add_argument("--device", help="cpu, cuda, auto (CUDA when available), ... (default: cpu)")
     train_parser.add_argument("--resume", action="store_true",
                               help="continue the run in --out from its checkpoint (--set still applies)")
     train_parser.add_argument("--force", action="store_true", help="overwrite a run already in --out")
@@ -240,7 +240,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                     progress=not args.no_progress, world=world)
     if not world.is_main:
         return 0
-    print(f"trained {summary.iterations} iterations in {summary.wall_seconds:.1f} s "
+    total = f" (iteration {summary.iterations} in all)" if summary.trained_iterations != summary.iterations else ""
+    print(f"trained {summary.trained_iterations} iterations{total} in {summary.wall_seconds:.1f} s "
           f"({summary.problems_per_second:.0f} problems/s); final loss {summary.final_loss:.4g}; "
           f"checkpoint in {summary.directory}")
     return 0

@@ -39,7 +39,10 @@ def build_solver(spec: SolverSpec, task: Task, seed: int) -> Solver:
 
 
 def resolve_device(name: str) -> torch.device:
-    """``torch.device(name)``, with a clear error when it is unavailable."""
+    """``torch.device(name)`` (``auto``: CUDA when available, else the CPU), with a clear
+    error when it is unavailable."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
     except RuntimeError as error:

@@ -77,6 +77,7 @@ class TrainSummary:
     Attributes:
         directory: the run directory.
         iterations: iterations completed in total (including resumed ones).
+        trained_iterations: iterations this call trained (fewer after a resume).
         wall_seconds: time this call took.
         final_loss: loss of the last iteration.
         problems_per_second: training problems (fresh + replayed) solved per second.
@@ -84,6 +85,7 @@ class TrainSummary:
 
     directory: Path
     iterations: int
+    trained_iterations: int
     wall_seconds: float
     final_loss: float
     problems_per_second: float
@@ -443,9 +445,11 @@ class Trainer:
         settings = self.config.train
         main = self.world.is_main
         started, self.last_loss, self.solved = time.perf_counter(), float("nan"), 0
+        first = self.iteration
         bar = tqdm(total=settings.iterations, initial=self.iteration, disable=not (progress and main),
                    desc=f"train {self.config.solver.name} on {self.config.task.name}",
-                   unit="it", dynamic_ncols=True)
+                   unit="it", dynamic_ncols=True,
+                   mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line per 10 s
         self.model.train()
         try:
             self._loop(bar, started)
@@ -456,8 +460,8 @@ class Trainer:
             raise TrainingStopped(self.iteration, saved, self.directory, interrupt) from None
         bar.close()
         elapsed = time.perf_counter() - started
-        return TrainSummary(self.directory, self.iteration, elapsed, self.last_loss,
-                            self.solved / max(elapsed, 1e-9))
+        return TrainSummary(self.directory, self.iteration, self.iteration - first, elapsed,
+                            self.last_loss, self.solved / max(elapsed, 1e-9))
 
     def _loop(self, bar: tqdm, started: float) -> None:
         """The iterations of :meth:`run`."""

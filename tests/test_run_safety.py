@@ -165,3 +165,16 @@ def test_nested_on_a_graph_run_is_a_clear_error(tmp_path: Path, capsys: pytest.C
     assert "declares no nested strategy" in capsys.readouterr().err
     assert main(["nested", str(run), "--strategy", "fold", "-n", "2", "--steps", "2"]) == 2
     assert "does not support nested reasoning" in capsys.readouterr().err
+
+
+def test_device_auto_and_the_summary_of_a_resumed_run(run_dir: Path, tiny_overrides: list[str],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from irem_core.runs import resolve_device
+
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert main(train_args(run_dir, tiny_overrides, 2, "--device", "auto")) == 0
+    assert main(["train", "--out", str(run_dir), "--resume", "--no-progress",
+                 "--set", "train.iterations=3"]) == 0
+    assert "trained 1 iterations (iteration 3 in all)" in capsys.readouterr().out
