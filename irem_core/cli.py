@@ -20,8 +20,9 @@ import torch
 from irem_core import __version__
 from irem_core.checkpoint import atomic_write, read_tensors, tensors_to_bytes
 from irem_core.checkpoint import read_record
-from irem_core.config import (RunConfig, TaskSpec, build_run_config, parse_override,
-                              read_config_file, set_path, structure)
+from irem_core.config import (RunConfig, TaskSpec, build_run_config, default_solver,
+                              parse_override, preset_overrides, read_config_file, set_path,
+                              structure)
 from irem_core.distributed import relaunch, resolve_shards, under_torchrun, world_from_env
 from irem_core.errors import IremError
 from irem_core.evaluate import MIN_ENERGY, Evaluation, evaluate, json_bytes
@@ -72,8 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     data = commands.add_parser("data", help="write a fixed, seeded problem set to a safetensors file")
-    data.add_argument("task", help="task name, e.g. addition")
-    data.add_argument("--split", default="same", help="train, same or harder (default: same)")
+    data.add_argument("task", nargs="?", help="task name, e.g. addition (or --like RUN)")
+    data.add_argument("--preset", help="take the task options of this preset, e.g. fast or quick "
+                      "(default: the task's defaults, which are the paper's)")
+    data.add_argument("--like", type=Path, metavar="RUN",
+                      help="the task and task options of a trained run, so 'irem eval RUN --data' fits")
+    data.add_argument("--split", default="same", choices=SPLITS, help="train, same or harder (default: same)")
     data.add_argument("-n", "--problems", type=int, default=1000, help="number of problems (default: 1000)")
     data.add_argument("--seed", type=int, default=0, help="generator seed (default: 0)")
     data.add_argument("--out", required=True, type=Path, help="output .safetensors file")
@@ -186,7 +191,18 @@ def cmd_data(args: argparse.Namespace) -> int:
     unknown = set(data) - {"task"}
     if unknown:
         raise IremError(f"irem data only takes task.* overrides, got {', '.join(sorted(unknown))}")
-    spec = structure({**data.get("task", {}), "name": args.task}, TaskSpec)
+    if args.like is not None:
+        if args.task is not None or args.preset is not None:
+            raise IremError("--like RUN takes the task and its options from the run; drop the "
+                            "task name and --preset")
+        base = read_record(args.like)["config"]["task"]
+    elif args.task is None:
+        raise IremError("name a task (irem data addition ...) or pass --like RUN")
+    else:
+        base = {"name": args.task}
+        if args.preset is not None:
+            base.update(preset_overrides(args.task, default_solver(), args.preset).get("task", {}))
+    spec = structure({**base, **data.get("task", {}), "name": base["name"]}, TaskSpec)
     task = build_task(spec)
     generator = seeded_generator(args.seed, f"problems:{args.split}")
     problems = task.sample(args.split, args.problems, generator)

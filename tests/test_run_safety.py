@@ -178,3 +178,17 @@ def test_device_auto_and_the_summary_of_a_resumed_run(run_dir: Path, tiny_overri
     assert main(["train", "--out", str(run_dir), "--resume", "--no-progress",
                  "--set", "train.iterations=3"]) == 0
     assert "trained 1 iterations (iteration 3 in all)" in capsys.readouterr().out
+
+
+def test_irem_data_like_a_run_or_a_preset_fits_the_run(run_dir: Path, tmp_path: Path,
+                                                       tiny_overrides: list[str]) -> None:
+    from safetensors.torch import load_file
+
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0  # a 3x3 run
+    like, quick = tmp_path / "like.safetensors", tmp_path / "quick.safetensors"
+    assert main(["data", "--like", str(run_dir), "--split", "harder", "-n", "5", "--out", str(like)]) == 0
+    assert load_file(like)["x"].shape == (5, 18)
+    assert main(["eval", str(run_dir), "--data", str(like), "--steps", "2"]) == 0
+    assert main(["data", "addition", "--preset", "quick", "-n", "2", "--out", str(quick)]) == 0
+    assert load_file(quick)["x"].shape == (2, 128)  # the quick preset's 8x8
+    assert main(["data", "addition", "--like", str(run_dir), "--out", str(quick)]) == 2
