@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import attrs
 import torch
+from tqdm.auto import tqdm
 
 from irem_core import __version__
 from irem_core.checkpoint import atomic_write, read_tensors, tensors_to_bytes
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "(default: the task's defaults, which are the paper's)")
     data.add_argument("--like", type=Path, metavar="RUN",
                       help="the task and task options of a trained run, so 'irem eval RUN --data' fits")
-    data.add_argument("--split", default="same", choices=SPLITS, help="train, same or harder (default: same)")
+    data.add_argument("--split", default="same", help="train, same or harder (default: same)")
     data.add_argument("-n", "--problems", type=int, default=1000, help="number of problems (default: 1000)")
     data.add_argument("--seed", type=int, default=0, help="generator seed (default: 0)")
     data.add_argument("--out", required=True, type=Path, help="output .safetensors file")
@@ -289,6 +290,19 @@ def _print_evaluation(title: str, result: Evaluation) -> None:
         print(f"  warning: {result.nonfinite_problems} problems gave NaN/Inf and are excluded")
 
 
+def _print_size_table(title: str, by_size: dict[str, Evaluation]) -> None:
+    """One row per problem size: MSE at each budget and min energy, zero predictor, steps."""
+    first = next(iter(by_size.values()))
+    keys = list(first.mse)
+    labels = [("min-energy" if key == MIN_ENERGY else f"{key} steps") for key in keys]
+    print(title)
+    print(f"  {'size':>5} " + " ".join(f"{label:>10}" for label in labels) + f" {'zero':>8} {'steps used':>10}")
+    for size, result in by_size.items():
+        print(f"  {size:>5} " + " ".join(f"{result.mse[key]:10.6f}" for key in keys)
+              + f" {result.zero_predictor:8.4f} {result.steps_used['mean']:10.1f}"
+              + (f"  ({result.nonfinite_problems} non-finite excluded)" if result.nonfinite_problems else ""))
+
+
 def _halting_overrides(args: argparse.Namespace, options: str) -> list[str]:
     """``--set`` overrides for ``--halt``; ``options`` is the solver's section holding them
     (its registration meta ``halting``, e.g. ``"optimizer"``)."""
@@ -332,11 +346,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         cases = {key: (task, task.sample(args.split, count, generator)) for key, task in tasks.items()}
         header["split"] = args.split
     results: dict[str, dict[str, Evaluation]] = {}
-    for size, (task, problems) in cases.items():
-        for mode, solver in solvers.items():
-            generator = seeded_generator(args.seed, f"starts:{args.split}", run.device)
-            results.setdefault(size, {})[mode] = evaluate(solver, task, problems, budgets, generator,
-                                                          run.config.eval.batch_size)
+    jobs = [(size, mode) for size in cases for mode in solvers]
+    for size, mode in tqdm(jobs, desc="eval", unit="set", disable=len(jobs) < 2 or not sys.stderr.isatty(),
+                           leave=False):
+        task, problems = cases[size]
+        generator = seeded_generator(args.seed, f"starts:{args.split}", run.device)
+        results.setdefault(size, {})[mode] = evaluate(solvers[mode], task, problems, budgets,
+                                                      generator, run.config.eval.batch_size)
     reports = {size: {**_report(by_mode[""]),
                       **({"halting": _report(by_mode["halting"])} if "halting" in by_mode else {})}
                for size, by_mode in results.items()}
@@ -344,12 +360,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         body = {"sizes": reports} if args.sizes else reports[""]
         print(json_bytes({**header, **body}).decode())  # NaN (all problems non-finite) as null
         return 0
-    for size, by_mode in results.items():
-        for mode, result in by_mode.items():
-            details = ", ".join(part for part in (header["split"], size and f"size {size}",
-                                                  f"n={result.num_problems}",
-                                                  f"iteration {run.iteration}", mode) if part)
-            _print_evaluation(f"{header['solver']} on {header['task']} ({details})", result)
+    if args.sizes:
+        for mode in solvers:
+            _print_size_table(f"{header['solver']} on {header['task']} ({header['split']}, "
+                              f"n={count} per size, iteration {run.iteration}{', ' + mode if mode else ''})",
+                              {size: by_mode[mode] for size, by_mode in results.items()})
+        return 0
+    for mode, result in results[""].items():
+        details = ", ".join(part for part in (header["split"], f"n={result.num_problems}",
+                                              f"iteration {run.iteration}", mode) if part)
+        _print_evaluation(f"{header['solver']} on {header['task']} ({details})", result)
     return 0
 
 
