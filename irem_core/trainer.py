@@ -40,6 +40,10 @@ from irem_core.schedule import learning_rate, make_optimizer
 from irem_core.seeding import generator as seeded_generator
 
 METRICS_FILE = "metrics.jsonl"
+ESTIMATE_AFTER = 3
+"""Iterations after which a long run announces its expected duration."""
+LONG_RUN_SECONDS = 600.0
+"""Runs expected to last longer than this announce their duration."""
 LOCK_FILE = ".lock"
 REPLACED_DIR = ".replaced"
 RUN_FILES = (CONFIG_FILE, MODEL_FILE, STATE_FILE, METRICS_FILE, MODEL_FILE + PENDING_SUFFIX,
@@ -463,14 +467,27 @@ class Trainer:
         return TrainSummary(self.directory, self.iteration, self.iteration - first, elapsed,
                             self.last_loss, self.solved / max(elapsed, 1e-9))
 
+    def _announce_duration(self, started: float, first: int) -> None:
+        """Say how long the run will take, once, when it is long (the first iterations set
+        the pace; periodic evaluations and checkpoints come on top)."""
+        per_iteration = (time.perf_counter() - started) / max(self.iteration - first, 1)
+        remaining = per_iteration * (self.config.train.iterations - self.iteration)
+        if remaining >= LONG_RUN_SECONDS:
+            print(f"irem train: about {_duration(remaining)} to iteration "
+                  f"{self.config.train.iterations:,} at {per_iteration:.2f} s per iteration",
+                  file=sys.stderr)
+
     def _loop(self, bar: tqdm, started: float) -> None:
         """The iterations of :meth:`run`."""
         settings = self.config.train
         main = self.world.is_main
+        first = self.iteration
         while self.iteration < settings.iterations:
             loss, count = self.step()
             self.iteration += 1
             self.solved += count
+            if main and self.iteration == first + ESTIMATE_AFTER:
+                self._announce_duration(started, first)
             loss_value = self.last_loss = float(loss)
             rate = self.solved / max(time.perf_counter() - started, 1e-9)
             bar.update(1)
@@ -487,6 +504,12 @@ class Trainer:
                           "elapsed_s": time.perf_counter() - started, **record})
             if self.iteration % settings.checkpoint_every == 0 or self.iteration == settings.iterations:
                 self.save()
+
+
+def _duration(seconds: float) -> str:
+    """``"2 h 31 min"`` or ``"12 min"``."""
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 def train(config: RunConfig, directory: str | Path, *, resume: bool = False,

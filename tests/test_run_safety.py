@@ -192,3 +192,16 @@ def test_irem_data_like_a_run_or_a_preset_fits_the_run(run_dir: Path, tmp_path: 
     assert main(["data", "addition", "--preset", "quick", "-n", "2", "--out", str(quick)]) == 0
     assert load_file(quick)["x"].shape == (2, 128)  # the quick preset's 8x8
     assert main(["data", "addition", "--like", str(run_dir), "--out", str(quick)]) == 2
+
+
+def test_a_long_run_announces_its_duration(run_dir: Path, tiny_overrides: list[str],
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from irem_core import trainer
+
+    monkeypatch.setattr(trainer, "LONG_RUN_SECONDS", 0.0)
+    assert main(train_args(run_dir, tiny_overrides, 5)) == 0
+    assert "irem train: about 0 min to iteration 5 at" in capsys.readouterr().err
+    monkeypatch.setattr(trainer, "LONG_RUN_SECONDS", 1e9)
+    assert main(train_args(run_dir, tiny_overrides, 5, "--force")) == 0
+    assert "about" not in capsys.readouterr().err
