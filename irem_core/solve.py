@@ -29,7 +29,8 @@ def solve(run_or_solver: TrainedRun | Solver, problems: Problems, steps: int, *,
         problems: the problems, on the solver's device.
         steps: the step budget ``T``.
         task: the problems' task; default: the run's.
-        seed: seeds the starting answers ``y_0``.
+        seed: seeds the starting answers ``y_0`` (the stream ``starts`` of this seed, see
+            :mod:`irem_core.seeding`).
         batch_size: problems solved at once (default: all); each chunk keeps its ``T + 1``
             iterates in memory.
 

@@ -145,7 +145,8 @@ def put_back(directory: Path, aside: Path) -> None:
 @contextlib.contextmanager
 def run_lock(directory: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``directory`` (``flock`` on ``directory/.lock``, which records
-    the holder's PID); another process already holding it is an error naming that PID."""
+    the holder's PID); another process already holding it is an error naming that PID. A
+    run that wrote nothing leaves no lock file behind."""
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / LOCK_FILE, "a+") as handle:
         try:
@@ -162,6 +163,8 @@ def run_lock(directory: Path) -> Iterator[None]:
         try:
             yield
         finally:
+            if not any((directory / name).exists() for name in RUN_FILES):
+                (directory / LOCK_FILE).unlink(missing_ok=True)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 

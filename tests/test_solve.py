@@ -23,7 +23,7 @@ def test_a_saved_run_solves_new_problems_in_three_lines(tiny_config: irem.RunCon
     answers = irem.solve(run, problems, 6)
 
     assert answers.shape == (5, 9) and not answers.requires_grad
-    y0 = run.task.init_answer(problems, torch.Generator().manual_seed(0))
+    y0 = run.task.init_answer(problems, irem.seeded_generator(0, "starts"))
     trajectory = run.solver.solve(problems, y0, 6, record=True)
     expected = select_min_energy(trajectory.answers, trajectory.energies, problems.row_problem)
     torch.testing.assert_close(answers, expected)
