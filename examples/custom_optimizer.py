@@ -21,8 +21,7 @@ import torch
 from torch import Tensor
 
 import irem_core as irem
-from irem_plugins.irem.solver import EnergySolver
-from irem_plugins.optimizers.descent import DescentLoop, DescentOptions, State
+from irem_core import DescentLoop, DescentOptions, EnergySolver, State
 
 SMOKE = os.environ.get("IREM_SMOKE") == "1"
 

@@ -5,7 +5,11 @@ The public surface (everything else is internal and may change):
 - **Protocols** — :class:`Task`, :class:`EnergyModel`, :class:`Optimizer`, :class:`Solver`,
   :class:`Recursion`, and the data they exchange: :class:`Problems` (a batch, answers
   ``(rows, F)``) and :class:`Trajectory`. Optimizers receive a :class:`BoundEnergy`
-  (answers ``(rows, F)`` → energies ``(B,)``) and may call :func:`energy_and_gradient`.
+  (answers ``(rows, F)`` → energies ``(B,)``) and may call :func:`energy_and_gradient`;
+  :class:`DescentLoop` (with :class:`DescentOptions` and its :class:`State`) is the shared
+  descent loop (truncated or full backprop, recording, per-problem halting) an optimizer
+  subclasses to write only its ``update``; :class:`EnergySolver` pairs an energy model with
+  an optimizer.
 - **Plugins** — :data:`hookimpl` / :data:`hookspec` and the :class:`Register` callable the
   ``irem_register_*`` hooks receive; :func:`load_plugins` (lazy, once) returns the
   :class:`Plugins` and their registries; :func:`get` ``(kind, name)`` returns one
@@ -34,7 +38,9 @@ Contract tests for plugin authors live in :mod:`irem_core.testing` (a pytest plu
 
 from irem_core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from irem_core.config import RunConfig, build_run_config, structure, unstructure
+from irem_core.descent import DescentLoop, DescentOptions, State
 from irem_core.energy import BoundEnergy, energy_and_gradient
+from irem_core.energy_solver import EnergySolver
 from irem_core.errors import CheckpointError, ConfigError, IremError, NonFiniteError, PluginError
 from irem_core.evaluate import Evaluation, evaluate, select_min_energy
 from irem_core.hookspecs import Register, hookimpl, hookspec
@@ -50,7 +56,8 @@ from irem_core.trainer import TrainSummary, train
 __version__ = "0.1.0"
 
 __all__ = [
-    "BoundEnergy", "Checkpoint", "CheckpointError", "Component", "ConfigError", "EnergyModel", "Evaluation",
+    "BoundEnergy", "Checkpoint", "CheckpointError", "Component", "ConfigError", "DescentLoop",
+    "DescentOptions", "EnergyModel", "EnergySolver", "Evaluation", "State",
     "IremError", "NonFiniteError", "Optimizer", "PluginError", "Plugins", "Problems", "Recursion",
     "Register", "RunConfig", "Solver", "Task", "TrainSummary", "TrainedRun", "Trajectory",
     "build_run_config", "build_solver", "build_task", "derive_seed", "energy_and_gradient", "evaluate", "get",

@@ -48,7 +48,7 @@ class IterativeConfig:
         layers: hidden layers of the vector ``f``, or GINE convolutions of the graph ``f``.
         full_backprop: differentiate through every step in training instead of only the
             last one. Off by default: the baseline is IREM's training loop with the energy
-            gradient replaced by a free network, truncated like IREM's (paper.md §1).
+            gradient replaced by a free network, truncated like IREM's (as in the authors' release).
     """
 
     hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from irem_core.hookspecs import Register, hookimpl
-from irem_plugins.irem.solver import EnergySolver, IremConfig, build_irem_solver
+from irem_plugins.irem.solver import IremConfig, build_irem_solver
 
-__all__ = ["EnergySolver", "IremConfig", "build_irem_solver"]
+__all__ = ["IremConfig", "build_irem_solver"]
 
 
 @hookimpl

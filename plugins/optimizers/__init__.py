@@ -1,6 +1,6 @@
 """Built-in optimizers: the paper's gradient descent, momentum, line search and Langevin.
 
-Every one shares the descent loop of :mod:`irem_plugins.optimizers.descent`: truncated or
+Every one shares the descent loop of :mod:`irem_core.descent` (public: `irem_core.DescentLoop`): truncated or
 full backprop in training, and per-problem halting at inference.
 """
 

@@ -6,7 +6,7 @@ import attrs
 from torch import Tensor
 
 from irem_core.energy import BoundEnergy
-from irem_plugins.optimizers.descent import DescentLoop, DescentOptions, State
+from irem_core.descent import DescentLoop, DescentOptions, State
 
 
 @attrs.define

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from irem_core.energy import BoundEnergy
-from irem_plugins.optimizers.descent import DescentLoop, DescentOptions, State
+from irem_core.descent import DescentLoop, DescentOptions, State
 
 
 @attrs.define
