@@ -26,24 +26,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import attrs
 import torch
 
 from irem_core.energy import BoundEnergy, energy_and_gradient
 from irem_core.evaluate import MIN_ENERGY, evaluate
 from irem_core.plugins import load_plugins
-from irem_core.protocols import Task
-from irem_core.runs import TrainedRun, build_task, load_run
+from irem_core.runs import TrainedRun, load_run, sized_task
 from irem_core.seeding import generator as seeded_generator
 
 BUDGETS = [10, 20, 40, 80]
-
-
-def sized_task(run: TrainedRun, size: int) -> Task:
-    """The run's task with its size option set to ``size``."""
-    option = load_plugins().get("task", run.config.task.name).meta["size_option"]
-    return build_task(attrs.evolve(run.config.task, options=attrs.evolve(run.config.task.options,
-                                                                          **{option: size})))
 
 
 def layer_activations(run: TrainedRun, context: Any, answer: torch.Tensor) -> list[float]:
@@ -64,7 +55,7 @@ def layer_activations(run: TrainedRun, context: Any, answer: torch.Tensor) -> li
 def measure(run: TrainedRun, size: int, problems_count: int, step_scales: list[float],
             directory: str) -> dict[str, Any]:
     """The measurements of the module docstring at one size."""
-    task = sized_task(run, size)
+    task = sized_task(run.config.task, size)
     device = run.device
     problems = task.sample("same", problems_count, seeded_generator(0, f"problems:size:{size}", device))
     y0 = task.init_answer(problems, seeded_generator(0, f"starts:size:{size}", device))

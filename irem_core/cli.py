@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-import attrs
 import torch
 from tqdm.auto import tqdm
 
@@ -28,10 +27,10 @@ from irem_core.distributed import relaunch, resolve_shards, under_torchrun, worl
 from irem_core.errors import IremError
 from irem_core.evaluate import MIN_ENERGY, Evaluation, evaluate, json_bytes
 from irem_core.nested import nested_mse
-from irem_core.protocols import SPLITS, Task
+from irem_core.protocols import SPLITS
 from irem_core.plugins import load_plugins, python_environment
 from irem_core.registry import KINDS
-from irem_core.runs import TrainedRun, build_task, load_run
+from irem_core.runs import build_task, load_run, sized_task
 from irem_core.seeding import generator as seeded_generator
 from irem_core.trainer import Terminated, TrainingStopped, resume_config, train
 
@@ -264,16 +263,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sized_tasks(run: TrainedRun, sizes: list[int]) -> dict[str, Task]:
-    component = load_plugins().get("task", run.config.task.name)
-    option = component.meta.get("size_option")
-    if option is None:
-        raise IremError(f"task {component.name!r} has no size option, so --sizes does not apply "
-                        "(its model is tied to one problem size)")
-    return {str(size): build_task(attrs.evolve(run.config.task, options=attrs.evolve(
-        run.config.task.options, **{option: size}))) for size in sizes}
-
-
 def _print_evaluation(title: str, result: Evaluation) -> None:
     print(title)
     for key, value in result.mse.items():
@@ -341,7 +330,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         cases = {"": (run.task, problems)}
         header["split"] = f"file:{args.data}"
     else:
-        tasks = _sized_tasks(run, args.sizes) if args.sizes else {"": run.task}
+        tasks = ({str(size): sized_task(run.config.task, size) for size in args.sizes}
+                 if args.sizes else {"": run.task})
         generator = seeded_generator(args.seed, f"problems:{args.split}", run.device)
         cases = {key: (task, task.sample(args.split, count, generator)) for key, task in tasks.items()}
         header["split"] = args.split

@@ -52,6 +52,17 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def sized_task(spec: TaskSpec, size: int) -> Task:
+    """``spec``'s task with the size option it declares (registration meta ``size_option``,
+    e.g. graph nodes) set to ``size``."""
+    component = load_plugins().get("task", spec.name)
+    option = component.meta.get("size_option")
+    if option is None:
+        raise IremError(f"task {component.name!r} has no size option, so --sizes does not apply "
+                        "(its model is tied to one problem size)")
+    return build_task(attrs.evolve(spec, options=attrs.evolve(spec.options, **{option: size})))
+
+
 def _check_plugins_installed(checkpoint: Checkpoint, directory: str | Path) -> None:
     """Raise a :class:`PluginError` naming every plugin the checkpoint needs but lacks, or a
     component that another plugin now provides."""

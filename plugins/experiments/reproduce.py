@@ -33,18 +33,18 @@ import torch
 from tqdm.auto import tqdm
 
 from irem_core.checkpoint import CONFIG_FILE, atomic_write, read_record, tensors_to_bytes
-from irem_core.config import RunConfig, TaskSpec, build_run_config, structure, unstructure
+from irem_core.config import RunConfig, build_run_config, structure, unstructure
 from irem_core.errors import ConfigError, IremError, NonFiniteError
 from irem_core.evaluate import MIN_ENERGY, evaluate, json_bytes
 from irem_core.nested import nested_mse
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Problems, Task
-from irem_core.runs import TrainedRun, build_task, load_run
+from irem_core.runs import TrainedRun, build_task, load_run, sized_task
 from irem_core.seeding import derive_seed
 from irem_core.trainer import train
 
 DEFAULT_TASKS: tuple[str, ...] = ("addition", "completion", "inverse", "shortest_path")
-"""The tasks of the paper's tables (paper.md §4)."""
+"""The tasks of the paper's tables (IREM, ICML 2022; IRED, ICML 2024, Table 1)."""
 
 DEFAULT_SOLVERS: tuple[str, ...] = ("irem", "feedforward", "recurrent", "iterative", "ponder",
                                     "programmatic")
@@ -239,12 +239,6 @@ class ProblemSets:
         path = self.out / "data" / f"{config.task.name}-{split}.safetensors"
         atomic_write(path, tensors_to_bytes(tensors))
         return task, task.from_tensors({key: value.to(device) for key, value in tensors.items()})
-
-
-def sized_task(spec: TaskSpec, size: int) -> Task:
-    """``spec``'s task with its declared size option set to ``size``."""
-    option = load_plugins().get("task", spec.name).meta["size_option"]
-    return build_task(attrs.evolve(spec, options=attrs.evolve(spec.options, **{option: size})))
 
 
 def size_curve_sizes(task: str, sizes: Sequence[int]) -> list[int]:
