@@ -176,3 +176,15 @@ def test_vector_baselines_never_touch_the_graph_module(monkeypatch: pytest.Monke
     with pytest.raises(ImportError):
         config = tiny("feedforward", "graph")
         build_solver(config.solver, build_task(config.task), seed=0)
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_graph_baselines_aggregate_messages_as_configured(name: str) -> None:
+    """The ``fast`` graph preset gives every baseline IREM's mean aggregation; its option
+    reaches every message-passing layer."""
+    config = build_run_config(task="shortest_path", solver=name, preset="fast")
+    assert config.solver.options.aggregation == "mean"
+    solver = build_solver(config.solver, build_task(config.task), seed=0)
+    layers = [module for module in solver.modules() if type(module).__name__ == "GINEConv"]
+    assert layers and {layer.aggr for layer in layers} == {"mean"}
+    assert build_run_config(task="shortest_path", solver=name, preset="paper").solver.options.aggregation == "sum"

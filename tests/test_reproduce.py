@@ -12,7 +12,8 @@ from irem_core.cli import main
 from irem_core.errors import IremError, NonFiniteError
 from irem_core.trainer import Trainer
 from irem_plugins.experiments import reproduce as reproduce_module
-from irem_plugins.experiments.reproduce import RunKey, parse_scoped_override, reproduce
+from irem_plugins.experiments.reproduce import (RunKey, chosen_rate, parse_scoped_override,
+                                                reproduce)
 
 TASKS = ["addition", "shortest_path"]
 SOLVERS = ["irem", "feedforward", "ponder"]
@@ -42,7 +43,7 @@ def strict_json(path: Path) -> dict:
 
 def model_times(out: Path) -> dict[str, int]:
     return {str(path.relative_to(out)): path.stat().st_mtime_ns
-            for path in sorted(out.glob("runs/*/*/model.safetensors"))}
+            for path in sorted(out.glob("runs/*/*/seed-*/model.safetensors"))}
 
 
 @pytest.fixture(scope="module")
@@ -105,14 +106,14 @@ def test_problem_sets_are_what_irem_data_writes(reproduction: Path, tmp_path: Pa
 def test_a_rerun_reuses_finished_runs_and_evaluates_unfinished_ones(reproduction: Path) -> None:
     before = model_times(reproduction)
     unfinished = RunKey("shortest_path", "ponder")
-    (unfinished.directory(reproduction) / "evaluation.json").unlink()
-    older = RunKey("addition", "feedforward").directory(reproduction) / "evaluation.json"
+    (unfinished.directory(reproduction, 0) / "evaluation.json").unlink()
+    older = RunKey("addition", "feedforward").directory(reproduction, 0) / "evaluation.json"
     record = json.loads(older.read_text())
     del record["config"]["solver"]["layers"]  # a run from before an option with a default existed
     older.write_text(json.dumps(record))
     summary = reproduce(reproduction, tasks=TASKS, solvers=SOLVERS, overrides=TINY, sizes=[3, 5],
                         jobs=1, progress=False)
-    assert summary.trained == [unfinished] and len(summary.reused) == 5
+    assert summary.trained == [(unfinished, 0)] and len(summary.reused) == 5
     assert model_times(reproduction) == before
     assert strict_json(reproduction / "results.json")["reused_runs"] == 5
 
@@ -153,7 +154,8 @@ def test_an_interrupted_training_resumes(tmp_path: Path, monkeypatch: pytest.Mon
               jobs=1, progress=False)
     run = strict_json(tmp_path / "results.json")["runs"]["addition"]["feedforward"]
     assert (run["train"]["iterations"], run["train"]["resumed"]) == (2, True)
-    metrics = (RunKey("addition", "feedforward").directory(tmp_path) / "metrics.jsonl").read_text()
+    metrics = (RunKey("addition", "feedforward").directory(tmp_path, 0)
+               / "metrics.jsonl").read_text()
     assert [json.loads(line)["iteration"] for line in metrics.splitlines()] == [1, 2]
 
 
@@ -174,6 +176,79 @@ def test_a_diverged_run_is_reported_and_the_rest_goes_on(tmp_path: Path,
                if line.startswith("| ponder |"))
     assert "diverged" in row
     assert "error" in strict_json(tmp_path / "results.json")["runs"]["addition"]["ponder"]
+
+
+def test_every_solver_trains_at_the_rate_its_sweep_chose(reproduction: Path) -> None:
+    results = strict_json(reproduction / "results.json")
+    assert results["lr_factors"] == pytest.approx([1 / 3, 1, 3])
+    for task in TASKS:
+        for solver in SOLVERS:
+            run = results["runs"][task][solver]
+            preset_lr = 5e-4 if task == "addition" else 3e-4
+            assert [float(rate) for rate in run["lr_sweep"]] == pytest.approx(
+                [preset_lr / 3, preset_lr, preset_lr * 3], rel=3e-3)
+            errors = {float(rate): error for rate, error in run["lr_sweep"].items()}
+            assert run["lr"] == min(errors, key=errors.__getitem__)
+            assert run["config"]["train"]["lr"] == run["lr"]
+            assert run["config"]["train"]["iterations"] == 2
+            sweep_runs = sorted((reproduction / "sweep" / task / solver).iterdir())
+            assert len(sweep_runs) == 3
+            for directory in sweep_runs:
+                record = strict_json(directory / "validation.json")
+                assert record["config"]["train"]["iterations"] == 1
+                assert errors[record["lr"]] == record["validation"]
+    lines = (reproduction / "results.md").read_text().splitlines()
+    assert "| solver | addition | shortest_path |" in lines
+    irem = next(line for line in lines if line.startswith("| irem |") and "**" in line
+                and ":" in line)
+    assert irem.count("**") == 4  # one chosen rate per task
+
+
+def test_seeds_are_summarised_and_share_one_sweep(tmp_path: Path) -> None:
+    summary = reproduce(tmp_path, tasks=["addition"], solvers=["feedforward"], overrides=TINY,
+                        seeds=[3, 4], sizes=[], jobs=1, progress=False)
+    key = RunKey("addition", "feedforward")
+    assert summary.trained == [(key, 3), (key, 4)]
+    assert len(list((tmp_path / "sweep" / "addition" / "feedforward").iterdir())) == 3
+    results = strict_json(tmp_path / "results.json")
+    run = results["runs"]["addition"]["feedforward"]
+    assert results["seeds"] == [3, 4] and set(run["seeds"]["same"]) == {"3", "4"}
+    models = [key.directory(tmp_path, seed) / "model.safetensors" for seed in (3, 4)]
+    first, second = (load_file(model) for model in models)
+    assert any(first[name].ne(second[name]).any() for name in first)
+    row = next(line for line in (tmp_path / "results.md").read_text().splitlines()
+               if line.startswith("| feedforward |") and "±" in line)
+    assert row.count("±") == 2
+
+
+def test_no_sweep_trains_at_the_preset_rate(tmp_path: Path) -> None:
+    reproduce(tmp_path, tasks=["addition"], solvers=["feedforward"], overrides=TINY, sizes=[],
+              lr_factors=[], jobs=1, progress=False)
+    assert not (tmp_path / "sweep").exists()
+    run = strict_json(tmp_path / "results.json")["runs"]["addition"]["feedforward"]
+    assert run["lr"] == 5e-4 and run["lr_sweep"] == {}
+
+
+def test_the_chosen_rate_has_the_lowest_validation_error_and_divergence_loses() -> None:
+    assert chosen_rate({1e-3: {"validation": 0.2}, 3e-3: {"validation": 0.1},
+                        1e-2: {"validation": None}}) == 3e-3
+    assert chosen_rate({1e-3: {"validation": None}, 3e-3: {"validation": None}}) == 1e-3
+
+
+@pytest.mark.parametrize("arguments", [["--lr-sweep", "0,1"], ["--lr-sweep", "nan"],
+                                       ["--sweep-fraction", "1.5"], ["--seeds", "-1"],
+                                       ["--seeds", "a"]])
+def test_bad_sweep_or_seed_arguments_are_usage_errors(arguments: list[str], tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", "--out", str(tmp_path), *arguments])
+    assert exit_info.value.code == 2 and "expected" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_repeated_seeds_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reproduce", "--out", str(tmp_path), "--seeds", "1,1"]) == 2
+    assert "distinct" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("text", "expected"), [

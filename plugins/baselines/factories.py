@@ -37,7 +37,7 @@ def build_feedforward(options: FeedforwardConfig, task: object) -> FeedforwardSo
 
 def build_recurrent(options: RecurrentConfig, task: object) -> UnrolledSolver:
     """``recurrent``: an LSTM run for the step budget, trained on its last answer."""
-    return UnrolledSolver(networks("recurrent", task).lstm_core(options.hidden, task, "recurrent"))
+    return UnrolledSolver(networks("recurrent", task).lstm_core(options, task, "recurrent"))
 
 
 def build_iterative(options: IterativeConfig, task: object) -> UnrolledSolver:
@@ -49,9 +49,9 @@ def build_iterative(options: IterativeConfig, task: object) -> UnrolledSolver:
 
 def build_ponder(options: PonderConfig, task: object) -> PonderSolver:
     """``ponder``: PonderNet on the LSTM core."""
-    return PonderSolver(networks("ponder", task).lstm_core(options.hidden, task, "ponder"), options)
+    return PonderSolver(networks("ponder", task).lstm_core(options, task, "ponder"), options)
 
 
 def build_programmatic(options: ProgrammaticConfig, task: object) -> ProgrammaticSolver:
     """``programmatic``: one learned module applied repeatedly to a scratch pad."""
-    return ProgrammaticSolver(networks("programmatic", task).scratch_core(options.hidden, task))
+    return ProgrammaticSolver(networks("programmatic", task).scratch_core(options, task))

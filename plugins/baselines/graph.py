@@ -18,7 +18,8 @@ from torch import Tensor, nn
 from torch_geometric.nn import GINEConv, global_mean_pool
 
 from irem_core.errors import IremError
-from irem_plugins.baselines.options import FeedforwardConfig, IterativeConfig
+from irem_plugins.baselines.options import (FeedforwardConfig, IterativeConfig, PonderConfig,
+                                            ProgrammaticConfig, RecurrentConfig)
 from irem_plugins.baselines.solvers import StepCore
 
 if TYPE_CHECKING:
@@ -38,9 +39,10 @@ def _answer_features(task: object, solver: str) -> int:
     return task.answer_features
 
 
-def gine_layer(hidden: int) -> GINEConv:
-    r"""``h'_i = Θ(h_i + Σ_j ReLU(h_j + P e_ji + p))`` with ``Θ: Linear(H → H)``, edge width ``H``."""
-    return GINEConv(nn.Linear(hidden, hidden), edge_dim=hidden)
+def gine_layer(hidden: int, aggregation: str) -> GINEConv:
+    r"""``h'_i = Θ(h_i + Σ_j ReLU(h_j + P e_ji + p))`` with ``Θ: Linear(H → H)``, edge width
+    ``H``; ``aggregation`` replaces the sum over neighbours ``j`` by their mean or max."""
+    return GINEConv(nn.Linear(hidden, hidden), edge_dim=hidden, aggr=aggregation)
 
 
 @attrs.frozen
@@ -94,10 +96,10 @@ class GineStack(nn.Module):
         ``context (edge features (E, H)) -> nodes (V, H)``
     """
 
-    def __init__(self, hidden: int, layers: int) -> None:
+    def __init__(self, hidden: int, layers: int, aggregation: str) -> None:
         super().__init__()
         self.hidden = hidden
-        self.convolutions = nn.ModuleList(gine_layer(hidden) for _ in range(layers))
+        self.convolutions = nn.ModuleList(gine_layer(hidden, aggregation) for _ in range(layers))
 
     def forward(self, context: GraphContext, edge_features: Tensor) -> Tensor:
         """Node states ``(V, H)`` after message passing over ``edge_features (E, H)``."""
@@ -115,10 +117,10 @@ class GraphFeedforward(nn.Module):
         ``graphs (E edges) -> answers (E, F)``
     """
 
-    def __init__(self, answer_features: int, hidden: int, layers: int) -> None:
+    def __init__(self, answer_features: int, hidden: int, layers: int, aggregation: str) -> None:
         super().__init__()
         self.embed = nn.Linear(EDGE_INPUTS, hidden)
-        self.stack = GineStack(hidden, layers)
+        self.stack = GineStack(hidden, layers, aggregation)
         self.decode = EdgeDecoder(hidden, answer_features)
 
     def forward(self, graphs: GraphBatch) -> Tensor:
@@ -152,9 +154,9 @@ class GraphLstmCore(GraphStepCore):
         - readout: ``(E, F)``; summary: mean of ``h`` over each graph's nodes, ``(G, H)``
     """
 
-    def __init__(self, answer_features: int, hidden: int) -> None:
+    def __init__(self, answer_features: int, hidden: int, aggregation: str) -> None:
         super().__init__(answer_features, hidden)
-        self.message = gine_layer(hidden)
+        self.message = gine_layer(hidden, aggregation)
         self.cell = nn.LSTMCell(hidden, hidden)
 
     def start(self, context: GraphContext, y0: Tensor) -> tuple[Tensor, Tensor]:
@@ -185,9 +187,9 @@ class GraphScratchCore(GraphStepCore):
         - state: ``s (V, H)``; readout: ``(E, F)``
     """
 
-    def __init__(self, answer_features: int, hidden: int) -> None:
+    def __init__(self, answer_features: int, hidden: int, aggregation: str) -> None:
         super().__init__(answer_features, hidden)
-        self.message = gine_layer(hidden)
+        self.message = gine_layer(hidden, aggregation)
         self.instruction = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(),
                                          nn.Linear(hidden, hidden))
         self.norm = nn.LayerNorm(hidden)
@@ -220,11 +222,11 @@ class GraphAnswerUpdateCore(StepCore):
         - context edge features: ``W_x x (E, H)``; state: ``y (E, F)``; readout: ``y``
     """
 
-    def __init__(self, answer_features: int, hidden: int, layers: int) -> None:
+    def __init__(self, answer_features: int, hidden: int, layers: int, aggregation: str) -> None:
         super().__init__()
         self.input_layer = nn.Linear(EDGE_INPUTS, hidden, bias=False)
         self.answer_layer = nn.Linear(answer_features, hidden)
-        self.stack = GineStack(hidden, layers)
+        self.stack = GineStack(hidden, layers, aggregation)
         self.decode = EdgeDecoder(hidden, answer_features, edge_features=hidden)
         nn.init.zeros_(self.decode.linear.weight)
         nn.init.zeros_(self.decode.linear.bias)
@@ -251,20 +253,24 @@ class GraphAnswerUpdateCore(StepCore):
 def feedforward_network(options: FeedforwardConfig, task: object) -> GraphFeedforward:
     """The feed-forward graph network for ``task``."""
     return GraphFeedforward(_answer_features(task, "feedforward"), options.hidden or GRAPH_WIDTH,
-                            options.layers)
+                            options.layers, options.aggregation)
 
 
-def lstm_core(hidden: int | None, task: object, solver: str) -> GraphLstmCore:
+def lstm_core(options: RecurrentConfig | PonderConfig, task: object,
+              solver: str) -> GraphLstmCore:
     """The LSTM core of ``recurrent`` and ``ponder`` for ``task``."""
-    return GraphLstmCore(_answer_features(task, solver), hidden or GRAPH_WIDTH)
+    return GraphLstmCore(_answer_features(task, solver), options.hidden or GRAPH_WIDTH,
+                         options.aggregation)
 
 
-def scratch_core(hidden: int | None, task: object) -> GraphScratchCore:
+def scratch_core(options: ProgrammaticConfig, task: object) -> GraphScratchCore:
     """The programmatic core for ``task``."""
-    return GraphScratchCore(_answer_features(task, "programmatic"), hidden or GRAPH_WIDTH)
+    return GraphScratchCore(_answer_features(task, "programmatic"),
+                            options.hidden or GRAPH_WIDTH, options.aggregation)
 
 
 def update_core(options: IterativeConfig, task: object) -> GraphAnswerUpdateCore:
     """The iterative feed-forward core for ``task``."""
     return GraphAnswerUpdateCore(_answer_features(task, "iterative"),
-                                 options.hidden or GRAPH_WIDTH, options.layers)
+                                 options.hidden or GRAPH_WIDTH, options.layers,
+                                 options.aggregation)

@@ -7,8 +7,19 @@ without solver-specific entries.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 from attrs import validators as v
+
+AGGREGATIONS: tuple[str, ...] = ("sum", "mean", "max")
+"""How a graph baseline's GINE convolutions combine incoming messages (the paper: ``sum``)."""
+
+
+def _aggregation() -> Any:
+    """The ``aggregation`` field every baseline has."""
+    return attrs.field(default="sum", validator=v.in_(AGGREGATIONS))
+
 
 def _open_unit_interval(instance: object, attribute: attrs.Attribute, value: float | None) -> None:
     if value is not None and not 0.0 < value < 1.0:
@@ -22,10 +33,13 @@ class FeedforwardConfig:
     Attributes:
         hidden: width of every hidden layer (``None``: 512 vector, 128 graph).
         layers: hidden layers of the vector MLP, or GINE convolutions of the graph network.
+        aggregation: graph tasks: how message passing combines a node's incoming messages,
+            ``sum`` (the paper's), ``mean`` or ``max`` (docs/graph.md); vector tasks have none.
     """
 
     hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
     layers: int = attrs.field(default=3, validator=v.ge(1))
+    aggregation: str = _aggregation()
 
 
 @attrs.define
@@ -34,9 +48,12 @@ class RecurrentConfig:
 
     Attributes:
         hidden: LSTM width (``None``: 196 vector, 128 graph).
+        aggregation: graph tasks: how message passing combines a node's incoming messages,
+            ``sum`` (the paper's), ``mean`` or ``max`` (docs/graph.md); vector tasks have none.
     """
 
     hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
+    aggregation: str = _aggregation()
 
 
 @attrs.define
@@ -49,11 +66,14 @@ class IterativeConfig:
         full_backprop: differentiate through every step in training instead of only the
             last one. Off by default: the baseline is IREM's training loop with the energy
             gradient replaced by a free network, truncated like IREM's (as in the authors' release).
+        aggregation: graph tasks: how message passing combines a node's incoming messages,
+            ``sum`` (the paper's), ``mean`` or ``max`` (docs/graph.md); vector tasks have none.
     """
 
     hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
     layers: int = attrs.field(default=3, validator=v.ge(1))
     full_backprop: bool = False
+    aggregation: str = _aggregation()
 
 
 @attrs.define
@@ -67,12 +87,15 @@ class PonderConfig:
             step budget, as in the paper).
         halt_threshold: at test time each problem answers at the first step where its
             cumulative halting probability reaches this value (0.5: the median step).
+        aggregation: graph tasks: how message passing combines a node's incoming messages,
+            ``sum`` (the paper's), ``mean`` or ``max`` (docs/graph.md); vector tasks have none.
     """
 
     hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
     kl_weight: float = attrs.field(default=0.01, validator=v.ge(0))
     prior_halting: float | None = attrs.field(default=None, validator=_open_unit_interval)
     halt_threshold: float = attrs.field(default=0.5, validator=_open_unit_interval)
+    aggregation: str = _aggregation()
 
 
 @attrs.define
@@ -82,6 +105,9 @@ class ProgrammaticConfig:
     Attributes:
         hidden: width of the scratch state and of the step module (``None``: 512 vector,
             128 graph).
+        aggregation: graph tasks: how message passing combines a node's incoming messages,
+            ``sum`` (the paper's), ``mean`` or ``max`` (docs/graph.md); vector tasks have none.
     """
 
     hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
+    aggregation: str = _aggregation()

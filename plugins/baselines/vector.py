@@ -12,7 +12,8 @@ from torch import Tensor, nn
 
 from irem_core.errors import IremError
 from irem_core.layers import init_as_concatenation
-from irem_plugins.baselines.options import FeedforwardConfig, IterativeConfig
+from irem_plugins.baselines.options import (FeedforwardConfig, IterativeConfig, PonderConfig,
+                                            ProgrammaticConfig, RecurrentConfig)
 from irem_plugins.baselines.solvers import StepCore
 
 MLP_WIDTH = 512
@@ -199,16 +200,16 @@ def feedforward_network(options: FeedforwardConfig, task: object) -> MlpNetwork:
     return MlpNetwork(input_features, answer_features, options.hidden or MLP_WIDTH, options.layers)
 
 
-def lstm_core(hidden: int | None, task: object, solver: str) -> LstmCore:
+def lstm_core(options: RecurrentConfig | PonderConfig, task: object, solver: str) -> LstmCore:
     """The LSTM core of ``recurrent`` and ``ponder`` for ``task``."""
     input_features, answer_features = _features(task, solver)
-    return LstmCore(input_features, answer_features, hidden or LSTM_WIDTH)
+    return LstmCore(input_features, answer_features, options.hidden or LSTM_WIDTH)
 
 
-def scratch_core(hidden: int | None, task: object) -> ScratchCore:
+def scratch_core(options: ProgrammaticConfig, task: object) -> ScratchCore:
     """The programmatic core for ``task``."""
     input_features, answer_features = _features(task, "programmatic")
-    return ScratchCore(input_features, answer_features, hidden or MLP_WIDTH)
+    return ScratchCore(input_features, answer_features, options.hidden or MLP_WIDTH)
 
 
 def update_core(options: IterativeConfig, task: object) -> AnswerUpdateCore:

@@ -1,7 +1,9 @@
 """``irem reproduce``: train solvers × tasks, evaluate them on fixed problem sets, compare.
 
-For every selected task and solver the run is trained with :func:`irem_core.trainer.train`
-into ``DIR/runs/<task>/<solver>`` (from the task's preset) and evaluated with
+Every solver gets one protocol: a learning-rate sweep of short runs into
+``DIR/sweep/<task>/<solver>/lr-<rate>``, chosen on validation problems, then for each seed a
+run trained with :func:`irem_core.trainer.train` at the chosen rate into
+``DIR/runs/<task>/<solver>/seed-<s>`` (from the task's preset), evaluated with
 :func:`irem_core.evaluate.evaluate` on the ``same`` and ``harder`` problem sets of that task,
 drawn once from fixed seeds and written to ``DIR/data`` (as ``irem data`` would), so every
 solver sees the same problems and the same starts. Tasks that declare a size option are
@@ -16,6 +18,7 @@ reuses it, resumes a run that was interrupted in training, and trains the rest.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import multiprocessing
@@ -26,7 +29,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import attrs
 import torch
@@ -43,8 +46,10 @@ from irem_core.runs import TrainedRun, build_task, load_run, sized_task
 from irem_core.seeding import derive_seed
 from irem_core.trainer import train
 
-DEFAULT_TASKS: tuple[str, ...] = ("addition", "completion", "inverse", "shortest_path")
-"""The tasks of the paper's tables (IREM, ICML 2022; IRED, ICML 2024, Table 1)."""
+DEFAULT_TASKS: tuple[str, ...] = ("addition", "completion", "inverse", "shortest_path",
+                                  "connected_components", "edge_copy")
+"""The paper's six tasks: the matrix tasks of its tables (IREM, ICML 2022; IRED, ICML 2024,
+Table 1) and its three graph tasks."""
 
 DEFAULT_SOLVERS: tuple[str, ...] = ("irem", "feedforward", "recurrent", "iterative", "ponder",
                                     "programmatic")
@@ -60,8 +65,18 @@ NESTED_DEPTH = 10
 NESTED_PROBLEMS = 500
 """Nested problems per depth (fewer when ``eval.problems`` is smaller)."""
 
+DEFAULT_LR_FACTORS: tuple[float, ...] = (1 / 3, 1.0, 3.0)
+"""The learning-rate sweep: every solver of a task tries the preset's rate times each factor."""
+
+DEFAULT_SWEEP_FRACTION = 0.2
+"""Length of a sweep run, as a fraction of the preset's iterations."""
+
 EVAL_SPLITS: tuple[str, ...] = ("same", "harder")
+VALIDATION = "validation"
+"""The case the sweep chooses on: problems of the ``same`` distribution from their own seed."""
+
 EVALUATION_FILE = "evaluation.json"
+SWEEP_FILE = "validation.json"
 
 def paper(task: str) -> dict[str, Any]:
     """The paper's numbers ``task`` declares in its registration (meta ``paper``): ``source``,
@@ -77,9 +92,13 @@ class RunKey:
     task: str
     solver: str
 
-    def directory(self, out: Path) -> Path:
-        """``out/runs/<task>/<solver>``."""
-        return out / "runs" / self.task / self.solver
+    def directory(self, out: Path, seed: int) -> Path:
+        """``out/runs/<task>/<solver>/seed-<seed>``."""
+        return out / "runs" / self.task / self.solver / f"seed-{seed}"
+
+    def sweep_directory(self, out: Path, lr: float) -> Path:
+        """``out/sweep/<task>/<solver>/lr-<lr>``."""
+        return out / "sweep" / self.task / self.solver / f"lr-{lr:.3g}"
 
 
 @attrs.frozen
@@ -88,14 +107,16 @@ class ReproduceSummary:
 
     Attributes:
         directory: the output directory.
-        trained: runs trained (or resumed) and evaluated by this call.
+        trained: runs (cell and seed) trained or resumed, and evaluated, by this call.
         reused: finished runs found in the directory and reused.
+        learning_rates: the rate the sweep chose for each cell.
         wall_seconds: time this call took.
     """
 
     directory: Path
-    trained: list[RunKey]
-    reused: list[RunKey]
+    trained: list[tuple[RunKey, int]]
+    reused: list[tuple[RunKey, int]]
+    learning_rates: dict[RunKey, float]
     wall_seconds: float
 
 
@@ -235,7 +256,8 @@ class ProblemSets:
             return task, task.from_tensors({key: value.to(device)
                                             for key, value in task.to_tensors(problems).items()})
         task = build_task(config.task)
-        tensors = task.to_tensors(task.sample(split, config.eval.problems, generator))
+        distribution = "same" if split == VALIDATION else split
+        tensors = task.to_tensors(task.sample(distribution, config.eval.problems, generator))
         path = self.out / "data" / f"{config.task.name}-{split}.safetensors"
         atomic_write(path, tensors_to_bytes(tensors))
         return task, task.from_tensors({key: value.to(device) for key, value in tensors.items()})
@@ -305,6 +327,66 @@ def train_and_evaluate(config: RunConfig, directory: Path, problem_sets: Problem
     return record
 
 
+def sweep_config(config: RunConfig, lr: float, fraction: float) -> RunConfig:
+    """A sweep run: ``config`` at peak learning rate ``lr`` for ``fraction`` of its iterations
+    (at least one), with its schedule (warm-up, decay) over that shorter run."""
+    iterations = max(1, round(config.train.iterations * fraction))
+    return attrs.evolve(config, train=attrs.evolve(config.train, lr=lr, iterations=iterations))
+
+
+def sweep_rates(config: RunConfig, factors: Sequence[float]) -> list[float]:
+    """The rates a cell tries: the preset's rate times each factor, to three digits."""
+    return sorted({float(f"{config.train.lr * factor:.3g}") for factor in factors})
+
+
+def finished_validation(directory: Path, config: RunConfig) -> dict[str, Any] | None:
+    """The saved record of a finished sweep run of ``config`` in ``directory``, else ``None``."""
+    path = directory / SWEEP_FILE
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    _check_same_config(directory, record["config"], _plain(config))
+    return record
+
+
+def train_and_validate(config: RunConfig, directory: Path, problem_sets: ProblemSets,
+                       progress: bool) -> dict[str, Any]:
+    """Train (or resume) one sweep run and save its validation MSE as ``validation.json``.
+
+    ``validation`` is the final-answer MSE on the validation problems at the largest test
+    budget, or ``None`` when training diverged or some validation answers were NaN/Inf.
+    """
+    record: dict[str, Any] = {"config": _plain(config), "lr": config.train.lr}
+    try:
+        record["train"] = ensure_trained(config, directory, progress)
+    except NonFiniteError as error:
+        record.update(error=str(error), validation=None)
+    else:
+        run = load_run(directory, config.device)
+        task, problems = problem_sets.get(config, VALIDATION, run.device)
+        generator = torch.Generator(run.device).manual_seed(problem_sets.start_seed(VALIDATION))
+        evaluation = evaluate(run.solver, task, problems, config.eval.steps, generator,
+                              config.eval.batch_size).to_dict()
+        error = evaluation["mse"][MIN_ENERGY]
+        clean = not evaluation["nonfinite_problems"] and error is not None and math.isfinite(error)
+        record["validation"] = error if clean else None
+    atomic_write(directory / SWEEP_FILE, json_bytes(record))
+    return record
+
+
+def chosen_rate(records: dict[float, dict[str, Any]]) -> float:
+    """The rate whose sweep run has the lowest validation MSE; runs that diverged lose. When
+    every run diverged, the smallest rate."""
+    scored = {lr: record["validation"] for lr, record in records.items()
+              if record["validation"] is not None}
+    return min(scored, key=scored.__getitem__) if scored else min(records)
+
+
+def with_rate(config: RunConfig, lr: float) -> RunConfig:
+    """``config`` at peak learning rate ``lr``."""
+    return attrs.evolve(config, train=attrs.evolve(config.train, lr=lr))
+
+
 def default_jobs(configs: Iterable[RunConfig]) -> int:
     """Runs trained at once by default: one per CPU core, at most four, for CPU runs (the
     quick presets' small networks use cores better as separate runs than as threads of one
@@ -314,70 +396,132 @@ def default_jobs(configs: Iterable[RunConfig]) -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _run_job(config: dict[str, Any], directory: Path, out: Path, seed: int,
-             sizes: list[int]) -> dict[str, Any]:
-    """:func:`train_and_evaluate` in a worker process (arguments in picklable form)."""
-    return train_and_evaluate(structure(config, RunConfig), directory, ProblemSets(out, seed),
-                              sizes, progress=False)
+@functools.lru_cache(maxsize=None)
+def _problem_sets(out: Path, seed: int) -> ProblemSets:
+    """One :class:`ProblemSets` per reproduction and process, so problems are drawn once."""
+    return ProblemSets(out, seed)
+
+
+def _sweep_job(config: dict[str, Any], directory: Path, out: Path, seed: int,
+               progress: bool) -> dict[str, Any]:
+    """:func:`train_and_validate` with picklable arguments (for worker processes)."""
+    return train_and_validate(structure(config, RunConfig), directory, _problem_sets(out, seed),
+                              progress)
+
+
+def _evaluation_job(config: dict[str, Any], directory: Path, out: Path, seed: int,
+                    sizes: list[int], progress: bool) -> dict[str, Any]:
+    """:func:`train_and_evaluate` with picklable arguments (for worker processes)."""
+    return train_and_evaluate(structure(config, RunConfig), directory, _problem_sets(out, seed),
+                              sizes, progress)
+
+
+def _execute(calls: dict[Any, tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]], jobs: int,
+             bar: tqdm, progress: bool) -> dict[Any, dict[str, Any]]:
+    """Run ``function(*arguments, progress)`` for every entry of ``calls``: in this process
+    when ``jobs`` is 1, else in ``jobs`` worker processes with ``cpus // jobs`` torch threads
+    each. Returns the records by the same keys."""
+    records: dict[Any, dict[str, Any]] = {}
+    if jobs == 1 or len(calls) <= 1:
+        for name, (function, arguments) in calls.items():
+            bar.set_postfix_str(str(name))
+            records[name] = function(*arguments, progress)
+            bar.update(1)
+        return records
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(jobs, len(calls)), mp_context=context,
+                             initializer=torch.set_num_threads, initargs=(threads,)) as pool:
+        futures = {pool.submit(function, *arguments, False): name
+                   for name, (function, arguments) in calls.items()}
+        for future in as_completed(futures):
+            records[futures[future]] = future.result()
+            bar.set_postfix_str(f"finished {futures[future]}")
+            bar.update(1)
+    return records
+
+
+def _check_arguments(seeds: Sequence[int], lr_factors: Sequence[float], sweep_fraction: float,
+                     jobs: int | None) -> None:
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise IremError(f"seeds must be distinct and at least one, got {list(seeds)}")
+    if any(not (math.isfinite(factor) and factor > 0) for factor in lr_factors):
+        raise IremError(f"learning-rate factors must be positive numbers, got {list(lr_factors)}")
+    if not (math.isfinite(sweep_fraction) and 0 < sweep_fraction <= 1):
+        raise IremError(f"the sweep fraction must be in (0, 1], got {sweep_fraction}")
+    if jobs is not None and jobs <= 0:
+        raise IremError(f"jobs must be positive, got {jobs}")
 
 
 def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = DEFAULT_TASKS,
               solvers: Iterable[str] = DEFAULT_SOLVERS, overrides: Sequence[str] = (),
-              seed: int = 0, device: str | None = None, sizes: Sequence[int] = DEFAULT_SIZES,
-              jobs: int | None = None, progress: bool = True) -> ReproduceSummary:
-    """Train and evaluate every solver on every task; write results into ``out``.
+              seeds: Sequence[int] = (0,), device: str | None = None,
+              sizes: Sequence[int] = DEFAULT_SIZES,
+              lr_factors: Sequence[float] = DEFAULT_LR_FACTORS,
+              sweep_fraction: float = DEFAULT_SWEEP_FRACTION, jobs: int | None = None,
+              progress: bool = True) -> ReproduceSummary:
+    """Sweep each solver's learning rate, train it with the best one for every seed, evaluate
+    it on every task; write results into ``out``.
+
+    The protocol is the same for every solver (IREM included): short runs at the preset's
+    learning rate times each of ``lr_factors``, the rate with the lowest validation MSE
+    (problems of the ``same`` distribution from their own seed, never the test sets), then
+    full runs at that rate. Nothing else is tuned per solver or task.
 
     Args:
-        out: output directory (runs, problem sets, results, plots).
-        preset: the tasks' preset, ``quick`` or ``paper``.
+        out: output directory (sweep and full runs, problem sets, results, plots).
+        preset: the tasks' preset: ``quick``, ``fast`` or ``paper``.
         tasks: task names.
         solvers: solver names.
         overrides: ``--set`` overrides, ``KEY=VALUE`` for every run or ``NAME:KEY=VALUE`` for
             the runs of one task or solver.
-        seed: seed of training; the evaluation seeds derive from it.
+        seeds: training seeds of the full runs; the sweep trains with the first, and every
+            evaluation seed derives from the first.
         device: torch device (default: the config's).
         sizes: sizes of the size curve, for tasks with a size option.
+        lr_factors: the sweep's factors of the preset's learning rate; empty: no sweep, every
+            solver trains at the preset's rate.
+        sweep_fraction: length of a sweep run as a fraction of the full run's iterations.
         jobs: runs trained at once, each in its own process with ``cpus // jobs`` torch
             threads (default: :func:`default_jobs`). Results do not depend on it.
         progress: show progress bars (per-run training bars only when ``jobs`` is 1).
     """
     started = time.perf_counter()
-    out = Path(out)
+    out, seeds = Path(out), list(seeds)
+    _check_arguments(seeds, lr_factors, sweep_fraction, jobs)
     keys = [RunKey(task, solver) for task in tasks for solver in solvers]
-    configs = {key: run_config(key, preset, overrides, seed, device) for key in keys}
-    check_shared_evaluation(configs)
-    records = {key: finished_evaluation(key.directory(out), configs[key], sizes) for key in keys}
-    problem_sets = ProblemSets(out, seed)
-    pending = [key for key in keys if records[key] is None]
-    jobs = default_jobs(configs.values()) if jobs is None else jobs
-    if jobs <= 0:
-        raise IremError(f"--jobs must be positive, got {jobs}")
-    bar = tqdm(total=len(keys), initial=len(keys) - len(pending), desc=f"reproduce {preset}",
+    base = {key: run_config(key, preset, overrides, seeds[0], device) for key in keys}
+    check_shared_evaluation(base)
+    jobs = default_jobs(base.values()) if jobs is None else jobs
+    rates = {key: sweep_rates(base[key], lr_factors) for key in keys} if lr_factors else {}
+    sweeps = {(key, lr): sweep_config(base[key], lr, sweep_fraction)
+              for key, key_rates in rates.items() for lr in key_rates}
+    bar = tqdm(total=len(sweeps) + len(keys) * len(seeds), desc=f"reproduce {preset}",
                unit="run", disable=not progress, dynamic_ncols=True)
-    if jobs == 1 or len(pending) <= 1:
-        for key in pending:
-            bar.set_postfix_str(f"{key.solver} on {key.task}")
-            records[key] = train_and_evaluate(configs[key], key.directory(out), problem_sets,
-                                              sizes, progress)
-            bar.update(1)
-    else:
-        threads = max(1, (os.cpu_count() or 1) // jobs)
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(jobs, len(pending)), mp_context=context,
-                                 initializer=torch.set_num_threads, initargs=(threads,)) as pool:
-            futures = {pool.submit(_run_job, _plain(configs[key]), key.directory(out), out, seed,
-                                   list(sizes)): key for key in pending}
-            for future in as_completed(futures):
-                key = futures[future]
-                records[key] = future.result()
-                bar.set_postfix_str(f"finished {key.solver} on {key.task}")
-                bar.update(1)
+    validations = {cell: finished_validation(cell[0].sweep_directory(out, cell[1]), config)
+                   for cell, config in sweeps.items()}
+    bar.update(sum(record is not None for record in validations.values()))
+    validations.update(_execute(
+        {cell: (_sweep_job, (_plain(config), cell[0].sweep_directory(out, cell[1]), out,
+                             seeds[0]))
+         for cell, config in sweeps.items() if validations[cell] is None}, jobs, bar, progress))
+    chosen = {key: chosen_rate({lr: validations[key, lr] for lr in rates[key]}) if rates
+              else base[key].train.lr for key in keys}
+    configs = {(key, seed): with_rate(run_config(key, preset, overrides, seed, device),
+                                      chosen[key]) for key in keys for seed in seeds}
+    records = {run: finished_evaluation(run[0].directory(out, run[1]), config, sizes)
+               for run, config in configs.items()}
+    bar.update(sum(record is not None for record in records.values()))
+    pending = [run for run, record in records.items() if record is None]
+    records.update(_execute(
+        {run: (_evaluation_job, (_plain(configs[run]), run[0].directory(out, run[1]), out,
+                                 seeds[0], list(sizes)))
+         for run in pending}, jobs, bar, progress))
     bar.close()
-    trained = pending
-    summary = ReproduceSummary(out, trained, [key for key in keys if key not in trained],
-                               time.perf_counter() - started)
-    results = results_document(preset, seed, sizes, overrides, keys, records, problem_sets,
-                               summary)
+    summary = ReproduceSummary(out, pending, [run for run in configs if run not in pending],
+                               chosen, time.perf_counter() - started)
+    results = results_document(preset, seeds, sizes, overrides, lr_factors, sweep_fraction,
+                               keys, records, validations, summary)
     atomic_write(out / "results.json", json_bytes(results))
     atomic_write(out / "results.md", results_markdown(results).encode())
     write_plots(out, results)
@@ -390,30 +534,59 @@ def _environment() -> dict[str, Any]:
             "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}
 
 
-def command_line(preset: str, tasks: list[str], solvers: list[str], seed: int,
-                 sizes: Sequence[int], overrides: Sequence[str], out: Path) -> str:
+def _joined(values: Iterable[Any]) -> str:
+    return ",".join(f"{value:g}" if isinstance(value, float) else str(value) for value in values)
+
+
+def command_line(preset: str, tasks: list[str], solvers: list[str], seeds: Sequence[int],
+                 sizes: Sequence[int], overrides: Sequence[str], lr_factors: Sequence[float],
+                 sweep_fraction: float, out: Path) -> str:
     """The ``irem reproduce`` command that gives these results."""
     words = ["irem", "reproduce", "--preset", preset, "--tasks", ",".join(tasks),
-             "--solvers", ",".join(solvers), "--seed", str(seed),
-             "--sizes", ",".join(map(str, sizes)) or "''"]
+             "--solvers", ",".join(solvers), "--seeds", _joined(seeds),
+             "--sizes", _joined(sizes) or "''", "--lr-sweep", _joined(lr_factors) or "''",
+             "--sweep-fraction", f"{sweep_fraction:g}"]
     words += [word for override in overrides for word in ("--set", shlex.quote(override))]
     return " ".join(words + ["--out", shlex.quote(str(out))])
 
 
-def results_document(preset: str, seed: int, sizes: Sequence[int], overrides: Sequence[str],
-                     keys: list[RunKey], records: dict[RunKey, dict[str, Any]],
-                     problem_sets: ProblemSets, summary: ReproduceSummary) -> dict[str, Any]:
-    """The content of ``results.json``."""
+def _seed_errors(records: dict[int, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """``{split: {seed: final-answer MSE}}``; ``None`` for a diverged run or NaN/Inf answers."""
+    return {split: {str(seed): None if "error" in record
+                    or record["splits"][split]["nonfinite_problems"]
+                    else record["splits"][split]["mse"][MIN_ENERGY]
+                    for seed, record in records.items()}
+            for split in EVAL_SPLITS}
+
+
+def results_document(preset: str, seeds: list[int], sizes: Sequence[int],
+                     overrides: Sequence[str], lr_factors: Sequence[float],
+                     sweep_fraction: float, keys: list[RunKey],
+                     records: dict[tuple[RunKey, int], dict[str, Any]],
+                     validations: dict[tuple[RunKey, float], dict[str, Any]],
+                     summary: ReproduceSummary) -> dict[str, Any]:
+    """The content of ``results.json``: per task and solver, the record of the first seed's
+    run, the MSE of every seed (``seeds``), the chosen rate (``lr``) and the sweep's
+    validation MSE per rate (``lr_sweep``)."""
     tasks = list(dict.fromkeys(key.task for key in keys))
     solvers = list(dict.fromkeys(key.solver for key in keys))
+
+    def cell(key: RunKey) -> dict[str, Any]:
+        return {**records[key, seeds[0]], "lr": summary.learning_rates[key],
+                "lr_sweep": {f"{lr:g}": record["validation"]
+                             for (swept, lr), record in validations.items() if swept == key},
+                "seeds": _seed_errors({seed: records[key, seed] for seed in seeds})}
+
     return {
-        "command": command_line(preset, tasks, solvers, seed, sizes, overrides, summary.directory),
-        "preset": preset, "seed": seed, "tasks": tasks, "solvers": solvers,
+        "command": command_line(preset, tasks, solvers, seeds, sizes, overrides, lr_factors,
+                                sweep_fraction, summary.directory),
+        "preset": preset, "seed": seeds[0], "seeds": seeds, "tasks": tasks, "solvers": solvers,
         "metric": MIN_ENERGY, "splits": list(EVAL_SPLITS),
+        "lr_factors": list(lr_factors), "sweep_fraction": sweep_fraction,
         "sizes": {task: size_curve_sizes(task, sizes) for task in tasks},
         "wall_seconds": summary.wall_seconds,
         "reused_runs": len(summary.reused), "environment": _environment(),
-        "runs": {task: {key.solver: records[key] for key in keys if key.task == task}
+        "runs": {task: {key.solver: cell(key) for key in keys if key.task == task}
                  for task in tasks},
         "paper": {"source": {task: paper(task)["source"] for task in tasks if "source" in paper(task)},
                   "results": {solver: {task: paper(task)["results"][solver] for task in tasks
@@ -446,13 +619,36 @@ def _final(evaluation: dict[str, Any] | None, budget: str = MIN_ENERGY) -> float
     return None if evaluation is None else evaluation["mse"][budget]
 
 
-def _cell(evaluation: dict[str, Any] | None, paper: float | None, best: bool) -> str:
-    if evaluation is None:
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    mean = sum(values) / len(values)
+    return mean, math.sqrt(sum((value - mean) ** 2 for value in values) / max(len(values) - 1, 1))
+
+
+def _score(run: dict[str, Any], split: str) -> float | None:
+    """The cell's number: the final-answer MSE, averaged over seeds; ``None`` when a seed
+    diverged or gave NaN/Inf answers."""
+    errors = list(run["seeds"][split].values())
+    return None if None in errors else _mean_std(errors)[0]
+
+
+def _cell(run: dict[str, Any], split: str, paper: float | None, best: bool) -> str:
+    errors = list(run["seeds"][split].values())
+    if "error" in run:
         cell = "diverged"
+    elif None in errors:
+        cell = "†"
+    elif len(errors) == 1:
+        cell = _number(errors[0])
     else:
-        cell = _number(_final(evaluation))
-        cell = f"**{cell}**" if best else cell
-        cell += " †" if evaluation["nonfinite_problems"] else ""
+        mean, std = _mean_std(errors)
+        cell = f"{_number(mean)} ± {_number(std)}"
+    cell = f"**{cell}**" if best else cell
+    return cell + (f" ({_number(paper)})" if paper is not None else "")
+
+
+def _size_cell(evaluation: dict[str, Any] | None, paper: float | None) -> str:
+    cell = "diverged" if evaluation is None else _number(_final(evaluation))
+    cell += " †" if evaluation is not None and evaluation["nonfinite_problems"] else ""
     return cell + (f" ({_number(paper)})" if paper is not None else "")
 
 
@@ -465,18 +661,15 @@ def _any_evaluation(results: dict[str, Any], task: str, group: str,
 def _main_table(results: dict[str, Any]) -> list[str]:
     columns = [(task, split) for task in results["tasks"] for split in results["splits"]]
     header = ["solver"] + [f"{task} {split}" for task, split in columns]
-    ours = {(solver, task, split): _evaluation(results["runs"][task][solver], "splits", split)
-            for solver in results["solvers"] for task, split in columns}
-    best = {}
-    for task, split in columns:
-        clean = [_final(evaluation) for (_, t, s), evaluation in ours.items()
-                 if (t, s) == (task, split) and evaluation is not None
-                 and not evaluation["nonfinite_problems"] and _final(evaluation) is not None]
-        best[task, split] = min(clean, default=None)
-    rows = [[solver] + [_cell(ours[solver, task, split],
+    scores = {(solver, task, split): _score(results["runs"][task][solver], split)
+              for solver in results["solvers"] for task, split in columns}
+    best = {(task, split): min((score for (_, t, s), score in scores.items()
+                                if (t, s) == (task, split) and score is not None), default=None)
+            for task, split in columns}
+    rows = [[solver] + [_cell(results["runs"][task][solver], split,
                               paper(task).get("results", {}).get(solver, {}).get(split),
-                              ours[solver, task, split] is not None
-                              and _final(ours[solver, task, split]) == best[task, split])
+                              scores[solver, task, split] is not None
+                              and scores[solver, task, split] == best[task, split])
                         for task, split in columns]
             for solver in results["solvers"]]
     zero = [_any_evaluation(results, task, "splits", split) for task, split in columns]
@@ -484,6 +677,23 @@ def _main_table(results: dict[str, Any]) -> list[str]:
                                               else evaluation["zero_predictor"])
                                       for evaluation in zero])
     return _table(header, rows)
+
+
+def _rate_table(results: dict[str, Any]) -> list[str]:
+    """Each cell's sweep: validation MSE per learning rate, the chosen rate in bold."""
+    if not results["lr_factors"]:
+        return ["No sweep (`--lr-sweep ''`): every solver trained at the preset's rate."]
+    rows = []
+    for solver in results["solvers"]:
+        row = [solver]
+        for task in results["tasks"]:
+            run = results["runs"][task][solver]
+            tried = [f"{rate}: {_number(error) if error is not None else 'diverged'}"
+                     for rate, error in run["lr_sweep"].items()]
+            row.append(", ".join(f"**{text}**" if float(text.partition(":")[0]) == run["lr"]
+                                 else text for text in tried))
+        rows.append(row)
+    return _table(["solver", *results["tasks"]], rows)
 
 
 def _steps_used(evaluation: dict[str, Any] | None) -> str:
@@ -521,8 +731,8 @@ def _size_table(results: dict[str, Any], task: str) -> list[str]:
     if not sizes:
         return []
     reference, runs = paper(task).get("size_curves", {}), results["runs"][task]
-    rows = [[solver] + [_cell(_evaluation(runs[solver], "sizes", str(size)),
-                              reference.get(solver, {}).get(size), best=False) for size in sizes]
+    rows = [[solver] + [_size_cell(_evaluation(runs[solver], "sizes", str(size)),
+                                   reference.get(solver, {}).get(size)) for size in sizes]
             for solver in results["solvers"]]
     count = _any_evaluation(results, task, "sizes", str(sizes[0]))
     count = "?" if count is None else count["num_problems"]
@@ -572,19 +782,28 @@ def results_markdown(results: dict[str, Any]) -> str:
     lines = [
         f"# irem reproduce --preset {results['preset']}", "",
         f"`{results['command']}`", "",
-        f"Seed {results['seed']}; {environment['platform']}, {environment['cpus']} CPUs, "
+        f"Seeds {_joined(results['seeds'])}; {environment['platform']}, {environment['cpus']} CPUs, "
         f"torch {environment['torch']}; wall time of the last call "
         f"{results['wall_seconds']:.0f} s ({results['reused_runs']} finished runs reused).", "",
         "Element-wise MSE of each solver's final answer (the `min_energy` column of `irem "
         "eval`: each problem's lowest-energy iterate for IREM, the last iterate for solvers "
         "without an energy, which for a halting solver such as PonderNet is its halting "
         "answer) on the fixed problem sets in `data/`; the paper's number in "
-        f"brackets ({sources}). Bold: our best in the column; †: some "
-        "problems gave NaN/Inf and are excluded (such cells are never bold); diverged: the "
-        "training loss became NaN/Inf. The paper used 20×20 matrices; presets other than "
-        "`paper` may not.", "",
+        f"brackets ({sources}). With several seeds: mean ± standard deviation over them. "
+        "Bold: our best in the column; †: some problems gave NaN/Inf answers (no number, "
+        "never bold); diverged: the training loss became NaN/Inf. The paper used 20×20 "
+        "matrices; presets other than `paper` may not.", "",
         *_main_table(results), "",
-        "## Error at each step budget", "",
+        "## Learning rates", "",
+        "The same protocol for every solver, IREM included: short runs "
+        f"({results['sweep_fraction']:g} of the iterations, same schedule) at the preset's "
+        "learning rate times " + (", ".join(f"{factor:.3g}" for factor in results["lr_factors"])
+                                  or "nothing") + ", then the full runs at the rate with the "
+        "lowest validation MSE (final answers on problems of the `same` distribution drawn "
+        "from their own seed, never the test sets). Validation MSE per rate; the chosen rate "
+        "in bold:", "",
+        *_rate_table(results), "",
+        f"## Error at each step budget (seed {results['seed']})", "",
         "MSE after `@b` steps (IREM: its iterate `b`; a halting solver: its answer with "
         "budget `b`); steps used: mean (95th percentile) over problems at the largest budget.",
         "",
@@ -595,7 +814,7 @@ def results_markdown(results: dict[str, Any]) -> str:
                   f"![error vs steps](error_vs_steps_{task}.png)", ""]
         if results["sizes"].get(task):
             lines += [f"![error vs size](size_curve_{task}.png)", ""]
-    lines += ["## Runs", "", *_timing_table(results), ""]
+    lines += [f"## Runs (seed {results['seed']})", "", *_timing_table(results), ""]
     return "\n".join(lines)
 
 
@@ -677,14 +896,35 @@ def _names(text: str) -> list[str]:
     return names
 
 
-def _sizes(text: str) -> list[int]:
+def _number_list(kind: Callable[[str], Any], valid: Callable[[Any], bool],
+                 description: str) -> Callable[[str], list[Any]]:
+    """An argparse type for comma-separated numbers that each pass ``valid`` ('' is none)."""
+    def parse(text: str) -> list[Any]:
+        try:
+            values = [kind(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            values = None
+        if values is None or not all(valid(value) for value in values):
+            raise argparse.ArgumentTypeError(f"expected comma-separated {description}, got "
+                                             f"{text!r}")
+        return values
+    return parse
+
+
+_sizes = _number_list(int, lambda size: size > 0, "positive integers")
+_seeds = _number_list(int, lambda seed: 0 <= seed < 2 ** 63, "non-negative integers")
+_factors = _number_list(float, lambda factor: math.isfinite(factor) and factor > 0,
+                        "positive numbers")
+
+
+def _fraction(text: str) -> float:
     try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if any(size <= 0 for size in sizes):
-        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
-    return sizes
+        value = math.nan
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text!r}")
+    return value
 
 
 def add_reproduce_arguments(parser: argparse.ArgumentParser) -> None:
@@ -704,7 +944,17 @@ def add_reproduce_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES),
                         help="sizes of the size curve for sized tasks, e.g. 10,15,20 ('' for none; "
                              f"default: {','.join(map(str, DEFAULT_SIZES))})")
-    parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
+    parser.add_argument("--seeds", "--seed", dest="seeds", type=_seeds, default=[0],
+                        help="comma-separated training seeds of the full runs; the sweep and "
+                             "the evaluation problems use the first (default: 0)")
+    parser.add_argument("--lr-sweep", dest="lr_factors", type=_factors,
+                        default=list(DEFAULT_LR_FACTORS), metavar="FACTORS",
+                        help="factors of the preset's learning rate that every solver tries in "
+                             "short runs before its full runs ('' for none; default: "
+                             f"{_joined(f'{factor:.3g}' for factor in DEFAULT_LR_FACTORS)})")
+    parser.add_argument("--sweep-fraction", type=_fraction, default=DEFAULT_SWEEP_FRACTION,
+                        help="length of a sweep run as a fraction of the full run's iterations "
+                             f"(default: {DEFAULT_SWEEP_FRACTION:g})")
     parser.add_argument("--device", help="cpu, cuda, ... (default: cpu)")
     parser.add_argument("--jobs", type=int, help="runs trained at once, each in its own process "
                         "(default: one per CPU core up to 4 on CPU, 1 on an accelerator)")
@@ -714,8 +964,11 @@ def add_reproduce_arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """``irem reproduce``."""
     summary = reproduce(args.out, preset=args.preset, tasks=args.tasks, solvers=args.solvers,
-                        overrides=args.overrides, seed=args.seed, device=args.device,
-                        sizes=args.sizes, jobs=args.jobs, progress=not args.no_progress)
-    print(f"{len(summary.trained)} runs trained and evaluated, {len(summary.reused)} reused, in "
+                        overrides=args.overrides, seeds=args.seeds, device=args.device,
+                        sizes=args.sizes, lr_factors=args.lr_factors,
+                        sweep_fraction=args.sweep_fraction, jobs=args.jobs,
+                        progress=not args.no_progress)
+    print(f"{len(summary.trained)} runs trained and evaluated, {len(summary.reused)} reused "
+          f"(besides the learning-rate sweep), in "
           f"{summary.wall_seconds:.0f} s; results in {summary.directory / 'results.md'}")
     return 0
