@@ -16,8 +16,9 @@ import functools
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch.autograd.profiler_util import FunctionEvent
@@ -76,12 +77,24 @@ def enclosing(event: FunctionEvent) -> list[str]:
     return names
 
 
+BOOKKEEPING = frozenset({
+    "aten::empty", "aten::empty_strided", "aten::zeros", "aten::zeros_like", "aten::ones_like",
+    "aten::expand", "aten::view", "aten::as_strided", "aten::t", "aten::transpose",
+    "aten::detach", "aten::detach_", "aten::_reshape_alias", "aten::reshape", "aten::squeeze",
+    "aten::unsqueeze", "aten::resize_", "aten::empty_like", "aten::result_type", "aten::to",
+    "aten::_to_copy", "aten::slice", "aten::select", "aten::alias", "aten::clone",
+    "aten::contiguous", "aten::numpy_T", "aten::permute", "aten::lift_fresh",
+    "aten::_unsafe_view", "detach", "aten::set_"
+})
+"""Allocation, view and copy operators: autograd bookkeeping rather than arithmetic."""
+
+
 def group_of(event: FunctionEvent) -> str:
     """The breakdown group of one profiled operator."""
     above = enclosing(event)
     if any(name.startswith(DATA_RANGE) for name in above):
         return "data / replay"
-    if any(name.startswith("Optimizer.step") or name.startswith("Optimizer.zero_grad")
+    if any(name.startswith(("Optimizer.step", "Optimizer.zero_grad"))
            for name in above):
         return "optimizer (Adam)"
     name = event.name
@@ -91,16 +104,7 @@ def group_of(event: FunctionEvent) -> str:
         return "element-wise / activation"
     if name in MESSAGE_PASSING:
         return "gather / scatter"
-    if name.startswith("autograd::") or name.endswith("Backward0") or name.endswith("Backward1") \
-            or name in {"aten::empty", "aten::empty_strided", "aten::zeros", "aten::zeros_like",
-                        "aten::ones_like", "aten::expand", "aten::view", "aten::as_strided",
-                        "aten::t", "aten::transpose", "aten::detach", "aten::detach_",
-                        "aten::_reshape_alias", "aten::reshape", "aten::squeeze",
-                        "aten::unsqueeze", "aten::resize_", "aten::empty_like",
-                        "aten::result_type", "aten::to", "aten::_to_copy", "aten::slice",
-                        "aten::select", "aten::alias", "aten::clone", "aten::contiguous",
-                        "aten::numpy_T", "aten::permute", "aten::lift_fresh",
-                        "aten::_unsafe_view", "detach", "aten::set_"}:
+    if name.startswith("autograd::") or name.endswith(("Backward0", "Backward1")) or name in BOOKKEEPING:
         return "autograd bookkeeping"
     return "other"
 

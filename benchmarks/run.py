@@ -11,14 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -26,7 +26,6 @@ from benchmarks.flops import training_iteration_flops
 from benchmarks.reference import ReferenceLoop
 from irem_core.config import build_run_config
 from irem_core.evaluate import evaluate
-from irem_core.runs import build_task
 from irem_core.trainer import Trainer, prepare_directory, train
 
 
@@ -193,7 +192,8 @@ def main(argv: list[str] | None = None) -> None:
         flops = row.get("flops_per_second")
         print(f"{row['task']:<15}{row['seconds_per_iteration']:>9.3f}{row['problems_per_second']:>12.0f}"
               f"{row['generation_share']:>10.1%} "
-              + (f"{flops / 1e9:>8.1f}{row['peak_share']:>8.0%}{row['reference_seconds_per_iteration']:>11.3f}"
+              + (f"{flops / 1e9:>8.1f}{row['peak_share']:>8.0%}"
+                 f"{row['reference_seconds_per_iteration']:>11.3f}"
                  f"{row['speedup_vs_reference']:>7.2f}x" if flops else f"{'-':>8}{'-':>8}{'-':>11}{'-':>8}"))
     solving = report["solving"]
     print("\nsolving 1000 addition problems, 80-step budget:")

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -147,7 +148,7 @@ def study_threads(repeats: int) -> None:
     for task in ("addition", "shortest_path"):
         trainer = trainer_for(task, [], Path(tempfile.mkdtemp(prefix="irem-study-")))
 
-        def step(threads: int) -> Callable[[], Any]:
+        def step(threads: int, trainer: Any = trainer) -> Callable[[], Any]:
             def run_step() -> Any:
                 torch.set_num_threads(threads)
                 return trainer.step()

@@ -259,7 +259,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="benchmark directory (default: runs/ttq/TASK-PRESET)")
     parser.add_argument("--resume", action="store_true", help="continue the benchmark in --out")
     parser.add_argument("--max-minutes", type=float, help="stop after this much training wall time")
-    parser.add_argument("--eval-every", type=int, help="evaluate every K iterations (default: automatic, < 10%% of training)")
+    parser.add_argument("--eval-every", type=int,
+                        help="evaluate every K iterations (default: automatic, < 10%% of training)")
     parser.add_argument("--eval-problems", type=int, default=1000, help="problems per set (default: 1000)")
     parser.add_argument("--json", action="store_true", help="print the curve as JSON")
     parser.add_argument("--compare", type=Path, nargs="+", metavar="DIR",

@@ -5,9 +5,10 @@
 
 ``--matrices`` holds tensors ``A`` and ``B`` of shape ``(N, n, n)`` with the run's ``n``; by
 default two hand-written pairs are solved (for a 3×3 model; for another size, two seeded
-random pairs of that size, e.g. ``--run models/addition`` for the shipped 20×20 model). Without ``--run`` a small 3×3 addition model is trained
-first into ``OUT`` (a few CPU minutes; seconds with ``IREM_SMOKE=1``). The answers are written
-to ``OUT/answers.safetensors``.
+random pairs of that size, e.g. ``--run models/addition`` for the shipped 20×20 model).
+Without ``--run`` a small 3×3 addition model is trained first into ``OUT`` (a few CPU
+minutes; seconds with ``IREM_SMOKE=1``). The answers are written to
+``OUT/answers.safetensors``.
 """
 
 from __future__ import annotations

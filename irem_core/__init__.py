@@ -19,9 +19,10 @@ The public surface (everything else is internal and may change):
 - **Training and evaluation** — :func:`train` (writes the checkpoint: ``config.json`` +
   safetensors), :func:`evaluate`, :func:`select_min_energy`.
 - **Checkpoints and inference** — :func:`save_checkpoint` / :func:`load_checkpoint` write
-  and read a checkpoint (safetensors + JSON, atomic, never unpickled); :func:`load_run` reads a run directory into a
-  :class:`TrainedRun` (config, task, trained solver); :func:`solve` answers new problems;
-  :func:`build_task` / :func:`build_solver` build untrained components from config specs.
+  and read a checkpoint (safetensors + JSON, atomic, never unpickled); :func:`load_run`
+  reads a run directory into a :class:`TrainedRun` (config, task, trained solver);
+  :func:`solve` answers new problems; :func:`build_task` / :func:`build_solver` build
+  untrained components from config specs.
 - **Seeding** — :func:`seeded_generator` ``(seed, purpose)``: every random stream of irem
   is derived from a seed and a purpose (``problems:same``, ``train-shard:0``, ...), so
   streams of different purposes never coincide (see :mod:`irem_core.seeding`).
@@ -38,14 +39,22 @@ Contract tests for plugin authors live in :mod:`irem_core.testing` (a pytest plu
 
 from irem_core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from irem_core.config import RunConfig, build_run_config, structure, unstructure
-from irem_core.descent import DescentLoop, DescentOptions, State
+from irem_core.descent import DescentLoop, DescentOptions, State, normal_noise
 from irem_core.energy import BoundEnergy, energy_and_gradient
 from irem_core.energy_solver import EnergySolver
 from irem_core.errors import CheckpointError, ConfigError, IremError, NonFiniteError, PluginError
 from irem_core.evaluate import Evaluation, evaluate, select_min_energy
 from irem_core.hookspecs import Register, hookimpl, hookspec
 from irem_core.plugins import Plugins, get, load_plugins
-from irem_core.protocols import EnergyModel, Optimizer, Problems, Recursion, Solver, Task, Trajectory
+from irem_core.protocols import (
+    EnergyModel,
+    Optimizer,
+    Problems,
+    Recursion,
+    Solver,
+    Task,
+    Trajectory,
+)
 from irem_core.registry import Component
 from irem_core.runs import TrainedRun, build_solver, build_task, load_run
 from irem_core.seeding import derive_seed
@@ -56,12 +65,49 @@ from irem_core.trainer import TrainSummary, train
 __version__ = "0.1.0"
 
 __all__ = [
-    "BoundEnergy", "Checkpoint", "CheckpointError", "Component", "ConfigError", "DescentLoop",
-    "DescentOptions", "EnergyModel", "EnergySolver", "Evaluation", "State",
-    "IremError", "NonFiniteError", "Optimizer", "PluginError", "Plugins", "Problems", "Recursion",
-    "Register", "RunConfig", "Solver", "Task", "TrainSummary", "TrainedRun", "Trajectory",
-    "build_run_config", "build_solver", "build_task", "derive_seed", "energy_and_gradient", "evaluate", "get",
-    "hookimpl", "hookspec", "load_checkpoint", "load_plugins", "load_run", "save_checkpoint",
-    "seeded_generator", "select_min_energy", "solve", "structure",
-    "train", "unstructure",
+    "BoundEnergy",
+    "Checkpoint",
+    "CheckpointError",
+    "Component",
+    "ConfigError",
+    "DescentLoop",
+    "DescentOptions",
+    "EnergyModel",
+    "EnergySolver",
+    "Evaluation",
+    "IremError",
+    "NonFiniteError",
+    "Optimizer",
+    "PluginError",
+    "Plugins",
+    "Problems",
+    "Recursion",
+    "Register",
+    "RunConfig",
+    "Solver",
+    "State",
+    "Task",
+    "TrainSummary",
+    "TrainedRun",
+    "Trajectory",
+    "build_run_config",
+    "build_solver",
+    "build_task",
+    "derive_seed",
+    "energy_and_gradient",
+    "evaluate",
+    "get",
+    "hookimpl",
+    "hookspec",
+    "load_checkpoint",
+    "load_plugins",
+    "load_run",
+    "normal_noise",
+    "save_checkpoint",
+    "seeded_generator",
+    "select_min_energy",
+    "solve",
+    "structure",
+    "train",
+    "unstructure",
 ]

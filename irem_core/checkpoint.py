@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes

@@ -11,24 +11,32 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
 from irem_core import __version__
-from irem_core.checkpoint import atomic_write, read_tensors, tensors_to_bytes
-from irem_core.checkpoint import read_record
-from irem_core.config import (RunConfig, TaskSpec, build_run_config, default_solver,
-                              parse_override, preset_overrides, read_config_file, set_path,
-                              structure)
+from irem_core.checkpoint import atomic_write, read_record, read_tensors, tensors_to_bytes
+from irem_core.config import (
+    RunConfig,
+    TaskSpec,
+    build_run_config,
+    default_solver,
+    parse_override,
+    preset_overrides,
+    read_config_file,
+    set_path,
+    structure,
+)
 from irem_core.distributed import relaunch, resolve_shards, under_torchrun, world_from_env
 from irem_core.errors import IremError
 from irem_core.evaluate import MIN_ENERGY, Evaluation, evaluate, json_bytes
 from irem_core.nested import nested_mse
-from irem_core.protocols import SPLITS
 from irem_core.plugins import load_plugins, python_environment
+from irem_core.protocols import SPLITS
 from irem_core.registry import KINDS
 from irem_core.runs import build_task, load_run, sized_task
 from irem_core.seeding import generator as seeded_generator
@@ -115,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     eval_parser.add_argument("--data", type=Path, help="problem file from 'irem data' (overrides --split/-n)")
     eval_parser.add_argument("--sizes", type=_int_list, help="evaluate at each problem size, e.g. "
                              "10,15,20,25,30 (tasks that declare a size option, e.g. graph nodes)")
-    eval_parser.add_argument("--seed", type=int, default=1234, help="seed of problems and starts (default: 1234)")
+    eval_parser.add_argument("--seed", type=int, default=1234,
+                             help="seed of problems and starts (default: 1234)")
     eval_parser.add_argument("--device", help="device to evaluate on (default: the run's)")
     _add_set(eval_parser)
     eval_parser.add_argument("--halt", choices=["energy", "gradient"],
@@ -134,8 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     nested.add_argument("--depth", type=_positive_int, default=10, help="composed operations (default: 10)")
     nested.add_argument("--split", default="same", choices=SPLITS,
                         help="distribution of the operands (default: same)")
-    nested.add_argument("-n", "--problems", type=_positive_int, default=500, help="nested problems (default: 500)")
-    nested.add_argument("--steps", type=_positive_int, help="steps per operation (default: largest eval.steps)")
+    nested.add_argument("-n", "--problems", type=_positive_int, default=500,
+                        help="nested problems (default: 500)")
+    nested.add_argument("--steps", type=_positive_int,
+                        help="steps per operation (default: largest eval.steps)")
     nested.add_argument("--seed", type=int, default=1234, help="seed of operands and starts (default: 1234)")
     nested.add_argument("--device", help="device (default: the run's)")
     _add_set(nested)
@@ -256,7 +267,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                     progress=not args.no_progress, world=world)
     if not world.is_main:
         return 0
-    total = f" (iteration {summary.iterations} in all)" if summary.trained_iterations != summary.iterations else ""
+    total = (f" (iteration {summary.iterations} in all)"
+             if summary.trained_iterations != summary.iterations else "")
     print(f"trained {summary.trained_iterations} iterations{total} in {summary.wall_seconds:.1f} s "
           f"({summary.problems_per_second:.0f} problems/s); final loss {summary.final_loss:.4g}; "
           f"checkpoint in {summary.directory}")
@@ -285,7 +297,8 @@ def _print_size_table(title: str, by_size: dict[str, Evaluation]) -> None:
     keys = list(first.mse)
     labels = [("min-energy" if key == MIN_ENERGY else f"{key} steps") for key in keys]
     print(title)
-    print(f"  {'size':>5} " + " ".join(f"{label:>10}" for label in labels) + f" {'zero':>8} {'steps used':>10}")
+    print(f"  {'size':>5} " + " ".join(f"{label:>10}" for label in labels)
+          + f" {'zero':>8} {'steps used':>10}")
     for size, result in by_size.items():
         print(f"  {size:>5} " + " ".join(f"{result.mse[key]:10.6f}" for key in keys)
               + f" {result.zero_predictor:8.4f} {result.steps_used['mean']:10.1f}"
@@ -320,8 +333,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                       args.overrides + _halting_overrides(args, options)).solver
     budgets = args.steps or run.config.eval.steps
     count = args.problems or run.config.eval.problems
-    header = {"task": run.config.task.name, "solver": run.config.solver.name,
-              "iteration": run.iteration}
+    header: dict[str, Any] = {"task": run.config.task.name, "solver": run.config.solver.name,
+                              "iteration": run.iteration}
     if args.data:
         tensors = {key: value.to(run.device) for key, value in read_tensors(args.data).items()}
         problems = run.task.from_tensors(tensors)
@@ -397,7 +410,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:
-        return (COMMANDS[args.command] if args.command in COMMANDS else args.run)(args)
+        run = COMMANDS[args.command] if args.command in COMMANDS else args.run  # noqa: SIM401 (args.run exists only for plugin commands)
+        return run(args)
     except TrainingStopped as stopped:
         print(f"irem {args.command}: {stopped}", file=sys.stderr)
         return stopped.signal_exit

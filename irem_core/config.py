@@ -13,11 +13,8 @@ import copy
 import json
 import math
 import re
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,6 +26,11 @@ from cattrs.v import transform_error
 
 from irem_core.errors import ConfigError, IremError
 from irem_core.plugins import load_plugins
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 
 @attrs.define
@@ -68,8 +70,9 @@ class OptimizerSpec(ComponentSpec):
     kind: ClassVar[str] = "optimizer"
 
 
-_positive = v.gt(0)
-_non_negative = v.ge(0)
+# Typed for float values so that int and float fields share them (``v.gt(0)`` infers int).
+_positive: Callable[[Any, attrs.Attribute[Any], float], Any] = v.gt(0)
+_non_negative: Callable[[Any, attrs.Attribute[Any], float], Any] = v.ge(0)
 
 
 def _positive_steps(instance: object, attribute: attrs.Attribute, value: list[int]) -> None:
@@ -186,7 +189,9 @@ def component_specs(config: Any) -> list[ComponentSpec]:
     return found
 
 
-def _strict(expected: type, accepts: tuple[type, ...]):
+def _strict(expected: type, accepts: tuple[type[Any], ...]) -> Callable[[Any, type], Any]:
+    """A structure hook accepting only instances of ``accepts`` (no bools unless ``expected``
+    is bool); floats must be finite and come out as ``float``."""
     def structure(value: Any, _: type) -> Any:
         if isinstance(value, bool) and expected is not bool:
             raise TypeError(f"expected {expected.__name__}, got bool {value!r}")
@@ -340,7 +345,7 @@ def default_solver() -> str:
 
 def build_run_config(*, task: str | None = None, solver: str | None = None,
                      preset: str = "paper", file_data: Mapping[str, Any] | None = None,
-                     overrides: list[str] = (), seed: int | None = None,
+                     overrides: Sequence[str] = (), seed: int | None = None,
                      device: str | None = None) -> RunConfig:
     """Compose a :class:`RunConfig` from a preset, a config file, overrides and flags."""
     data = merge({}, file_data or {})

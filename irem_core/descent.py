@@ -53,6 +53,28 @@ class DescentOptions(HaltOptions):
 
 State = dict[str, Tensor]
 
+RNG = "rng"
+"""State key of the solve's random stream, a generator state (a ``uint8`` tensor) that
+:func:`normal_noise` reads and advances; unlike the other entries it belongs to the whole
+solve, so halting never slices it."""
+
+
+def solve_stream(generator: torch.Generator, device: torch.device) -> Tensor:
+    """A fresh random stream for one solve on ``device``, seeded by one draw from the
+    caller's ``generator`` (so successive solves get different streams, all determined by
+    the caller's seed; one host read of the drawn seed on CUDA)."""
+    seed = int(torch.randint(0, 2 ** 62, (), generator=generator, device=generator.device))
+    return torch.Generator(device).manual_seed(seed).get_state()
+
+
+def normal_noise(state: State, like: Tensor) -> tuple[Tensor, State]:
+    """Standard normal noise shaped like ``like`` from the solve's stream ``state["rng"]``,
+    and the state with the stream advanced past it."""
+    stream = torch.Generator(like.device)
+    stream.set_state(state[RNG])
+    noise = torch.randn(like.shape, generator=stream, device=like.device, dtype=like.dtype)
+    return noise, {**state, RNG: stream.get_state()}
+
 
 class DescentLoop:
     """Base of the descent optimizers; subclasses implement :meth:`update`.
@@ -62,7 +84,14 @@ class DescentLoop:
     """
 
     problem_state: tuple[str, ...] = ()
-    """Keys of state tensors shaped ``(B, ...)``; all other state is shaped like the rows."""
+    """Keys of state tensors shaped ``(B, ...)``; all other state is shaped like the rows
+    (except ``"rng"``)."""
+
+    draws_random: bool = False
+    """Whether :meth:`update` draws random numbers. If so, the loop puts a stream for the
+    solve under ``state["rng"]`` (:func:`solve_stream` of the caller's generator) and
+    :meth:`update` draws from it with :func:`normal_noise`: all randomness is explicit state,
+    reproducible from the caller's seed and checkpointed with the caller's generator."""
 
     def __init__(self, options: DescentOptions) -> None:
         self.options = options
@@ -81,23 +110,34 @@ class DescentLoop:
         and gradient ``(rows, F)`` at ``answer``."""
         raise NotImplementedError
 
+    def _first_state(self, answer: Tensor, energy: BoundEnergy,
+                     generator: torch.Generator | None) -> State:
+        state = self.init_state(answer, energy)
+        if self.draws_random:
+            if generator is None:
+                raise IremError(f"optimizer {type(self).__name__} draws random numbers, so its "
+                                "solve needs a generator: pass generator=... to solve/run")
+            state[RNG] = solve_stream(generator, answer.device)
+        return state
+
     def run(self, energy: BoundEnergy, y0: Tensor, steps: int, *,
-            differentiable_energy: BoundEnergy | None = None,
-            record: bool = False) -> Trajectory:
+            differentiable_energy: BoundEnergy | None = None, record: bool = False,
+            generator: torch.Generator | None = None) -> Trajectory:
         """Descend ``energy`` from ``y0 (rows, F)``; see :class:`irem_core.Optimizer`."""
         if differentiable_energy is None and self.options.halt != "none":
-            return self._run_halting(energy, y0, steps, record)
+            return self._run_halting(energy, y0, steps, record, generator)
         training = differentiable_energy is not None
         full = training and self.options.full_backprop
         answer = y0.detach().requires_grad_(True)
-        state = self.init_state(answer, energy)
+        state = self._first_state(answer, energy, generator)
         answers, energies = [y0.detach()], []
         for step in range(steps):
             differentiated = training and (full or step == steps - 1)
             if not (differentiated and full):
                 answer = answer.detach().requires_grad_(True)
                 state = {key: value.detach() for key, value in state.items()}
-            current = differentiable_energy if differentiated else energy
+            current = (differentiable_energy
+                       if differentiated and differentiable_energy is not None else energy)
             values, gradient = energy_and_gradient(current, answer, create_graph=differentiated)
             answer, state = self.update(current, answer, values, gradient, state, step, steps)
             if not differentiated:
@@ -136,7 +176,8 @@ class DescentLoop:
             return torch.zeros_like(values, dtype=torch.bool)
         return earlier - values < self.options.halt_tolerance
 
-    def _run_halting(self, energy: BoundEnergy, y0: Tensor, steps: int, record: bool) -> Trajectory:
+    def _run_halting(self, energy: BoundEnergy, y0: Tensor, steps: int, record: bool,
+                     generator: torch.Generator | None) -> Trajectory:
         """Inference with per-problem halting; halted problems are no longer evaluated."""
         if not energy.can_restrict:
             raise IremError(f"energy model {energy.source} cannot evaluate a subset of problems, "
@@ -144,13 +185,13 @@ class DescentLoop:
                             "select(context, problems) method or use halt = \"none\"")
         device = y0.device
         answer = y0.detach().clone()
-        state = self.init_state(answer, energy)
+        state = self._first_state(answer, energy, generator)
         active = torch.arange(energy.num_problems, device=device)
         steps_used = torch.zeros(energy.num_problems, dtype=torch.long, device=device)
         current = torch.full((energy.num_problems,), torch.nan, device=device)
         history: list[Tensor] = []
         answers, energies = [answer.clone()], []
-        evaluations = 0
+        evaluations = torch.zeros((), dtype=torch.long, device=device)
         for step in range(steps):
             if active.numel() == 0:
                 break
@@ -177,8 +218,9 @@ class DescentLoop:
             if record:
                 answers.append(answer.clone())
                 energies.append(current.clone())
-        evaluations += state.get("evaluations", torch.zeros((), device=device)).sum()
-        trajectory_extras = {"energy_evaluations": torch.as_tensor(evaluations, device=device)}
+        if "evaluations" in state:
+            evaluations = evaluations + state["evaluations"].sum()
+        trajectory_extras = {"energy_evaluations": evaluations}
         if not record:
             return Trajectory(answer=answer, steps_used=steps_used, extras=trajectory_extras)
         for _ in range(steps - len(energies)):
@@ -191,13 +233,15 @@ class DescentLoop:
                           energies=torch.stack(energies), extras=trajectory_extras)
 
     def _slice_state(self, state: State, problems: Tensor, rows: Tensor) -> State:
-        return {key: value[problems] if key in self.problem_state else value[rows]
-                for key, value in state.items()}
+        return {key: value if key == RNG else value[problems] if key in self.problem_state
+                else value[rows] for key, value in state.items()}
 
     def _write_state(self, state: State, sub_state: State, problems: Tensor, rows: Tensor,
                      going: Tensor, going_rows: Tensor) -> None:
         for key, value in sub_state.items():
-            if key in self.problem_state:
+            if key == RNG:
+                state[key] = value
+            elif key in self.problem_state:
                 state[key][problems[going]] = value.detach()[going]
             else:
                 state[key][rows[going_rows]] = value.detach()[going_rows]

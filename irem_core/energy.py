@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, cast
 
 import torch
 from torch import Tensor, nn
 
 from irem_core.errors import PluginError
+
+
+class _Selecting(Protocol):
+    """An energy model with the optional ``select``."""
+
+    def select(self, context: Any, problems: Tensor) -> Any:
+        """The context of ``problems`` only (sorted indices, ``(B',)``)."""
+        ...
 
 
 class BoundEnergy:
@@ -48,7 +56,7 @@ class BoundEnergy:
         rows = rows[self.row_problem]
         renumber = torch.full((self.num_problems,), -1, dtype=torch.long, device=problems.device)
         renumber[problems] = torch.arange(problems.numel(), device=problems.device)
-        context = self.model.select(self.context, problems)
+        context = cast(_Selecting, self.model).select(self.context, problems)
         return BoundEnergy(self.model, context, renumber[self.row_problem[rows]], problems.numel(),
                            self.source), rows
 

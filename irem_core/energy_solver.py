@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import attrs
 import torch
 from torch import Tensor, nn
 
 from irem_core.energy import BoundEnergy
-from irem_core.protocols import Optimizer, Problems, Solver, Trajectory
+from irem_core.protocols import EnergyModel, Optimizer, Problems, Solver, Trajectory
 
 
 class EnergySolver(Solver):
@@ -26,14 +28,15 @@ class EnergySolver(Solver):
         self.energy_name = energy_name
 
     def solve(self, problems: Problems, y0: Tensor, steps: int, *,
-              differentiable: bool = False, record: bool = False) -> Trajectory:
+              differentiable: bool = False, record: bool = False,
+              generator: torch.Generator | None = None) -> Trajectory:
         """Descend the energy from ``y0 (rows, F)``; see :class:`irem_core.protocols.Solver`.
 
         An energy model with ``memory_features = M > 0`` gets ``M`` scratchpad columns
         appended to the answer (zeros at the start), descended jointly and dropped from the
         returned answers.
         """
-        context = self.energy_model.encode(problems.inputs)
+        context = cast(EnergyModel, self.energy_model).encode(problems.inputs)
         energy = BoundEnergy(self.energy_model, context, problems.row_problem,
                              problems.num_problems, self.energy_name)
         memory = getattr(self.energy_model, "memory_features", 0)
@@ -41,7 +44,7 @@ class EnergySolver(Solver):
             y0 = torch.cat([y0, y0.new_zeros(y0.shape[0], memory)], dim=1)
         trajectory = self.optimizer.run(energy, y0, steps,
                                         differentiable_energy=energy if differentiable else None,
-                                        record=record)
+                                        record=record, generator=generator)
         if not memory:
             return trajectory
         features = y0.shape[1] - memory

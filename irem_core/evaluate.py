@@ -86,7 +86,7 @@ def _solve_chunk(solver: Solver, task: Task, problems: Problems, budgets: list[i
                  generator: torch.Generator, totals: _Totals) -> None:
     y0 = task.init_answer(problems, generator)
     with torch.no_grad():
-        trajectory = solver.solve(problems, y0, max(budgets), record=True)
+        trajectory = solver.solve(problems, y0, max(budgets), record=True, generator=generator)
     answers = trajectory.answers
     if answers is None:
         raise ValueError(f"{type(solver).__name__}.solve ignored record=True: no iterates returned")

@@ -16,7 +16,8 @@ class OracleSolver(Solver):
     """Answers every problem with its exact target: composing it gives the exact result."""
 
     def solve(self, problems: Problems, y0: Tensor, steps: int, *,
-              differentiable: bool = False, record: bool = False) -> Trajectory:
+              differentiable: bool = False, record: bool = False,
+              generator: torch.Generator | None = None) -> Trajectory:
         """The target as the answer at every step."""
         answer = problems.target
         steps_used = torch.zeros(problems.num_problems, dtype=torch.long, device=answer.device)

@@ -10,8 +10,9 @@ import importlib.metadata as metadata
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import attrs
 import pluggy

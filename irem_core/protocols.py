@@ -122,7 +122,8 @@ class Optimizer(Protocol):
     """A reasoning procedure: descends an energy from ``y0`` for at most ``steps`` steps."""
 
     def run(self, energy: BoundEnergy, y0: Tensor, steps: int, *,
-            differentiable_energy: BoundEnergy | None = None, record: bool = False) -> Trajectory:
+            differentiable_energy: BoundEnergy | None = None, record: bool = False,
+            generator: torch.Generator | None = None) -> Trajectory:
         """Minimise ``energy`` starting at ``y0`` of shape ``(rows, F)``.
 
         Args:
@@ -133,6 +134,10 @@ class Optimizer(Protocol):
                 must be differentiable w.r.t. the parameters through this function (at
                 least through the last step; how far back is the optimizer's option).
             record: keep every iterate and its energy in the trajectory.
+            generator: the stream of the solve's own randomness (e.g. Langevin noise); an
+                optimizer that draws random numbers draws them from it, never from a
+                stream of its own, so its results are reproducible and checkpointed with
+                the caller's generator.
         """
         ...
 
@@ -145,7 +150,8 @@ class Solver(nn.Module):
     """
 
     def solve(self, problems: Problems, y0: Tensor, steps: int, *,
-              differentiable: bool = False, record: bool = False) -> Trajectory:
+              differentiable: bool = False, record: bool = False,
+              generator: torch.Generator | None = None) -> Trajectory:
         """Produce answers for ``problems`` within ``steps`` steps.
 
         Args:
@@ -155,6 +161,8 @@ class Solver(nn.Module):
             steps: step budget.
             differentiable: build the graph needed to train the solver's parameters.
             record: keep every iterate (and energies, if any) for evaluation.
+            generator: the stream of the solve's own randomness, if it has any; the core
+                passes the generator that drew ``y0`` (in training a checkpointed one).
         """
         raise NotImplementedError
 

@@ -62,7 +62,7 @@ def _solve_batch(solver: Solver, task: Task, problems: Problems, steps: int,
     """Min-energy (or final) answers ``(rows, F)`` of one batch."""
     y0 = task.init_answer(problems, generator)
     with torch.no_grad():
-        trajectory = solver.solve(problems, y0, steps, record=True)
+        trajectory = solver.solve(problems, y0, steps, record=True, generator=generator)
     if trajectory.energies is None or trajectory.answers is None:
         return trajectory.answer.detach()
     return select_min_energy(trajectory.answers, trajectory.energies, problems.row_problem)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -47,10 +47,16 @@ from torch import Tensor, nn
 
 from irem_core.config import structure, unstructure
 from irem_core.energy import BoundEnergy, energy_and_gradient
-from irem_core.errors import IremError
-from irem_core.plugins import (Plugins, build_plugins, entry_point_sources, load_plugins,
-                               module_plugin, set_plugins)
-from irem_core.protocols import SPLITS, Optimizer, Problems, Task
+from irem_core.errors import IremError, PluginError
+from irem_core.plugins import (
+    Plugins,
+    build_plugins,
+    entry_point_sources,
+    load_plugins,
+    module_plugin,
+    set_plugins,
+)
+from irem_core.protocols import SPLITS, EnergyModel, Optimizer, Problems, Task
 
 Device = torch.device | str
 
@@ -220,8 +226,8 @@ def check_energy_model(build: Callable[[], nn.Module], task: Task, *, device: De
     answer = _with_memory(model, start).requires_grad_(True)
 
     def bind(batch: Problems) -> BoundEnergy:
-        return BoundEnergy(model, model.encode(batch.inputs), batch.row_problem, batch.num_problems,
-                           repr(source))
+        context = cast(EnergyModel, model).encode(batch.inputs)
+        return BoundEnergy(model, context, batch.row_problem, batch.num_problems, repr(source))
 
     energy = bind(problems)
     values, gradient = energy_and_gradient(energy, answer, create_graph=True)
@@ -338,7 +344,12 @@ def check_optimizer(factory: Callable[[], Optimizer], *, device: Device = "cpu",
     curvature = curvature or (0.5 / step_size if step_size else 1.0)
     energy, start = quadratic_energy(curvature, device=device)
     original = start.clone()
-    trajectory = optimizer.run(energy, start, steps, record=True)
+
+    def stream() -> torch.Generator:
+        """The same caller's generator for every run: randomness must come only from it."""
+        return torch.Generator(start.device).manual_seed(0)
+
+    trajectory = optimizer.run(energy, start, steps, record=True, generator=stream())
     _require(torch.equal(start, original), label, "must not modify y0 in place")
     answers, energies = trajectory.answers, trajectory.energies
     _require(answers is not None and answers.shape == (steps + 1, *start.shape)
@@ -346,6 +357,7 @@ def check_optimizer(factory: Callable[[], Optimizer], *, device: Device = "cpu",
              "record=True must keep every iterate, (T + 1, rows, F), starting at y0")
     _require(energies is not None and energies.shape == (steps + 1, 3), label,
              "record=True must keep the energies of every iterate, (T + 1, B)")
+    assert answers is not None and energies is not None  # both required just above
     _require(trajectory.answer.shape == start.shape and trajectory.answer.dtype == start.dtype
              and trajectory.answer.device == start.device
              and torch.allclose(trajectory.answer, answers[-1]), label,
@@ -356,18 +368,23 @@ def check_optimizer(factory: Callable[[], Optimizer], *, device: Device = "cpu",
     _require(bool((energies[-1] < energies[0]).all()), label,
              f"must lower every problem's energy on a quadratic (curvature {curvature:g}); "
              f"energies went from {energies[0].tolist()} to {energies[-1].tolist()}")
-    repeat = factory().run(energy, start, steps, record=True).answers
-    _require(torch.equal(repeat, answers), label, "a fresh optimizer must repeat its result exactly")
-    plain = factory().run(energy, start, steps)
+    repeat = optimizer.run(energy, start, steps, record=True, generator=stream()).answers
+    _require(repeat is not None and torch.equal(repeat, answers), label,
+             "a second solve from the same generator must repeat the result exactly (no "
+             "random stream or state of the optimizer's own may carry over between solves)")
+    plain = factory().run(energy, start, steps, generator=stream())
     _require(plain.answers is None and torch.allclose(plain.answer, trajectory.answer), label,
              "record=False must give the same answer without keeping iterates")
-    trained = factory().run(energy, start, steps, differentiable_energy=energy)
-    (shift_gradient,) = torch.autograd.grad(trained.answer.sum(), energy.model.shift, allow_unused=True)
+    trained = factory().run(energy, start, steps, differentiable_energy=energy,
+                            generator=stream())
+    shift = cast(QuadraticEnergy, energy.model).shift
+    (shift_gradient,) = torch.autograd.grad(trained.answer.sum(), shift, allow_unused=True)
     _require(shift_gradient is not None and bool(shift_gradient.isfinite().all())
              and bool(shift_gradient.abs().sum() > 0), label,
              "with differentiable_energy the answer must be differentiable w.r.t. its parameters")
     wide, wide_start = quadratic_energy(curvature, device=device, dtype=torch.float64)
-    _require(factory().run(wide, wide_start, 2).answer.dtype == torch.float64, label,
+    _require(factory().run(wide, wide_start, 2, generator=stream()).answer.dtype == torch.float64,
+             label,
              "float64 answers must stay float64")
 
 
@@ -416,6 +433,8 @@ class ContractCase:
         elif self.kind == "optimizer":
             check_optimizer(lambda: component.factory(options), device=device, name=self.name)
         else:
+            if self.task is None:
+                raise PluginError(f"{self}: an energy model case needs the task to check it on")
             task_component = plugins.get("task", self.task)
             task = task_component.factory(structure({}, task_component.config))
             check_energy_model(lambda: component.factory(options, task), task, device=device,

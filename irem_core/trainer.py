@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import torch
@@ -25,11 +25,25 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from irem_core.averaging import WeightAverage
-from irem_core.checkpoint import (CONFIG_FILE, MODEL_FILE, PENDING_SUFFIX, STATE_FILE,
-                                  load_checkpoint, read_record, save_checkpoint)
+from irem_core.checkpoint import (
+    CONFIG_FILE,
+    MODEL_FILE,
+    PENDING_SUFFIX,
+    STATE_FILE,
+    load_checkpoint,
+    read_record,
+    save_checkpoint,
+)
 from irem_core.config import RunConfig, component_specs, unstructure
-from irem_core.distributed import (SINGLE, World, gather_to_main, mean_over_processes,
-                                   process_group, resolve_shards, training_device)
+from irem_core.distributed import (
+    SINGLE,
+    World,
+    gather_to_main,
+    mean_over_processes,
+    process_group,
+    resolve_shards,
+    training_device,
+)
 from irem_core.errors import CheckpointError, IremError, NonFiniteError, PluginError
 from irem_core.evaluate import evaluate
 from irem_core.plugins import load_plugins
@@ -197,9 +211,12 @@ class TrainingLoss(nn.Module):
         self.solver = solver
         self.steps = steps
 
-    def forward(self, problems: Problems, y0: Tensor) -> tuple[Tensor, Tensor]:
-        """The scalar loss (a mean over this process's rows) and the final answers ``(rows, F)``."""
-        trajectory = self.solver.solve(problems, y0, self.steps, differentiable=True)
+    def forward(self, problems: Problems, y0: Tensor,
+                generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """The scalar loss (a mean over this process's rows) and the final answers
+        ``(rows, F)``; the solve's own randomness comes from ``generator``."""
+        trajectory = self.solver.solve(problems, y0, self.steps, differentiable=True,
+                                       generator=generator)
         return self.solver.training_loss(problems, trajectory), trajectory.answer
 
 
@@ -272,7 +289,7 @@ class Trainer:
         if packed:
             problems, y0 = self.task.unpack({key: torch.cat([part[key] for part in packed])
                                              for key in packed[0]})
-        loss, answer = self.model(problems, y0)
+        loss, answer = self.model(problems, y0, self.local_shards[0].generator)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         loss = mean_over_processes(loss) if self.world.distributed else loss.detach()
@@ -336,13 +353,17 @@ class Trainer:
                  for key in sorted(shards[0].buffer.storage)}
         if not self.world.is_main:
             return {}, {}
+        # gather_to_main gives rank 0 every gathered tensor (None only to the other ranks)
+        assert generators is not None and cursors is not None
+        gathered_rings = cast("dict[str, Tensor]", rings)
         optimizer_state = self.optimizer.state_dict()
         tensors = {f"optimizer.{index}.{key}": value
                    for index, state in optimizer_state["state"].items()
                    for key, value in state.items()}
         for index in range(self.num_shards):
             tensors[f"shard.{index}.generator"] = generators[index]
-            tensors.update({f"shard.{index}.replay.{key}": ring[index] for key, ring in rings.items()})
+            tensors.update({f"shard.{index}.replay.{key}": ring[index]
+                            for key, ring in gathered_rings.items()})
         if self.average is not None:  # the model file holds the average; training resumes from these
             tensors.update({f"raw.{name}": value for name, value in self.solver.state_dict().items()})
         extra = {"optimizer_param_groups": optimizer_state["param_groups"],

@@ -17,8 +17,12 @@ from irem_core.evaluate import evaluate
 from irem_core.protocols import Problems, Solver
 from irem_core.runs import build_solver, build_task, load_run
 from irem_core.trainer import train
-from irem_plugins.baselines.halting import (geometric_log_prior, halting_log_distribution,
-                                            halting_step, kl_to_prior)
+from irem_plugins.baselines.halting import (
+    geometric_log_prior,
+    halting_log_distribution,
+    halting_step,
+    kl_to_prior,
+)
 
 BASELINES = ["feedforward", "recurrent", "iterative", "ponder", "programmatic"]
 TASKS = {
@@ -187,4 +191,5 @@ def test_graph_baselines_aggregate_messages_as_configured(name: str) -> None:
     solver = build_solver(config.solver, build_task(config.task), seed=0)
     layers = [module for module in solver.modules() if type(module).__name__ == "GINEConv"]
     assert layers and {layer.aggr for layer in layers} == {"mean"}
-    assert build_run_config(task="shortest_path", solver=name, preset="paper").solver.options.aggregation == "sum"
+    paper = build_run_config(task="shortest_path", solver=name, preset="paper")
+    assert paper.solver.options.aggregation == "sum"

@@ -62,7 +62,7 @@ def test_truncated_weights_give_a_clear_error(trained: Path) -> None:
 
 
 def test_missing_checkpoint_gives_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(CheckpointError, match="config.json is missing"):
+    with pytest.raises(CheckpointError, match=r"config\.json is missing"):
         load_run(tmp_path)
 
 

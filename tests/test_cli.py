@@ -34,7 +34,13 @@ def test_train_eval_and_json_report(run_dir: Path, tiny_overrides: list[str],
     assert all(value >= 0 for value in report["mse"].values())
 
 
-def test_resume_continues_bit_identically(tmp_path: Path, tiny_overrides: list[str]) -> None:
+@pytest.mark.parametrize("optimizer", [[], ["solver.optimizer.name=langevin",
+                                            "solver.optimizer.noise=0.5"]],
+                         ids=["gd", "langevin"])
+def test_resume_continues_bit_identically(tmp_path: Path, tiny_overrides: list[str],
+                                          optimizer: list[str]) -> None:
+    """Langevin's noise comes from the checkpointed shard generator, so it resumes too."""
+    tiny_overrides = tiny_overrides + optimizer
     straight, halves = tmp_path / "straight", tmp_path / "halves"
     assert main(train_args(straight, tiny_overrides, 6)) == 0
     assert main(train_args(halves, tiny_overrides, 3)) == 0
@@ -43,7 +49,8 @@ def test_resume_continues_bit_identically(tmp_path: Path, tiny_overrides: list[s
     expected, resumed = load_file(straight / "model.safetensors"), load_file(halves / "model.safetensors")
     assert expected.keys() == resumed.keys()
     assert all(torch.equal(expected[name], resumed[name]) for name in expected)
-    iterations = [json.loads(line)["iteration"] for line in (halves / "metrics.jsonl").read_text().splitlines()]
+    lines = (halves / "metrics.jsonl").read_text().splitlines()
+    iterations = [json.loads(line)["iteration"] for line in lines]
     assert iterations == [1, 2, 3, 4, 5, 6]
 
 

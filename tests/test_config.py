@@ -9,8 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from irem_core.config import (EvalConfig, RunConfig, TrainConfig, build_run_config, parse_override,
-                              read_config_file, structure, unstructure)
+from irem_core.config import (
+    EvalConfig,
+    RunConfig,
+    TrainConfig,
+    build_run_config,
+    parse_override,
+    read_config_file,
+    structure,
+    unstructure,
+)
 from irem_core.errors import ConfigError, PluginError
 
 train_configs = st.builds(
@@ -134,7 +142,8 @@ def test_malformed_config_file(tmp_path: Path, name: str, text: str) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=True) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (st.lists(children, max_size=3)
+                      | st.dictionaries(st.text(max_size=8), children, max_size=3)),
     max_leaves=8)
 config_keys = st.sampled_from(["task", "solver", "train", "eval", "seed", "device", "task.size",
                                "train.iterations", "train.lr", "eval.steps", "solver.energy",

@@ -19,8 +19,15 @@ from torch import Tensor, nn
 
 import irem_core as irem
 from irem_core.protocols import Problems
-from irem_core.testing import (ContractCase, check_config, check_energy_model, check_optimizer,
-                               check_task, component_cases, plugins_with)
+from irem_core.testing import (
+    ContractCase,
+    check_config,
+    check_energy_model,
+    check_optimizer,
+    check_task,
+    component_cases,
+    plugins_with,
+)
 from irem_plugins.matrix.energy import VectorEnergy, VectorEnergyConfig
 from irem_plugins.matrix.tasks import AdditionTask, MatrixConfig
 from irem_plugins.optimizers.gradient_descent import GradientDescent, GradientDescentConfig
@@ -101,9 +108,9 @@ class NoDefault:
 
 def test_the_kit_catches_broken_components() -> None:
     task = AdditionTask(MatrixConfig(size=3))
-    with pytest.raises(AssertionError, match="task GlobalRandomTask.*global RNG"):
+    with pytest.raises(AssertionError, match=r"task GlobalRandomTask.*global RNG"):
         check_task(GlobalRandomTask(MatrixConfig(size=3)))
-    with pytest.raises(AssertionError, match="energy model BatchMeanEnergy: .*other problems"):
+    with pytest.raises(AssertionError, match=r"energy model BatchMeanEnergy: .*other problems"):
         check_energy_model(lambda: BatchMeanEnergy(VectorEnergyConfig(hidden=8), task), task)
     with pytest.raises(AssertionError, match="optimizer Ascent: must lower every problem's energy"):
         check_optimizer(lambda: Ascent(GradientDescentConfig()))

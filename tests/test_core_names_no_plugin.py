@@ -39,7 +39,8 @@ def test_irem_core_names_no_builtin_component_and_imports_no_plugin() -> None:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                modules = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                           else [node.module or ""])
                 found += [f"{path.name}:{node.lineno} imports {module}" for module in modules
                           if module.startswith("irem_plugins")]
         found += [f"{path.name}:{line} names {text!r}" for line, text in code_strings(tree)

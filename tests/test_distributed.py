@@ -21,8 +21,7 @@ from safetensors.torch import load_file
 from irem_core.checkpoint import load_checkpoint, save_checkpoint
 from irem_core.cli import main
 from irem_core.config import TrainConfig
-from irem_core.distributed import (World, resolve_shards, without_option,
-                                   world_from_env)
+from irem_core.distributed import World, resolve_shards, without_option, world_from_env
 from irem_core.errors import ConfigError
 
 TIMEOUT = 120
@@ -87,7 +86,8 @@ def test_two_processes_train_like_one_process_holding_both_shards(
         assert ours["loss"] == pytest.approx(theirs["loss"], rel=1e-5)  # the global mean loss
     record = json.loads((two_process_run / "config.json").read_text())
     assert record["training"]["shards"] == 2 and record["config"]["train"]["shards"] == 0
-    expected, saved = load_file(single / "state.safetensors"), load_file(two_process_run / "state.safetensors")
+    expected = load_file(single / "state.safetensors")
+    saved = load_file(two_process_run / "state.safetensors")
     assert expected.keys() == saved.keys()
     assert {"shard.0.generator", "shard.1.generator", "shard.1.replay.answer"} <= saved.keys()
     for name in expected:  # both rings and both generators reached rank 0's checkpoint

@@ -33,7 +33,8 @@ class Detached(nn.Module):
 
 def test_wrong_energy_shape_names_the_plugin_and_expected_shape() -> None:
     energy = BoundEnergy(WrongShape(), None, torch.arange(4), 4, "'wrongshape'")
-    with pytest.raises(PluginError, match=r"'wrongshape' returned energies of shape \(4, 1\); expected \(4,\)"):
+    with pytest.raises(PluginError,
+                       match=r"'wrongshape' returned energies of shape \(4, 1\); expected \(4,\)"):
         energy_and_gradient(energy, torch.zeros(4, 3, requires_grad=True), create_graph=False)
 
 

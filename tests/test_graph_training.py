@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from irem_core.cli import main
 from irem_core.config import build_run_config

@@ -89,6 +89,7 @@ def test_unknown_split_lists_valid_splits() -> None:
 def test_vector_energy_has_the_papers_parameter_count() -> None:
     from irem_plugins.matrix.energy import VectorEnergy, VectorEnergyConfig
 
-    counts = {name: sum(p.numel() for p in VectorEnergy(VectorEnergyConfig(), task(MatrixConfig())).parameters())
+    counts = {name: sum(parameter.numel() for parameter
+                        in VectorEnergy(VectorEnergyConfig(), task(MatrixConfig())).parameters())
               for name, task in TASKS.items()}
     assert counts == {"addition": 1_140_737, "completion": 935_937, "inverse": 935_937}

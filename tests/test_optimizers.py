@@ -74,14 +74,16 @@ def test_small_steps_never_raise_a_smooth_energy(name: str, seed: int, start: li
     model = SmoothEnergy(3, seed)
     lipschitz = float((model.second.abs().sum() * (model.first ** 2).sum(0).max()).detach())
     optimizer = OPTIMIZERS[name](0.5 / lipschitz)
-    trajectory = optimizer.run(bind(model, 1), torch.tensor([start], dtype=torch.float64), 1, record=True)
+    trajectory = optimizer.run(bind(model, 1), torch.tensor([start], dtype=torch.float64), 1,
+                               record=True, generator=torch.Generator().manual_seed(0))
     assert trajectory.energies[1, 0] <= trajectory.energies[0, 0] + 1e-12
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_converges_on_a_convex_quadratic(name: str) -> None:
     model = quadratic([0.5, 1.0, 1.5])
-    trajectory = OPTIMIZERS[name](0.6).run(bind(model, 3), torch.zeros(3, 4), 150)
+    trajectory = OPTIMIZERS[name](0.6).run(bind(model, 3), torch.zeros(3, 4), 150,
+                                           generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(trajectory.answer.detach(), model.minimiser, atol=1e-4, rtol=0)
 
 
@@ -120,15 +122,34 @@ def test_line_search_adapts_a_too_large_step_per_problem() -> None:
     assert int(searched.extras["energy_evaluations"]) > 2 * 30
 
 
-def test_langevin_noise_is_seeded_and_anneals() -> None:
-    def run(seed: int) -> Tensor:
-        optimizer = Langevin(LangevinConfig(step_size=0.5, noise=0.3, seed=seed))
-        return optimizer.run(bind(quadratic([1.0]), 1), torch.zeros(1, 4), 20).answer
+def test_langevin_noise_comes_from_the_callers_generator_and_anneals() -> None:
+    optimizer = Langevin(LangevinConfig(step_size=0.5, noise=0.3))
 
-    assert torch.equal(run(1), run(1)) and not torch.equal(run(1), run(2))
+    def run(generator: torch.Generator) -> Tensor:
+        return optimizer.run(bind(quadratic([1.0]), 1), torch.zeros(1, 4), 20,
+                             generator=generator).answer
+
+    first, same = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    assert torch.equal(run(first), run(same))  # the optimizer keeps no stream of its own
+    assert not torch.equal(run(first), run(torch.Generator().manual_seed(1)))  # next solve: new noise
+    assert not torch.equal(run(torch.Generator().manual_seed(2)), run(torch.Generator().manual_seed(1)))
+    with pytest.raises(IremError, match="needs a generator"):
+        optimizer.run(bind(quadratic([1.0]), 1), torch.zeros(1, 4), 20)
     model = quadratic([1.0])
-    final = Langevin(LangevinConfig(step_size=0.5, noise=0.3)).run(bind(model, 1), torch.zeros(1, 4), 60)
+    final = optimizer.run(bind(model, 1), torch.zeros(1, 4), 60,
+                          generator=torch.Generator().manual_seed(0))
     assert float((final.answer - model.minimiser).abs().max()) < 0.03  # noise starts at 0.3
+
+
+def test_halting_langevin_keeps_one_stream_for_the_solve() -> None:
+    options = LangevinConfig(step_size=0.5, noise=0.3, halt="gradient", halt_tolerance=1e-3)
+    model = quadratic([1.0, 3.0])
+
+    def run(seed: int) -> Tensor:
+        return Langevin(options).run(bind(model, 2), torch.zeros(2, 4), 40,
+                                     generator=torch.Generator().manual_seed(seed)).answer
+
+    assert torch.equal(run(5), run(5)) and not torch.equal(run(5), run(6))
 
 
 def test_record_keeps_every_iterate_and_energy() -> None:

@@ -12,8 +12,13 @@ import pytest
 
 from irem_core import hookimpl
 from irem_core.errors import PluginError
-from irem_core.plugins import (build_plugins, entry_point_sources, load_plugins, module_plugin,
-                               set_plugins)
+from irem_core.plugins import (
+    build_plugins,
+    entry_point_sources,
+    load_plugins,
+    module_plugin,
+    set_plugins,
+)
 from irem_core.registry import PluginInfo
 
 
@@ -64,7 +69,8 @@ def test_same_object_registered_twice_is_a_no_op() -> None:
         register("toy", toy_task, config=ToyOptions)
         register("toy", toy_task, config=ToyOptions)
 
-    plugins = build_plugins([module_plugin(plugin_module("twice", irem_register_tasks=irem_register_tasks), "twice")])
+    twice = plugin_module("twice", irem_register_tasks=irem_register_tasks)
+    plugins = build_plugins([module_plugin(twice, "twice")])
     assert plugins.infos["twice"].error is None
     assert plugins.get("task", "toy").factory is toy_task
 
@@ -77,7 +83,7 @@ def test_a_plugin_that_fails_to_import_is_recorded_and_the_rest_work() -> None:
                              module_plugin(registers_task("toy"), "toys")])
     assert plugins.get("task", "toy").factory is toy_task
     assert "missing_dependency" in plugins.infos["broken"].error
-    with pytest.raises(PluginError, match="broken \\(broken-dist 0.1\\) failed to load"):
+    with pytest.raises(PluginError, match=r"broken \(broken-dist 0.1\) failed to load"):
         plugins.get("task", "sorting")
 
 
@@ -86,8 +92,8 @@ def test_a_plugin_that_raises_in_a_hook_is_broken_and_its_components_raise() -> 
         register("half", toy_task, config=ToyOptions)
         raise RuntimeError("boom in hook")
 
-    plugins = build_plugins([module_plugin(plugin_module("bad", irem_register_tasks=irem_register_tasks), "bad"),
-                             module_plugin(registers_task("toy"), "toys")])
+    bad = plugin_module("bad", irem_register_tasks=irem_register_tasks)
+    plugins = build_plugins([module_plugin(bad, "bad"), module_plugin(registers_task("toy"), "toys")])
     assert plugins.get("task", "toy").factory is toy_task
     with pytest.raises(PluginError, match="boom in hook"):
         plugins.get("task", "half")
@@ -97,7 +103,8 @@ def test_a_misspelled_hook_is_caught_by_check_pending() -> None:
     def irem_register_task(register):
         register("toy", toy_task)
 
-    plugins = build_plugins([module_plugin(plugin_module("typo", irem_register_task=irem_register_task), "typo")])
+    typo = plugin_module("typo", irem_register_task=irem_register_task)
+    plugins = build_plugins([module_plugin(typo, "typo")])
     assert "irem_register_task" in plugins.infos["typo"].error
 
 
@@ -174,7 +181,7 @@ def test_a_clashing_name_is_an_error_for_both_plugins_not_a_silent_winner() -> N
     sources = [(PluginInfo("aaa_impostor", "evil", "0.1"), lambda: registers_task("toy", impostor)),
                (PluginInfo("toys", "irem", "0.1.0"), lambda: registers_task("toy"))]
     plugins = build_plugins(sources)
-    with pytest.raises(PluginError, match="registered twice: by plugin aaa_impostor .* and by plugin toys"):
+    with pytest.raises(PluginError, match=r"registered twice: by plugin aaa_impostor .* and by plugin toys"):
         plugins.get("task", "toy")
 
 

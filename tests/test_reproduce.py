@@ -12,8 +12,7 @@ from irem_core.cli import main
 from irem_core.errors import IremError, NonFiniteError
 from irem_core.trainer import Trainer
 from irem_plugins.experiments import reproduce as reproduce_module
-from irem_plugins.experiments.reproduce import (RunKey, chosen_rate, parse_scoped_override,
-                                                reproduce)
+from irem_plugins.experiments.reproduce import RunKey, chosen_rate, parse_scoped_override, reproduce
 
 TASKS = ["addition", "shortest_path"]
 SOLVERS = ["irem", "feedforward", "ponder"]

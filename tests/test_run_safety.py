@@ -109,7 +109,8 @@ def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("irem 0.1.0 (torch ")
 
 
-def test_sigterm_stops_training_with_143_and_says_how_to_resume(run_dir: Path, tiny_overrides: list[str]) -> None:
+def test_sigterm_stops_training_with_143_and_says_how_to_resume(run_dir: Path,
+                                                                tiny_overrides: list[str]) -> None:
     import signal
     import subprocess
     import sys
@@ -134,8 +135,8 @@ def test_sigterm_stops_training_with_143_and_says_how_to_resume(run_dir: Path, t
 
 def test_tracebacks_that_became_messages(run_dir: Path, tmp_path: Path, tiny_overrides: list[str],
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    from safetensors.torch import save_file
     import torch
+    from safetensors.torch import save_file
 
     assert main(train_args(run_dir, tiny_overrides, 2)) == 0
     capsys.readouterr()

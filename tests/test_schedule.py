@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def test_rates_stay_between_the_final_and_the_peak_and_never_rise_after_warmup(
     assert all(0 <= rate <= 1e-3 * (1 + 1e-12) for rate in rates)
     assert all(rate > 0 for rate in rates[:warmup])
     after = rates[min(warmup, iterations):]
-    assert all(later <= earlier * (1 + 1e-12) for earlier, later in zip(after, after[1:]))
+    assert all(later <= earlier * (1 + 1e-12) for earlier, later in itertools.pairwise(after))
     assert all(rate >= 1e-3 * final * (1 - 1e-12) for rate in after)
 
 

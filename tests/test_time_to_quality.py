@@ -32,7 +32,8 @@ def test_the_curve_records_points_targets_and_a_plot(tmp_path: Path, tiny_overri
     assert (out / "curve.png").stat().st_size > 0 and (out / "run" / "model.safetensors").exists()
 
 
-def test_resume_continues_the_curve_and_the_training_exactly(tmp_path: Path, tiny_overrides: list[str]) -> None:
+def test_resume_continues_the_curve_and_the_training_exactly(tmp_path: Path,
+                                                             tiny_overrides: list[str]) -> None:
     straight, halves = tmp_path / "straight", tmp_path / "halves"
     common = ["--task", "addition", "--preset", "paper", "--eval-every", "3", "--eval-problems", "8"]
     assert main([*common, "--out", str(straight), *tiny(tiny_overrides, 6)]) == 0

@@ -8,10 +8,20 @@ start ``y0`` (and hence gain nothing from the replay buffer).
 from __future__ import annotations
 
 from irem_core.hookspecs import Register, hookimpl
-from irem_plugins.baselines.factories import (build_feedforward, build_iterative, build_ponder,
-                                              build_programmatic, build_recurrent)
-from irem_plugins.baselines.options import (FeedforwardConfig, IterativeConfig, PonderConfig,
-                                            ProgrammaticConfig, RecurrentConfig)
+from irem_plugins.baselines.factories import (
+    build_feedforward,
+    build_iterative,
+    build_ponder,
+    build_programmatic,
+    build_recurrent,
+)
+from irem_plugins.baselines.options import (
+    FeedforwardConfig,
+    IterativeConfig,
+    PonderConfig,
+    ProgrammaticConfig,
+    RecurrentConfig,
+)
 
 
 @hookimpl

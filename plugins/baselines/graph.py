@@ -18,8 +18,14 @@ from torch import Tensor, nn
 from torch_geometric.nn import GINEConv, global_mean_pool
 
 from irem_core.errors import IremError
-from irem_plugins.baselines.options import (FeedforwardConfig, IterativeConfig, PonderConfig,
-                                            ProgrammaticConfig, RecurrentConfig)
+from irem_core.protocols import Task
+from irem_plugins.baselines.options import (
+    FeedforwardConfig,
+    IterativeConfig,
+    PonderConfig,
+    ProgrammaticConfig,
+    RecurrentConfig,
+)
 from irem_plugins.baselines.solvers import StepCore
 
 if TYPE_CHECKING:
@@ -32,7 +38,7 @@ EDGE_INPUTS = 1
 """Features of one edge input (the paper's graph tasks have one scalar per edge)."""
 
 
-def _answer_features(task: object, solver: str) -> int:
+def _answer_features(task: Task, solver: str) -> int:
     if getattr(task, "domain", None) != "graph":
         raise IremError(f"the graph variant of solver {solver!r} needs a graph task; "
                         f"{type(task).__name__} is not one")
@@ -250,26 +256,26 @@ class GraphAnswerUpdateCore(StepCore):
         return state
 
 
-def feedforward_network(options: FeedforwardConfig, task: object) -> GraphFeedforward:
+def feedforward_network(options: FeedforwardConfig, task: Task) -> GraphFeedforward:
     """The feed-forward graph network for ``task``."""
     return GraphFeedforward(_answer_features(task, "feedforward"), options.hidden or GRAPH_WIDTH,
                             options.layers, options.aggregation)
 
 
-def lstm_core(options: RecurrentConfig | PonderConfig, task: object,
+def lstm_core(options: RecurrentConfig | PonderConfig, task: Task,
               solver: str) -> GraphLstmCore:
     """The LSTM core of ``recurrent`` and ``ponder`` for ``task``."""
     return GraphLstmCore(_answer_features(task, solver), options.hidden or GRAPH_WIDTH,
                          options.aggregation)
 
 
-def scratch_core(options: ProgrammaticConfig, task: object) -> GraphScratchCore:
+def scratch_core(options: ProgrammaticConfig, task: Task) -> GraphScratchCore:
     """The programmatic core for ``task``."""
     return GraphScratchCore(_answer_features(task, "programmatic"),
                             options.hidden or GRAPH_WIDTH, options.aggregation)
 
 
-def update_core(options: IterativeConfig, task: object) -> GraphAnswerUpdateCore:
+def update_core(options: IterativeConfig, task: Task) -> GraphAnswerUpdateCore:
     """The iterative feed-forward core for ``task``."""
     return GraphAnswerUpdateCore(_answer_features(task, "iterative"),
                                  options.hidden or GRAPH_WIDTH, options.layers,

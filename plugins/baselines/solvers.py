@@ -16,8 +16,12 @@ from torch import Tensor, nn
 
 from irem_core.errors import IremError
 from irem_core.protocols import Problems, Solver, Trajectory
-from irem_plugins.baselines.halting import (geometric_log_prior, halting_log_distribution,
-                                            halting_step, kl_to_prior)
+from irem_plugins.baselines.halting import (
+    geometric_log_prior,
+    halting_log_distribution,
+    halting_step,
+    kl_to_prior,
+)
 from irem_plugins.baselines.options import PonderConfig
 
 
@@ -96,7 +100,8 @@ class FeedforwardSolver(Solver):
         self.network = network
 
     def solve(self, problems: Problems, y0: Tensor, steps: int, *,
-              differentiable: bool = False, record: bool = False) -> Trajectory:
+              differentiable: bool = False, record: bool = False,
+              generator: torch.Generator | None = None) -> Trajectory:
         """Answer in one pass (``y0`` is ignored); ``answers`` repeats it ``steps + 1`` times."""
         with torch.set_grad_enabled(differentiable):
             answer = self.network(problems.inputs)
@@ -126,7 +131,8 @@ class UnrolledSolver(Solver):
         self.truncate = truncate
 
     def solve(self, problems: Problems, y0: Tensor, steps: int, *,
-              differentiable: bool = False, record: bool = False) -> Trajectory:
+              differentiable: bool = False, record: bool = False,
+              generator: torch.Generator | None = None) -> Trajectory:
         """Run ``steps`` steps from ``y0 (rows, F)``; ``answers`` is ``(steps + 1, rows, F)``."""
         every = record or (differentiable and self.supervise_every_step)
         with torch.set_grad_enabled(differentiable):
@@ -203,7 +209,8 @@ class PonderSolver(Solver):
         self.register_buffer("horizon", torch.zeros((), dtype=torch.long))
 
     def solve(self, problems: Problems, y0: Tensor, steps: int, *,
-              differentiable: bool = False, record: bool = False) -> Trajectory:
+              differentiable: bool = False, record: bool = False,
+              generator: torch.Generator | None = None) -> Trajectory:
         """Run ``min(steps, horizon)`` steps (``steps ≥ 1``); answer each problem at its
         halting step. A differentiable solve sets the horizon to ``steps``."""
         if steps < 1:

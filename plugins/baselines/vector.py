@@ -6,14 +6,22 @@ Every function here builds a network for a ``vector`` task, which must declare
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from irem_core.errors import IremError
 from irem_core.layers import init_as_concatenation
-from irem_plugins.baselines.options import (FeedforwardConfig, IterativeConfig, PonderConfig,
-                                            ProgrammaticConfig, RecurrentConfig)
+from irem_core.protocols import Task
+from irem_plugins.baselines.options import (
+    FeedforwardConfig,
+    IterativeConfig,
+    PonderConfig,
+    ProgrammaticConfig,
+    RecurrentConfig,
+)
 from irem_plugins.baselines.solvers import StepCore
 
 MLP_WIDTH = 512
@@ -23,7 +31,7 @@ LSTM_WIDTH = 196
 """Default LSTM width (paper: the recurrent baseline's 196)."""
 
 
-def _features(task: object, solver: str) -> tuple[int, int]:
+def _features(task: Task, solver: str) -> tuple[int, int]:
     input_features = getattr(task, "input_features", None)
     if input_features is None:
         raise IremError(f"solver {solver!r} needs a vector task with input_features; "
@@ -48,7 +56,7 @@ class MlpNetwork(nn.Module):
         super().__init__()
         widths = [input_features] + [hidden] * layers
         blocks: list[nn.Module] = []
-        for width_in, width_out in zip(widths[:-1], widths[1:]):
+        for width_in, width_out in itertools.pairwise(widths):
             blocks += [nn.Linear(width_in, width_out), nn.ReLU()]
         self.layers = nn.Sequential(*blocks, nn.Linear(hidden, answer_features))
 
@@ -194,25 +202,25 @@ class AnswerUpdateCore(StepCore):
         return state
 
 
-def feedforward_network(options: FeedforwardConfig, task: object) -> MlpNetwork:
+def feedforward_network(options: FeedforwardConfig, task: Task) -> MlpNetwork:
     """The feed-forward MLP for ``task``."""
     input_features, answer_features = _features(task, "feedforward")
     return MlpNetwork(input_features, answer_features, options.hidden or MLP_WIDTH, options.layers)
 
 
-def lstm_core(options: RecurrentConfig | PonderConfig, task: object, solver: str) -> LstmCore:
+def lstm_core(options: RecurrentConfig | PonderConfig, task: Task, solver: str) -> LstmCore:
     """The LSTM core of ``recurrent`` and ``ponder`` for ``task``."""
     input_features, answer_features = _features(task, solver)
     return LstmCore(input_features, answer_features, options.hidden or LSTM_WIDTH)
 
 
-def scratch_core(options: ProgrammaticConfig, task: object) -> ScratchCore:
+def scratch_core(options: ProgrammaticConfig, task: Task) -> ScratchCore:
     """The programmatic core for ``task``."""
     input_features, answer_features = _features(task, "programmatic")
     return ScratchCore(input_features, answer_features, options.hidden or MLP_WIDTH)
 
 
-def update_core(options: IterativeConfig, task: object) -> AnswerUpdateCore:
+def update_core(options: IterativeConfig, task: Task) -> AnswerUpdateCore:
     """The iterative feed-forward core for ``task``."""
     input_features, answer_features = _features(task, "iterative")
     return AnswerUpdateCore(input_features, answer_features, options.hidden or MLP_WIDTH,

@@ -8,8 +8,9 @@ run trained with :func:`irem_core.trainer.train` at the chosen rate into
 drawn once from fixed seeds and written to ``DIR/data`` (as ``irem data`` would), so every
 solver sees the same problems and the same starts. Tasks that declare a size option are
 also evaluated at growing sizes, and tasks that declare a ``nested`` recursion strategy on
-nested problems of growing depth (the paper's "error vs composed operations" figure). The results go to ``DIR/results.json``, ``DIR/results.md``
-(the paper's numbers beside ours) and plots.
+nested problems of growing depth (the paper's "error vs composed operations" figure). The
+results go to ``DIR/results.json``, ``DIR/results.md`` (the paper's numbers beside ours) and
+plots.
 
 A finished run keeps its evaluation in ``evaluation.json`` beside its checkpoint; a rerun
 reuses it, resumes a run that was interrupted in training, and trains the rest.
@@ -27,9 +28,10 @@ import platform
 import shlex
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import attrs
 import torch
@@ -273,13 +275,13 @@ def nested_strategy(task: str) -> str | None:
     return load_plugins().get("task", task).meta.get("nested")
 
 
-def evaluate_nested(run: TrainedRun, config: RunConfig, problem_sets: ProblemSets) -> dict[str, Any]:
+def evaluate_nested(run: TrainedRun, config: RunConfig, problem_sets: ProblemSets,
+                    strategy: str) -> dict[str, Any]:
     """MSE after each of :data:`NESTED_DEPTH` composed operations on the ``same`` split.
 
     Every solver of a task gets the same operands and starts (seeded from the reproduction
     seed), and as many steps per operation as its largest evaluation budget.
     """
-    strategy = nested_strategy(config.task.name)
     problems = min(NESTED_PROBLEMS, config.eval.problems)
     steps = max(config.eval.steps)
     errors = nested_mse(run.solver, run.task, strategy, NESTED_DEPTH, "same", problems, steps,
@@ -302,8 +304,9 @@ def evaluate_run(config: RunConfig, directory: Path, problem_sets: ProblemSets,
                                  config.eval.batch_size).to_dict()
     record = {"splits": {split: results[split] for split in EVAL_SPLITS},
               "sizes": {case.removeprefix("size:"): results[case] for case in sized}}
-    if nested_strategy(config.task.name) is not None:
-        record["nested"] = evaluate_nested(run, config, problem_sets)
+    strategy = nested_strategy(config.task.name)
+    if strategy is not None:
+        record["nested"] = evaluate_nested(run, config, problem_sets, strategy)
     return record
 
 
@@ -367,9 +370,9 @@ def train_and_validate(config: RunConfig, directory: Path, problem_sets: Problem
         generator = torch.Generator(run.device).manual_seed(problem_sets.start_seed(VALIDATION))
         evaluation = evaluate(run.solver, task, problems, config.eval.steps, generator,
                               config.eval.batch_size).to_dict()
-        error = evaluation["mse"][MIN_ENERGY]
-        clean = not evaluation["nonfinite_problems"] and error is not None and math.isfinite(error)
-        record["validation"] = error if clean else None
+        mse = evaluation["mse"][MIN_ENERGY]
+        clean = not evaluation["nonfinite_problems"] and mse is not None and math.isfinite(mse)
+        record["validation"] = mse if clean else None
     atomic_write(directory / SWEEP_FILE, json_bytes(record))
     return record
 
@@ -396,7 +399,7 @@ def default_jobs(configs: Iterable[RunConfig]) -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _problem_sets(out: Path, seed: int) -> ProblemSets:
     """One :class:`ProblemSets` per reproduction and process, so problems are drawn once."""
     return ProblemSets(out, seed)
@@ -498,21 +501,23 @@ def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = 
               for key, key_rates in rates.items() for lr in key_rates}
     bar = tqdm(total=len(sweeps) + len(keys) * len(seeds), desc=f"reproduce {preset}",
                unit="run", disable=not progress, dynamic_ncols=True)
-    validations = {cell: finished_validation(cell[0].sweep_directory(out, cell[1]), config)
-                   for cell, config in sweeps.items()}
-    bar.update(sum(record is not None for record in validations.values()))
+    found_sweeps = {cell: finished_validation(cell[0].sweep_directory(out, cell[1]), config)
+                    for cell, config in sweeps.items()}
+    validations = {cell: record for cell, record in found_sweeps.items() if record is not None}
+    bar.update(len(validations))
     validations.update(_execute(
         {cell: (_sweep_job, (_plain(config), cell[0].sweep_directory(out, cell[1]), out,
                              seeds[0]))
-         for cell, config in sweeps.items() if validations[cell] is None}, jobs, bar, progress))
+         for cell, config in sweeps.items() if cell not in validations}, jobs, bar, progress))
     chosen = {key: chosen_rate({lr: validations[key, lr] for lr in rates[key]}) if rates
               else base[key].train.lr for key in keys}
     configs = {(key, seed): with_rate(run_config(key, preset, overrides, seed, device),
                                       chosen[key]) for key in keys for seed in seeds}
-    records = {run: finished_evaluation(run[0].directory(out, run[1]), config, sizes)
-               for run, config in configs.items()}
-    bar.update(sum(record is not None for record in records.values()))
-    pending = [run for run, record in records.items() if record is None]
+    found_runs = {run: finished_evaluation(run[0].directory(out, run[1]), config, sizes)
+                  for run, config in configs.items()}
+    records = {run: record for run, record in found_runs.items() if record is not None}
+    bar.update(len(records))
+    pending = [run for run in configs if run not in records]
     records.update(_execute(
         {run: (_evaluation_job, (_plain(configs[run]), run[0].directory(out, run[1]), out,
                                  seeds[0], list(sizes)))
@@ -734,8 +739,8 @@ def _size_table(results: dict[str, Any], task: str) -> list[str]:
     rows = [[solver] + [_size_cell(_evaluation(runs[solver], "sizes", str(size)),
                                    reference.get(solver, {}).get(size)) for size in sizes]
             for solver in results["solvers"]]
-    count = _any_evaluation(results, task, "sizes", str(sizes[0]))
-    count = "?" if count is None else count["num_problems"]
+    reference_run = _any_evaluation(results, task, "sizes", str(sizes[0]))
+    count = "?" if reference_run is None else reference_run["num_problems"]
     return (["", f"Final-answer MSE by problem size ({count} problems each; paper in "
              "brackets):", ""] + _table(["solver"] + [f"n={size}" for size in sizes], rows))
 

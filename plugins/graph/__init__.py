@@ -9,8 +9,12 @@ from typing import Any
 
 from irem_core.hookspecs import Register, hookimpl
 from irem_plugins.graph.energy import GineEnergyConfig, build_gine_energy
-from irem_plugins.graph.tasks import (ConnectedComponentsTask, EdgeCopyTask, GraphConfig,
-                                      ShortestPathTask)
+from irem_plugins.graph.tasks import (
+    ConnectedComponentsTask,
+    EdgeCopyTask,
+    GraphConfig,
+    ShortestPathTask,
+)
 
 BASELINES: tuple[str, ...] = ("feedforward", "recurrent", "iterative", "ponder", "programmatic")
 """The built-in baselines' names: presets may carry options for solvers of other plugins;

@@ -10,6 +10,8 @@ import attrs
 from attrs import validators as v
 from torch import nn
 
+from irem_core.protocols import Task
+
 
 def _even(instance: object, attribute: attrs.Attribute, value: int) -> None:
     if value % 2:
@@ -34,7 +36,7 @@ class GineEnergyConfig:
     aggregation: str = attrs.field(default="sum", validator=v.in_(("sum", "mean", "max")))
 
 
-def build_gine_energy(options: GineEnergyConfig, task: object) -> nn.Module:
+def build_gine_energy(options: GineEnergyConfig, task: Task) -> nn.Module:
     """Build :class:`irem_plugins.graph.gine.GineEnergy` (the registered ``gine`` factory)."""
     from irem_plugins.graph.gine import GineEnergy
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 import attrs
 import torch
 from torch import Tensor, nn
@@ -9,6 +12,7 @@ from torch.nn import functional as F
 from torch_geometric.nn import GINEConv, global_max_pool
 
 from irem_core.errors import IremError
+from irem_core.protocols import Task
 from irem_plugins.graph.batching import GraphBatch, select_graphs
 from irem_plugins.graph.energy import GineEnergyConfig
 
@@ -65,7 +69,7 @@ class GineEnergy(nn.Module):
         - forward: ``context, y (E, 1) -> energies (G,)``
     """
 
-    def __init__(self, options: GineEnergyConfig, task: object) -> None:
+    def __init__(self, options: GineEnergyConfig, task: Task) -> None:
         super().__init__()
         if getattr(task, "domain", None) != "graph" or getattr(task, "answer_features", None) != 1:
             raise IremError(f"energy model 'gine' needs a graph task with one answer feature per "
@@ -84,7 +88,7 @@ class GineEnergy(nn.Module):
         half = self.input_embedding.out_features
         input_embedding = self.input_embedding(inputs.edge_attr)
         offsets, slopes = [], []
-        for projection in self.edge_projections:
+        for projection in cast(Iterable[nn.Linear], self.edge_projections):
             input_part, answer_part = projection.weight[:, :half], projection.weight[:, half:]
             bias = projection.bias + answer_part @ self.answer_embedding.bias
             offsets.append(F.linear(input_embedding, input_part, bias))

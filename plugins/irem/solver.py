@@ -39,7 +39,8 @@ def build_irem_solver(options: IremConfig, task: Task) -> EnergySolver:
         valid = [c.name for c in plugins.registries["energy_model"].components()
                  if c.meta.get("domain") == task.domain]
         raise PluginError(f"energy model {options.energy.name!r} is for {domain!r} tasks but the "
-                          f"task is a {task.domain!r} task; choose one of: {', '.join(valid) or '(none installed)'}")
+                          f"task is a {task.domain!r} task; choose one of: "
+                          f"{', '.join(valid) or '(none installed)'}")
     energy_model = energy_component.factory(options.energy.options, task)
     optimizer = plugins.get("optimizer", options.optimizer.name).factory(options.optimizer.options)
     return EnergySolver(energy_model, optimizer,

@@ -8,6 +8,7 @@ from torch import Tensor, nn
 
 from irem_core.errors import IremError
 from irem_core.layers import init_as_concatenation
+from irem_core.protocols import Task
 
 
 @attrs.define
@@ -46,7 +47,7 @@ class VectorEnergy(nn.Module):
         - forward: ``context (B, hidden), y (B, F + memory) -> energies (B,)``
     """
 
-    def __init__(self, options: VectorEnergyConfig, task: object) -> None:
+    def __init__(self, options: VectorEnergyConfig, task: Task) -> None:
         super().__init__()
         input_features = getattr(task, "input_features", None)
         if input_features is None:

@@ -6,8 +6,8 @@ import attrs
 import torch
 from torch import Tensor
 
-from irem_core.energy import BoundEnergy
 from irem_core.descent import DescentLoop, DescentOptions, State
+from irem_core.energy import BoundEnergy
 
 
 @attrs.define
@@ -33,6 +33,7 @@ class LineSearch(DescentLoop):
     counted in the trajectory's ``energy_evaluations``.
     """
 
+    options: LineSearchConfig
     problem_state = ("step", "evaluations")
 
     def init_state(self, answer: Tensor, energy: BoundEnergy) -> State:

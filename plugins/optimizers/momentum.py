@@ -6,8 +6,8 @@ import attrs
 import torch
 from torch import Tensor
 
-from irem_core.energy import BoundEnergy
 from irem_core.descent import DescentLoop, DescentOptions, State
+from irem_core.energy import BoundEnergy
 
 
 @attrs.define
@@ -28,6 +28,8 @@ class Momentum(DescentLoop):
 
     The velocity ``v`` (``(rows, F)``) starts at zero for every solve.
     """
+
+    options: MomentumConfig
 
     def init_state(self, answer: Tensor, energy: BoundEnergy) -> State:
         """Zero velocity, shaped like the answers."""

@@ -6,12 +6,22 @@ out of the training range, as in the paper's nested-addition experiment.
 
 from __future__ import annotations
 
+from typing import Protocol, cast
+
 import attrs
 import torch
 from torch import Tensor
 
 from irem_core.evaluate import select_min_energy
-from irem_core.protocols import Solver, Task
+from irem_core.protocols import Problems, Solver, Task
+
+
+class _OperandTask(Protocol):
+    """What nested reasoning needs of a task beyond :class:`~irem_core.protocols.Task`."""
+
+    def from_operands(self, operands: list[Tensor]) -> Problems:
+        """One operation on ``operands`` (``(N, ...)`` each), its exact answer as target."""
+        ...
 
 
 @attrs.define
@@ -29,11 +39,12 @@ class RecursionOptions:
 def solve_once(solver: Solver, task: Task, operands: list[Tensor], steps: int,
                generator: torch.Generator, min_energy: bool) -> Tensor:
     """The solver's answer ``(N, F)`` to one operation on ``operands``."""
-    problems = task.from_operands(operands)
+    problems = cast(_OperandTask, task).from_operands(operands)
     y0 = task.init_answer(problems, generator)
     with torch.no_grad():
-        trajectory = solver.solve(problems, y0, steps, record=min_energy)
+        trajectory = solver.solve(problems, y0, steps, record=min_energy, generator=generator)
     if min_energy and trajectory.energies is not None:
+        assert trajectory.answers is not None  # energies are only recorded with the iterates
         return select_min_energy(trajectory.answers, trajectory.energies, problems.row_problem)
     return trajectory.answer.detach()
 

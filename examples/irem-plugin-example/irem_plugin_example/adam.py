@@ -6,8 +6,7 @@ import attrs
 import torch
 from torch import Tensor
 
-from irem_core import BoundEnergy
-from irem_core import DescentLoop, DescentOptions, State
+from irem_core import BoundEnergy, DescentLoop, DescentOptions, State
 
 
 @attrs.define
