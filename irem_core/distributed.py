@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -209,11 +210,27 @@ def relaunch(nproc: int, argv: Sequence[str]) -> int:
 
     Uses ``python -m torch.distributed.run --standalone`` (a free local port is picked) and
     drops ``--nproc`` from ``argv`` (torchrun's own parser would take it for its
-    ``--nproc-per-node``); the workers see torchrun's ``WORLD_SIZE`` instead.
+    ``--nproc-per-node``); the workers see torchrun's ``WORLD_SIZE`` instead. torchrun runs
+    in a process group of its own: SIGINT or SIGTERM to this process is forwarded to the
+    whole group and this process waits for it, returning 130 or 143.
     """
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
                "--nproc_per_node", str(nproc), "-m", "irem_core", *without_option(argv, "--nproc")]
+    launcher = subprocess.Popen(command, start_new_session=True)
+    received: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        """Pass SIGINT/SIGTERM to torchrun and its workers alike (their own process group),
+        so every worker stops as a single-process run does and none is left behind."""
+        received.append(signum)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(launcher.pid, signum)
+
+    previous = {number: signal.signal(number, forward)
+                for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return subprocess.run(command, check=False).returncode
-    except KeyboardInterrupt:
-        return 130
+        code = launcher.wait()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    return 128 + received[0] if received else code

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -220,3 +222,29 @@ def test_nproc_on_cuda_needs_a_gpu_per_process(run_dir: Path, tiny_overrides: li
                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(train_args(run_dir, tiny_overrides, 2, "--nproc", "2", "--device", "cuda")) == 2
     assert "needs 2 GPUs (one per process)" in capsys.readouterr().err
+
+
+def test_sigterm_to_irem_train_nproc_stops_every_worker(tmp_path: Path,
+                                                        tiny_overrides: list[str]) -> None:
+    """The launcher forwards the signal to torchrun's process group: no worker is left
+    writing the run, and the launcher exits 143."""
+    run_dir = tmp_path / "run"
+    launcher = subprocess.Popen([sys.executable, "-m", "irem_core",
+                                 *train_args(run_dir, tiny_overrides, 10**6), "--nproc", "2"],
+                                env={**os.environ, "OMP_NUM_THREADS": "1"},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + TIMEOUT
+    while not ((run_dir / "metrics.jsonl").is_file() and len(metrics(run_dir)) >= 2):
+        assert launcher.poll() is None and time.monotonic() < deadline, launcher.stderr.read()
+        time.sleep(0.2)
+    workers = os.getpgid(int((run_dir / ".lock").read_text()))  # rank 0 records its PID
+    launcher.send_signal(signal.SIGTERM)
+    assert launcher.wait(timeout=TIMEOUT) == 143
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(workers, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("torchrun workers outlived the launcher")

@@ -89,6 +89,19 @@ class CompleteGraphs:
                           self.node_bound)
 
 
+def edge_inputs(graphs: GraphBatch, self_pair_input: bool) -> Tensor:
+    """The inputs a model reads per edge, ``(E, 1)``: ``edge_attr``; with
+    ``self_pair_input`` ``(E, 2)``: ``edge_attr`` and 1 on the self-pairs ``(i, i)``.
+
+    With zero node features, message passing cannot tell a self-pair from a pair of nodes
+    it sees alike (benchmarks/wl_ceiling.py); the flag tells it.
+    """
+    if not self_pair_input:
+        return graphs.edge_attr
+    self_pairs = (graphs.edge_index[0] == graphs.edge_index[1]).to(graphs.edge_attr.dtype)
+    return torch.cat([graphs.edge_attr, self_pairs.unsqueeze(-1)], dim=-1)
+
+
 def complete_graphs(nodes: Tensor, node_bound: int) -> CompleteGraphs:
     """Enumerate the edges of complete graphs with ``nodes`` nodes each.
 

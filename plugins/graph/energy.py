@@ -29,11 +29,15 @@ class GineEnergyConfig:
         aggregation: how a node combines its incoming messages: ``sum`` (the paper's
             GINEConv), ``mean`` (divides by the in-degree, so message sums do not grow with
             the graph's size; see docs/graph.md) or ``max``.
+        self_pair_input: a second edge input, 1 on the self-pairs ``(i, i)``: without it
+            the energy cannot single out the diagonal, which connected components labels 1
+            (docs/graph.md). The paper's encoding has none.
     """
 
     hidden: int = attrs.field(default=128, validator=[v.ge(2), _even])
     layers: int = attrs.field(default=3, validator=v.ge(1))
     aggregation: str = attrs.field(default="sum", validator=v.in_(("sum", "mean", "max")))
+    self_pair_input: bool = False
 
 
 def build_gine_energy(options: GineEnergyConfig, task: Task) -> nn.Module:

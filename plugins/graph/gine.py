@@ -13,7 +13,7 @@ from torch_geometric.nn import GINEConv, global_max_pool
 
 from irem_core.errors import IremError
 from irem_core.protocols import Task
-from irem_plugins.graph.batching import GraphBatch, select_graphs
+from irem_plugins.graph.batching import GraphBatch, edge_inputs, select_graphs
 from irem_plugins.graph.energy import GineEnergyConfig
 
 
@@ -75,7 +75,8 @@ class GineEnergy(nn.Module):
             raise IremError(f"energy model 'gine' needs a graph task with one answer feature per "
                             f"edge; {type(task).__name__} is not one")
         hidden, half = options.hidden, options.hidden // 2
-        self.input_embedding = nn.Linear(1, half)
+        self.self_pair_input = options.self_pair_input
+        self.input_embedding = nn.Linear(2 if options.self_pair_input else 1, half)
         self.answer_embedding = nn.Linear(1, half)
         widths = [1] + [hidden] * options.layers
         self.edge_projections = nn.ModuleList(nn.Linear(hidden, width) for width in widths[:-1])
@@ -86,7 +87,7 @@ class GineEnergy(nn.Module):
     def encode(self, inputs: GraphBatch) -> GineContext:
         """Precompute every layer's answer-independent edge term (see the class docstring)."""
         half = self.input_embedding.out_features
-        input_embedding = self.input_embedding(inputs.edge_attr)
+        input_embedding = self.input_embedding(edge_inputs(inputs, self.self_pair_input))
         offsets, slopes = [], []
         for projection in cast(Iterable[nn.Linear], self.edge_projections):
             input_part, answer_part = projection.weight[:, :half], projection.weight[:, half:]
