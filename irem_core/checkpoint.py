@@ -15,9 +15,11 @@ previous checkpoint is untouched.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,8 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 from torch import Tensor
 
-from irem_core.errors import CheckpointError
+from irem_core.errors import CheckpointError, IremError
+from irem_core.registry import KINDS
 
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "state.safetensors"
@@ -36,23 +39,52 @@ CONFIG_FILE = "config.json"
 FORMAT_VERSION = 1
 
 
+OS_ERROR_HINTS = {
+    errno.ENOTDIR: "a part of the path is a file where a folder is needed",
+    errno.EEXIST: "a file stands where a folder is needed",
+    errno.EISDIR: "it is a folder; name a file",
+    errno.EACCES: "no permission; choose a path you can write to",
+    errno.EPERM: "no permission; choose a path you can write to",
+    errno.EROFS: "the file system is read-only; choose a writable path",
+    errno.ENOSPC: "the disk is full; free some space or choose another disk",
+    errno.EDQUOT: "the disk quota is exhausted; free some space or choose another disk",
+    errno.ENAMETOOLONG: "a name in the path is too long; shorten it",
+}
+r"""How to fix the common :class:`OSError`\ s of reading and writing a user's paths."""
+
+
+def path_error(error: OSError, path: Path | str) -> IremError:
+    """An :class:`IremError` for ``error``, raised reading or writing the user's ``path``:
+    the path, the OS's reason and, for common errors, how to fix it."""
+    where = f" ({error.filename})" if error.filename not in (None, str(path)) else ""
+    hint = OS_ERROR_HINTS.get(error.errno or 0, "check the path")
+    return IremError(f"cannot use {path}: {error.strerror or error}{where}; {hint}")
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
 
     The file gets the permissions of an ordinary new file (``0o666`` less the umask), not
-    the ``0o600`` of a temporary file, so others can read checkpoints and data files.
+    the ``0o600`` of a temporary file, so others can read checkpoints and data files. An
+    :class:`OSError` (disk full, read-only, not a folder...) becomes an :class:`IremError`
+    naming ``path`` (see :func:`path_error`).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temporary = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                             dir=path.parent)
         os.fchmod(handle, 0o666 & ~_umask())
         with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+    except BaseException as error:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise path_error(error, path) from None
         raise
 
 
@@ -164,29 +196,78 @@ def complete_pending_commit(directory: Path) -> None:
     if not path.is_file():
         return
     try:
-        hashes = json.loads(path.read_text()).get("sha256", {})
-    except (json.JSONDecodeError, AttributeError):
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
         return  # a damaged record is reported by the load that needs it
-    for name, expected in hashes.items():
+    if check_record(record):
+        return
+    for name in (MODEL_FILE, STATE_FILE):
+        expected = record["sha256"][name]
         pending = Path(directory) / (name + PENDING_SUFFIX)
         if pending.is_file() and hashlib.sha256(pending.read_bytes()).hexdigest() == expected:
             os.replace(pending, Path(directory) / name)
 
 
 def read_record(directory: Path) -> dict[str, Any]:
-    """The parsed ``config.json`` of a run directory."""
+    """The parsed ``config.json`` of a run directory, its layout checked (see
+    :func:`check_record`)."""
     path = Path(directory) / CONFIG_FILE
     if not path.is_file():
         raise CheckpointError(f"no checkpoint in {directory}: {CONFIG_FILE} is missing; pass "
                               "the --out directory of a finished or running 'irem train'")
     try:
         record = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise CheckpointError(f"{path} is not valid JSON ({error}); the checkpoint is corrupted") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON ({error}); the checkpoint is "
+                              "corrupted: restore it or retrain") from None
+    problems = check_record(record)
+    if problems:
+        raise CheckpointError(f"{path} is not a valid irem checkpoint record: "
+                              f"{'; '.join(problems)}; it was modified or comes from another "
+                              "program: restore it or retrain")
+    return record
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_record(record: Any) -> list[str]:
+    """What is wrong with the layout of a parsed ``config.json`` (empty when nothing).
+
+    Checks the fields every command reads: ``format`` (this version), ``iteration``,
+    ``config``, ``plugins``, ``components`` (``kind:name`` of known kinds), ``sha256`` of
+    both tensor files and ``training`` (a table, its fields checked on resume).
+    """
+    if not isinstance(record, dict):
+        return [f"expected a JSON object, got {type(record).__name__}"]
     missing = {"format", "iteration", "config", "plugins", "sha256"} - set(record)
     if missing:
-        raise CheckpointError(f"{path} lacks {', '.join(sorted(missing))}; not an irem checkpoint")
-    return record
+        return [f"lacks {', '.join(sorted(missing))}"]
+    problems = []
+    if record["format"] != FORMAT_VERSION or not _is_int(record["format"]):
+        problems.append(f"format {record['format']!r} is not {FORMAT_VERSION}, the only "
+                        "format this irem reads (a newer irem wrote it? upgrade irem)")
+    if not _is_int(record["iteration"]) or record["iteration"] < 0:
+        problems.append(f"iteration {record['iteration']!r} is not a non-negative integer")
+    for key in ("config", "plugins", "training"):
+        if not isinstance(record.get(key, {}), dict):
+            problems.append(f"{key} is not an object")
+    components = record.get("components", {})
+    if not isinstance(components, dict):
+        problems.append("components is not an object")
+    else:
+        for key, plugin in components.items():
+            kind, _, name = key.partition(":")
+            if kind not in KINDS or not name or not isinstance(plugin, str):
+                problems.append(f"components entry {key!r}: {plugin!r} is not a 'kind:name': "
+                                f"'plugin' pair of a known kind ({', '.join(KINDS)})")
+    hashes = record["sha256"]
+    for name in (MODEL_FILE, STATE_FILE):
+        value = hashes.get(name) if isinstance(hashes, dict) else None
+        if not (isinstance(value, str) and re.fullmatch("[0-9a-f]{64}", value)):
+            problems.append(f"sha256 lacks a SHA-256 hex digest for {name}")
+    return problems
 
 
 def load_checkpoint(directory: Path, *, with_state: bool = True) -> Checkpoint:
@@ -198,3 +279,30 @@ def load_checkpoint(directory: Path, *, with_state: bool = True) -> Checkpoint:
     return Checkpoint(record["config"], record["iteration"], record["plugins"],
                       record.get("components", {}), model, state, record.get("training", {}))
 
+
+
+def tensor_mismatches(expected: dict[str, Tensor], found: dict[str, Tensor]) -> list[str]:
+    """How the tensors ``found`` differ from ``expected`` in names, shapes and dtypes (empty
+    when they match exactly; a dtype is never cast, so a tampered file is refused)."""
+    problems = [f"missing {name}" for name in expected if name not in found]
+    problems += [f"unexpected {name}" for name in found if name not in expected]
+    for name, tensor in found.items():
+        if name in expected and (tensor.shape, tensor.dtype) != (expected[name].shape,
+                                                                  expected[name].dtype):
+            problems.append(f"{name} is {tuple(tensor.shape)} {tensor.dtype}, expected "
+                            f"{tuple(expected[name].shape)} {expected[name].dtype}")
+    return problems
+
+
+def same_layout(found: Any, expected: Any) -> bool:
+    """Whether JSON data ``found`` has the layout of ``expected``: the same keys and list
+    lengths, numbers where numbers are (int and float alike), else values of the same type."""
+    if isinstance(expected, dict):
+        return (isinstance(found, dict) and found.keys() == expected.keys()
+                and all(same_layout(found[key], expected[key]) for key in expected))
+    if isinstance(expected, list):
+        return (isinstance(found, list) and len(found) == len(expected)
+                and all(map(same_layout, found, expected)))
+    if isinstance(expected, (int, float)) and not isinstance(expected, bool):
+        return isinstance(found, (int, float)) and not isinstance(found, bool)
+    return type(found) is type(expected)

@@ -19,7 +19,13 @@ import torch
 from tqdm.auto import tqdm
 
 from irem_core import __version__
-from irem_core.checkpoint import atomic_write, read_record, read_tensors, tensors_to_bytes
+from irem_core.checkpoint import (
+    atomic_write,
+    path_error,
+    read_record,
+    read_tensors,
+    tensors_to_bytes,
+)
 from irem_core.config import (
     RunConfig,
     TaskSpec,
@@ -31,14 +37,22 @@ from irem_core.config import (
     set_path,
     structure,
 )
-from irem_core.distributed import relaunch, resolve_shards, under_torchrun, world_from_env
+from irem_core.distributed import (
+    relaunch,
+    resolve_shards,
+    training_device,
+    under_torchrun,
+    world_from_env,
+)
 from irem_core.errors import IremError
 from irem_core.evaluate import MIN_ENERGY, Evaluation, evaluate, json_bytes
+from irem_core.memory import check_evaluation_memory, check_training_memory
 from irem_core.nested import nested_mse
 from irem_core.plugins import load_plugins, python_environment
 from irem_core.protocols import SPLITS
 from irem_core.registry import KINDS
-from irem_core.runs import build_task, load_run, sized_task
+from irem_core.runs import build_task, check_problems, load_run, sized_task
+from irem_core.seeding import check_seed
 from irem_core.seeding import generator as seeded_generator
 from irem_core.trainer import Terminated, TrainingStopped, resume_config, train
 
@@ -61,6 +75,15 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def _seed(text: str) -> int:
+    """An argparse type: a seed from 0 to 2**64 − 1."""
+    try:
+        return check_seed(int(text))
+    except (ValueError, IremError):
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**64 - 1, "
+                                         f"got {text!r}") from None
 
 
 def _add_set(parser: argparse.ArgumentParser) -> None:
@@ -88,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the task and task options of a trained run, so 'irem eval RUN --data' fits")
     data.add_argument("--split", default="same", help="train, same or harder (default: same)")
     data.add_argument("-n", "--problems", type=int, default=1000, help="number of problems (default: 1000)")
-    data.add_argument("--seed", type=int, default=0, help="generator seed (default: 0)")
+    data.add_argument("--seed", type=_seed, default=0, help="generator seed (default: 0)")
     data.add_argument("--out", required=True, type=Path, help="output .safetensors file")
     _add_set(data)
 
@@ -102,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--config", type=Path, help="TOML or JSON config file")
     _add_set(train_parser)
     train_parser.add_argument("--out", required=True, type=Path, help="run directory")
-    train_parser.add_argument("--seed", type=int, help="seed of every generator (default: 0)")
+    train_parser.add_argument("--seed", type=_seed, help="seed of every generator (default: 0)")
     train_parser.add_argument("--device", help="cpu, cuda, auto (CUDA when available), ... (default: cpu)")
     train_parser.add_argument("--resume", action="store_true",
                               help="continue the run in --out from its checkpoint (--set still applies)")
@@ -123,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     eval_parser.add_argument("--data", type=Path, help="problem file from 'irem data' (overrides --split/-n)")
     eval_parser.add_argument("--sizes", type=_int_list, help="evaluate at each problem size, e.g. "
                              "10,15,20,25,30 (tasks that declare a size option, e.g. graph nodes)")
-    eval_parser.add_argument("--seed", type=int, default=1234,
+    eval_parser.add_argument("--seed", type=_seed, default=1234,
                              help="seed of problems and starts (default: 1234)")
     eval_parser.add_argument("--device", help="device to evaluate on (default: the run's)")
     _add_set(eval_parser)
@@ -147,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="nested problems (default: 500)")
     nested.add_argument("--steps", type=_positive_int,
                         help="steps per operation (default: largest eval.steps)")
-    nested.add_argument("--seed", type=int, default=1234, help="seed of operands and starts (default: 1234)")
+    nested.add_argument("--seed", type=_seed, default=1234,
+                        help="seed of operands and starts (default: 1234)")
     nested.add_argument("--device", help="device (default: the run's)")
     _add_set(nested)
     nested.add_argument("--json", action="store_true", help="print one JSON object")
@@ -202,6 +226,9 @@ def cmd_data(args: argparse.Namespace) -> int:
     unknown = set(data) - {"task"}
     if unknown:
         raise IremError(f"irem data only takes task.* overrides, got {', '.join(sorted(unknown))}")
+    if "name" in data.get("task", {}):
+        raise IremError("--set task.name does not choose the task of irem data; name it as the "
+                        "argument (irem data NAME) or take a run's with --like RUN")
     if args.like is not None:
         if args.task is not None or args.preset is not None:
             raise IremError("--like RUN takes the task and its options from the run; drop the "
@@ -215,8 +242,11 @@ def cmd_data(args: argparse.Namespace) -> int:
             base.update(preset_overrides(args.task, default_solver(), args.preset).get("task", {}))
     spec = structure({**base, **data.get("task", {}), "name": base["name"]}, TaskSpec)
     task = build_task(spec)
+    check_evaluation_memory("irem data", task, args.split, args.problems, 0, 0,
+                            torch.device("cpu"))
     generator = seeded_generator(args.seed, f"problems:{args.split}")
     problems = task.sample(args.split, args.problems, generator)
+    check_problems(spec.name, task, problems, args.problems)
     atomic_write(args.out, tensors_to_bytes(task.to_tensors(problems)))
     print(f"wrote {args.problems} {spec.name} problems ({args.split}, seed {args.seed}) to {args.out}")
     return 0
@@ -259,6 +289,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = build_run_config(task=args.task, solver=args.solver, preset=args.preset,
                                   file_data=file_data, overrides=args.overrides, seed=args.seed,
                                   device=args.device)
+    check_training_memory(config, build_task(config.task), training_device(config.device, world))
     if not under_torchrun() and args.nproc and args.nproc > 1:
         _check_nproc(config, args)
         return relaunch(args.nproc, args.argv)
@@ -340,13 +371,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
         problems = run.task.from_tensors(tensors)
         if problems.num_problems == 0:
             raise IremError(f"{args.data} holds no problems; write some with 'irem data -n N'")
+        check_evaluation_memory("irem eval", run.task, "same", 0,
+                                min(problems.num_problems, run.config.eval.batch_size),
+                                max(budgets), run.device)
         cases = {"": (run.task, problems)}
         header["split"] = f"file:{args.data}"
     else:
         tasks = ({str(size): sized_task(run.config.task, size) for size in args.sizes}
                  if args.sizes else {"": run.task})
+        for task in tasks.values():
+            check_evaluation_memory("irem eval", task, args.split, count,
+                                    min(count, run.config.eval.batch_size), max(budgets),
+                                    run.device)
         generator = seeded_generator(args.seed, f"problems:{args.split}", run.device)
         cases = {key: (task, task.sample(args.split, count, generator)) for key, task in tasks.items()}
+        for task, problems in cases.values():
+            check_problems(run.config.task.name, task, problems, count)
         header["split"] = args.split
     results: dict[str, dict[str, Evaluation]] = {}
     jobs = [(size, mode) for size in cases for mode in solvers]
@@ -416,10 +456,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"irem {args.command}: {stopped}", file=sys.stderr)
         return stopped.signal_exit
     except IremError as error:
-        rank = os.environ.get("RANK", "0") if under_torchrun() else "0"
-        where = f"irem {args.command}" + (f" (rank {rank})" if rank != "0" else "")
-        print(f"{where}: error: {error}", file=sys.stderr)
-        return 2
+        return _report_error(args, error)
+    except OSError as error:
+        path = _user_path(error, args)
+        if path is None:  # not about a path the user gave: a bug, with its traceback
+            raise
+        return _report_error(args, path_error(error, path))
+
+
+USER_PATHS = ("out", "run", "data", "config", "like")
+"""The arguments of commands (plugin commands included) that name the user's files."""
+
+
+def _user_path(error: OSError, args: argparse.Namespace) -> Path | None:
+    """The path argument that ``error`` concerns: the file named in the error is that path,
+    lies inside it, is a folder above it or beside it (a temporary file); ``None`` if none."""
+    given = [value for name in USER_PATHS if isinstance(value := getattr(args, name, None), Path)]
+    failed = [Path(os.fsdecode(name)).absolute() for name in (error.filename, error.filename2)
+              if name is not None]
+    relations = (lambda user, path: path == user, lambda user, path: user in path.parents,
+                 lambda user, path: path in user.parents or path.parent == user.parent)
+    for related in relations:  # the closest relation wins: the path itself, inside, around
+        for user in given:
+            if any(related(user.absolute(), path) for path in failed):
+                return user
+    return None
+
+
+def _report_error(args: argparse.Namespace, error: IremError) -> int:
+    """Print ``irem COMMAND: error: MESSAGE`` (naming the rank under torchrun); returns 2."""
+    rank = os.environ.get("RANK", "0") if under_torchrun() else "0"
+    where = f"irem {args.command}" + (f" (rank {rank})" if rank != "0" else "")
+    print(f"{where}: error: {error}", file=sys.stderr)
+    return 2
 
 
 def entry_point() -> None:

@@ -26,6 +26,7 @@ from cattrs.v import transform_error
 
 from irem_core.errors import ConfigError, IremError
 from irem_core.plugins import load_plugins
+from irem_core.seeding import SEED_LIMIT
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -78,6 +79,11 @@ _non_negative: Callable[[Any, attrs.Attribute[Any], float], Any] = v.ge(0)
 def _positive_steps(instance: object, attribute: attrs.Attribute, value: list[int]) -> None:
     if not value or any(step <= 0 for step in value):
         raise ValueError(f"'{attribute.name}' must be a non-empty list of positive step counts, got {value}")
+
+
+def _seed(instance: object, attribute: attrs.Attribute, value: int) -> None:
+    if not 0 <= value < SEED_LIMIT:
+        raise ValueError(f"'{attribute.name}' must be an integer from 0 to 2**64 - 1, got {value}")
 
 
 LR_DECAYS = ("none", "linear", "cosine")
@@ -175,7 +181,7 @@ class RunConfig:
     solver: SolverSpec
     train: TrainConfig = attrs.field(factory=TrainConfig)
     eval: EvalConfig = attrs.field(factory=EvalConfig)
-    seed: int = 0
+    seed: int = attrs.field(default=0, validator=_seed)
     device: str = "cpu"
 
 

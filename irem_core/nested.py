@@ -7,6 +7,7 @@ from torch import Tensor
 
 from irem_core.config import structure
 from irem_core.errors import IremError
+from irem_core.memory import check_memory, problem_bytes
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Problems, Solver, Task, Trajectory
 from irem_core.seeding import generator as seeded_generator
@@ -30,7 +31,8 @@ def nested_mse(solver: Solver, task: Task, strategy: str, depth: int, split: str
     """MSE after each of ``depth`` composed operations of ``strategy``.
 
     Operands are drawn from ``task.sample_operands`` (seeded); the reference is the same
-    strategy applied with :class:`OracleSolver`.
+    strategy applied with :class:`OracleSolver`. Sizes that cannot fit in memory are refused
+    first (see :mod:`irem_core.memory`).
     """
     if depth <= 0:
         raise IremError(f"--depth must be positive, got {depth}")
@@ -45,8 +47,15 @@ def nested_mse(solver: Solver, task: Task, strategy: str, depth: int, split: str
         raise IremError(f"strategy {strategy!r} composes an operation of {recursion.arity} "
                         f"operand(s), but {type(task).__name__}'s operation takes {arity}; choose "
                         "a strategy of that arity (fold: 2, repeat: 1)")
+    operands = depth * (recursion.arity - 1) + 1
+    _, answer = problem_bytes(task, split)
+    check_memory("irem nested", [
+        ("operands", operands * num_problems * answer, "--depth or -n"),
+        ("answers after each operation", 2 * depth * num_problems * answer, "--depth or -n"),
+        ("recorded iterates", num_problems * (steps + 1) * answer, "--steps or -n"),
+    ], device)
     generator = seeded_generator(seed, "nested", device)
-    operands = task.sample_operands(split, num_problems, depth * (recursion.arity - 1) + 1, generator)
-    exact = recursion.solve(OracleSolver(), task, operands, depth, steps, generator)
-    predicted = recursion.solve(solver, task, operands, depth, steps, generator)
+    drawn = task.sample_operands(split, num_problems, operands, generator)
+    exact = recursion.solve(OracleSolver(), task, drawn, depth, steps, generator)
+    predicted = recursion.solve(solver, task, drawn, depth, steps, generator)
     return [float(((guess - truth) ** 2).mean()) for guess, truth in zip(predicted, exact)]

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import attrs
 import torch
+from torch import Tensor
 
-from irem_core.checkpoint import Checkpoint, load_checkpoint
+from irem_core.checkpoint import Checkpoint, load_checkpoint, tensor_mismatches
 from irem_core.config import RunConfig, SolverSpec, TaskSpec, parse_override, set_path, structure
 from irem_core.errors import CheckpointError, IremError, PluginError
 from irem_core.plugins import load_plugins
-from irem_core.protocols import Solver, Task
+from irem_core.protocols import Problems, Solver, Task
+from irem_core.seeding import init_seed
 
 
 def build_task(spec: TaskSpec) -> Task:
@@ -22,15 +24,52 @@ def build_task(spec: TaskSpec) -> Task:
     return component.factory(spec.options)
 
 
+def check_problems(task_name: str, task: Task, problems: object, count: int,
+                   y0: object = None) -> None:
+    """Check the problems ``task`` drew when asked for ``count`` (and, if given, its starting
+    answers ``y0``) against the task contract; a :class:`PluginError` naming the plugin
+    otherwise. Called where a command first draws problems, as energies are checked where
+    they are computed."""
+    source = f"task {task_name!r} (plugin {load_plugins().get('task', task_name).plugin.name})"
+    if not isinstance(problems, Problems):
+        raise PluginError(f"{source}'s sample returned a {type(problems).__name__}, not "
+                          "irem_core.Problems")
+    target, rows = problems.target, problems.row_problem
+    wrong = []
+    if problems.num_problems != count:
+        wrong.append(f"{problems.num_problems} problems when asked for {count}")
+    if not (isinstance(target, Tensor) and target.is_floating_point() and target.dim() == 2
+            and target.shape[1] == task.answer_features):
+        wrong.append(f"targets of shape {_layout(target)}; expected (rows, "
+                     f"{task.answer_features}) floating point (answer_features)")
+    elif not (isinstance(rows, Tensor) and rows.dtype == torch.int64
+              and rows.shape == target.shape[:1]):
+        wrong.append(f"row_problem of shape {_layout(rows)}; expected "
+                     f"({target.shape[0]},) torch.int64, one problem index per answer row")
+    elif y0 is not None and not (isinstance(y0, Tensor) and (y0.shape, y0.dtype)
+                                 == (target.shape, target.dtype)):
+        wrong.append(f"starting answers (init_answer) of shape {_layout(y0)}; expected "
+                     f"{_layout(target)}, the targets' shape and dtype")
+    if wrong:
+        raise PluginError(f"{source} broke the task contract: it returned {'; '.join(wrong)}")
+
+
+def _layout(value: object) -> str:
+    """``(8, 9) torch.float32`` for a tensor, else the type's name."""
+    if isinstance(value, Tensor):
+        return f"{tuple(value.shape)} {value.dtype}"
+    return type(value).__name__
+
+
 def build_solver(spec: SolverSpec, task: Task, seed: int) -> Solver:
     """The solver named in ``spec`` for ``task``, its parameters initialised from ``seed``.
 
     The global torch RNG is used (``nn.Module`` initialisers need it) inside a fork, so the
-    caller's RNG state is untouched.
+    caller's RNG state is untouched; it is seeded with :func:`~irem_core.seeding.init_seed`.
     """
     component = load_plugins().get("solver", spec.name)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.manual_seed(init_seed(seed))
         solver = component.factory(spec.options, task)
     if not isinstance(solver, Solver):
         raise IremError(f"solver {spec.name!r} from plugin {component.plugin.describe()} built a "
@@ -49,6 +88,9 @@ def resolve_device(name: str) -> torch.device:
         raise IremError(f"invalid device {name!r}: {error}") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise IremError("device 'cuda' requested but no CUDA GPU is available; use --device cpu")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise IremError(f"device {name!r} requested but this machine has "
+                        f"{torch.cuda.device_count()} GPU(s), cuda:0 onwards; pick one of them")
     return device
 
 
@@ -127,10 +169,11 @@ def load_run(directory: str | Path, device: str | None = None,
     target = resolve_device(device or config.device)
     task = build_task(config.task)
     solver = build_solver(config.solver, task, config.seed)
-    try:
-        solver.load_state_dict(checkpoint.model)
-    except RuntimeError as error:
+    mismatches = tensor_mismatches(solver.state_dict(), checkpoint.model)
+    if mismatches:
         raise CheckpointError(f"the weights in {directory} do not fit the solver its config "
-                              f"describes: {error}") from None
+                              f"describes ({'; '.join(mismatches[:3])}); restore the run's "
+                              "files or retrain")
+    solver.load_state_dict(checkpoint.model)
     solver.to(target).eval()
     return TrainedRun(config, task, solver, checkpoint.iteration, target)

@@ -30,9 +30,12 @@ from irem_core.checkpoint import (
     MODEL_FILE,
     PENDING_SUFFIX,
     STATE_FILE,
+    Checkpoint,
     load_checkpoint,
     read_record,
+    same_layout,
     save_checkpoint,
+    tensor_mismatches,
 )
 from irem_core.config import RunConfig, component_specs, unstructure
 from irem_core.distributed import (
@@ -49,7 +52,7 @@ from irem_core.evaluate import evaluate
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Problems, Solver
 from irem_core.replay import ReplayBuffer
-from irem_core.runs import build_solver, build_task
+from irem_core.runs import build_solver, build_task, check_problems
 from irem_core.schedule import learning_rate, make_optimizer
 from irem_core.seeding import generator as seeded_generator
 
@@ -256,12 +259,16 @@ class Trainer:
         self.local_shards = self._make_shards(resolve_shards(config.train, world.size))
         self.iteration = 0
         self.last_loss, self.solved = float("nan"), 0
+        self.contract_checked = False
+        """Whether the task's first training problems passed :func:`check_problems`."""
         self.replaced: Path | None = None
         """A run set aside by ``--force``, deleted at this run's first checkpoint."""
         self.eval_problems: Problems | None = None
         if world.is_main:
             eval_generator = seeded_generator(config.seed, "validation", self.device)
             self.eval_problems = self.task.sample("same", config.train.eval_problems, eval_generator)
+            check_problems(config.task.name, self.task, self.eval_problems,
+                           config.train.eval_problems)
 
     def _make_shards(self, count: int) -> list[Shard]:
         """Fresh shards for ``count`` shards in all; returns this process's share."""
@@ -282,6 +289,9 @@ class Trainer:
         for shard in self.local_shards:
             problems = self.task.sample("train", fresh, shard.generator)
             y0 = self.task.init_answer(problems, shard.generator)
+            if not self.contract_checked:
+                check_problems(self.config.task.name, self.task, problems, fresh, y0)
+                self.contract_checked = True
             if replaying or len(self.local_shards) > 1:
                 packed.append(self.task.pack(problems, y0))
             if replaying:
@@ -395,24 +405,21 @@ class Trainer:
         checkpoint = load_checkpoint(self.directory)
         raw = {name.removeprefix("raw."): tensor for name, tensor in checkpoint.state.items()
                if name.startswith("raw.")}
-        try:
-            self.solver.load_state_dict(raw or checkpoint.model)
-        except RuntimeError as error:
-            detail = str(error).splitlines()[-1].strip()
+        weights = self.solver.state_dict()
+        mismatches = tensor_mismatches(weights, raw or checkpoint.model)
+        if self.average is not None:
+            mismatches += tensor_mismatches(weights, checkpoint.model)
+        if mismatches:
             raise CheckpointError(f"the checkpoint in {self.directory} does not fit the resumed "
-                                  f"config ({detail}); a resumed run keeps its task and model "
-                                  "shapes: drop the --set that changes them, or start a new run") from None
+                                  f"config ({'; '.join(mismatches[:3])}); a resumed run keeps "
+                                  "its task and model shapes: drop the --set that changes them, "
+                                  "or start a new run (or restore files modified by hand)")
+        self.solver.load_state_dict(raw or checkpoint.model)
         if self.average is not None:
             self.average.average = {name: tensor.to(self.device) for name, tensor in checkpoint.model.items()}
-        optimizer_state: dict[int, dict[str, torch.Tensor]] = {}
-        for name, tensor in checkpoint.state.items():
-            section, _, rest = name.partition(".")
-            if section == "optimizer":
-                index, _, key = rest.partition(".")
-                optimizer_state.setdefault(int(index), {})[key] = tensor
-        self.optimizer.load_state_dict({"state": optimizer_state,
-                                        "param_groups": checkpoint.extra["optimizer_param_groups"]})
+        self.optimizer.load_state_dict(self._saved_optimizer_state(checkpoint))
         generators, rings, cursors = saved_shards(checkpoint.state, checkpoint.extra)
+        self._check_saved_shards(generators, rings)
         self.local_shards = self._make_shards(resolve_shards(self.config.train, self.world.size,
                                                              saved=len(generators)))
         if self.num_shards == len(generators):
@@ -425,6 +432,70 @@ class Trainer:
         self.iteration = checkpoint.iteration
         if self.world.is_main:
             self._truncate_metrics()
+
+    def _saved_optimizer_state(self, checkpoint: Checkpoint) -> dict[str, Any]:
+        """The optimizer state dict of ``checkpoint``, refused unless its tensors fit the
+        parameters (moments of their shape and dtype, scalar steps) and its parameter groups
+        have the layout of this optimizer's."""
+        problems = []
+        state: dict[int, dict[str, torch.Tensor]] = {}
+        for name, tensor in checkpoint.state.items():
+            section, _, rest = name.partition(".")
+            if section != "optimizer":
+                continue
+            index, _, key = rest.partition(".")
+            if not index.isdigit() or int(index) >= len(self.parameters):
+                problems.append(f"{name} names no parameter")
+                continue
+            parameter = self.parameters[int(index)]
+            if key == "step":
+                if tensor.dim() != 0 or not tensor.is_floating_point():
+                    problems.append(f"{name} is not a scalar floating-point count")
+            elif (tensor.shape, tensor.dtype) != (parameter.shape, parameter.dtype):
+                problems.append(f"{name} is {tuple(tensor.shape)} {tensor.dtype}, expected "
+                                f"{tuple(parameter.shape)} {parameter.dtype}")
+            state.setdefault(int(index), {})[key] = tensor
+        groups = checkpoint.extra.get("optimizer_param_groups")
+        fresh = json.loads(json.dumps(self.optimizer.state_dict()["param_groups"]))
+        if not (isinstance(groups, list) and len(groups) == len(fresh) and all(
+                isinstance(group, dict) and group.get("params") == model["params"]
+                and all(key in group and same_layout(group[key], value)
+                        for key, value in model.items())
+                for group, model in zip(groups, fresh))):
+            problems.append("training.optimizer_param_groups in config.json lacks fields of "
+                            "this optimizer's parameter groups or has values of other types")
+        if problems:
+            raise CheckpointError(f"the optimizer state in {self.directory} is damaged "
+                                  f"({'; '.join(problems[:3])}); restore the run's files or "
+                                  "start a new run")
+        return {"state": state, "param_groups": groups}
+
+    def _check_saved_shards(self, generators: list[Tensor], rings: list[dict[str, Tensor]]) -> None:
+        """Refuse saved generator states and replay rings that do not have the layout this
+        run produces: a generator state of another size or dtype, or ring tensors whose
+        names, per-state shapes or dtypes differ from the task's ``pack`` of one problem."""
+        problems = []
+        fresh = torch.Generator(self.device).get_state()
+        for index, state in enumerate(generators):
+            if (state.shape, state.dtype) != (fresh.shape, fresh.dtype):
+                problems.append(f"shard.{index}.generator is {tuple(state.shape)} {state.dtype}, "
+                                f"expected {tuple(fresh.shape)} {fresh.dtype}")
+        layout_generator = torch.Generator(self.device).manual_seed(0)
+        one = self.task.sample("train", 1, layout_generator)
+        layout = self.task.pack(one, self.task.init_answer(one, layout_generator))
+        for index, ring in enumerate(rings):
+            if not ring:
+                continue
+            lengths = {tensor.shape[0] if tensor.dim() else -1 for tensor in ring.values()}
+            found = {key: (tuple(value.shape[1:]), value.dtype) for key, value in ring.items()}
+            expected = {key: (tuple(value.shape[1:]), value.dtype) for key, value in layout.items()}
+            if len(lengths) != 1 or found != expected:
+                problems.append(f"the replay ring of shard {index} does not hold states of "
+                                f"the task's layout {expected}")
+        if problems:
+            raise CheckpointError(f"the training state in {self.directory} is damaged "
+                                  f"({'; '.join(problems[:3])}); restore the run's files or "
+                                  "start a new run")
 
     def _reshard(self, generators: list[Tensor], rings: list[dict[str, Tensor]]) -> None:
         """Fill this process's shards from a checkpoint with another shard count ``S_old``.
@@ -585,7 +656,13 @@ def saved_shards(state: dict[str, Tensor], extra: dict[str, Any]
         generators.append(state[f"shard.{index}.generator"])
         rings.append({name.removeprefix(prefix): value for name, value in state.items()
                       if name.startswith(prefix)})
-    cursors = list(extra.get("replay_cursors", [0] * count))
+    cursors = extra.get("replay_cursors")
+    if not (isinstance(cursors, list) and len(cursors) == count
+            and all(isinstance(cursor, int) and not isinstance(cursor, bool) and cursor >= 0
+                    for cursor in cursors)):
+        raise CheckpointError(f"training.replay_cursors in config.json is {cursors!r}, not a "
+                              f"list of {count} non-negative integers (one per shard); the "
+                              "checkpoint was modified: restore it or start a new run")
     return generators, rings, cursors
 
 

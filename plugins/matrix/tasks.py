@@ -105,6 +105,11 @@ class MatrixTask:
         if missing:
             raise IremError(f"problem file lacks tensor(s) {', '.join(missing)}; a "
                             f"{type(self).__name__} file holds x and y (write it with 'irem data')")
+        extra = sorted(set(tensors) - set(expected))
+        if extra:
+            raise IremError(f"problem file holds tensor(s) {', '.join(extra)} that a "
+                            f"{type(self).__name__} file does not have (only x and y): is it "
+                            "another task's file? Write one with 'irem data --like RUN'")
         count = tensors["x"].shape[0] if tensors["x"].dim() else -1
         for name, features in expected.items():
             tensor = tensors[name]
