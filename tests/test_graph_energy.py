@@ -155,3 +155,36 @@ def test_min_energy_selection_is_per_graph() -> None:
     energy[2, 1] = -5.0
     selected = select_min_energy(answers, energy, layout.edge_graph)
     assert selected.squeeze(-1).tolist() == [1.0] * 4 + [2.0] * 9
+
+
+@pytest.mark.parametrize("self_pair_input", [False, True])
+def test_only_the_self_pair_input_lets_the_energy_single_out_the_diagonal(
+        self_pair_input: bool) -> None:
+    """On an empty graph with a constant answer every edge looks alike to message passing,
+    so without the flag the energy's gradient is the same on (i, i) as on (i, j)."""
+    torch.manual_seed(0)
+    model = GineEnergy(GineEnergyConfig(hidden=32, self_pair_input=self_pair_input),
+                       TASK).double()
+    size = 5
+    layout = complete_graphs(torch.tensor([size]), size)
+    graphs = layout.graph_batch(layout.from_dense(torch.zeros(1, size, size, dtype=torch.float64)))
+    answer = torch.full((size * size, 1), 0.3, dtype=torch.float64, requires_grad=True)
+    (gradient,) = torch.autograd.grad(model(model.encode(graphs), answer).sum(), answer)
+    diagonal = graphs.edge_index[0] == graphs.edge_index[1]
+    gap = (gradient[diagonal].mean() - gradient[~diagonal].mean()).abs()
+    assert (gap > 1e-6) == self_pair_input
+    # the flag is a model input, not data: files and batches are unchanged
+    assert graphs.edge_attr.shape == (size * size, 1)
+
+
+def test_connected_components_fast_gives_every_solver_the_self_pair_input() -> None:
+    for solver in ["irem", "feedforward", "recurrent", "iterative", "ponder", "programmatic"]:
+        config = build_run_config(task="connected_components", solver=solver, preset="fast")
+        options = config.solver.options.energy.options if solver == "irem" else config.solver.options
+        assert options.self_pair_input and options.aggregation == "mean"
+        built = build_solver(config.solver, build_task(config.task), seed=0)
+        problems = build_task(config.task).sample("same", 2, torch.Generator().manual_seed(0))
+        y0 = torch.zeros_like(problems.target)
+        assert built.solve(problems, y0, 2).answer.shape == problems.target.shape
+    shortest = build_run_config(task="shortest_path", preset="fast")
+    assert not shortest.solver.options.energy.options.self_pair_input

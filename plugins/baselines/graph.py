@@ -27,6 +27,7 @@ from irem_plugins.baselines.options import (
     RecurrentConfig,
 )
 from irem_plugins.baselines.solvers import StepCore
+from irem_plugins.graph.batching import edge_inputs
 
 if TYPE_CHECKING:
     from irem_plugins.graph.batching import GraphBatch
@@ -34,8 +35,18 @@ if TYPE_CHECKING:
 GRAPH_WIDTH = 128
 """Default node width (paper: 128, so the edge decoder is ``Linear(256 → 1)``)."""
 
-EDGE_INPUTS = 1
-"""Features of one edge input (the paper's graph tasks have one scalar per edge)."""
+
+class EdgeInputLayer(nn.Linear):
+    """``Linear`` over a batch's edge inputs: ``(E, 1)``, or ``(E, 2)`` with the self-pair
+    flag (:func:`~irem_plugins.graph.batching.edge_inputs`); ``(E, H)`` out."""
+
+    def __init__(self, hidden: int, self_pair_input: bool, bias: bool = True) -> None:
+        super().__init__(2 if self_pair_input else 1, hidden, bias=bias)
+        self.self_pair_input = self_pair_input
+
+    def forward(self, graphs: GraphBatch) -> Tensor:
+        """``W [x_ij (, 1[i = j])] + b`` per edge."""
+        return super().forward(edge_inputs(graphs, self.self_pair_input))
 
 
 def _answer_features(task: Task, solver: str) -> int:
@@ -123,30 +134,31 @@ class GraphFeedforward(nn.Module):
         ``graphs (E edges) -> answers (E, F)``
     """
 
-    def __init__(self, answer_features: int, hidden: int, layers: int, aggregation: str) -> None:
+    def __init__(self, answer_features: int, hidden: int, layers: int, aggregation: str,
+                 self_pair_input: bool) -> None:
         super().__init__()
-        self.embed = nn.Linear(EDGE_INPUTS, hidden)
+        self.embed = EdgeInputLayer(hidden, self_pair_input)
         self.stack = GineStack(hidden, layers, aggregation)
         self.decode = EdgeDecoder(hidden, answer_features)
 
     def forward(self, graphs: GraphBatch) -> Tensor:
         """Per-edge answers ``(E, F)``."""
-        context = GraphContext(graphs, F.relu(self.embed(graphs.edge_attr)))
+        context = GraphContext(graphs, F.relu(self.embed(graphs)))
         return self.decode(self.stack(context, context.edge_features), graphs.edge_index)
 
 
 class GraphStepCore(StepCore):
     """Shared parts of the graph step cores: the edge embedding and the edge decoder."""
 
-    def __init__(self, answer_features: int, hidden: int) -> None:
+    def __init__(self, answer_features: int, hidden: int, self_pair_input: bool) -> None:
         super().__init__()
         self.width = hidden
-        self.embed = nn.Linear(EDGE_INPUTS, hidden)
+        self.embed = EdgeInputLayer(hidden, self_pair_input)
         self.decode = EdgeDecoder(hidden, answer_features)
 
     def encode(self, inputs: GraphBatch) -> GraphContext:
         """Embed the edge inputs once: ``ReLU(Linear(1 → H))``, ``(E, H)``."""
-        return GraphContext(inputs, F.relu(self.embed(inputs.edge_attr)))
+        return GraphContext(inputs, F.relu(self.embed(inputs)))
 
 
 class GraphLstmCore(GraphStepCore):
@@ -160,8 +172,9 @@ class GraphLstmCore(GraphStepCore):
         - readout: ``(E, F)``; summary: mean of ``h`` over each graph's nodes, ``(G, H)``
     """
 
-    def __init__(self, answer_features: int, hidden: int, aggregation: str) -> None:
-        super().__init__(answer_features, hidden)
+    def __init__(self, answer_features: int, hidden: int, aggregation: str,
+                 self_pair_input: bool) -> None:
+        super().__init__(answer_features, hidden, self_pair_input)
         self.message = gine_layer(hidden, aggregation)
         self.cell = nn.LSTMCell(hidden, hidden)
 
@@ -193,8 +206,9 @@ class GraphScratchCore(GraphStepCore):
         - state: ``s (V, H)``; readout: ``(E, F)``
     """
 
-    def __init__(self, answer_features: int, hidden: int, aggregation: str) -> None:
-        super().__init__(answer_features, hidden)
+    def __init__(self, answer_features: int, hidden: int, aggregation: str,
+                 self_pair_input: bool) -> None:
+        super().__init__(answer_features, hidden, self_pair_input)
         self.message = gine_layer(hidden, aggregation)
         self.instruction = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(),
                                          nn.Linear(hidden, hidden))
@@ -228,9 +242,10 @@ class GraphAnswerUpdateCore(StepCore):
         - context edge features: ``W_x x (E, H)``; state: ``y (E, F)``; readout: ``y``
     """
 
-    def __init__(self, answer_features: int, hidden: int, layers: int, aggregation: str) -> None:
+    def __init__(self, answer_features: int, hidden: int, layers: int, aggregation: str,
+                 self_pair_input: bool) -> None:
         super().__init__()
-        self.input_layer = nn.Linear(EDGE_INPUTS, hidden, bias=False)
+        self.input_layer = EdgeInputLayer(hidden, self_pair_input, bias=False)
         self.answer_layer = nn.Linear(answer_features, hidden)
         self.stack = GineStack(hidden, layers, aggregation)
         self.decode = EdgeDecoder(hidden, answer_features, edge_features=hidden)
@@ -239,7 +254,7 @@ class GraphAnswerUpdateCore(StepCore):
 
     def encode(self, inputs: GraphBatch) -> GraphContext:
         """``W_x x``, ``(E, H)``, once per solve."""
-        return GraphContext(inputs, self.input_layer(inputs.edge_attr))
+        return GraphContext(inputs, self.input_layer(inputs))
 
     def start(self, context: GraphContext, y0: Tensor) -> Tensor:
         """``y0`` itself."""
@@ -259,24 +274,25 @@ class GraphAnswerUpdateCore(StepCore):
 def feedforward_network(options: FeedforwardConfig, task: Task) -> GraphFeedforward:
     """The feed-forward graph network for ``task``."""
     return GraphFeedforward(_answer_features(task, "feedforward"), options.hidden or GRAPH_WIDTH,
-                            options.layers, options.aggregation)
+                            options.layers, options.aggregation, options.self_pair_input)
 
 
 def lstm_core(options: RecurrentConfig | PonderConfig, task: Task,
               solver: str) -> GraphLstmCore:
     """The LSTM core of ``recurrent`` and ``ponder`` for ``task``."""
     return GraphLstmCore(_answer_features(task, solver), options.hidden or GRAPH_WIDTH,
-                         options.aggregation)
+                         options.aggregation, options.self_pair_input)
 
 
 def scratch_core(options: ProgrammaticConfig, task: Task) -> GraphScratchCore:
     """The programmatic core for ``task``."""
     return GraphScratchCore(_answer_features(task, "programmatic"),
-                            options.hidden or GRAPH_WIDTH, options.aggregation)
+                            options.hidden or GRAPH_WIDTH, options.aggregation,
+                            options.self_pair_input)
 
 
 def update_core(options: IterativeConfig, task: Task) -> GraphAnswerUpdateCore:
     """The iterative feed-forward core for ``task``."""
     return GraphAnswerUpdateCore(_answer_features(task, "iterative"),
                                  options.hidden or GRAPH_WIDTH, options.layers,
-                                 options.aggregation)
+                                 options.aggregation, options.self_pair_input)

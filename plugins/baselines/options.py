@@ -21,6 +21,11 @@ def _aggregation() -> Any:
     return attrs.field(default="sum", validator=v.in_(AGGREGATIONS))
 
 
+def _self_pair_input() -> Any:
+    """The ``self_pair_input`` field every baseline has."""
+    return attrs.field(default=False, validator=v.instance_of(bool))
+
+
 def _open_unit_interval(instance: object, attribute: attrs.Attribute, value: float | None) -> None:
     if value is not None and not 0.0 < value < 1.0:
         raise ValueError(f"'{attribute.name}' must lie strictly between 0 and 1, got {value}")
@@ -35,11 +40,14 @@ class FeedforwardConfig:
         layers: hidden layers of the vector MLP, or GINE convolutions of the graph network.
         aggregation: graph tasks: how message passing combines a node's incoming messages,
             ``sum`` (the paper's), ``mean`` or ``max`` (docs/graph.md); vector tasks have none.
+        self_pair_input: graph tasks: a second edge input, 1 on the self-pairs ``(i, i)``
+            (docs/graph.md); vector tasks have none.
     """
 
     hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
     layers: int = attrs.field(default=3, validator=v.ge(1))
     aggregation: str = _aggregation()
+    self_pair_input: bool = _self_pair_input()
 
 
 @attrs.define
@@ -50,10 +58,13 @@ class RecurrentConfig:
         hidden: LSTM width (``None``: 196 vector, 128 graph).
         aggregation: graph tasks: how message passing combines a node's incoming messages,
             ``sum`` (the paper's), ``mean`` or ``max`` (docs/graph.md); vector tasks have none.
+        self_pair_input: graph tasks: a second edge input, 1 on the self-pairs ``(i, i)``
+            (docs/graph.md); vector tasks have none.
     """
 
     hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
     aggregation: str = _aggregation()
+    self_pair_input: bool = _self_pair_input()
 
 
 @attrs.define
@@ -68,12 +79,15 @@ class IterativeConfig:
             gradient replaced by a free network, truncated like IREM's (as in the authors' release).
         aggregation: graph tasks: how message passing combines a node's incoming messages,
             ``sum`` (the paper's), ``mean`` or ``max`` (docs/graph.md); vector tasks have none.
+        self_pair_input: graph tasks: a second edge input, 1 on the self-pairs ``(i, i)``
+            (docs/graph.md); vector tasks have none.
     """
 
     hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
     layers: int = attrs.field(default=3, validator=v.ge(1))
     full_backprop: bool = False
     aggregation: str = _aggregation()
+    self_pair_input: bool = _self_pair_input()
 
 
 @attrs.define
@@ -89,6 +103,8 @@ class PonderConfig:
             cumulative halting probability reaches this value (0.5: the median step).
         aggregation: graph tasks: how message passing combines a node's incoming messages,
             ``sum`` (the paper's), ``mean`` or ``max`` (docs/graph.md); vector tasks have none.
+        self_pair_input: graph tasks: a second edge input, 1 on the self-pairs ``(i, i)``
+            (docs/graph.md); vector tasks have none.
     """
 
     hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
@@ -96,6 +112,7 @@ class PonderConfig:
     prior_halting: float | None = attrs.field(default=None, validator=_open_unit_interval)
     halt_threshold: float = attrs.field(default=0.5, validator=_open_unit_interval)
     aggregation: str = _aggregation()
+    self_pair_input: bool = _self_pair_input()
 
 
 @attrs.define
@@ -107,7 +124,10 @@ class ProgrammaticConfig:
             128 graph).
         aggregation: graph tasks: how message passing combines a node's incoming messages,
             ``sum`` (the paper's), ``mean`` or ``max`` (docs/graph.md); vector tasks have none.
+        self_pair_input: graph tasks: a second edge input, 1 on the self-pairs ``(i, i)``
+            (docs/graph.md); vector tasks have none.
     """
 
     hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
     aggregation: str = _aggregation()
+    self_pair_input: bool = _self_pair_input()
