@@ -36,6 +36,7 @@ from irem_core.config import (
     read_config_file,
     set_path,
     structure,
+    unstructure,
 )
 from irem_core.distributed import (
     relaunch,
@@ -365,6 +366,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     budgets = args.steps or run.config.eval.steps
     count = args.problems or run.config.eval.problems
     header: dict[str, Any] = {"task": run.config.task.name, "solver": run.config.solver.name,
+                              "solver_config": unstructure(run.config.solver),
                               "iteration": run.iteration}
     if args.data:
         tensors = {key: value.to(run.device) for key, value in read_tensors(args.data).items()}
@@ -409,6 +411,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                               f"n={count} per size, iteration {run.iteration}{', ' + mode if mode else ''})",
                               {size: by_mode[mode] for size, by_mode in results.items()})
         return 0
+    if args.overrides:
+        print(f"solver: {json.dumps(header['solver_config'])}")
     for mode, result in results[""].items():
         details = ", ".join(part for part in (header["split"], f"n={result.num_problems}",
                                               f"iteration {run.iteration}", mode) if part)

@@ -314,6 +314,27 @@ def set_path(data: dict[str, Any], path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
+def override_saved(data: dict[str, Any], overrides: Sequence[str]) -> None:
+    """Apply ``--set`` overrides to a saved config ``data`` (in place).
+
+    An override that changes a component's ``name`` (e.g. ``solver.optimizer.name=momentum``)
+    replaces that component's whole table by ``{name}`` first, so the new component starts
+    from its own defaults and not from options of the one it replaces; then every override
+    applies, so the options set alongside the name are kept.
+    """
+    parsed = [parse_override(text) for text in overrides]
+    for path, value in parsed:
+        if path[-1] != "name" or len(path) < 2:
+            continue
+        table: Any = data
+        for part in path[:-1]:
+            table = table.get(part) if isinstance(table, dict) else None
+        if isinstance(table, dict) and table.get("name") != value:
+            set_path(data, path[:-1], {"name": value})
+    for path, value in parsed:
+        set_path(data, path, value)
+
+
 def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """A deep copy of ``base`` with ``override`` merged in, table by table."""
     merged = copy.deepcopy(base)

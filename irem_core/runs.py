@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from irem_core.checkpoint import Checkpoint, load_checkpoint, tensor_mismatches
-from irem_core.config import RunConfig, SolverSpec, TaskSpec, parse_override, set_path, structure
+from irem_core.config import RunConfig, SolverSpec, TaskSpec, override_saved, structure
 from irem_core.errors import CheckpointError, IremError, PluginError
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Problems, Solver, Task
@@ -158,12 +158,13 @@ def load_run(directory: str | Path, device: str | None = None,
         directory: the run directory.
         device: where to put the solver (default: the run's device).
         overrides: ``key=value`` changes to the saved config before the solver is built,
-            e.g. ``solver.optimizer.name=momentum`` to reason with another optimizer.
+            e.g. ``solver.optimizer.name=momentum`` to reason with another optimizer (which
+            then gets its own defaults, not the trained one's options; see
+            :func:`~irem_core.config.override_saved`).
     """
     checkpoint = load_checkpoint(Path(directory), with_state=False)
     data = checkpoint.config
-    for path, value in map(parse_override, overrides):
-        set_path(data, path, value)
+    override_saved(data, overrides)
     _check_plugins_installed(checkpoint, directory)
     config = structure(data, RunConfig)
     target = resolve_device(device or config.device)

@@ -202,6 +202,27 @@ def test_eval_can_swap_the_optimizer(run_dir: Path, tiny_overrides: list[str],
     assert main(["eval", str(run_dir), "--set", "solver.optimizer.name=adam"]) == 2
 
 
+@pytest.mark.parametrize(("trained", "evaluated"), [("momentum", "gd"), ("gd", "momentum")])
+def test_a_swapped_optimizer_gets_its_own_defaults_and_the_options_set_with_it(
+        run_dir: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str],
+        trained: str, evaluated: str) -> None:
+    assert main(train_args(run_dir, tiny_overrides + [f"solver.optimizer.name={trained}",
+                                                     "solver.optimizer.step_size=7.0"], 2)) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run_dir), "--steps", "2", "-n", "4", "--json",
+                 "--set", f"solver.optimizer.name={evaluated}",
+                 "--set", "solver.optimizer.halt_window=3"]) == 0
+    optimizer = json.loads(capsys.readouterr().out)["solver_config"]["optimizer"]
+    assert optimizer["name"] == evaluated
+    assert optimizer["step_size"] == 100.0        # the new optimizer's default, not the trained 7
+    assert optimizer["halt_window"] == 3          # set alongside the name: kept
+    assert ("momentum" in optimizer) == (evaluated == "momentum")
+    capsys.readouterr()
+    assert main(["eval", str(run_dir), "--steps", "2", "-n", "4",
+                 "--set", f"solver.optimizer.name={evaluated}"]) == 0
+    assert f'"name": "{evaluated}"' in capsys.readouterr().out.splitlines()[0]
+
+
 def test_scratchpad_memory_trains_and_answers_keep_their_shape(run_dir: Path, tiny_overrides: list[str],
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(train_args(run_dir, tiny_overrides + ["solver.energy.memory=5"], 3)) == 0

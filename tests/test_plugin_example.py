@@ -80,6 +80,8 @@ def test_install_list_train_test_uninstall(tmp_path: Path) -> None:
         "--out", str(tmp_path / "run"), cwd=tmp_path)
     saved = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
     assert (saved["task"]["name"], saved["solver"]["optimizer"]["name"]) == ("sort", "adam")
+    run(python, "-m", "irem_core", "eval", str(tmp_path / "run"), "-n", "4", "--set",
+        "solver.optimizer.name=gd", cwd=tmp_path)  # a third-party optimizer's run, with gd
 
     run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=source)
 
