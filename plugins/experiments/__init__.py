@@ -1,4 +1,4 @@
-"""Experiments over installed tasks and solvers: ``irem reproduce``.
+"""Experiments over installed tasks and solvers: ``irem reproduce`` and ``irem plot``.
 
 The core knows no task or solver; this plugin trains and evaluates the ones installed and
 tabulates them against the paper's numbers that each task declares (meta ``paper``).
@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Callable
 
 from irem_core.hookspecs import Register, hookimpl
+from irem_plugins.experiments.plot import add_plot_command
 from irem_plugins.experiments.reproduce import add_reproduce_arguments, cmd_reproduce
 
 
@@ -21,6 +22,8 @@ def add_reproduce_command(parser: argparse.ArgumentParser) -> Callable[[argparse
 
 @hookimpl
 def irem_register_commands(register: Register) -> None:
-    """Register ``irem reproduce``."""
+    """Register ``irem reproduce`` and ``irem plot``."""
     register("reproduce", add_reproduce_command,
              help="train and evaluate solvers on tasks; tabulate against the paper")
+    register("plot", add_plot_command,
+             help="draw a run's training curves and its error against steps (PNG)")
