@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
@@ -214,3 +214,50 @@ def test_full_backprop_parameter_gradient_matches_finite_differences() -> None:
             model.second[index] += epsilon
         numeric[index] = (upper - lower) / (2 * epsilon)
     torch.testing.assert_close(analytic, numeric, atol=1e-6, rtol=1e-4)
+
+
+DESCENT = ["gd", "momentum", "nesterov", "linesearch"]
+
+
+def safe_step(name: str, curvatures: list[float]) -> float:
+    """A step size under the smoothness bound: ``1 / L`` for descent and line search; for
+    momentum ``μ = 0.5`` a step whose iteration matrix has real positive eigenvalues
+    (heavy ball ``λL ≤ (1 − √μ)² ≈ 0.086``, Nesterov ``λL ≤ 1 − 4μ/(1 + μ)² ≈ 0.11``)."""
+    return (0.08 if name in ("momentum", "nesterov") else 1.0) / max(curvatures)
+
+
+curvature_lists = st.lists(st.floats(0.01, 4.0), min_size=2, max_size=6)
+
+
+@pytest.mark.parametrize("halt", ["none", "gradient"])
+@pytest.mark.parametrize("name", DESCENT)
+@settings(max_examples=10)
+@given(curvatures=curvature_lists, seed=st.integers(0, 10_000), steps=st.integers(20, 40))
+def test_no_problems_energy_rises_over_many_steps(name: str, halt: str, curvatures: list[float],
+                                                  seed: int, steps: int) -> None:
+    model = quadratic(curvatures, seed)
+    y0 = torch.randn(len(curvatures), 4, generator=torch.Generator().manual_seed(seed + 1))
+    trajectory = OPTIMIZERS[name](safe_step(name, curvatures), halt=halt,
+                                  halt_tolerance=1e-3).run(bind(model, len(curvatures)), y0,
+                                                           steps, record=True)
+    energies = trajectory.energies
+    assert bool((energies[1:] <= energies[:-1] * (1 + 1e-6) + 1e-12).all())
+
+
+@pytest.mark.parametrize("name", DESCENT)
+@settings(max_examples=10)
+@given(curvatures=curvature_lists, seed=st.integers(0, 10_000))
+def test_a_halted_problem_keeps_its_answer_and_the_others_match_the_fixed_budget(
+        name: str, curvatures: list[float], seed: int) -> None:
+    steps, count = 30, len(curvatures)
+    y0 = torch.randn(count, 4, generator=torch.Generator().manual_seed(seed + 1))
+    step = safe_step(name, curvatures)
+    fixed = OPTIMIZERS[name](step).run(bind(quadratic(curvatures, seed), count), y0, steps,
+                                       record=True)
+    halting = OPTIMIZERS[name](step, halt="gradient", halt_tolerance=1e-2).run(
+        bind(quadratic(curvatures, seed), count), y0, steps, record=True)
+    for problem, used in enumerate(halting.steps_used.tolist()):
+        after = halting.answers[used:, problem]
+        assert torch.equal(after, after[:1].expand_as(after))  # frozen from its halting step on
+        torch.testing.assert_close(halting.answers[:used + 1, problem],
+                                   fixed.answers[:used + 1, problem], rtol=0, atol=1e-6)
