@@ -3,9 +3,10 @@
 The public surface (everything else is internal and may change):
 
 - **Protocols** — :class:`Task`, :class:`EnergyModel`, :class:`Optimizer`, :class:`Solver`,
-  :class:`Recursion`, and the data they exchange: :class:`Problems` (a batch, answers
-  ``(rows, F)``) and :class:`Trajectory`. Optimizers receive a :class:`BoundEnergy`
-  (answers ``(rows, F)`` → energies ``(B,)``) and may call :func:`energy_and_gradient`;
+  :class:`Recursion`, :class:`Logger` (opened with a :class:`LogRun`), and the data they
+  exchange: :class:`Problems` (a batch, answers ``(rows, F)``) and :class:`Trajectory`.
+  Optimizers receive a :class:`BoundEnergy` (answers ``(rows, F)`` → energies ``(B,)``)
+  and may call :func:`energy_and_gradient`;
   :class:`DescentLoop` (with :class:`DescentOptions` and its :class:`State`) is the shared
   descent loop (truncated or full backprop, recording, per-problem halting) an optimizer
   subclasses to write only its ``update``; :class:`EnergySolver` pairs an energy model with
@@ -48,6 +49,8 @@ from irem_core.hookspecs import Register, hookimpl, hookspec
 from irem_core.plugins import Plugins, get, load_plugins
 from irem_core.protocols import (
     EnergyModel,
+    Logger,
+    LogRun,
     Optimizer,
     Problems,
     Recursion,
@@ -76,6 +79,8 @@ __all__ = [
     "EnergySolver",
     "Evaluation",
     "IremError",
+    "LogRun",
+    "Logger",
     "NonFiniteError",
     "Optimizer",
     "PluginError",

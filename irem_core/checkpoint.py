@@ -3,6 +3,9 @@
 A run directory holds ``model.safetensors`` (the solver's parameters), ``state.safetensors``
 (optimizer moments, replay buffer, generator states) and ``config.json`` (run config, plugin
 versions, iteration, seed, and the SHA-256 of both tensor files). Loading never unpickles.
+With periodic evaluation it also holds ``best.safetensors``: the weights of the lowest
+validation MSE so far, with that iteration and MSE in the file's own metadata, so that one
+atomic write replaces weights and record together (see :func:`save_best`).
 
 Saving is a small journal, so that a process killed at any instant leaves a loadable
 checkpoint: (1) the tensor files are written beside their final names as ``*.next``
@@ -34,6 +37,7 @@ from irem_core.errors import CheckpointError, IremError
 from irem_core.registry import KINDS
 
 MODEL_FILE = "model.safetensors"
+BEST_FILE = "best.safetensors"
 STATE_FILE = "state.safetensors"
 CONFIG_FILE = "config.json"
 FORMAT_VERSION = 1
@@ -95,10 +99,11 @@ def _umask() -> int:
     return mask
 
 
-def tensors_to_bytes(tensors: dict[str, Tensor]) -> bytes:
-    """Serialise named tensors (copied to contiguous CPU memory) in safetensors format."""
+def tensors_to_bytes(tensors: dict[str, Tensor], metadata: dict[str, str] | None = None) -> bytes:
+    """Serialise named tensors (copied to contiguous CPU memory) in safetensors format, with
+    ``metadata`` (strings) in its header."""
     return save_safetensors_bytes({name: t.detach().to("cpu", copy=True).contiguous()
-                                   for name, t in tensors.items()})
+                                   for name, t in tensors.items()}, metadata=metadata)
 
 
 PENDING_SUFFIX = ".next"
@@ -279,6 +284,49 @@ def load_checkpoint(directory: Path, *, with_state: bool = True) -> Checkpoint:
     return Checkpoint(record["config"], record["iteration"], record["plugins"],
                       record.get("components", {}), model, state, record.get("training", {}))
 
+
+@attrs.frozen
+class Best:
+    """The best weights of a run (``best.safetensors``).
+
+    Attributes:
+        iteration: the iteration whose evaluation they scored.
+        mse: their validation MSE at the training step budget.
+        model: the solver's state dict (empty when loaded without it).
+    """
+
+    iteration: int
+    mse: float
+    model: dict[str, Tensor]
+
+
+def save_best(directory: Path, model: dict[str, Tensor], iteration: int, mse: float) -> None:
+    """Atomically replace ``directory/best.safetensors`` by ``model``, recording
+    ``iteration`` and ``mse`` in the file's metadata."""
+    metadata = {"iteration": str(iteration), "validation_mse": repr(mse)}
+    atomic_write(Path(directory) / BEST_FILE, tensors_to_bytes(model, metadata))
+
+
+def load_best(directory: Path, *, with_model: bool = True) -> Best:
+    """The best weights saved in ``directory``; a missing or damaged file is a
+    :class:`CheckpointError`."""
+    path = Path(directory) / BEST_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CheckpointError(f"{directory} holds no {BEST_FILE}: it is written by training "
+                              "runs with periodic evaluation (train.eval_every > 0); evaluate "
+                              "the last checkpoint instead") from None
+    try:
+        size = int.from_bytes(data[:8], "little")
+        metadata = json.loads(data[8:8 + size])["__metadata__"]
+        iteration, mse = int(metadata["iteration"]), float(metadata["validation_mse"])
+        model = load_safetensors_bytes(data) if with_model else {}
+    except (SafetensorError, ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path} is damaged or lacks its iteration and validation MSE "
+                              f"({error}); delete it (training writes it anew at the next "
+                              "evaluation) or restore it") from None
+    return Best(iteration, mse, model)
 
 
 def tensor_mismatches(expected: dict[str, Tensor], found: dict[str, Tensor]) -> list[str]:

@@ -52,7 +52,7 @@ from irem_core.nested import nested_mse
 from irem_core.plugins import load_plugins, python_environment
 from irem_core.protocols import SPLITS
 from irem_core.registry import KINDS
-from irem_core.runs import build_task, check_problems, load_run, sized_task
+from irem_core.runs import CHECKPOINTS, TrainedRun, build_task, check_problems, load_run, sized_task
 from irem_core.seeding import check_seed
 from irem_core.seeding import generator as seeded_generator
 from irem_core.trainer import Terminated, TrainingStopped, resume_config, train
@@ -150,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     eval_parser.add_argument("--seed", type=_seed, default=1234,
                              help="seed of problems and starts (default: 1234)")
     eval_parser.add_argument("--device", help="device to evaluate on (default: the run's)")
+    eval_parser.add_argument("--checkpoint", choices=CHECKPOINTS, default="last",
+                             help="the weights to evaluate: last (the last checkpoint) or best "
+                                  "(the lowest validation MSE seen in training, with "
+                                  "train.eval_every > 0) (default: last)")
     _add_set(eval_parser)
     eval_parser.add_argument("--halt", choices=["energy", "gradient"],
                              help="also evaluate with per-problem halting: stop a problem when its "
@@ -352,9 +356,14 @@ def _report(result: Evaluation) -> dict[str, Any]:
     return {"n": data.pop("num_problems"), **data}
 
 
+def _weights(run: TrainedRun) -> str:
+    """``"best weights from "`` for the best weights of a run, else nothing (report titles)."""
+    return "best weights from " if run.checkpoint == "best" else ""
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """``irem eval``."""
-    run = load_run(args.run, args.device, args.overrides)
+    run = load_run(args.run, args.device, args.overrides, args.checkpoint)
     solvers = {"": run.solver}
     if args.halt:
         options = load_plugins().get("solver", run.config.solver.name).meta.get("halting")
@@ -362,12 +371,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise IremError(f"--halt needs a solver that halts per problem; "
                             f"{run.config.solver.name!r} does not declare halting options")
         solvers["halting"] = load_run(args.run, args.device,
-                                      args.overrides + _halting_overrides(args, options)).solver
+                                      args.overrides + _halting_overrides(args, options),
+                                      args.checkpoint).solver
     budgets = args.steps or run.config.eval.steps
     count = args.problems or run.config.eval.problems
     header: dict[str, Any] = {"task": run.config.task.name, "solver": run.config.solver.name,
                               "solver_config": unstructure(run.config.solver),
-                              "iteration": run.iteration}
+                              "checkpoint": run.checkpoint, "iteration": run.iteration}
     if args.data:
         tensors = {key: value.to(run.device) for key, value in read_tensors(args.data).items()}
         problems = run.task.from_tensors(tensors)
@@ -408,14 +418,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.sizes:
         for mode in solvers:
             _print_size_table(f"{header['solver']} on {header['task']} ({header['split']}, "
-                              f"n={count} per size, iteration {run.iteration}{', ' + mode if mode else ''})",
+                              f"n={count} per size, {_weights(run)}iteration {run.iteration}"
+                              f"{', ' + mode if mode else ''})",
                               {size: by_mode[mode] for size, by_mode in results.items()})
         return 0
     if args.overrides:
         print(f"solver: {json.dumps(header['solver_config'])}")
     for mode, result in results[""].items():
         details = ", ".join(part for part in (header["split"], f"n={result.num_problems}",
-                                              f"iteration {run.iteration}", mode) if part)
+                                              f"{_weights(run)}iteration {run.iteration}", mode)
+                            if part)
         _print_evaluation(f"{header['solver']} on {header['task']} ({details})", result)
     return 0
 

@@ -25,6 +25,7 @@ from cattrs.errors import ForbiddenExtraKeysError
 from cattrs.v import transform_error
 
 from irem_core.errors import ConfigError, IremError
+from irem_core.loggers import default_loggers
 from irem_core.plugins import load_plugins
 from irem_core.seeding import SEED_LIMIT
 
@@ -95,6 +96,11 @@ def _betas(instance: object, attribute: attrs.Attribute, value: list[float]) -> 
         raise ValueError(f"'{attribute.name}' must be two numbers in [0, 1), got {value}")
 
 
+def _distinct(instance: object, attribute: attrs.Attribute, value: list[str]) -> None:
+    if len(set(value)) != len(value):
+        raise ValueError(f"'{attribute.name}' names an entry twice: {value}")
+
+
 @attrs.define
 class TrainConfig:
     """Training loop settings.
@@ -127,6 +133,10 @@ class TrainConfig:
         eval_every: iterations between evaluations on the ``same`` split (0: never).
         eval_problems: problems in each periodic evaluation.
         checkpoint_every: iterations between checkpoints (the last one is always written).
+        loggers: names of the loggers receiving the metrics (plugins of kind ``logger``);
+            default: those registered with ``default=True``. Checked when training starts
+            (see :func:`~irem_core.loggers.check_loggers`), so that evaluating a run does
+            not need its logger plugins.
     """
 
     iterations: int = attrs.field(default=10_000, validator=_positive)
@@ -147,6 +157,7 @@ class TrainConfig:
     eval_every: int = attrs.field(default=1_000, validator=_non_negative)
     eval_problems: int = attrs.field(default=256, validator=_positive)
     checkpoint_every: int = attrs.field(default=1_000, validator=_positive)
+    loggers: list[str] = attrs.field(factory=default_loggers, validator=_distinct)
 
 
 @attrs.define

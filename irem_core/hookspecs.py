@@ -144,3 +144,23 @@ def irem_register_commands(register: Register) -> None:
         def irem_register_commands(register):
             register("reproduce", add_reproduce_command, help="train and tabulate solvers")
     """
+
+
+@hookspec
+def irem_register_loggers(register: Register) -> None:
+    """Register training loggers, chosen by name in ``train.loggers``.
+
+    Args:
+        register: ``register(name, factory, files=tuple[str, ...], default=bool)``;
+            ``factory(run: LogRun) -> Logger``, called on rank 0 when training starts or
+            resumes. ``files`` names what the logger writes inside the run directory
+            (files or folders): a new run refuses a directory holding them without
+            ``--force``, which sets them aside with the rest of the run. ``default=True``
+            puts the logger in the default ``train.loggers``.
+
+    Example::
+
+        @hookimpl
+        def irem_register_loggers(register):
+            register("jsonl", JsonlLogger, files=("metrics.jsonl",), default=True)
+    """

@@ -33,6 +33,7 @@ HOOK_KINDS: dict[str, str] = {
     "irem_register_solvers": "solver",
     "irem_register_recursions": "recursion",
     "irem_register_commands": "command",
+    "irem_register_loggers": "logger",
 }
 
 

@@ -8,6 +8,8 @@ row to the index of the problem it belongs to, so that per-problem reductions
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import attrs
@@ -188,4 +190,45 @@ class Recursion(Protocol):
         Uses the task's ``from_operands(operands) -> Problems`` (one operation with its exact
         answer as target) and ``solver`` with ``steps`` steps per operation.
         """
+        ...
+
+
+LogValue = float | Mapping[str, float]
+"""One logged value: a number, or a table of numbers (e.g. the periodic evaluation's MSE
+at each step budget, ``{"10": 0.012, "min_energy": 0.011}``)."""
+
+
+@attrs.frozen
+class LogRun:
+    """What a :class:`Logger` is opened with.
+
+    Attributes:
+        directory: the run directory; a logger writes only the files (or folders) it
+            registered as ``files``.
+        config: the run config as plain data, as saved in ``config.json`` (e.g. for a
+            tracking service's hyperparameters).
+        resumed_from: the iteration of the checkpoint a resumed run continues from, or
+            ``None`` for a new run. The resumed run logs the iterations after it again, so a
+            logger drops (or hides) what it had logged after ``resumed_from``.
+    """
+
+    directory: Path
+    config: dict[str, Any]
+    resumed_from: int | None = None
+
+
+@runtime_checkable
+class Logger(Protocol):
+    """Receives training metrics on rank 0; built by ``factory(run: LogRun) -> Logger``.
+
+    Every value is a plain Python number (no tensor, no host synchronisation left to do).
+    """
+
+    def log(self, iteration: int, values: Mapping[str, LogValue]) -> None:
+        """Record ``values`` (``loss``, ``lr``, ``problems_per_s``, ``elapsed_s``,
+        ``eval_same_mse``...: whichever were measured) at ``iteration``, in call order."""
+        ...
+
+    def close(self) -> None:
+        """Flush and release what the logger holds; called once, also when training stops."""
         ...

@@ -9,7 +9,8 @@ import attrs
 
 from irem_core.errors import PluginError
 
-KINDS: tuple[str, ...] = ("task", "energy_model", "optimizer", "solver", "recursion", "command")
+KINDS: tuple[str, ...] = ("task", "energy_model", "optimizer", "solver", "recursion", "command",
+                          "logger")
 
 
 @attrs.define(frozen=True)

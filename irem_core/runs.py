@@ -10,7 +10,13 @@ import attrs
 import torch
 from torch import Tensor
 
-from irem_core.checkpoint import Checkpoint, load_checkpoint, tensor_mismatches
+from irem_core.checkpoint import (
+    BEST_FILE,
+    Checkpoint,
+    load_best,
+    load_checkpoint,
+    tensor_mismatches,
+)
 from irem_core.config import RunConfig, SolverSpec, TaskSpec, override_saved, structure
 from irem_core.errors import CheckpointError, IremError, PluginError
 from irem_core.plugins import load_plugins
@@ -139,8 +145,10 @@ class TrainedRun:
         config: the run config.
         task: its task.
         solver: its solver, with trained parameters, in eval mode.
-        iteration: iterations it was trained for.
+        iteration: iterations it was trained for (for the best weights: the iteration
+            that scored them).
         device: where the solver lives.
+        checkpoint: the weights loaded, ``"last"`` or ``"best"``.
     """
 
     config: RunConfig
@@ -148,10 +156,15 @@ class TrainedRun:
     solver: Solver
     iteration: int
     device: torch.device
+    checkpoint: str = "last"
+
+
+CHECKPOINTS = ("last", "best")
+"""The weights a run offers: the last checkpoint's, or those of the lowest validation MSE."""
 
 
 def load_run(directory: str | Path, device: str | None = None,
-             overrides: Sequence[str] = ()) -> TrainedRun:
+             overrides: Sequence[str] = (), checkpoint: str = "last") -> TrainedRun:
     """Load the run in ``directory`` (as written by ``irem train``) for evaluation.
 
     Args:
@@ -161,20 +174,29 @@ def load_run(directory: str | Path, device: str | None = None,
             e.g. ``solver.optimizer.name=momentum`` to reason with another optimizer (which
             then gets its own defaults, not the trained one's options; see
             :func:`~irem_core.config.override_saved`).
+        checkpoint: ``"last"``, the weights of the last checkpoint, or ``"best"``, those of
+            the lowest validation MSE seen in training (``best.safetensors``).
     """
-    checkpoint = load_checkpoint(Path(directory), with_state=False)
-    data = checkpoint.config
+    if checkpoint not in CHECKPOINTS:
+        raise IremError(f"checkpoint={checkpoint!r} is neither 'last' nor 'best'")
+    saved = load_checkpoint(Path(directory), with_state=False)
+    data = saved.config
     override_saved(data, overrides)
-    _check_plugins_installed(checkpoint, directory)
+    _check_plugins_installed(saved, directory)
+    weights, iteration = saved.model, saved.iteration
+    if checkpoint == "best":
+        best = load_best(Path(directory))
+        weights, iteration = best.model, best.iteration
     config = structure(data, RunConfig)
     target = resolve_device(device or config.device)
     task = build_task(config.task)
     solver = build_solver(config.solver, task, config.seed)
-    mismatches = tensor_mismatches(solver.state_dict(), checkpoint.model)
+    mismatches = tensor_mismatches(solver.state_dict(), weights)
     if mismatches:
-        raise CheckpointError(f"the weights in {directory} do not fit the solver its config "
+        which = f"{BEST_FILE} weights" if checkpoint == "best" else "weights"
+        raise CheckpointError(f"the {which} in {directory} do not fit the solver its config "
                               f"describes ({'; '.join(mismatches[:3])}); restore the run's "
                               "files or retrain")
-    solver.load_state_dict(checkpoint.model)
+    solver.load_state_dict(weights)
     solver.to(target).eval()
-    return TrainedRun(config, task, solver, checkpoint.iteration, target)
+    return TrainedRun(config, task, solver, iteration, target, checkpoint)

@@ -26,14 +26,17 @@ from tqdm.auto import tqdm
 
 from irem_core.averaging import WeightAverage
 from irem_core.checkpoint import (
+    BEST_FILE,
     CONFIG_FILE,
     MODEL_FILE,
     PENDING_SUFFIX,
     STATE_FILE,
     Checkpoint,
+    load_best,
     load_checkpoint,
     read_record,
     same_layout,
+    save_best,
     save_checkpoint,
     tensor_mismatches,
 )
@@ -49,6 +52,7 @@ from irem_core.distributed import (
 )
 from irem_core.errors import CheckpointError, IremError, NonFiniteError, PluginError
 from irem_core.evaluate import evaluate
+from irem_core.loggers import Loggers, check_loggers, logger_files
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Problems, Solver
 from irem_core.replay import ReplayBuffer
@@ -56,15 +60,19 @@ from irem_core.runs import build_solver, build_task, check_problems
 from irem_core.schedule import learning_rate, make_optimizer
 from irem_core.seeding import generator as seeded_generator
 
-METRICS_FILE = "metrics.jsonl"
 ESTIMATE_AFTER = 3
 """Iterations after which a long run announces its expected duration."""
 LONG_RUN_SECONDS = 600.0
 """Runs expected to last longer than this announce their duration."""
 LOCK_FILE = ".lock"
 REPLACED_DIR = ".replaced"
-RUN_FILES = (CONFIG_FILE, MODEL_FILE, STATE_FILE, METRICS_FILE, MODEL_FILE + PENDING_SUFFIX,
-             STATE_FILE + PENDING_SUFFIX)
+
+
+def run_files() -> list[str]:
+    """The files (and folders) of a run: the checkpoint's and the best weights, then what the
+    registered loggers write, then the checkpoint's files pending a commit."""
+    return [CONFIG_FILE, MODEL_FILE, STATE_FILE, BEST_FILE, *logger_files(),
+            MODEL_FILE + PENDING_SUFFIX, STATE_FILE + PENDING_SUFFIX]
 
 
 class Terminated(KeyboardInterrupt):
@@ -118,7 +126,7 @@ def prepare_directory(directory: Path, *, resume: bool, force: bool, modify: boo
 
     With ``modify=False`` (ranks other than 0) only the checks run.
     """
-    existing = [name for name in RUN_FILES if (directory / name).exists()]
+    existing = [name for name in run_files() if (directory / name).exists()]
     if (directory / REPLACED_DIR).exists():
         raise IremError(f"{directory / REPLACED_DIR} holds a run that an interrupted --force set "
                         f"aside; move its files back into {directory} to keep that run, or delete "
@@ -139,7 +147,7 @@ def set_aside(directory: Path) -> Path | None:
     """Move the run files in ``directory`` into ``directory/.replaced``; returns that folder
     (``None`` when there was nothing to move). ``--force`` keeps the old run there until the
     new run's first checkpoint is committed, and puts it back if the new run fails first."""
-    existing = [name for name in RUN_FILES if (directory / name).exists()]
+    existing = [name for name in run_files() if (directory / name).exists()]
     if not existing:
         return None
     aside = directory / REPLACED_DIR
@@ -151,9 +159,12 @@ def set_aside(directory: Path) -> Path | None:
 
 def put_back(directory: Path, aside: Path) -> None:
     """Undo :func:`set_aside`: remove the new run's files and restore the old ones."""
-    for name in RUN_FILES:
-        if (directory / name).exists() and not (aside / name).exists():
-            (directory / name).unlink()
+    for name in run_files():
+        path = directory / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
     for path in aside.iterdir():
         os.replace(path, directory / path.name)
     aside.rmdir()
@@ -180,7 +191,7 @@ def run_lock(directory: Path) -> Iterator[None]:
         try:
             yield
         finally:
-            if not any((directory / name).exists() for name in RUN_FILES):
+            if not any((directory / name).exists() for name in run_files()):
                 (directory / LOCK_FILE).unlink(missing_ok=True)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -263,6 +274,10 @@ class Trainer:
         """Whether the task's first training problems passed :func:`check_problems`."""
         self.replaced: Path | None = None
         """A run set aside by ``--force``, deleted at this run's first checkpoint."""
+        self.resumed_from: int | None = None
+        """The checkpoint's iteration after :meth:`restore`."""
+        self.best_mse = float("inf")
+        """The validation MSE of ``best.safetensors`` (see :meth:`keep_best`)."""
         self.eval_problems: Problems | None = None
         if world.is_main:
             eval_generator = seeded_generator(config.seed, "validation", self.device)
@@ -339,6 +354,15 @@ class Trainer:
                               generator, self.config.eval.batch_size)
         self.solver.train()
         return result.mse
+
+    def keep_best(self, mse: dict[str, float]) -> None:
+        """Save the evaluated weights as ``best.safetensors`` when their MSE at the training
+        budget (``mse`` as :meth:`evaluate_same` returns it) beats the best so far (rank 0)."""
+        value = mse[str(self.config.train.steps)]
+        if value < self.best_mse:
+            self.best_mse = value
+            weights = self.average.average if self.average else self.solver.state_dict()
+            save_best(self.directory, weights, self.iteration, value)
 
     def evaluated_weights(self) -> contextlib.AbstractContextManager[None]:
         """A context in which the solver holds the weights that are saved and evaluated:
@@ -429,9 +453,9 @@ class Trainer:
                                   cursors[shard.index])
         else:
             self._reshard(generators, rings)
-        self.iteration = checkpoint.iteration
-        if self.world.is_main:
-            self._truncate_metrics()
+        self.iteration = self.resumed_from = checkpoint.iteration
+        if self.world.is_main and (self.directory / BEST_FILE).exists():
+            self.best_mse = load_best(self.directory, with_model=False).mse
 
     def _saved_optimizer_state(self, checkpoint: Checkpoint) -> dict[str, Any]:
         """The optimizer state dict of ``checkpoint``, refused unless its tensors fit the
@@ -518,24 +542,6 @@ class Trainer:
                 capacity = shard.buffer.capacity
                 shard.buffer.load(dealt, min(each, capacity) % capacity)
 
-    def _truncate_metrics(self) -> None:
-        path = self.directory / METRICS_FILE
-        if path.exists():
-            kept = []
-            for line in path.read_text().splitlines():
-                try:
-                    if json.loads(line)["iteration"] <= self.iteration:
-                        kept.append(line)
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    print(f"warning: dropped an unreadable line of {path} (cut off by a kill?)",
-                          file=sys.stderr)
-            path.write_text("".join(line + "\n" for line in kept))
-
-    def log(self, record: dict[str, Any]) -> None:
-        """Append one JSON line to the metrics log."""
-        with open(self.directory / METRICS_FILE, "a") as file:
-            file.write(json.dumps(record) + "\n")
-
     def run(self, progress: bool = True) -> TrainSummary:
         """Train until ``train.iterations``; checkpoint periodically and at the end.
 
@@ -543,6 +549,8 @@ class Trainer:
         """
         settings = self.config.train
         main = self.world.is_main
+        loggers = (Loggers(settings.loggers, self.directory, unstructure(self.config),
+                           self.resumed_from) if main else None)
         started, self.last_loss, self.solved = time.perf_counter(), float("nan"), 0
         first = self.iteration
         bar = tqdm(total=settings.iterations, initial=self.iteration, disable=not (progress and main),
@@ -551,13 +559,15 @@ class Trainer:
                    mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line per 10 s
         self.model.train()
         try:
-            self._loop(bar, started)
+            self._loop(bar, started, loggers)
         except KeyboardInterrupt as interrupt:
-            bar.close()
             saved = (read_record(self.directory)["iteration"]
                      if (self.directory / CONFIG_FILE).exists() else None)
             raise TrainingStopped(self.iteration, saved, self.directory, interrupt) from None
-        bar.close()
+        finally:
+            bar.close()
+            if loggers is not None:
+                loggers.close()
         elapsed = time.perf_counter() - started
         return TrainSummary(self.directory, self.iteration, self.iteration - first, elapsed,
                             self.last_loss, self.solved / max(elapsed, 1e-9))
@@ -572,8 +582,8 @@ class Trainer:
                   f"{self.config.train.iterations:,} at {per_iteration:.2f} s per iteration",
                   file=sys.stderr)
 
-    def _loop(self, bar: tqdm, started: float) -> None:
-        """The iterations of :meth:`run`."""
+    def _loop(self, bar: tqdm, started: float, loggers: Loggers | None) -> None:
+        """The iterations of :meth:`run`; rank 0 logs to ``loggers``."""
         settings = self.config.train
         main = self.world.is_main
         first = self.iteration
@@ -590,13 +600,14 @@ class Trainer:
             record: dict[str, Any] = {}
             if main and (self.iteration % settings.log_every == 0
                          or self.iteration == settings.iterations):
-                record = {"loss": loss_value, "problems_per_s": rate}
+                record = {"loss": loss_value, "problems_per_s": rate,
+                          "lr": learning_rate(settings, self.iteration - 1)}
             if main and settings.eval_every and (self.iteration % settings.eval_every == 0
                                                  or self.iteration == settings.iterations):
                 record["eval_same_mse"] = self.evaluate_same()
-            if record:
-                self.log({"iteration": self.iteration,
-                          "elapsed_s": time.perf_counter() - started, **record})
+                self.keep_best(record["eval_same_mse"])
+            if record and loggers is not None:
+                loggers.log(self.iteration, {"elapsed_s": time.perf_counter() - started, **record})
             if self.iteration % settings.checkpoint_every == 0 or self.iteration == settings.iterations:
                 self.save()
 
@@ -615,6 +626,7 @@ def train(config: RunConfig, directory: str | Path, *, resume: bool = False,
     opened here and closed on return; rank 0 alone prepares and writes ``directory``.
     """
     directory = Path(directory)
+    check_loggers(config.train.loggers)
     if not resume:
         resolve_shards(config.train, world.size)
     with run_lock(directory) if world.is_main else contextlib.nullcontext():

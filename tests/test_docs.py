@@ -34,7 +34,7 @@ def test_every_config_field_is_in_config_md(cls: type) -> None:
 def test_every_hookspec_has_a_documented_signature_and_example() -> None:
     hooks = [name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
              if name.startswith("irem_")]
-    assert len(hooks) == 6
+    assert len(hooks) == 7
     for name in hooks:
         doc = inspect.getdoc(getattr(hookspecs, name))
         assert "Args:" in doc and "Example::" in doc, name

@@ -1,0 +1,122 @@
+"""Loggers writing one text file in the run directory: ``metrics.jsonl`` and ``metrics.csv``.
+
+Both reopen their file for every record, so a line is complete on disk as soon as it is
+logged, and both drop, on resume, the records after the checkpoint's iteration (the
+resumed run logs those iterations again).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Mapping
+
+from irem_core.protocols import LogRun, LogValue
+
+JSONL_FILE = "metrics.jsonl"
+CSV_FILE = "metrics.csv"
+
+
+def flatten(values: Mapping[str, LogValue]) -> dict[str, float]:
+    """One number per name: a table ``{"eval_same_mse": {"10": x}}`` becomes
+    ``{"eval_same_mse/10": x}``."""
+    flat: dict[str, float] = {}
+    for name, value in values.items():
+        if isinstance(value, Mapping):
+            flat.update({f"{name}/{key}": number for key, number in value.items()})
+        else:
+            flat[name] = value
+    return flat
+
+
+class JsonlLogger:
+    """One JSON object per record in ``metrics.jsonl``: ``{"iteration": i, **values}``."""
+
+    def __init__(self, run: LogRun) -> None:
+        self.path = run.directory / JSONL_FILE
+        if run.resumed_from is not None and self.path.exists():
+            self._truncate(run.resumed_from)
+
+    def _truncate(self, iteration: int) -> None:
+        """Keep the lines up to ``iteration``; a line cut off by a kill is dropped with a
+        warning."""
+        kept = []
+        for line in self.path.read_text().splitlines():
+            try:
+                if json.loads(line)["iteration"] <= iteration:
+                    kept.append(line)
+            except (json.JSONDecodeError, KeyError, TypeError):
+                print(f"warning: dropped an unreadable line of {self.path} (cut off by a kill?)",
+                      file=sys.stderr)
+        self.path.write_text("".join(line + "\n" for line in kept))
+
+    def log(self, iteration: int, values: Mapping[str, LogValue]) -> None:
+        """Append one JSON line."""
+        with open(self.path, "a") as file:
+            file.write(json.dumps({"iteration": iteration, **values}) + "\n")
+
+    def close(self) -> None:
+        """Nothing to release: every line is written when logged."""
+
+
+class CsvLogger:
+    """``metrics.csv``: an ``iteration`` column, then one column per flattened value (see
+    :func:`flatten`), in order of first appearance. A new run writes the file at its first
+    record. A record bringing a new column (the first evaluation, usually) rewrites the
+    file once with the wider header; cells a record lacks stay empty."""
+
+    def __init__(self, run: LogRun) -> None:
+        self.path = run.directory / CSV_FILE
+        self.columns: list[str] = ["iteration"]
+        self.written = False
+        """Whether the file holds this run's header (a new run replaces any other file)."""
+        if run.resumed_from is not None and self.path.exists():
+            rows = self._read()
+            self._write([row for row in rows if self._keep(row, run.resumed_from)])
+
+    def _read(self) -> list[dict[str, str]]:
+        """The rows on disk (cells beyond the header dropped); sets :attr:`columns`."""
+        with open(self.path, newline="") as file:
+            reader = csv.DictReader(file)
+            self.columns = list(reader.fieldnames or self.columns)
+            return [{name: cell for name, cell in row.items() if name is not None}
+                    for row in reader]
+
+    def _keep(self, row: dict[str, str], resumed_from: int) -> bool:
+        """Whether ``row`` precedes the resumed iteration; an unreadable row is dropped with
+        a warning."""
+        try:
+            return int(row["iteration"]) <= resumed_from
+        except (KeyError, TypeError, ValueError):
+            print(f"warning: dropped an unreadable row of {self.path} (cut off by a kill?)",
+                  file=sys.stderr)
+            return False
+
+    def _write(self, rows: list[dict[str, str]]) -> None:
+        """Replace the file by the header of :attr:`columns` and ``rows``."""
+        pending = self.path.with_name(self.path.name + ".pending")
+        with open(pending, "w", newline="") as file:
+            writer = csv.DictWriter(file, self.columns, restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(pending, self.path)
+        self.written = True
+
+    def log(self, iteration: int, values: Mapping[str, LogValue]) -> None:
+        """Append one row (rewriting the file with a wider header if ``values`` add a
+        column)."""
+        row = {"iteration": str(iteration),
+               **{name: repr(number) for name, number in flatten(values).items()}}
+        added = [name for name in row if name not in self.columns]
+        if added or not self.written:
+            rows = self._read() if self.written else []
+            self.columns += [name for name in row if name not in self.columns]
+            self._write([*rows, row])
+            return
+        with open(self.path, "a", newline="") as file:
+            csv.DictWriter(file, self.columns, restval="").writerow(row)
+
+    def close(self) -> None:
+        """Nothing to release: every row is written when logged."""
