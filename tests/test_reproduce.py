@@ -258,3 +258,25 @@ def test_repeated_seeds_are_refused(tmp_path: Path, capsys: pytest.CaptureFixtur
 ])
 def test_scoped_overrides(text: str, expected: tuple[str | None, str]) -> None:
     assert parse_scoped_override(text) == expected
+
+
+def test_typos_and_repeats_in_the_selection_are_refused(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reproduce", "--out", str(tmp_path), "--tasks", "addition,addition"]) == 2
+    assert "more than once" in capsys.readouterr().err
+    assert main(["reproduce", "--out", str(tmp_path), "--tasks", "addition",
+                 "--set", "feedfoward:solver.hidden=8"]) == 2
+    assert "feedfoward name no installed task or solver" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_damaged_record_is_evaluated_again(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    arguments = dict(tasks=["addition"], solvers=["feedforward"], overrides=TINY, sizes=[],
+                     lr_factors=[], jobs=1, progress=False)
+    reproduce(tmp_path, **arguments)
+    record = RunKey("addition", "feedforward").directory(tmp_path, 0) / "evaluation.json"
+    record.write_text(record.read_text()[:40])  # cut off mid-write by another tool
+    summary = reproduce(tmp_path, **arguments)
+    assert len(summary.trained) == 1 and "damaged" in capsys.readouterr().err
+    assert json.loads(record.read_text())["train"]["iterations"] == 2

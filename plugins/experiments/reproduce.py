@@ -184,6 +184,21 @@ def _check_same_config(directory: Path, saved: dict[str, Any], wanted: dict[str,
                         "Delete that directory to redo it, or choose another --out")
 
 
+def read_record_file(path: Path) -> dict[str, Any] | None:
+    """The JSON record a finished run left in ``path``; ``None`` when there is none, or when it
+    is cut off or damaged (then the run is evaluated again, with a note on stderr)."""
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        record = None
+    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+        print(f"irem reproduce: {path} is damaged; evaluating that run again", file=sys.stderr)
+        return None
+    return record
+
+
 def finished_evaluation(directory: Path, config: RunConfig,
                         sizes: Sequence[int]) -> dict[str, Any] | None:
     """The saved record of a finished run of ``config`` in ``directory``, else ``None``.
@@ -191,10 +206,9 @@ def finished_evaluation(directory: Path, config: RunConfig,
     A record evaluated at other sizes than ``sizes`` is not finished (its run is evaluated
     again, without training).
     """
-    path = directory / EVALUATION_FILE
-    if not path.is_file():
+    record = read_record_file(directory / EVALUATION_FILE)
+    if record is None:
         return None
-    record = json.loads(path.read_text())
     _check_same_config(directory, record["config"], _plain(config))
     wanted = [str(size) for size in size_curve_sizes(config.task.name, sizes)]
     has_nested = nested_strategy(config.task.name) is not None
@@ -344,10 +358,9 @@ def sweep_rates(config: RunConfig, factors: Sequence[float]) -> list[float]:
 
 def finished_validation(directory: Path, config: RunConfig) -> dict[str, Any] | None:
     """The saved record of a finished sweep run of ``config`` in ``directory``, else ``None``."""
-    path = directory / SWEEP_FILE
-    if not path.is_file():
+    record = read_record_file(directory / SWEEP_FILE)
+    if record is None:
         return None
-    record = json.loads(path.read_text())
     _check_same_config(directory, record["config"], _plain(config))
     return record
 
@@ -456,6 +469,25 @@ def _check_arguments(seeds: Sequence[int], lr_factors: Sequence[float], sweep_fr
         raise IremError(f"jobs must be positive, got {jobs}")
 
 
+def _check_selection(tasks: list[str], solvers: list[str], overrides: Sequence[str]) -> None:
+    """Refuse repeated names and ``NAME:`` scopes that name no installed task or solver (a
+    typo would silently apply to nothing)."""
+    for kind, names in (("tasks", tasks), ("solvers", solvers)):
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise IremError(f"--{kind} names {', '.join(repeated)} more than once")
+    scopes = {scope for scope, _ in map(parse_scoped_override, overrides) if scope is not None}
+    registries = load_plugins().registries
+    known = {component.name for kind in ("task", "solver")
+             for component in registries[kind].components()}
+    unknown = sorted(scopes - known)
+    if unknown:
+        raise IremError(f"--set scope(s) {', '.join(unknown)} name no installed task or solver; "
+                        f"tasks: {', '.join(sorted(c.name for c in registries['task'].components()))}"
+                        f"; solvers: "
+                        f"{', '.join(sorted(c.name for c in registries['solver'].components()))}")
+
+
 def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = DEFAULT_TASKS,
               solvers: Iterable[str] = DEFAULT_SOLVERS, overrides: Sequence[str] = (),
               seeds: Sequence[int] = (0,), device: str | None = None,
@@ -490,8 +522,9 @@ def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = 
         progress: show progress bars (per-run training bars only when ``jobs`` is 1).
     """
     started = time.perf_counter()
-    out, seeds = Path(out), list(seeds)
+    out, seeds, tasks, solvers = Path(out), list(seeds), list(tasks), list(solvers)
     _check_arguments(seeds, lr_factors, sweep_fraction, jobs)
+    _check_selection(tasks, solvers, overrides)
     keys = [RunKey(task, solver) for task in tasks for solver in solvers]
     base = {key: run_config(key, preset, overrides, seeds[0], device) for key in keys}
     check_shared_evaluation(base)
