@@ -5,6 +5,10 @@ The public surface (everything else is internal and may change):
 - **Protocols** — :class:`Task`, :class:`EnergyModel`, :class:`Optimizer`, :class:`Solver`,
   :class:`Recursion`, :class:`Logger` (opened with a :class:`LogRun`), and the data they
   exchange: :class:`Problems` (a batch, answers ``(rows, F)``) and :class:`Trajectory`.
+  Optional capabilities are small runtime-checkable protocols, checked with ``isinstance``:
+  :class:`ScoringTask`, :class:`NestableTask`, :class:`VectorInputTask` (tasks),
+  :class:`SelectableEnergy`, :class:`MemoryEnergy` (energy models). :class:`VectorTask` is
+  a base for tasks of one input vector and one answer row per problem.
   Optimizers receive a :class:`BoundEnergy` (answers ``(rows, F)`` → energies ``(B,)``)
   and may call :func:`energy_and_gradient`;
   :class:`DescentLoop` (with :class:`DescentOptions` and its :class:`State`) is the shared
@@ -51,12 +55,17 @@ from irem_core.protocols import (
     EnergyModel,
     Logger,
     LogRun,
+    MemoryEnergy,
+    NestableTask,
     Optimizer,
     Problems,
     Recursion,
+    ScoringTask,
+    SelectableEnergy,
     Solver,
     Task,
     Trajectory,
+    VectorInputTask,
 )
 from irem_core.registry import Component
 from irem_core.runs import TrainedRun, build_solver, build_task, load_run
@@ -64,6 +73,7 @@ from irem_core.seeding import derive_seed
 from irem_core.seeding import generator as seeded_generator
 from irem_core.solve import solve
 from irem_core.trainer import TrainSummary, train
+from irem_core.vector_task import VectorTask
 
 __version__ = "0.1.0"
 
@@ -81,6 +91,8 @@ __all__ = [
     "IremError",
     "LogRun",
     "Logger",
+    "MemoryEnergy",
+    "NestableTask",
     "NonFiniteError",
     "Optimizer",
     "PluginError",
@@ -89,12 +101,16 @@ __all__ = [
     "Recursion",
     "Register",
     "RunConfig",
+    "ScoringTask",
+    "SelectableEnergy",
     "Solver",
     "State",
     "Task",
     "TrainSummary",
     "TrainedRun",
     "Trajectory",
+    "VectorInputTask",
+    "VectorTask",
     "build_run_config",
     "build_solver",
     "build_task",

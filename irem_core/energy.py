@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
 
 from irem_core.errors import PluginError
-
-
-class _Selecting(Protocol):
-    """An energy model with the optional ``select``."""
-
-    def select(self, context: Any, problems: Tensor) -> Any:
-        """The context of ``problems`` only (sorted indices, ``(B',)``)."""
-        ...
+from irem_core.protocols import SelectableEnergy
 
 
 class BoundEnergy:
@@ -39,13 +32,13 @@ class BoundEnergy:
 
     @property
     def can_restrict(self) -> bool:
-        """Whether the model can evaluate a subset of problems (it defines ``select``)."""
-        return hasattr(self.model, "select")
+        """Whether the model can evaluate a subset of problems (a :class:`SelectableEnergy`)."""
+        return isinstance(self.model, SelectableEnergy)
 
     def restrict(self, problems: Tensor) -> tuple[BoundEnergy, Tensor]:
         """The energy of only ``problems`` (sorted indices, ``(B',)``) and their row mask.
 
-        Requires the model's optional ``select(context, problems) -> context``.
+        Requires a :class:`SelectableEnergy` model (``select(context, problems) -> context``).
 
         Returns:
             The restricted energy (problems renumbered ``0..B'−1``) and a ``(rows,)`` bool
@@ -56,7 +49,7 @@ class BoundEnergy:
         rows = rows[self.row_problem]
         renumber = torch.full((self.num_problems,), -1, dtype=torch.long, device=problems.device)
         renumber[problems] = torch.arange(problems.numel(), device=problems.device)
-        context = cast(_Selecting, self.model).select(self.context, problems)
+        context = cast(SelectableEnergy, self.model).select(self.context, problems)
         return BoundEnergy(self.model, context, renumber[self.row_problem[rows]], problems.numel(),
                            self.source), rows
 

@@ -9,7 +9,14 @@ import torch
 from torch import Tensor, nn
 
 from irem_core.energy import BoundEnergy
-from irem_core.protocols import EnergyModel, Optimizer, Problems, Solver, Trajectory
+from irem_core.protocols import (
+    EnergyModel,
+    MemoryEnergy,
+    Optimizer,
+    Problems,
+    Solver,
+    Trajectory,
+)
 
 
 class EnergySolver(Solver):
@@ -32,14 +39,15 @@ class EnergySolver(Solver):
               generator: torch.Generator | None = None) -> Trajectory:
         """Descend the energy from ``y0 (rows, F)``; see :class:`irem_core.protocols.Solver`.
 
-        An energy model with ``memory_features = M > 0`` gets ``M`` scratchpad columns
-        appended to the answer (zeros at the start), descended jointly and dropped from the
-        returned answers.
+        A :class:`~irem_core.protocols.MemoryEnergy` with ``memory_features = M > 0`` gets
+        ``M`` scratchpad columns appended to the answer (zeros at the start), descended
+        jointly and dropped from the returned answers.
         """
         context = cast(EnergyModel, self.energy_model).encode(problems.inputs)
         energy = BoundEnergy(self.energy_model, context, problems.row_problem,
                              problems.num_problems, self.energy_name)
-        memory = getattr(self.energy_model, "memory_features", 0)
+        memory = (self.energy_model.memory_features
+                  if isinstance(self.energy_model, MemoryEnergy) else 0)
         if memory:
             y0 = torch.cat([y0, y0.new_zeros(y0.shape[0], memory)], dim=1)
         trajectory = self.optimizer.run(energy, y0, steps,

@@ -10,7 +10,7 @@ import attrs
 import torch
 from torch import Tensor
 
-from irem_core.protocols import Problems, Solver, Task
+from irem_core.protocols import Problems, ScoringTask, Solver, Task
 
 MIN_ENERGY = "min_energy"
 
@@ -104,12 +104,11 @@ def _solve_chunk(solver: Solver, task: Task, problems: Problems, budgets: list[i
     totals.add("curve", squared_errors[:, keep].sum(dim=(1, 2)))
     totals.add(MIN_ENERGY, ((selected[keep] - target) ** 2).sum())
     totals.add("zero", (target ** 2).sum())
-    score = getattr(task, "score", None)
-    if score is not None:
+    if isinstance(task, ScoringTask):
         chosen = {str(budget): answers[budget] for budget in budgets}
         chosen[MIN_ENERGY] = selected
         for key, answer in chosen.items():
-            for name, per_row in score(answer, problems).items():
+            for name, per_row in task.score(answer, problems).items():
                 totals.add(f"metric:{name}:{key}", per_row[keep].sum())
     totals.steps_used.append(trajectory.steps_used.detach().cpu())
     if "energy_evaluations" in trajectory.extras:

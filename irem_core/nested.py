@@ -9,7 +9,7 @@ from irem_core.config import structure
 from irem_core.errors import IremError
 from irem_core.memory import check_memory, problem_bytes
 from irem_core.plugins import load_plugins
-from irem_core.protocols import Problems, Solver, Task, Trajectory
+from irem_core.protocols import NestableTask, Problems, Solver, Task, Trajectory
 from irem_core.seeding import generator as seeded_generator
 
 
@@ -30,13 +30,14 @@ def nested_mse(solver: Solver, task: Task, strategy: str, depth: int, split: str
                num_problems: int, steps: int, seed: int, device: torch.device) -> list[float]:
     """MSE after each of ``depth`` composed operations of ``strategy``.
 
-    Operands are drawn from ``task.sample_operands`` (seeded); the reference is the same
-    strategy applied with :class:`OracleSolver`. Sizes that cannot fit in memory are refused
-    first (see :mod:`irem_core.memory`).
+    ``task`` must be a :class:`~irem_core.protocols.NestableTask`. Operands are drawn from
+    ``task.sample_operands`` (seeded); the reference is the same strategy applied with
+    :class:`OracleSolver`. Sizes that cannot fit in memory are refused first (see
+    :mod:`irem_core.memory`).
     """
     if depth <= 0:
         raise IremError(f"--depth must be positive, got {depth}")
-    if not hasattr(task, "sample_operands"):
+    if not isinstance(task, NestableTask):
         raise IremError(f"task {type(task).__name__} has no operation to compose (no "
                         "sample_operands), so it does not support nested reasoning; addition "
                         "and inverse do")

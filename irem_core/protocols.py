@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import attrs
 import torch
 from torch import Tensor, nn
 
-from irem_core.energy import BoundEnergy
+if TYPE_CHECKING:  # irem_core.energy reads the capabilities below
+    from irem_core.energy import BoundEnergy
 
 Split = Literal["train", "same", "harder"]
 SPLITS: tuple[str, ...] = ("train", "same", "harder")
@@ -65,11 +66,11 @@ class Trajectory:
 
 @runtime_checkable
 class Task(Protocol):
-    """A family of problems: samples batches, starts answers, scores and stores them.
+    """A family of problems: samples batches, starts answers and stores them.
 
-    A task may also define ``score(answer (rows, F), problems) -> {name: values (rows,)}``:
-    the evaluator averages each per-row value and reports it beside the MSE (e.g. edge
-    accuracy for connected components).
+    Optional capabilities, each its own protocol: :class:`ScoringTask` (metrics of its own
+    beside the MSE), :class:`NestableTask` (nested reasoning), :class:`VectorInputTask`
+    (vector inputs of a known width).
     """
 
     domain: str
@@ -117,6 +118,75 @@ class EnergyModel(Protocol):
     def forward(self, context: Any, answer: Tensor) -> Tensor:
         """Energies, shape ``(B,)``, for answers of shape ``(rows, F)``."""
         ...
+
+
+@runtime_checkable
+class ScoringTask(Protocol):
+    """A task with metrics of its own: ``irem eval`` averages each and reports it beside the MSE.
+
+    Example: edge accuracy for connected components, ``in_order`` for sorting.
+    """
+
+    def score(self, answer: Tensor, problems: Problems) -> dict[str, Tensor]:
+        """Per-row values ``{name: (rows,)}`` of answers ``(rows, F)`` to ``problems``."""
+        ...
+
+
+@runtime_checkable
+class NestableTask(Protocol):
+    """A task whose problems are one operation on operands, so they can be composed.
+
+    ``irem nested`` and the :class:`Recursion` strategies use it: operands drawn with
+    :meth:`sample_operands` are fed through ``depth`` operations, each posed with
+    :meth:`from_operands`. A task may also set ``operation_arity: int``, the number of
+    operands of its operation (``2`` for addition, ``1`` for inversion); ``irem nested``
+    then refuses a strategy of another arity.
+    """
+
+    def sample_operands(self, split: str, count: int, operands: int,
+                        generator: torch.Generator) -> list[Tensor]:
+        """``operands`` operands of ``split``, each ``(count, F)``, drawn only from ``generator``.
+
+        Raises ``IremError`` when the task's problems have no operation to compose.
+        """
+        ...
+
+    def from_operands(self, operands: list[Tensor]) -> Problems:
+        """One operation on ``operands`` (``(N, F)`` each, as many as the operation takes):
+        ``N`` problems with the operation's exact answer ``(N, F)`` as target."""
+        ...
+
+
+@runtime_checkable
+class VectorInputTask(Protocol):
+    """A task whose ``Problems.inputs`` are a ``(B, D_x)`` tensor (e.g. for the ``mlp`` energy)."""
+
+    input_features: int
+    """``D_x``, the width of one problem's input vector."""
+
+
+@runtime_checkable
+class SelectableEnergy(Protocol):
+    """An energy model that can restrict its context to a subset of problems.
+
+    Optimizers use it for per-problem halting: halted problems drop out of later steps.
+    """
+
+    def select(self, context: Any, problems: Tensor) -> Any:
+        """The context of ``problems`` only (sorted indices ``(B',)``), renumbered ``0..B'−1``."""
+        ...
+
+
+@runtime_checkable
+class MemoryEnergy(Protocol):
+    """An energy model with scratchpad memory: ``M`` extra answer columns it reasons in.
+
+    :class:`~irem_core.EnergySolver` appends ``M`` zero columns to ``y0`` (``(rows, F)`` →
+    ``(rows, F + M)``), descends them jointly and drops them from the returned answers.
+    """
+
+    memory_features: int
+    """``M``; ``0`` means no scratchpad."""
 
 
 @runtime_checkable
@@ -187,8 +257,9 @@ class Recursion(Protocol):
               steps: int, generator: torch.Generator) -> list[Tensor]:
         """The composed answer ``(N, F)`` after each of ``depth`` operations, in order.
 
-        Uses the task's ``from_operands(operands) -> Problems`` (one operation with its exact
-        answer as target) and ``solver`` with ``steps`` steps per operation.
+        ``task`` is a :class:`NestableTask`: its ``from_operands(operands) -> Problems`` poses
+        one operation (its exact answer as target), which ``solver`` answers in ``steps``
+        steps; ``operands`` are ``(N, F)`` each.
         """
         ...
 

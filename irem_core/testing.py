@@ -56,7 +56,15 @@ from irem_core.plugins import (
     module_plugin,
     set_plugins,
 )
-from irem_core.protocols import SPLITS, EnergyModel, Optimizer, Problems, Task
+from irem_core.protocols import (
+    SPLITS,
+    EnergyModel,
+    MemoryEnergy,
+    Optimizer,
+    Problems,
+    ScoringTask,
+    Task,
+)
 
 Device = torch.device | str
 
@@ -145,9 +153,8 @@ def check_task(task: Task, *, device: Device = "cpu", seed: int = 0, num_problem
                  and start.device == device and bool(start.isfinite().all()), where,
                  "init_answer must return finite answers shaped, typed and placed like the target")
         _check_storage(task, problems, start, where)
-        score = getattr(task, "score", None)
-        if score is not None:
-            for metric, values in score(start, problems).items():
+        if isinstance(task, ScoringTask):
+            for metric, values in task.score(start, problems).items():
                 _require(values.shape == (problems.target.shape[0],), where,
                          f"score {metric!r} must give one value per answer row")
     packs = []
@@ -188,7 +195,7 @@ def _check_storage(task: Task, problems: Problems, answer: Tensor, label: str) -
 
 
 def _with_memory(model: nn.Module, answer: Tensor) -> Tensor:
-    memory = getattr(model, "memory_features", 0)
+    memory = model.memory_features if isinstance(model, MemoryEnergy) else 0
     return torch.cat([answer, answer.new_zeros(answer.shape[0], memory)], dim=1) if memory else answer
 
 

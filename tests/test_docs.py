@@ -9,7 +9,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from irem_core import hookspecs
+from irem_core import hookspecs, protocols
 from irem_core.config import EvalConfig, RunConfig, TrainConfig
 from irem_core.plugins import load_plugins
 
@@ -63,3 +63,23 @@ def test_plugins_md_shows_the_example_plugin_files_as_they_are() -> None:
     assert len(shown) >= 5
     for path, body in shown:
         assert body == (plugin / path).read_text(), f"docs/plugins.md shows an outdated {path}"
+
+
+def protocol_members(cls: type) -> list[str]:
+    """The attributes and methods a protocol declares itself."""
+    methods = [name for name, value in vars(cls).items()
+               if inspect.isfunction(value) and not name.startswith("_")]
+    return [*cls.__annotations__, *methods]
+
+
+def test_every_protocol_and_capability_is_in_plugins_md_with_its_members() -> None:
+    lines = (DOCS / "plugins.md").read_text().splitlines()
+    found = [cls for _, cls in inspect.getmembers(protocols, inspect.isclass)
+             if getattr(cls, "_is_runtime_protocol", False) and cls.__module__ == protocols.__name__]
+    assert len(found) >= 10
+    for cls in found:
+        rows = [line for line in lines if line.startswith(f"| `{cls.__name__}` |")]
+        assert rows, f"docs/plugins.md has no table row for {cls.__name__}"
+        missing = [name for name in protocol_members(cls) if f"`{name}" not in rows[0]
+                   and f" {name}(" not in rows[0]]
+        assert not missing, f"docs/plugins.md's {cls.__name__} row lacks {missing}"

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from irem_core.errors import IremError
 from irem_core.layers import init_as_concatenation
-from irem_core.protocols import Task
+from irem_core.protocols import Task, VectorInputTask
 
 
 @attrs.define
@@ -38,8 +38,8 @@ class VectorEnergy(nn.Module):
 
     Args:
         options: :class:`VectorEnergyConfig`.
-        task: a ``vector`` task with ``input_features`` (``D_x``) and ``answer_features``
-            (``F``).
+        task: a ``vector`` task, a :class:`~irem_core.protocols.VectorInputTask`
+            (``input_features``, ``D_x``; ``answer_features``, ``F``).
 
     Shapes:
         - encode: ``x (B, D_x) -> context (B, hidden)``
@@ -49,13 +49,12 @@ class VectorEnergy(nn.Module):
 
     def __init__(self, options: VectorEnergyConfig, task: Task) -> None:
         super().__init__()
-        input_features = getattr(task, "input_features", None)
-        if input_features is None:
+        if not isinstance(task, VectorInputTask):
             raise IremError(f"energy model 'mlp' needs a vector task with input_features; "
                             f"{type(task).__name__} has none")
         self.memory_features = options.memory
         self.answer_layer = nn.Linear(task.answer_features + options.memory, options.hidden)
-        self.input_layer = nn.Linear(input_features, options.hidden, bias=False)
+        self.input_layer = nn.Linear(task.input_features, options.hidden, bias=False)
         self.hidden_layers = nn.ModuleList(nn.Linear(options.hidden, options.hidden)
                                            for _ in range(options.layers - 1))
         self.output_layer = nn.Linear(options.hidden, 1)

@@ -11,7 +11,8 @@ import torch
 from torch import Tensor
 
 from irem_core.errors import IremError
-from irem_core.protocols import SPLITS, Problems
+from irem_core.protocols import Problems
+from irem_core.vector_task import VectorTask
 
 
 @attrs.define
@@ -33,16 +34,17 @@ def _normal(shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
     return torch.randn(shape, generator=generator, device=generator.device)
 
 
-class MatrixTask:
+class MatrixTask(VectorTask):
     """Base of the matrix tasks: one problem is one answer row of ``n²`` features.
 
-    Subclasses implement :meth:`draw`, returning ``(x (N, D_x), y (N, n²))``.
+    Subclasses implement :meth:`draw`, returning ``(x (N, D_x), y (N, n²))``;
+    :class:`~irem_core.vector_task.VectorTask` samples, starts answers ``U(−1, 1)``, packs
+    and stores them (``irem data`` files ``{"x", "y"}``).
 
     Args:
         options: :class:`MatrixConfig`.
     """
 
-    domain = "vector"
     input_matrices = 1
 
     def __init__(self, options: MatrixConfig) -> None:
@@ -56,9 +58,9 @@ class MatrixTask:
         """Operands of one operation, for nested reasoning (``fold`` composes 2, ``repeat`` 1)."""
         return self.input_matrices
 
-    def draw(self, split: str, count: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        """Inputs ``(count, D_x)`` and targets ``(count, n²)`` of ``split``."""
-        raise NotImplementedError
+    def size_hint(self) -> str:
+        """``for n x n matrices (set task.size to match)``."""
+        return f"for {self.size}x{self.size} matrices (set task.size to match)"
 
     def sample_operands(self, split: str, count: int, operands: int,
                         generator: torch.Generator) -> list[Tensor]:
@@ -71,54 +73,6 @@ class MatrixTask:
         exact answer as target."""
         raise IremError(f"task {type(self).__name__} does not support nested reasoning")
 
-    def sample(self, split: str, num_problems: int, generator: torch.Generator) -> Problems:
-        """``num_problems`` problems of ``split`` (``train``, ``same`` or ``harder``)."""
-        if split not in SPLITS:
-            raise IremError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
-        inputs, target = self.draw(split, num_problems, generator)
-        return self._problems(inputs, target)
-
-    def _problems(self, inputs: Tensor, target: Tensor) -> Problems:
-        rows = torch.arange(target.shape[0], device=target.device)
-        return Problems(inputs=inputs, target=target, row_problem=rows, num_problems=target.shape[0])
-
-    def init_answer(self, problems: Problems, generator: torch.Generator) -> Tensor:
-        """``y_0 ~ U(−1, 1)``, shape ``(N, n²)``."""
-        return _uniform(tuple(problems.target.shape), -1.0, 1.0, generator)
-
-    def pack(self, problems: Problems, answer: Tensor) -> dict[str, Tensor]:
-        """``{"x": (N, D_x), "y": (N, n²), "answer": (N, n²)}`` for the replay buffer."""
-        return {"x": problems.inputs, "y": problems.target, "answer": answer}
-
-    def unpack(self, packed: dict[str, Tensor]) -> tuple[Problems, Tensor]:
-        """Inverse of :meth:`pack`."""
-        return self._problems(packed["x"], packed["y"]), packed["answer"]
-
-    def to_tensors(self, problems: Problems) -> dict[str, Tensor]:
-        """``{"x": (N, D_x), "y": (N, n²)}``."""
-        return {"x": problems.inputs, "y": problems.target}
-
-    def from_tensors(self, tensors: dict[str, Tensor]) -> Problems:
-        """Problems from ``{"x", "y"}``, checking names, shapes and dtypes."""
-        expected = {"x": self.input_features, "y": self.answer_features}
-        missing = sorted(set(expected) - set(tensors))
-        if missing:
-            raise IremError(f"problem file lacks tensor(s) {', '.join(missing)}; a "
-                            f"{type(self).__name__} file holds x and y (write it with 'irem data')")
-        extra = sorted(set(tensors) - set(expected))
-        if extra:
-            raise IremError(f"problem file holds tensor(s) {', '.join(extra)} that a "
-                            f"{type(self).__name__} file does not have (only x and y): is it "
-                            "another task's file? Write one with 'irem data --like RUN'")
-        count = tensors["x"].shape[0] if tensors["x"].dim() else -1
-        for name, features in expected.items():
-            tensor = tensors[name]
-            if tensor.shape != (count, features) or not tensor.is_floating_point():
-                raise IremError(f"tensor {name!r} has shape {tuple(tensor.shape)} and dtype "
-                                f"{tensor.dtype}; expected ({count}, {features}) floating point "
-                                f"for {self.size}x{self.size} matrices (set task.size to match)")
-        return self._problems(tensors["x"].float(), tensors["y"].float())
-
 
 class AdditionTask(MatrixTask):
     """``x = [A, B]``, ``y = A + B``; ``A, B ~ U(−1, 1)``, harder ``U(−2.5, 2.5)``."""
@@ -126,7 +80,7 @@ class AdditionTask(MatrixTask):
     input_matrices = 2
 
     def draw(self, split: str, count: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        """See :meth:`MatrixTask.draw`."""
+        """See :meth:`VectorTask.draw`."""
         operands = torch.stack(self.sample_operands(split, count, 2, generator), dim=1)
         return operands.flatten(1), operands.sum(1)
 
@@ -139,7 +93,7 @@ class AdditionTask(MatrixTask):
     def from_operands(self, operands: list[Tensor]) -> Problems:
         """``x = [A, B]``, target ``A + B``."""
         left, right = operands
-        return self._problems(torch.cat([left, right], dim=1), left + right)
+        return self.make_problems(torch.cat([left, right], dim=1), left + right)
 
 
 class CompletionTask(MatrixTask):
@@ -150,7 +104,7 @@ class CompletionTask(MatrixTask):
     """
 
     def draw(self, split: str, count: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        """See :meth:`MatrixTask.draw`."""
+        """See :meth:`VectorTask.draw`."""
         n, rank = self.size, max(self.size // 2, 1)
         scale = 5.0 if split == "harder" else 20.0
         left = _normal((count, n, rank), generator)
@@ -168,7 +122,7 @@ class InverseTask(MatrixTask):
     """
 
     def draw(self, split: str, count: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        """See :meth:`MatrixTask.draw`."""
+        """See :meth:`VectorTask.draw`."""
         (matrix,) = self.sample_operands(split, count, 1, generator)
         problems = self.from_operands([matrix])
         return problems.inputs, problems.target
@@ -187,4 +141,4 @@ class InverseTask(MatrixTask):
         """``x = S``, target ``S⁻¹``."""
         (matrix,) = operands
         square = matrix.view(-1, self.size, self.size)
-        return self._problems(matrix, torch.linalg.inv(square).flatten(1))
+        return self.make_problems(matrix, torch.linalg.inv(square).flatten(1))

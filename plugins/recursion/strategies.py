@@ -6,22 +6,14 @@ out of the training range, as in the paper's nested-addition experiment.
 
 from __future__ import annotations
 
-from typing import Protocol, cast
+from typing import cast
 
 import attrs
 import torch
 from torch import Tensor
 
 from irem_core.evaluate import select_min_energy
-from irem_core.protocols import Problems, Solver, Task
-
-
-class _OperandTask(Protocol):
-    """What nested reasoning needs of a task beyond :class:`~irem_core.protocols.Task`."""
-
-    def from_operands(self, operands: list[Tensor]) -> Problems:
-        """One operation on ``operands`` (``(N, ...)`` each), its exact answer as target."""
-        ...
+from irem_core.protocols import NestableTask, Solver, Task
 
 
 @attrs.define
@@ -38,8 +30,9 @@ class RecursionOptions:
 
 def solve_once(solver: Solver, task: Task, operands: list[Tensor], steps: int,
                generator: torch.Generator, min_energy: bool) -> Tensor:
-    """The solver's answer ``(N, F)`` to one operation on ``operands``."""
-    problems = cast(_OperandTask, task).from_operands(operands)
+    """The solver's answer ``(N, F)`` to one operation on ``operands`` (``(N, F)`` each) of a
+    :class:`~irem_core.protocols.NestableTask`."""
+    problems = cast(NestableTask, task).from_operands(operands)
     y0 = task.init_answer(problems, generator)
     with torch.no_grad():
         trajectory = solver.solve(problems, y0, steps, record=min_energy, generator=generator)

@@ -6,9 +6,7 @@ import attrs
 import torch
 from torch import Tensor
 
-from irem_core import IremError, Problems
-
-SPLITS = ("train", "same", "harder")
+from irem_core import Problems, VectorTask
 
 
 @attrs.define
@@ -22,10 +20,11 @@ class SortConfig:
     length: int = attrs.field(default=10, validator=attrs.validators.ge(2))
 
 
-class SortTask:
+class SortTask(VectorTask):
     """Sort ``L`` values: ``x ~ U(−1, 1)^L`` (harder: ``U(−2, 2)^L``), ``y = sort(x)``.
 
-    One problem is one answer row, so ``row_problem`` is ``arange(N)``.
+    ``VectorTask`` does the rest: splits, starts ``y_0 ~ U(−1, 1)``, replay-buffer packing
+    and ``irem data`` files ``{"x": (N, L), "y": (N, L)}``.
 
     Args:
         options: :class:`SortConfig`.
@@ -35,57 +34,22 @@ class SortTask:
         - target and answers ``y``: ``(N, L)``
     """
 
-    domain = "vector"
-
     def __init__(self, options: SortConfig) -> None:
         self.options = options
         self.input_features = options.length
         self.answer_features = options.length
 
-    def sample(self, split: str, num_problems: int, generator: torch.Generator) -> Problems:
-        """``num_problems`` problems of ``split``, drawn on ``generator``'s device."""
-        if split not in SPLITS:
-            raise IremError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
+    def draw(self, split: str, count: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """``count`` vectors of ``split`` ``(count, L)`` and their sorted values ``(count, L)``."""
         bound = 2.0 if split == "harder" else 1.0
-        values = torch.rand((num_problems, self.options.length), generator=generator,
+        values = torch.rand((count, self.options.length), generator=generator,
                             device=generator.device) * (2 * bound) - bound
-        return self._problems(values, values.sort(dim=1).values)
+        return values, values.sort(dim=1).values
 
-    @staticmethod
-    def _problems(inputs: Tensor, target: Tensor) -> Problems:
-        rows = torch.arange(target.shape[0], device=target.device)
-        return Problems(inputs=inputs, target=target, row_problem=rows, num_problems=target.shape[0])
-
-    def init_answer(self, problems: Problems, generator: torch.Generator) -> Tensor:
-        """``y_0 ~ U(−1, 1)``, shape ``(N, L)``."""
-        shape = tuple(problems.target.shape)
-        return torch.rand(shape, generator=generator, device=generator.device) * 2 - 1
+    def size_hint(self) -> str:
+        """Told to a file of the wrong width."""
+        return f"for {self.options.length} values (set task.length to match)"
 
     def score(self, answer: Tensor, problems: Problems) -> dict[str, Tensor]:
         """``in_order``: the fraction of adjacent answer values in ascending order, ``(N,)``."""
         return {"in_order": (answer[:, 1:] >= answer[:, :-1]).float().mean(dim=1)}
-
-    def pack(self, problems: Problems, answer: Tensor) -> dict[str, Tensor]:
-        """``{"x", "y", "answer"}``, each ``(N, L)``, for the replay buffer."""
-        return {"x": problems.inputs, "y": problems.target, "answer": answer}
-
-    def unpack(self, packed: dict[str, Tensor]) -> tuple[Problems, Tensor]:
-        """Inverse of :meth:`pack`."""
-        return self._problems(packed["x"], packed["y"]), packed["answer"]
-
-    def to_tensors(self, problems: Problems) -> dict[str, Tensor]:
-        """``{"x": (N, L), "y": (N, L)}``, for ``irem data`` files."""
-        return {"x": problems.inputs, "y": problems.target}
-
-    def from_tensors(self, tensors: dict[str, Tensor]) -> Problems:
-        """Problems from ``{"x", "y"}`` (``y`` may be zeros when unknown)."""
-        length = self.options.length
-        for name in ("x", "y"):
-            tensor = tensors.get(name)
-            if tensor is None or tensor.dim() != 2 or tensor.shape[1] != length:
-                shape = None if tensor is None else tuple(tensor.shape)
-                raise IremError(f"sort needs tensor {name!r} of shape (N, {length}); got {shape} "
-                                "(set task.length to match)")
-        if tensors["x"].shape != tensors["y"].shape:
-            raise IremError(f"x {tuple(tensors['x'].shape)} and y {tuple(tensors['y'].shape)} differ")
-        return self._problems(tensors["x"].float(), tensors["y"].float())
