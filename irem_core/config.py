@@ -14,17 +14,22 @@ import json
 import math
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
 import cattrs
 from attrs import validators as v
-from cattrs.errors import ForbiddenExtraKeysError
+from cattrs.errors import (
+    AttributeValidationNote,
+    BaseValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationNote,
+)
 from cattrs.v import transform_error
 
-from irem_core.errors import ConfigError, IremError
+from irem_core.errors import ConfigError, IremError, PluginError
 from irem_core.loggers import default_loggers
 from irem_core.plugins import load_plugins
 from irem_core.seeding import SEED_LIMIT
@@ -239,7 +244,19 @@ def _make_converter() -> cattrs.Converter:
                               f"got {data!r}")
         component = load_plugins().get(cls.kind, data["name"])
         options = {key: value for key, value in data.items() if key != "name"}
-        return cls(component.name, converter.structure(options, component.config))
+        try:
+            return cls(component.name, converter.structure(options, component.config))
+        except Exception as error:
+            bug = _plugin_bug(error)
+            if isinstance(bug, ConfigClassBug):  # a nested component's: already named
+                raise bug from bug.__cause__
+            if bug is None:
+                raise
+            raise ConfigClassBug(
+                f"{cls.kind} {component.name!r} of plugin {component.plugin.describe()} has a "
+                f"broken config class {component.config.__qualname__}: building it from "
+                f"{options!r} raised {type(bug).__name__}: {bug}; this is a bug in the plugin, "
+                "not in the configuration: report it to the plugin's authors") from bug
 
     def unstructure_spec(spec: ComponentSpec) -> dict[str, Any]:
         return {"name": spec.name, **converter.unstructure(spec.options)}
@@ -253,6 +270,46 @@ converter = _make_converter()
 """The one converter of irem; plugins' option classes are structured through it."""
 
 
+class ConfigClassBug(PluginError):
+    """A component's config class failed on its own (its ``__init__``, a converter or
+    ``__attrs_post_init__`` raised something other than a validator's ``ValueError`` or
+    ``TypeError``): a bug in its plugin, not invalid configuration."""
+
+
+def _leaves(error: BaseException) -> Iterator[BaseException]:
+    """The exceptions inside ``error`` (cattrs' validation groups, nested), depth first."""
+    if isinstance(error, BaseValidationError):
+        for inner in error.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield error
+
+
+def _from_user_data(error: BaseException) -> bool:
+    """Whether ``error`` (a leaf of a structuring error) is about the data, not the code.
+
+    cattrs notes every error raised while structuring a field's value (a value of the
+    wrong type, a missing key, a value outside a ``Literal``); unknown keys are reported
+    as :class:`ForbiddenExtraKeysError`. Un-noted errors come from the class's own
+    ``__init__``: validators reject values with ``ValueError`` or ``TypeError``; anything
+    else there (``__attrs_post_init__``, a converter) is a bug of the class.
+    """
+    if isinstance(error, ConfigClassBug):
+        return False
+    notes = getattr(error, "__notes__", [])
+    return (isinstance(error, (IremError, ForbiddenExtraKeysError, ValueError, TypeError))
+            or any(isinstance(note, (AttributeValidationNote, IterableValidationNote))
+                   for note in notes))
+
+
+def _plugin_bug(error: BaseException) -> BaseException | None:
+    """The first error inside ``error`` that is not about the user's data (a
+    :class:`ConfigClassBug` first, when there is one), or ``None``."""
+    bugs = [leaf for leaf in _leaves(error) if not _from_user_data(leaf)]
+    named = [bug for bug in bugs if isinstance(bug, ConfigClassBug)]
+    return (named or bugs or [None])[0]
+
+
 def _format_exception(error: BaseException, type_: Any) -> str:
     if isinstance(error, ForbiddenExtraKeysError):
         valid = ", ".join(a.name for a in attrs.fields(error.cl)) or "(none)"
@@ -263,12 +320,26 @@ def _format_exception(error: BaseException, type_: Any) -> str:
 
 
 def structure(data: Any, cls: type) -> Any:
-    """Structure ``data`` into ``cls``; errors become one :class:`ConfigError` naming keys."""
+    """Structure ``data`` into ``cls``; errors in ``data`` become one :class:`ConfigError`
+    naming keys.
+
+    A config class that fails on its own (see :func:`_from_user_data`) is not reported as
+    invalid configuration: when it is a component's, a :class:`ConfigClassBug` (a
+    :class:`PluginError`) names the component and its plugin; otherwise its error
+    propagates.
+    """
     try:
         return converter.structure(data, cls)
     except IremError:
         raise
     except Exception as error:
+        bug = _plugin_bug(error)
+        if isinstance(bug, ConfigClassBug):
+            if hasattr(bug, "__notes__"):
+                del bug.__notes__  # cattrs' notes on where it was structured
+            raise bug from bug.__cause__
+        if bug is not None:
+            raise
         lines = []
         for line in transform_error(error, format_exception=_format_exception):
             message, _, path = line.rpartition(" @ ")

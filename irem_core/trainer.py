@@ -3,20 +3,21 @@
 The global batch is split into shards (see :mod:`irem_core.distributed`); a process
 trains on the concatenation of its shards' batches, wrapped in DistributedDataParallel
 when there are several processes. Rank 0 alone writes checkpoints, metrics and progress.
+The training state a checkpoint holds beside the weights (optimizer moments, the shards'
+generators and replay rings) is built and restored by :mod:`irem_core.training_state`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import shutil
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import attrs
 import torch
@@ -31,20 +32,16 @@ from irem_core.checkpoint import (
     MODEL_FILE,
     PENDING_SUFFIX,
     STATE_FILE,
-    Checkpoint,
     load_best,
     load_checkpoint,
     read_record,
-    same_layout,
     save_best,
     save_checkpoint,
-    tensor_mismatches,
 )
 from irem_core.config import RunConfig, component_specs, unstructure
 from irem_core.distributed import (
     SINGLE,
     World,
-    gather_to_main,
     mean_over_processes,
     process_group,
     resolve_shards,
@@ -55,10 +52,17 @@ from irem_core.evaluate import evaluate
 from irem_core.loggers import Loggers, check_loggers, logger_files
 from irem_core.plugins import load_plugins
 from irem_core.protocols import Problems, Solver
-from irem_core.replay import ReplayBuffer
 from irem_core.runs import build_solver, build_task, check_problems
 from irem_core.schedule import learning_rate, make_optimizer
 from irem_core.seeding import generator as seeded_generator
+from irem_core.training_state import (
+    Shard,
+    make_shards,
+    restore_optimizer,
+    restore_shards,
+    restore_weights,
+    state_tensors,
+)
 
 ESTIMATE_AFTER = 3
 """Iterations after which a long run announces its expected duration."""
@@ -196,22 +200,6 @@ def run_lock(directory: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-@attrs.define
-class Shard:
-    """One slice of the global batch: its own problem generator and replay ring.
-
-    Attributes:
-        index: the shard's number ``s``, ``0 .. S − 1``.
-        generator: draws the shard's problems, starts and replay picks (seeded by
-            :func:`~irem_core.seeding.derive_seed` of ``train-shard:<s>``).
-        buffer: the shard's replay ring (``replay_capacity // S`` states).
-    """
-
-    index: int
-    generator: torch.Generator
-    buffer: ReplayBuffer
-
-
 class TrainingLoss(nn.Module):
     """Solve and training loss as one ``forward``, the unit DistributedDataParallel wraps.
 
@@ -288,11 +276,7 @@ class Trainer:
     def _make_shards(self, count: int) -> list[Shard]:
         """Fresh shards for ``count`` shards in all; returns this process's share."""
         self.num_shards = count
-        per_process = count // self.world.size
-        capacity = max(1, self.config.train.replay_capacity // count)
-        return [Shard(index, seeded_generator(self.config.seed, f"train-shard:{index}", self.device),
-                      ReplayBuffer(capacity))
-                for index in range(self.world.rank * per_process, (self.world.rank + 1) * per_process)]
+        return make_shards(self.config, count, self.world, self.device)
 
     def step(self) -> tuple[torch.Tensor, int]:
         """One parameter update; returns the loss (a scalar tensor, the mean over all
@@ -369,44 +353,11 @@ class Trainer:
         the moving average with ``train.ema_decay``, else the trained weights."""
         return self.average.applied(self.solver) if self.average else contextlib.nullcontext()
 
-    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Named tensors and JSON data holding the optimizer, replay and generator state.
-
-        Every shard's generator and ring are gathered to rank 0 (a collective: all ranks
-        call it; the others get empty results). Shard ``s`` is stored as
-        ``shard.{s}.generator`` and ``shard.{s}.replay.{key}``, its cursor in
-        ``replay_cursors[s]``, and the count as ``shards``.
-        """
-        shards = self.local_shards
-        generators = gather_to_main(torch.stack([shard.generator.get_state() for shard in shards]),
-                                    self.world)
-        cursors = gather_to_main(torch.tensor([shard.buffer.cursor for shard in shards]), self.world)
-        # the rings fill in lockstep, so every shard's tensors have the same shape
-        rings = {key: gather_to_main(torch.stack([shard.buffer.state_tensors()[key] for shard in shards]),
-                                     self.world)
-                 for key in sorted(shards[0].buffer.storage)}
-        if not self.world.is_main:
-            return {}, {}
-        # gather_to_main gives rank 0 every gathered tensor (None only to the other ranks)
-        assert generators is not None and cursors is not None
-        gathered_rings = cast("dict[str, Tensor]", rings)
-        optimizer_state = self.optimizer.state_dict()
-        tensors = {f"optimizer.{index}.{key}": value
-                   for index, state in optimizer_state["state"].items()
-                   for key, value in state.items()}
-        for index in range(self.num_shards):
-            tensors[f"shard.{index}.generator"] = generators[index]
-            tensors.update({f"shard.{index}.replay.{key}": ring[index]
-                            for key, ring in gathered_rings.items()})
-        if self.average is not None:  # the model file holds the average; training resumes from these
-            tensors.update({f"raw.{name}": value for name, value in self.solver.state_dict().items()})
-        extra = {"optimizer_param_groups": optimizer_state["param_groups"],
-                 "shards": self.num_shards, "replay_cursors": cursors.tolist()}
-        return tensors, extra
-
     def save(self) -> None:
         """Write a checkpoint of the current iteration (rank 0 writes; every rank must call it)."""
-        tensors, extra = self.state_tensors()
+        raw = self.solver.state_dict() if self.average is not None else None
+        tensors, extra = state_tensors(self.optimizer, self.local_shards, self.num_shards,
+                                       self.world, raw)
         if not self.world.is_main:
             return
         plugins = load_plugins()
@@ -424,123 +375,17 @@ class Trainer:
         """Continue from the checkpoint in the run directory.
 
         Exactly where it stopped when the shard count is unchanged (whatever the number of
-        processes); otherwise the shards are redistributed (see :meth:`_reshard`).
+        processes); otherwise the shards are redistributed (see
+        :func:`~irem_core.training_state.reshard`).
         """
         checkpoint = load_checkpoint(self.directory)
-        raw = {name.removeprefix("raw."): tensor for name, tensor in checkpoint.state.items()
-               if name.startswith("raw.")}
-        weights = self.solver.state_dict()
-        mismatches = tensor_mismatches(weights, raw or checkpoint.model)
-        if self.average is not None:
-            mismatches += tensor_mismatches(weights, checkpoint.model)
-        if mismatches:
-            raise CheckpointError(f"the checkpoint in {self.directory} does not fit the resumed "
-                                  f"config ({'; '.join(mismatches[:3])}); a resumed run keeps "
-                                  "its task and model shapes: drop the --set that changes them, "
-                                  "or start a new run (or restore files modified by hand)")
-        self.solver.load_state_dict(raw or checkpoint.model)
-        if self.average is not None:
-            self.average.average = {name: tensor.to(self.device) for name, tensor in checkpoint.model.items()}
-        self.optimizer.load_state_dict(self._saved_optimizer_state(checkpoint))
-        generators, rings, cursors = saved_shards(checkpoint.state, checkpoint.extra)
-        self._check_saved_shards(generators, rings)
-        self.local_shards = self._make_shards(resolve_shards(self.config.train, self.world.size,
-                                                             saved=len(generators)))
-        if self.num_shards == len(generators):
-            for shard in self.local_shards:
-                shard.generator.set_state(generators[shard.index])
-                shard.buffer.load({key: value.to(self.device) for key, value in rings[shard.index].items()},
-                                  cursors[shard.index])
-        else:
-            self._reshard(generators, rings)
+        restore_weights(checkpoint, self.solver, self.average, self.directory, self.device)
+        restore_optimizer(checkpoint, self.optimizer, self.parameters, self.directory)
+        self.num_shards, self.local_shards = restore_shards(
+            checkpoint, self.config, self.task, self.world, self.device, self.directory)
         self.iteration = self.resumed_from = checkpoint.iteration
         if self.world.is_main and (self.directory / BEST_FILE).exists():
             self.best_mse = load_best(self.directory, with_model=False).mse
-
-    def _saved_optimizer_state(self, checkpoint: Checkpoint) -> dict[str, Any]:
-        """The optimizer state dict of ``checkpoint``, refused unless its tensors fit the
-        parameters (moments of their shape and dtype, scalar steps) and its parameter groups
-        have the layout of this optimizer's."""
-        problems = []
-        state: dict[int, dict[str, torch.Tensor]] = {}
-        for name, tensor in checkpoint.state.items():
-            section, _, rest = name.partition(".")
-            if section != "optimizer":
-                continue
-            index, _, key = rest.partition(".")
-            if not index.isdigit() or int(index) >= len(self.parameters):
-                problems.append(f"{name} names no parameter")
-                continue
-            parameter = self.parameters[int(index)]
-            if key == "step":
-                if tensor.dim() != 0 or not tensor.is_floating_point():
-                    problems.append(f"{name} is not a scalar floating-point count")
-            elif (tensor.shape, tensor.dtype) != (parameter.shape, parameter.dtype):
-                problems.append(f"{name} is {tuple(tensor.shape)} {tensor.dtype}, expected "
-                                f"{tuple(parameter.shape)} {parameter.dtype}")
-            state.setdefault(int(index), {})[key] = tensor
-        groups = checkpoint.extra.get("optimizer_param_groups")
-        fresh = json.loads(json.dumps(self.optimizer.state_dict()["param_groups"]))
-        if not (isinstance(groups, list) and len(groups) == len(fresh) and all(
-                isinstance(group, dict) and group.get("params") == model["params"]
-                and all(key in group and same_layout(group[key], value)
-                        for key, value in model.items())
-                for group, model in zip(groups, fresh))):
-            problems.append("training.optimizer_param_groups in config.json lacks fields of "
-                            "this optimizer's parameter groups or has values of other types")
-        if problems:
-            raise CheckpointError(f"the optimizer state in {self.directory} is damaged "
-                                  f"({'; '.join(problems[:3])}); restore the run's files or "
-                                  "start a new run")
-        return {"state": state, "param_groups": groups}
-
-    def _check_saved_shards(self, generators: list[Tensor], rings: list[dict[str, Tensor]]) -> None:
-        """Refuse saved generator states and replay rings that do not have the layout this
-        run produces: a generator state of another size or dtype, or ring tensors whose
-        names, per-state shapes or dtypes differ from the task's ``pack`` of one problem."""
-        problems = []
-        fresh = torch.Generator(self.device).get_state()
-        for index, state in enumerate(generators):
-            if (state.shape, state.dtype) != (fresh.shape, fresh.dtype):
-                problems.append(f"shard.{index}.generator is {tuple(state.shape)} {state.dtype}, "
-                                f"expected {tuple(fresh.shape)} {fresh.dtype}")
-        layout_generator = torch.Generator(self.device).manual_seed(0)
-        one = self.task.sample("train", 1, layout_generator)
-        layout = self.task.pack(one, self.task.init_answer(one, layout_generator))
-        for index, ring in enumerate(rings):
-            if not ring:
-                continue
-            lengths = {tensor.shape[0] if tensor.dim() else -1 for tensor in ring.values()}
-            found = {key: (tuple(value.shape[1:]), value.dtype) for key, value in ring.items()}
-            expected = {key: (tuple(value.shape[1:]), value.dtype) for key, value in layout.items()}
-            if len(lengths) != 1 or found != expected:
-                problems.append(f"the replay ring of shard {index} does not hold states of "
-                                f"the task's layout {expected}")
-        if problems:
-            raise CheckpointError(f"the training state in {self.directory} is damaged "
-                                  f"({'; '.join(problems[:3])}); restore the run's files or "
-                                  "start a new run")
-
-    def _reshard(self, generators: list[Tensor], rings: list[dict[str, Tensor]]) -> None:
-        """Fill this process's shards from a checkpoint with another shard count ``S_old``.
-
-        Shard ``s < S_old`` continues old shard ``s``'s generator; newer shards start from
-        their seed. The saved states of all old rings, in shard order, are dealt round robin
-        to the ``S`` new rings, ``n // S`` each (``n`` states saved; at most ``S − 1`` are
-        dropped so that the rings stay in lockstep), each keeping at most the last
-        ``replay_capacity // S`` of its share.
-        """
-        pool = {key: torch.cat([ring[key] for ring in rings]) for key in (rings[0] if rings else {})}
-        total = next(iter(pool.values())).shape[0] if pool else 0
-        each = total // self.num_shards
-        for shard in self.local_shards:
-            if shard.index < len(generators):
-                shard.generator.set_state(generators[shard.index])
-            if each:
-                dealt = {key: value[shard.index::self.num_shards][:each].to(self.device)
-                         for key, value in pool.items()}
-                capacity = shard.buffer.capacity
-                shard.buffer.load(dealt, min(each, capacity) % capacity)
 
     def run(self, progress: bool = True) -> TrainSummary:
         """Train until ``train.iterations``; checkpoint periodically and at the end.
@@ -643,39 +488,6 @@ def train(config: RunConfig, directory: str | Path, *, resume: bool = False,
             if aside is not None and aside.exists():
                 put_back(directory, aside)
             raise
-
-
-def saved_shards(state: dict[str, Tensor], extra: dict[str, Any]
-                 ) -> tuple[list[Tensor], list[dict[str, Tensor]], list[int]]:
-    """Per shard, in order: generator state, replay tensors ``{key: (n, ...)}`` and cursor.
-
-    Reads the sharded layout of :meth:`Trainer.state_tensors` and the single-generator
-    layout of checkpoints written before sharding (``generator``, ``replay.{key}``,
-    ``replay_cursor``), which is one shard.
-    """
-    if "generator" in state:
-        ring = {name.removeprefix("replay."): value for name, value in state.items()
-                if name.startswith("replay.")}
-        return [state["generator"]], [ring], [extra.get("replay_cursor", 0)]
-    count = extra.get("shards")
-    if not isinstance(count, int) or count < 1 or f"shard.{count - 1}.generator" not in state:
-        raise CheckpointError("the checkpoint's training state lacks its shard layout "
-                              "(training.shards in config.json, shard.N.* tensors); it is "
-                              "damaged or from another program: retrain")
-    generators, rings = [], []
-    for index in range(count):
-        prefix = f"shard.{index}.replay."
-        generators.append(state[f"shard.{index}.generator"])
-        rings.append({name.removeprefix(prefix): value for name, value in state.items()
-                      if name.startswith(prefix)})
-    cursors = extra.get("replay_cursors")
-    if not (isinstance(cursors, list) and len(cursors) == count
-            and all(isinstance(cursor, int) and not isinstance(cursor, bool) and cursor >= 0
-                    for cursor in cursors)):
-        raise CheckpointError(f"training.replay_cursors in config.json is {cursors!r}, not a "
-                              f"list of {count} non-negative integers (one per shard); the "
-                              "checkpoint was modified: restore it or start a new run")
-    return generators, rings, cursors
 
 
 def resume_config(directory: str | Path) -> dict[str, Any]:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from irem_core import hookimpl
 from irem_core.config import (
     EvalConfig,
     RunConfig,
@@ -19,7 +24,8 @@ from irem_core.config import (
     structure,
     unstructure,
 )
-from irem_core.errors import ConfigError, PluginError
+from irem_core.errors import ConfigError, IremError, PluginError
+from irem_core.plugins import build_plugins, entry_point_sources, module_plugin, set_plugins
 
 train_configs = st.builds(
     TrainConfig, iterations=st.integers(1, 10**6), batch_size=st.integers(1, 4096),
@@ -168,3 +174,75 @@ def test_fuzzed_configs_either_load_or_raise_a_clear_error(entries: dict[str, ob
         assert str(error)
     else:
         assert structure(unstructure(config), RunConfig) == config
+
+
+@attrs.define
+class BuggyOptions:
+    """A plugin's config class with a bug: it divides by zero when ``width`` is 0."""
+
+    width: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+    scale: float = attrs.field(init=False, default=0.0)
+
+    def __attrs_post_init__(self) -> None:
+        self.scale = 1 / self.width
+
+
+@hookimpl
+def irem_register_tasks(register: Any) -> None:
+    register("buggy_options", lambda options: None, config=BuggyOptions, domain="vector",
+             presets={"paper": {}})
+
+
+@hookimpl
+def irem_register_optimizers(register: Any) -> None:
+    register("buggy_options", lambda options: None, config=BuggyOptions)
+
+
+@pytest.fixture
+def buggy_plugin() -> Iterator[None]:
+    """The installed plugins plus this module, as plugin ``buggy_configs``."""
+    previous = set_plugins(build_plugins(entry_point_sources()
+                                         + [module_plugin(sys.modules[__name__], "buggy_configs")]))
+    try:
+        yield
+    finally:
+        set_plugins(previous)
+
+
+@pytest.mark.usefixtures("buggy_plugin")
+@pytest.mark.parametrize("task, overrides, kind", [
+    ("buggy_options", ["task.width=0"], "task"),
+    ("addition", ["solver.optimizer.name='buggy_options'", "solver.optimizer.width=0"],
+     "optimizer"),
+])
+def test_a_config_class_bug_is_a_plugin_error_not_invalid_configuration(
+        task: str, overrides: list[str], kind: str) -> None:
+    with pytest.raises(PluginError) as caught:
+        build_run_config(task=task, solver="irem", overrides=overrides)
+    message = str(caught.value)
+    assert "invalid configuration" not in message
+    assert (f"{kind} 'buggy_options' of plugin buggy_configs has a broken config class "
+            "BuggyOptions") in message
+    assert "ZeroDivisionError" in message and "bug in the plugin" in message
+    assert isinstance(caught.value.__cause__, ZeroDivisionError)
+
+
+@pytest.mark.usefixtures("buggy_plugin")
+@pytest.mark.parametrize("override, expected", [
+    ("task.width=-1", "task.width: must be >= 0: -1"),  # a validator's ValueError
+    ("task.width='wide'", "task.width: expected int, got str 'wide'"),
+    ("task.depth=1", "task: unknown key(s) depth"),
+])
+def test_bad_values_for_a_plugin_config_class_stay_invalid_configuration(
+        override: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match="invalid configuration") as caught:
+        build_run_config(task="buggy_options", solver="irem", overrides=[override])
+    assert expected in str(caught.value)
+
+
+def test_a_config_class_bug_outside_a_component_propagates() -> None:
+    with pytest.raises(Exception) as caught:
+        structure({"width": 0}, BuggyOptions)
+    assert not isinstance(caught.value, IremError)
+    assert any(isinstance(error, ZeroDivisionError)
+               for error in getattr(caught.value, "exceptions", [caught.value]))
