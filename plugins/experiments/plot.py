@@ -131,6 +131,8 @@ def plot_run(directory: str | Path, out: str | Path | None = None, *, split: str
     """
     if problems <= 0:
         raise IremError(f"the problem count must be positive, got {problems}")
+    if not 0 <= seed < 2 ** 64:
+        raise IremError(f"the seed must be in 0 .. 2**64 - 1, got {seed}")
     directory = Path(directory)
     plt = _pyplot()
     run = load_run(directory, device)
