@@ -213,6 +213,20 @@ def complete_pending_commit(directory: Path) -> None:
             os.replace(pending, Path(directory) / name)
 
 
+def remove_orphans(directory: Path) -> list[Path]:
+    """Delete what interrupted saves left in a run directory: after any committed save is
+    completed (:func:`complete_pending_commit`), ``*.next`` tensor files that match no commit
+    and the hidden ``.NAME.XXXX.tmp`` files of :func:`atomic_write`. Call it only while
+    holding the run's lock (no other process is writing). Returns the deleted paths."""
+    directory = Path(directory)
+    complete_pending_commit(directory)
+    orphans = [directory / (name + PENDING_SUFFIX) for name in (MODEL_FILE, STATE_FILE)]
+    orphans = [path for path in orphans if path.is_file()] + sorted(directory.glob(".*.tmp"))
+    for path in orphans:
+        path.unlink()
+    return orphans
+
+
 def read_record(directory: Path) -> dict[str, Any]:
     """The parsed ``config.json`` of a run directory, its layout checked (see
     :func:`check_record`)."""

@@ -303,6 +303,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                     progress=not args.no_progress, world=world)
     if not world.is_main:
         return 0
+    if summary.trained_iterations == 0:
+        print(f"nothing to train: {summary.directory} is finished at iteration "
+              f"{summary.iterations} (train.iterations = {config.train.iterations}); to train "
+              f"further, --resume --set train.iterations=N with N > {summary.iterations}")
+        return 0
     total = (f" (iteration {summary.iterations} in all)"
              if summary.trained_iterations != summary.iterations else "")
     print(f"trained {summary.trained_iterations} iterations{total} in {summary.wall_seconds:.1f} s "

@@ -467,6 +467,11 @@ def build_run_config(*, task: str | None = None, solver: str | None = None,
     for section in ("task", "solver"):
         if not isinstance(data.setdefault(section, {}), dict):
             raise ConfigError(f"{section} must be a table with a 'name' key, got {data[section]!r}")
+    for section in ("train", "eval"):
+        if not isinstance(data.get(section, {}), dict):
+            example = "iterations" if section == "train" else "problems"
+            raise ConfigError(f"{section} is a table of options, got {data[section]!r}; set one "
+                              f"of its keys, e.g. --set {section}.{example}=3")
     data["solver"].setdefault("name", default_solver())
     task_name, solver_name = data["task"].get("name"), data["solver"]["name"]
     if not isinstance(task_name, str):

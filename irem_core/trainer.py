@@ -35,6 +35,7 @@ from irem_core.checkpoint import (
     load_best,
     load_checkpoint,
     read_record,
+    remove_orphans,
     save_best,
     save_checkpoint,
 )
@@ -476,6 +477,8 @@ def train(config: RunConfig, directory: str | Path, *, resume: bool = False,
         resolve_shards(config.train, world.size)
     with run_lock(directory) if world.is_main else contextlib.nullcontext():
         prepare_directory(directory, resume=resume, force=force, modify=world.is_main)
+        if resume and world.is_main:
+            remove_orphans(directory)
         aside = set_aside(directory) if force and not resume and world.is_main else None
         try:
             with process_group(world, training_device(config.device, world)):

@@ -206,3 +206,29 @@ def test_a_long_run_announces_its_duration(run_dir: Path, tiny_overrides: list[s
     monkeypatch.setattr(trainer, "LONG_RUN_SECONDS", 1e9)
     assert main(train_args(run_dir, tiny_overrides, 5, "--force")) == 0
     assert "about" not in capsys.readouterr().err
+
+
+def test_resuming_a_finished_run_says_it_is_finished(run_dir: Path, tiny_overrides: list[str],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    before = (run_dir / "model.safetensors").read_bytes()
+    capsys.readouterr()
+    assert main(train_args(run_dir, tiny_overrides, 2, "--resume")) == 0
+    out = capsys.readouterr().out
+    assert "nothing to train" in out and "finished at iteration 2" in out and "nan" not in out
+    assert (run_dir / "model.safetensors").read_bytes() == before
+
+
+def test_a_resume_removes_what_interrupted_saves_left(run_dir: Path, tiny_overrides: list[str]) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    orphans = [run_dir / ".state.safetensors.x1y2.tmp", run_dir / "model.safetensors.next"]
+    for orphan in orphans:
+        orphan.write_bytes(b"left by a kill")
+    assert main(train_args(run_dir, tiny_overrides, 3, "--resume")) == 0
+    assert not any(orphan.exists() for orphan in orphans)
+
+
+def test_a_whole_section_set_to_a_value_is_a_plain_error(run_dir: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--task", "addition", "--out", str(run_dir), "--set", "train=3"]) == 2
+    assert "train is a table of options, got 3" in capsys.readouterr().err
