@@ -52,7 +52,15 @@ from irem_core.nested import nested_mse
 from irem_core.plugins import load_plugins, python_environment
 from irem_core.protocols import SPLITS
 from irem_core.registry import KINDS
-from irem_core.runs import CHECKPOINTS, TrainedRun, build_task, check_problems, load_run, sized_task
+from irem_core.runs import (
+    CHECKPOINTS,
+    TrainedRun,
+    build_task,
+    check_problems,
+    check_run_plugins,
+    load_run,
+    sized_task,
+)
 from irem_core.seeding import check_seed
 from irem_core.seeding import generator as seeded_generator
 from irem_core.trainer import Terminated, TrainingStopped, resume_config, train
@@ -284,6 +292,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                         "drop --nproc when launching with torchrun yourself")
     if args.resume:
         saved = resume_config(args.out)
+        check_run_plugins(args.out)
         for path, value in map(parse_override, args.overrides):
             set_path(saved, path, value)
         if args.device:

@@ -111,6 +111,12 @@ def sized_task(spec: TaskSpec, size: int) -> Task:
     return build_task(attrs.evolve(spec, options=attrs.evolve(spec.options, **{option: size})))
 
 
+def check_run_plugins(directory: str | Path) -> None:
+    """Raise a :class:`PluginError` with the ``pip install`` line of every plugin the run in
+    ``directory`` was trained with and this environment lacks (for ``--resume`` and eval)."""
+    _check_plugins_installed(load_checkpoint(Path(directory), with_state=False), directory)
+
+
 def _check_plugins_installed(checkpoint: Checkpoint, directory: str | Path) -> None:
     """Raise a :class:`PluginError` naming every plugin the checkpoint needs but lacks, or a
     component that another plugin now provides."""

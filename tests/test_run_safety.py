@@ -232,3 +232,18 @@ def test_a_whole_section_set_to_a_value_is_a_plain_error(run_dir: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--task", "addition", "--out", str(run_dir), "--set", "train=3"]) == 2
     assert "train is a table of options, got 3" in capsys.readouterr().err
+
+
+def test_resume_without_the_runs_plugin_names_the_pip_install(
+        run_dir: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from irem_core.plugins import set_plugins
+
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    monkeypatch.setenv("IREM_PLUGINS", "optimizers,irem")  # the matrix plugin is missing
+    previous = set_plugins(None)
+    try:
+        assert main(train_args(run_dir, tiny_overrides, 3, "--resume")) == 2
+    finally:
+        set_plugins(previous)
+    assert "task 'addition' from plugin 'matrix'" in capsys.readouterr().err
