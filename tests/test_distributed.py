@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,15 +25,10 @@ from irem_core.config import TrainConfig
 from irem_core.distributed import World, resolve_shards, without_option, world_from_env
 from irem_core.errors import ConfigError
 
+pytestmark = pytest.mark.slow
+
 TIMEOUT = 120
 """Seconds a torchrun launch may take before the test fails instead of hanging."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def train_args(run_dir: Path, overrides: list[str], iterations: int, *extra: str) -> list[str]:
@@ -67,7 +61,7 @@ def two_process_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     run_dir = tmp_path_factory.mktemp("distributed") / "two"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-               "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
+               "--standalone",  # torchrun picks and holds a free port: no race with other tests
                "-m", "irem_core", *train_args(run_dir, TINY_OVERRIDES, 3)]
     result = subprocess.run(command, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=TIMEOUT,
                             capture_output=True, text=True)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
 NEW_EXAMPLES = {"train_and_evaluate", "solve_your_own", "custom_optimizer", "energy_landscape"}
 OUTPUTS = {

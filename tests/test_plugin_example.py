@@ -18,6 +18,10 @@ import subprocess
 import venv
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 PLUGIN = Path(__file__).parent.parent / "examples" / "irem-plugin-example"
 
 

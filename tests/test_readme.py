@@ -17,6 +17,8 @@ import pytest
 
 from irem_core.cli import main
 
+pytestmark = pytest.mark.slow
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 TINY_TASK = {
