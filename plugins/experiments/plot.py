@@ -22,6 +22,7 @@ from irem_core.plugins import load_plugins
 from irem_core.protocols import SPLITS
 from irem_core.runs import TrainedRun, load_run, sized_task
 from irem_core.seeding import generator as seeded_generator
+from irem_plugins.experiments.reproduce import positive_sizes
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -164,17 +165,6 @@ def plot_run(directory: str | Path, out: str | Path | None = None, *, split: str
     return written
 
 
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        sizes = []
-    if not sizes or any(size <= 0 for size in sizes):
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got "
-                                         f"{text!r}")
-    return sizes
-
-
 def add_plot_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     """Add ``irem plot``'s arguments to ``parser``; returns the function that runs it."""
     parser.add_argument("run_directory", type=Path, metavar="RUN", help="run directory")
@@ -183,7 +173,7 @@ def add_plot_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Name
                         help="split of the error-against-steps curve (default: same)")
     parser.add_argument("-n", "--problems", type=int, default=200,
                         help="problems per curve (default: 200)")
-    parser.add_argument("--sizes", type=_sizes,
+    parser.add_argument("--sizes", type=positive_sizes,
                         help="also draw the error against these sizes, e.g. 10,15,20")
     parser.add_argument("--seed", type=int, default=1234,
                         help="seed of problems and starts (default: 1234)")

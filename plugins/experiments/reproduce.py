@@ -949,7 +949,8 @@ def _number_list(kind: Callable[[str], Any], valid: Callable[[Any], bool],
     return parse
 
 
-_sizes = _number_list(int, lambda size: size > 0, "positive integers")
+positive_sizes = _number_list(int, lambda size: size > 0, "positive integers")
+"""Parse comma-separated positive sizes (argparse type of ``--sizes``)."""
 _seeds = _number_list(int, lambda seed: 0 <= seed < 2 ** 63, "non-negative integers")
 _factors = _number_list(float, lambda factor: math.isfinite(factor) and factor > 0,
                         "positive numbers")
@@ -979,7 +980,7 @@ def add_reproduce_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="[NAME:]KEY=VALUE",
                         help="override a config field of every run, or with NAME: only of the "
                              "runs of that task or solver (repeatable)")
-    parser.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES),
+    parser.add_argument("--sizes", type=positive_sizes, default=list(DEFAULT_SIZES),
                         help="sizes of the size curve for sized tasks, e.g. 10,15,20 ('' for none; "
                              f"default: {','.join(map(str, DEFAULT_SIZES))})")
     parser.add_argument("--seeds", "--seed", dest="seeds", type=_seeds, default=[0],
