@@ -7,10 +7,11 @@ The public surface (everything else is internal and may change):
   exchange: :class:`Problems` (a batch, answers ``(rows, F)``) and :class:`Trajectory`.
   Optional capabilities are small runtime-checkable protocols, checked with ``isinstance``:
   :class:`ScoringTask`, :class:`NestableTask`, :class:`VectorInputTask` (tasks),
-  :class:`SelectableEnergy`, :class:`MemoryEnergy` (energy models). :class:`VectorTask` is
-  a base for tasks of one input vector and one answer row per problem.
+  :class:`SelectableEnergy`, :class:`MemoryEnergy`, :class:`GradientEnergy` (energy models).
+  :class:`VectorTask` is a base for tasks of one input vector and one answer row per problem.
   Optimizers receive a :class:`BoundEnergy` (answers ``(rows, F)`` → energies ``(B,)``)
-  and may call :func:`energy_and_gradient`;
+  and may call :func:`energy_and_gradient` (the model's own gradient when it is a
+  :class:`GradientEnergy`, else :func:`autograd_energy_and_gradient`);
   :class:`DescentLoop` (with :class:`DescentOptions` and its :class:`State`) is the shared
   descent loop (truncated or full backprop, recording, per-problem halting) an optimizer
   subclasses to write only its ``update``; :class:`EnergySolver` pairs an energy model with
@@ -45,7 +46,7 @@ Contract tests for plugin authors live in :mod:`irem_core.testing` (a pytest plu
 from irem_core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from irem_core.config import RunConfig, build_run_config, structure, unstructure
 from irem_core.descent import DescentLoop, DescentOptions, State, normal_noise
-from irem_core.energy import BoundEnergy, energy_and_gradient
+from irem_core.energy import BoundEnergy, autograd_energy_and_gradient, energy_and_gradient
 from irem_core.energy_solver import EnergySolver
 from irem_core.errors import CheckpointError, ConfigError, IremError, NonFiniteError, PluginError
 from irem_core.evaluate import Evaluation, evaluate, select_min_energy
@@ -53,6 +54,7 @@ from irem_core.hookspecs import Register, hookimpl, hookspec
 from irem_core.plugins import Plugins, get, load_plugins
 from irem_core.protocols import (
     EnergyModel,
+    GradientEnergy,
     Logger,
     LogRun,
     MemoryEnergy,
@@ -88,6 +90,7 @@ __all__ = [
     "EnergyModel",
     "EnergySolver",
     "Evaluation",
+    "GradientEnergy",
     "IremError",
     "LogRun",
     "Logger",
@@ -111,6 +114,7 @@ __all__ = [
     "Trajectory",
     "VectorInputTask",
     "VectorTask",
+    "autograd_energy_and_gradient",
     "build_run_config",
     "build_solver",
     "build_task",

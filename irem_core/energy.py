@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from irem_core.errors import PluginError
-from irem_core.protocols import SelectableEnergy
+from irem_core.protocols import GradientEnergy, SelectableEnergy
 
 
 class BoundEnergy:
@@ -70,8 +70,28 @@ def energy_and_gradient(energy: BoundEnergy, answer: Tensor, *,
                         create_graph: bool) -> tuple[Tensor, Tensor]:
     """Energies ``(B,)`` at ``answer`` and their gradient w.r.t. it, ``(rows, F)``.
 
+    A :class:`~irem_core.protocols.GradientEnergy` model computes both itself (an explicit
+    graph: training needs no double backward); any other model, or one whose
+    ``energy_and_gradient`` returns ``None``, goes through
+    :func:`autograd_energy_and_gradient`. With ``create_graph`` both are differentiable
+    w.r.t. the parameters and ``answer``; without it neither carries a graph.
+    """
+    if isinstance(energy.model, GradientEnergy):
+        with torch.enable_grad() if create_graph else torch.no_grad():
+            supplied = energy.model.energy_and_gradient(energy.context, answer)
+        if supplied is not None:
+            return _checked(energy, answer, *supplied)
+    return autograd_energy_and_gradient(energy, answer, create_graph=create_graph)
+
+
+def autograd_energy_and_gradient(energy: BoundEnergy, answer: Tensor, *,
+                                 create_graph: bool) -> tuple[Tensor, Tensor]:
+    """:func:`energy_and_gradient` by autograd, whatever the model supplies (the fallback,
+    and the reference a :class:`~irem_core.protocols.GradientEnergy` is tested against).
+
     ``answer`` must be a leaf requiring grad, or a differentiable function of one (full
-    backprop). With ``create_graph`` the gradient is itself differentiable.
+    backprop). With ``create_graph`` the gradient is itself differentiable; without it the
+    energies are returned detached too.
     """
     with torch.enable_grad():
         energies = energy(answer)
@@ -83,4 +103,16 @@ def energy_and_gradient(energy: BoundEnergy, answer: Tensor, *,
         raise PluginError(f"energy model {energy.source} returned energies that do not depend "
                           "on the answer (no gradient w.r.t. y); its forward must use the answer "
                           "argument without detaching it")
+    return (energies, gradient) if create_graph else (energies.detach(), gradient)
+
+
+def _checked(energy: BoundEnergy, answer: Tensor, energies: Any,
+             gradient: Any) -> tuple[Tensor, Tensor]:
+    """The model's own energies and gradient, refused unless shaped ``(B,)`` and like ``answer``."""
+    expected = {"energies": (energy.num_problems,), "gradient": tuple(answer.shape)}
+    for name, value in (("energies", energies), ("gradient", gradient)):
+        if not isinstance(value, Tensor) or tuple(value.shape) != expected[name]:
+            shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
+            raise PluginError(f"energy model {energy.source}'s energy_and_gradient returned "
+                              f"{name} of shape {shape}; expected {expected[name]}")
     return energies, gradient

@@ -190,6 +190,30 @@ class MemoryEnergy(Protocol):
 
 
 @runtime_checkable
+class GradientEnergy(Protocol):
+    """An energy model that computes its own gradient w.r.t. the answer.
+
+    :func:`~irem_core.energy_and_gradient` (every descent step) calls
+    :meth:`energy_and_gradient` when the model has it and autograd otherwise. The gradient
+    is written in ordinary differentiable torch operations (backprop through the network by
+    hand, no ``torch.autograd.grad`` inside), so training differentiates one explicit graph
+    with a single backward instead of a double backward through autograd's.
+    """
+
+    def energy_and_gradient(self, context: Any, answer: Tensor) -> tuple[Tensor, Tensor] | None:
+        """Energies ``(B,)`` of answers ``(rows, F)`` (``forward(context, answer)``) and
+        ``∇_y Σ_b E_b``, shape ``(rows, F)``; ``context`` is ``encode(inputs)``, possibly
+        restricted by ``select``.
+
+        Both must be differentiable w.r.t. the parameters and ``answer`` when grad is
+        enabled (the core runs it under ``torch.no_grad`` when no graph is wanted). Return
+        ``None`` for a configuration it does not cover (e.g. a subclass that overrides
+        ``forward``): the core then falls back to autograd.
+        """
+        ...
+
+
+@runtime_checkable
 class Optimizer(Protocol):
     """A reasoning procedure: descends an energy from ``y0`` for at most ``steps`` steps."""
 
