@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 from torch_geometric.nn import GINEConv, global_max_pool
+from torch_geometric.utils import scatter
 
 from irem_core.errors import IremError
 from irem_core.protocols import Task
@@ -67,6 +68,7 @@ class GineEnergy(nn.Module):
         - encode: ``GraphBatch (E edges, V nodes, G graphs) -> GineContext``
         - select: ``context, problems (G',) -> context`` of those graphs only
         - forward: ``context, y (E, 1) -> energies (G,)``
+        - energy_and_gradient: ``context, y (E, 1) -> energies (G,), ∇_y E (E, 1)``
     """
 
     def __init__(self, options: GineEnergyConfig, task: Task) -> None:
@@ -112,3 +114,67 @@ class GineEnergy(nn.Module):
             hidden = convolution(hidden, graphs.edge_index, edge_features)
         pooled = global_max_pool(hidden, graphs.batch, size=graphs.num_graphs)
         return self.readout(pooled).squeeze(-1)
+
+    def energy_and_gradient(self, context: GineContext,
+                            answer: Tensor) -> tuple[Tensor, Tensor] | None:
+        r"""Energies ``(G,)`` and ``∇_y E``, ``(E, 1)``, backpropagated by hand (the
+        :class:`~irem_core.protocols.GradientEnergy` capability), for every aggregation.
+
+        The forward pass is :meth:`forward`'s written out: messages ``m = ReLU(h_j + e_ji)``
+        aggregated at ``i`` into ``a_i``, ``h'_i = Θ_l (a_i + (1 + ε) h_i)``. Going back, a
+        node's gradient ``g`` becomes ``g Θ_l`` on ``a`` and ``(1 + ε) g Θ_l`` on ``h``; an edge
+        receives its target's share of ``a``'s gradient (all of it for ``sum``, ``1/deg`` for
+        ``mean``, for ``max`` split evenly among the messages equal to the maximum, as torch's
+        ``scatter_reduce`` backward does), masked by the ReLU; it passes on to its source node
+        and, through ``e = offset + y · slope``, to ``y``. The max pooling of the readout is
+        differentiated like ``max`` aggregation. ``None`` (autograd) for a subclass
+        overriding ``forward``.
+        """
+        if type(self).forward is not GineEnergy.forward:
+            return None
+        graphs, hidden = context.graphs, context.nodes
+        source, target = graphs.edge_index[0], graphs.edge_index[1]
+        count = hidden.shape[0]
+        saved = []
+        for convolution, offset, slope in zip(cast(Iterable[GINEConv], self.convolutions),
+                                              context.edge_offsets, context.edge_slopes):
+            pre = hidden[source] + torch.addcmul(offset, answer, slope)
+            messages = pre.relu()
+            reduce = convolution.aggr
+            aggregated = scatter(messages, target, 0, count, reduce=cast(str, reduce))
+            saved.append((pre, messages, aggregated))
+            hidden = cast(nn.Linear, convolution.nn)(aggregated + (1 + convolution.eps) * hidden)
+        pooled = scatter(hidden, graphs.batch, 0, graphs.num_graphs, reduce="max")
+        first, _, last = cast(Iterable[nn.Linear], self.readout)
+        activation = first(pooled)
+        energies = last(activation.relu()).squeeze(-1)
+        gradient = (last.weight * (activation > 0)) @ first.weight
+        node_gradient = _max_backward(hidden, graphs.batch, pooled, gradient)
+        answer_gradient = torch.zeros_like(answer)
+        layers = list(zip(cast(Iterable[GINEConv], self.convolutions), context.edge_slopes, saved))
+        for depth in range(len(layers) - 1, -1, -1):
+            convolution, slope, (pre, messages, aggregated) = layers[depth]
+            combined = node_gradient @ cast(nn.Linear, convolution.nn).weight
+            if convolution.aggr == "max":
+                message_gradient = _max_backward(messages, target, aggregated, combined)
+            elif convolution.aggr == "mean":
+                degree = torch.zeros_like(combined[:, 0]).index_add_(
+                    0, target, torch.ones_like(pre[:, 0])).clamp(min=1)
+                message_gradient = (combined / degree.unsqueeze(-1))[target]
+            else:
+                message_gradient = combined[target]
+            message_gradient = message_gradient * (pre > 0)
+            answer_gradient = answer_gradient + message_gradient @ slope.unsqueeze(-1)
+            if depth:  # the first layer's node features are constant zeros
+                node_gradient = ((1 + convolution.eps) * combined).index_add(
+                    0, source, message_gradient)
+        return energies, answer_gradient
+
+
+def _max_backward(values: Tensor, index: Tensor, maxima: Tensor, gradient: Tensor) -> Tensor:
+    """The gradient ``(N, C)`` of ``values`` from that of their per-``index`` maxima
+    ``maxima`` (``gradient``, both ``(K, C)``), split evenly among the values equal to the
+    maximum, as torch's ``scatter_reduce(..., "amax")`` backward does."""
+    winners = values == maxima[index]
+    ties = torch.zeros_like(maxima).index_add_(0, index, winners.to(values.dtype))
+    return (gradient / ties.clamp(min=1))[index] * winners

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import attrs
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -45,6 +46,7 @@ class VectorEnergy(nn.Module):
         - encode: ``x (B, D_x) -> context (B, hidden)``
         - select: ``context (B, hidden), problems (B',) -> context (B', hidden)``
         - forward: ``context (B, hidden), y (B, F + memory) -> energies (B,)``
+        - energy_and_gradient: ``context, y (B, F + memory) -> energies (B,), ∇_y E like y``
     """
 
     def __init__(self, options: VectorEnergyConfig, task: Task) -> None:
@@ -74,3 +76,27 @@ class VectorEnergy(nn.Module):
         for layer in self.hidden_layers:
             hidden = F.silu(layer(hidden))
         return self.output_layer(hidden).squeeze(-1)
+
+    def energy_and_gradient(self, context: Tensor, answer: Tensor) -> tuple[Tensor, Tensor] | None:
+        """Energies ``(B,)`` and ``∇_y E``, ``(B, F + memory)``, backpropagated by hand (the
+        :class:`~irem_core.protocols.GradientEnergy` capability).
+
+        With ``a_k`` the pre-activations and ``swish'(a) = s(a)(1 + a(1 − s(a)))``,
+        ``s = sigmoid``: ``g_L = w ⊙ swish'(a_L)``, ``g_{k−1} = (g_k W_k) ⊙ swish'(a_{k−1})``
+        and ``∇_y E = g_1 W_y``. ``None`` (autograd) for a subclass overriding ``forward``.
+        """
+        if type(self).forward is not VectorEnergy.forward:
+            return None
+        layers = [self.answer_layer, *self.hidden_layers]
+        slopes: list[Tensor] = []
+        hidden = answer
+        for index, layer in enumerate(layers):
+            pre = layer(hidden) + context if index == 0 else layer(hidden)
+            sigmoid = torch.sigmoid(pre)
+            hidden = pre * sigmoid
+            slopes.append(sigmoid * (1 + pre * (1 - sigmoid)))
+        energies = self.output_layer(hidden).squeeze(-1)
+        gradient = self.output_layer.weight * slopes[-1]
+        for index in range(len(layers) - 1, 0, -1):
+            gradient = (gradient @ layers[index].weight) * slopes[index - 1]
+        return energies, gradient @ self.answer_layer.weight
