@@ -55,7 +55,7 @@ def layer_activations(run: TrainedRun, context: Any, answer: torch.Tensor) -> li
 def measure(run: TrainedRun, size: int, problems_count: int, step_scales: list[float],
             directory: str) -> dict[str, Any]:
     """The measurements of the module docstring at one size."""
-    task = sized_task(run.config.task, size)
+    task = sized_task(run.config.task, size, plugins=load_plugins())
     device = run.device
     problems = task.sample("same", problems_count, seeded_generator(0, f"problems:size:{size}", device))
     y0 = task.init_answer(problems, seeded_generator(0, f"starts:size:{size}", device))

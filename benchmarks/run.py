@@ -26,6 +26,7 @@ from benchmarks.flops import training_iteration_flops
 from benchmarks.reference import ReferenceLoop
 from irem_core.config import build_run_config
 from irem_core.evaluate import evaluate
+from irem_core.plugins import load_plugins
 from irem_core.trainer import Trainer, prepare_directory, train
 
 
@@ -73,8 +74,9 @@ def matmul_peak(repeats: int = 5) -> float:
 def trainer_for(task: str, overrides: list[str], directory: Path) -> Trainer:
     """A paper-preset trainer whose replay buffer already holds a batch."""
     config = build_run_config(task=task, preset="paper", overrides=overrides + ["train.eval_every=0"])
-    prepare_directory(directory, resume=False, force=True)
-    trainer = Trainer(config, directory)
+    plugins = load_plugins()
+    prepare_directory(directory, resume=False, force=True, plugins=plugins)
+    trainer = Trainer(config, directory, plugins=plugins)
     trainer.step()
     return trainer
 

@@ -108,12 +108,13 @@ class Benchmark:
         self.out = out
         self.eval_every = eval_every
         resume = curve is not None
-        prepare_directory(out / "run", resume=resume, force=False)
-        self.trainer = Trainer(config, out / "run")
+        plugins = load_plugins()
+        prepare_directory(out / "run", resume=resume, force=False, plugins=plugins)
+        self.trainer = Trainer(config, out / "run", plugins=plugins)
         if resume:
             self.trainer.restore()
         self.sets = {split: self._problems(split, problems) for split in SPLITS}
-        paper = load_plugins().get("task", config.task.name).meta.get("paper", {})
+        paper = plugins.get("task", config.task.name).meta.get("paper", {})
         targets = paper.get("results", {}).get("irem", {})
         self.curve = curve or {"task": config.task.name, "targets": targets,
                                "eval_problems": problems, "points": [], "runs": []}

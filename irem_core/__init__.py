@@ -18,10 +18,12 @@ The public surface (everything else is internal and may change):
   an optimizer.
 - **Plugins** — :data:`hookimpl` / :data:`hookspec` and the :class:`Register` callable the
   ``irem_register_*`` hooks receive; :func:`load_plugins` (lazy, once) returns the
-  :class:`Plugins` and their registries; :func:`get` ``(kind, name)`` returns one
-  :class:`Component` (``factory``, ``config`` class, ``plugin``, ``meta``).
+  installed :class:`Plugins` and their registries; :func:`get` ``(kind, name)`` returns one
+  of their :class:`Component` s (``factory``, ``config`` class, ``plugin``, ``meta``). The
+  functions below that need registries take ``plugins=`` (default: the installed plugins),
+  so a program or test can pass its own set.
 - **Config** — :class:`RunConfig`, :func:`build_run_config` (preset + file + overrides),
-  :func:`structure` / :func:`unstructure` (the one strict converter).
+  :func:`structure` / :func:`unstructure` (strict converters).
 - **Training and evaluation** — :func:`train` (writes the checkpoint: ``config.json`` +
   safetensors), :func:`evaluate`, :func:`select_min_energy`.
 - **Checkpoints and inference** — :func:`save_checkpoint` / :func:`load_checkpoint` write

@@ -49,7 +49,7 @@ from irem_core.errors import IremError
 from irem_core.evaluate import MIN_ENERGY, Evaluation, evaluate, json_bytes
 from irem_core.memory import check_evaluation_memory, check_training_memory
 from irem_core.nested import nested_mse
-from irem_core.plugins import load_plugins, python_environment
+from irem_core.plugins import Plugins, python_environment, resolve_plugins
 from irem_core.protocols import SPLITS
 from irem_core.registry import KINDS
 from irem_core.runs import (
@@ -101,16 +101,17 @@ def _add_set(parser: argparse.ArgumentParser) -> None:
                              "(repeatable; VALUE is read as TOML, else as a string)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``irem``."""
+def build_parser(plugins: Plugins | None = None) -> argparse.ArgumentParser:
+    """The argument parser of ``irem``, with the commands of ``plugins`` (default: the
+    installed plugins)."""
     parser = argparse.ArgumentParser(
         prog="irem", description="Learn iterative reasoning through energy minimization (IREM).")
     parser.add_argument("--version", action="version",
                         version=f"irem {__version__} (torch {torch.__version__})")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    plugins = commands.add_parser("plugins", help="list installed plugins and what they register")
-    plugins.add_argument("--json", action="store_true", help="print JSON instead of text")
+    plugins_parser = commands.add_parser("plugins", help="list installed plugins and what they register")
+    plugins_parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     data = commands.add_parser("data", help="write a fixed, seeded problem set to a safetensors file")
     data.add_argument("task", nargs="?", help="task name, e.g. addition (or --like RUN)")
@@ -190,14 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     nested.add_argument("--json", action="store_true", help="print one JSON object")
     eval_parser.add_argument("--json", action="store_true", help="print one JSON object")
 
-    for component in load_plugins().registries["command"].components():
+    for component in resolve_plugins(plugins).registries["command"].components():
         command = commands.add_parser(component.name, help=component.meta.get("help"))
         command.set_defaults(run=component.factory(command))
     return parser
 
 
-def _plugins_report() -> dict[str, Any]:
-    plugins = load_plugins()
+def _plugins_report(plugins: Plugins) -> dict[str, Any]:
     report: dict[str, Any] = {"python": sys.executable, "environment": python_environment(),
                               "plugins": []}
     for name, info in sorted(plugins.infos.items()):
@@ -212,7 +212,7 @@ def _plugins_report() -> dict[str, Any]:
 
 def cmd_plugins(args: argparse.Namespace) -> int:
     """``irem plugins``."""
-    report = _plugins_report()
+    report = _plugins_report(args.plugins)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -231,6 +231,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def cmd_data(args: argparse.Namespace) -> int:
     """``irem data``."""
+    plugins = args.plugins
     if args.problems <= 0:
         raise IremError(f"-n must be positive, got {args.problems}")
     data: dict[str, Any] = {}
@@ -252,14 +253,16 @@ def cmd_data(args: argparse.Namespace) -> int:
     else:
         base = {"name": args.task}
         if args.preset is not None:
-            base.update(preset_overrides(args.task, default_solver(), args.preset).get("task", {}))
-    spec = structure({**base, **data.get("task", {}), "name": base["name"]}, TaskSpec)
-    task = build_task(spec)
+            base.update(preset_overrides(args.task, default_solver(plugins=plugins), args.preset,
+                                         plugins=plugins).get("task", {}))
+    spec = structure({**base, **data.get("task", {}), "name": base["name"]}, TaskSpec,
+                     plugins=plugins)
+    task = build_task(spec, plugins=plugins)
     check_evaluation_memory("irem data", task, args.split, args.problems, 0, 0,
                             torch.device("cpu"))
     generator = seeded_generator(args.seed, f"problems:{args.split}")
     problems = task.sample(args.split, args.problems, generator)
-    check_problems(spec.name, task, problems, args.problems)
+    check_problems(spec.name, task, problems, args.problems, plugins=plugins)
     atomic_write(args.out, tensors_to_bytes(task.to_tensors(problems)))
     print(f"wrote {args.problems} {spec.name} problems ({args.split}, seed {args.seed}) to {args.out}")
     return 0
@@ -284,6 +287,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``irem train``; with ``--nproc N > 1`` outside torchrun, re-launches itself under it."""
+    plugins = args.plugins
     if args.nproc is not None and args.nproc < 1:
         raise IremError(f"--nproc must be at least 1, got {args.nproc}")
     world = world_from_env()
@@ -291,25 +295,26 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise IremError(f"--nproc {args.nproc} disagrees with torchrun's WORLD_SIZE={world.size}; "
                         "drop --nproc when launching with torchrun yourself")
     if args.resume:
-        saved = resume_config(args.out)
-        check_run_plugins(args.out)
+        saved = resume_config(args.out, plugins=plugins)
+        check_run_plugins(args.out, plugins=plugins)
         for path, value in map(parse_override, args.overrides):
             set_path(saved, path, value)
         if args.device:
             saved["device"] = args.device
-        config = structure(saved, RunConfig)
+        config = structure(saved, RunConfig, plugins=plugins)
     else:
         file_data = read_config_file(args.config) if args.config else None
         config = build_run_config(task=args.task, solver=args.solver, preset=args.preset,
                                   file_data=file_data, overrides=args.overrides, seed=args.seed,
-                                  device=args.device)
-    check_training_memory(config, build_task(config.task), training_device(config.device, world))
+                                  device=args.device, plugins=plugins)
+    check_training_memory(config, build_task(config.task, plugins=plugins),
+                          training_device(config.device, world), plugins=plugins)
     if not under_torchrun() and args.nproc and args.nproc > 1:
         _check_nproc(config, args)
         return relaunch(args.nproc, args.argv)
     signal.signal(signal.SIGTERM, _terminate)
     summary = train(config, args.out, resume=args.resume, force=args.force,
-                    progress=not args.no_progress, world=world)
+                    progress=not args.no_progress, world=world, plugins=plugins)
     if not world.is_main:
         return 0
     if summary.trained_iterations == 0:
@@ -377,16 +382,17 @@ def _weights(run: TrainedRun) -> str:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """``irem eval``."""
-    run = load_run(args.run, args.device, args.overrides, args.checkpoint)
+    plugins = args.plugins
+    run = load_run(args.run, args.device, args.overrides, args.checkpoint, plugins=plugins)
     solvers = {"": run.solver}
     if args.halt:
-        options = load_plugins().get("solver", run.config.solver.name).meta.get("halting")
+        options = plugins.get("solver", run.config.solver.name).meta.get("halting")
         if options is None:
             raise IremError(f"--halt needs a solver that halts per problem; "
                             f"{run.config.solver.name!r} does not declare halting options")
         solvers["halting"] = load_run(args.run, args.device,
                                       args.overrides + _halting_overrides(args, options),
-                                      args.checkpoint).solver
+                                      args.checkpoint, plugins=plugins).solver
     budgets = args.steps or run.config.eval.steps
     count = args.problems or run.config.eval.problems
     header: dict[str, Any] = {"task": run.config.task.name, "solver": run.config.solver.name,
@@ -403,7 +409,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         cases = {"": (run.task, problems)}
         header["split"] = f"file:{args.data}"
     else:
-        tasks = ({str(size): sized_task(run.config.task, size) for size in args.sizes}
+        tasks = ({str(size): sized_task(run.config.task, size, plugins=plugins)
+                  for size in args.sizes}
                  if args.sizes else {"": run.task})
         for task in tasks.values():
             check_evaluation_memory("irem eval", task, args.split, count,
@@ -412,7 +419,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         generator = seeded_generator(args.seed, f"problems:{args.split}", run.device)
         cases = {key: (task, task.sample(args.split, count, generator)) for key, task in tasks.items()}
         for task, problems in cases.values():
-            check_problems(run.config.task.name, task, problems, count)
+            check_problems(run.config.task.name, task, problems, count, plugins=plugins)
         header["split"] = args.split
     results: dict[str, dict[str, Evaluation]] = {}
     jobs = [(size, mode) for size in cases for mode in solvers]
@@ -448,15 +455,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_nested(args: argparse.Namespace) -> int:
     """``irem nested``."""
-    run = load_run(args.run, args.device, args.overrides)
+    plugins = args.plugins
+    run = load_run(args.run, args.device, args.overrides, plugins=plugins)
     steps = args.steps or max(run.config.eval.steps)
     if args.strategy is None:
-        args.strategy = load_plugins().get("task", run.config.task.name).meta.get("nested")
+        args.strategy = plugins.get("task", run.config.task.name).meta.get("nested")
         if args.strategy is None:
             raise IremError(f"task {run.config.task.name!r} declares no nested strategy; pass "
                             "--strategy NAME")
     errors = nested_mse(run.solver, run.task, args.strategy, args.depth, args.split,
-                        args.problems, steps, args.seed, run.device)
+                        args.problems, steps, args.seed, run.device, plugins=plugins)
     report = {"task": run.config.task.name, "solver": run.config.solver.name,
               "strategy": args.strategy, "split": args.split, "n": args.problems, "steps": steps,
               "mse": errors}
@@ -474,11 +482,13 @@ COMMANDS = {"plugins": cmd_plugins, "data": cmd_data, "train": cmd_train, "eval"
             "nested": cmd_nested}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code."""
+def main(argv: Sequence[str] | None = None, *, plugins: Plugins | None = None) -> int:
+    """Run the CLI with ``plugins`` (default: the installed plugins, loaded here once);
+    returns the exit code. Every command finds them in ``args.plugins``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    args.argv = argv
+    plugins = resolve_plugins(plugins)
+    args = build_parser(plugins).parse_args(argv)
+    args.argv, args.plugins = argv, plugins
     try:
         run = COMMANDS[args.command] if args.command in COMMANDS else args.run  # noqa: SIM401 (args.run exists only for plugin commands)
         return run(args)

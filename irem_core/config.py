@@ -1,10 +1,11 @@
-"""Run configuration: attrs classes, one strict cattrs converter, TOML/JSON files, overrides.
+"""Run configuration: attrs classes, strict cattrs converters, TOML/JSON files, overrides.
 
 Precedence, lowest first: field defaults < the task's preset < ``--config`` file < ``--set``
 overrides < explicit CLI flags. A component section (``task``, ``solver`` and the nested
 specs of a solver) names its component with ``name``; its other keys are that component's
 options, structured into the attrs class it registered (a tagged union built from the
-registry).
+registries of the :class:`~irem_core.plugins.Plugins` the data is structured with: each
+has its own converter, see :func:`converter_for`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from cattrs.v import transform_error
 
 from irem_core.errors import ConfigError, IremError, PluginError
 from irem_core.loggers import default_loggers
-from irem_core.plugins import load_plugins
+from irem_core.plugins import Plugins, resolve_plugins
 from irem_core.seeding import SEED_LIMIT
 
 if sys.version_info >= (3, 11):
@@ -106,6 +107,31 @@ def _distinct(instance: object, attribute: attrs.Attribute, value: list[str]) ->
         raise ValueError(f"'{attribute.name}' names an entry twice: {value}")
 
 
+PLUGINS_DEFAULT = "irem_plugins_default"
+"""The field metadata key of :func:`plugins_default` fields: ``make(plugins) -> data``."""
+
+
+def plugins_default(data: Any, cls: type | None = None, **field: Any) -> Any:
+    """An attrs field whose default depends on the plugins (the registered components).
+
+    ``data`` is the default as config data, or a callable ``data(plugins)`` returning it; it
+    is structured into ``cls`` when given, else taken as it is. A config structured for
+    some plugins (:func:`structure`, ``plugins=``) gets their default; one built in Python
+    without the field gets the installed plugins' (see
+    :func:`~irem_core.plugins.resolve_plugins`). ``field`` goes to :func:`attrs.field`.
+
+    Example: ``optimizer: OptimizerSpec = plugins_default({"name": "gd"}, OptimizerSpec)``.
+    """
+    make: Callable[[Plugins], Any] = data if callable(data) else lambda _: copy.deepcopy(data)
+
+    def factory() -> Any:
+        plugins = resolve_plugins(None)
+        value = make(plugins)
+        return value if cls is None else structure(value, cls, plugins=plugins)
+
+    return attrs.field(factory=factory, metadata={PLUGINS_DEFAULT: make}, **field)
+
+
 @attrs.define
 class TrainConfig:
     """Training loop settings.
@@ -162,7 +188,7 @@ class TrainConfig:
     eval_every: int = attrs.field(default=1_000, validator=_non_negative)
     eval_problems: int = attrs.field(default=256, validator=_positive)
     checkpoint_every: int = attrs.field(default=1_000, validator=_positive)
-    loggers: list[str] = attrs.field(factory=default_loggers, validator=_distinct)
+    loggers: list[str] = plugins_default(default_loggers, validator=_distinct)
 
 
 @attrs.define
@@ -195,7 +221,7 @@ class RunConfig:
 
     task: TaskSpec
     solver: SolverSpec
-    train: TrainConfig = attrs.field(factory=TrainConfig)
+    train: TrainConfig = plugins_default({}, TrainConfig)
     eval: EvalConfig = attrs.field(factory=EvalConfig)
     seed: int = attrs.field(default=0, validator=_seed)
     device: str = "cpu"
@@ -231,7 +257,14 @@ def _is_spec(cls: Any) -> bool:
     return isinstance(cls, type) and issubclass(cls, ComponentSpec)
 
 
-def _make_converter() -> cattrs.Converter:
+def _has_plugins_defaults(cls: Any) -> bool:
+    return (isinstance(cls, type) and attrs.has(cls)
+            and any(PLUGINS_DEFAULT in field.metadata for field in attrs.fields(cls)))
+
+
+def _make_converter(plugins: Plugins | None) -> cattrs.Converter:
+    """A strict converter; it structures component specs and :func:`plugins_default`
+    fields with ``plugins``' registries (``None``: it only unstructures)."""
     converter = cattrs.Converter(forbid_extra_keys=True)
     converter.register_structure_hook(int, _strict(int, (int,)))
     converter.register_structure_hook(float, _strict(float, (int, float)))
@@ -242,7 +275,9 @@ def _make_converter() -> cattrs.Converter:
         if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
             raise ConfigError(f"expected a table with a string 'name' choosing the {cls.kind}, "
                               f"got {data!r}")
-        component = load_plugins().get(cls.kind, data["name"])
+        if plugins is None:
+            raise TypeError("this converter only unstructures; structure with converter_for(plugins)")
+        component = plugins.get(cls.kind, data["name"])
         options = {key: value for key, value in data.items() if key != "name"}
         try:
             return cls(component.name, converter.structure(options, component.config))
@@ -261,13 +296,37 @@ def _make_converter() -> cattrs.Converter:
     def unstructure_spec(spec: ComponentSpec) -> dict[str, Any]:
         return {"name": spec.name, **converter.unstructure(spec.options)}
 
+    def structure_with_defaults(cls: type) -> Callable[[Any, type], Any]:
+        """``cls``'s structure function, after filling its missing :func:`plugins_default`
+        fields with ``plugins``' defaults (as data, structured with the rest)."""
+        structure_fields: Callable[[Any, type], Any] = converter.gen_structure_attrs_fromdict(cls)
+        defaults = [(field.name, field.metadata[PLUGINS_DEFAULT]) for field in attrs.fields(cls)
+                    if PLUGINS_DEFAULT in field.metadata]
+
+        def structure_attrs(data: Any, _: type) -> Any:
+            if isinstance(data, Mapping) and plugins is not None:
+                missing = {name: make(plugins) for name, make in defaults if name not in data}
+                data = {**data, **missing} if missing else data
+            return structure_fields(data, cls)
+        return structure_attrs
+
     converter.register_structure_hook_func(_is_spec, structure_spec)
     converter.register_unstructure_hook_func(_is_spec, unstructure_spec)
+    converter.register_structure_hook_factory(_has_plugins_defaults, structure_with_defaults)
     return converter
 
 
-converter = _make_converter()
-"""The one converter of irem; plugins' option classes are structured through it."""
+_UNSTRUCTURER = _make_converter(None)
+"""Unstructures configs: that needs no registry (each spec holds its options)."""
+
+
+def converter_for(plugins: Plugins) -> cattrs.Converter:
+    """The strict converter that structures configs with ``plugins``' registries: component
+    specs into the config classes ``plugins`` registered, :func:`plugins_default` fields
+    with their defaults. Built once per :class:`~irem_core.plugins.Plugins`."""
+    if plugins.converter is None:
+        plugins.converter = _make_converter(plugins)
+    return plugins.converter
 
 
 class ConfigClassBug(PluginError):
@@ -319,9 +378,9 @@ def _format_exception(error: BaseException, type_: Any) -> str:
     return str(error)
 
 
-def structure(data: Any, cls: type) -> Any:
-    """Structure ``data`` into ``cls``; errors in ``data`` become one :class:`ConfigError`
-    naming keys.
+def structure(data: Any, cls: type, *, plugins: Plugins | None = None) -> Any:
+    """Structure ``data`` into ``cls`` with ``plugins``' registries (default: the installed
+    plugins); errors in ``data`` become one :class:`ConfigError` naming keys.
 
     A config class that fails on its own (see :func:`_from_user_data`) is not reported as
     invalid configuration: when it is a component's, a :class:`ConfigClassBug` (a
@@ -329,7 +388,7 @@ def structure(data: Any, cls: type) -> Any:
     propagates.
     """
     try:
-        return converter.structure(data, cls)
+        return converter_for(resolve_plugins(plugins)).structure(data, cls)
     except IremError:
         raise
     except Exception as error:
@@ -353,7 +412,7 @@ def structure(data: Any, cls: type) -> Any:
 
 def unstructure(config: Any) -> Any:
     """Plain JSON-compatible data for ``config``."""
-    return converter.unstructure(config)
+    return _UNSTRUCTURER.unstructure(config)
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -428,9 +487,10 @@ def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def preset_overrides(task_name: str, solver_name: str, preset: str) -> dict[str, Any]:
+def preset_overrides(task_name: str, solver_name: str, preset: str, *,
+                     plugins: Plugins) -> dict[str, Any]:
     """The overrides the task's ``preset`` makes for ``solver_name`` (a nested dict)."""
-    component = load_plugins().get("task", task_name)
+    component = plugins.get("task", task_name)
     presets: dict[str, dict[str, Any]] = component.meta.get("presets", {})
     if preset not in presets:
         raise ConfigError(f"task {component.name!r} has no preset {preset!r}; "
@@ -442,9 +502,9 @@ def preset_overrides(task_name: str, solver_name: str, preset: str) -> dict[str,
     return chosen
 
 
-def default_solver() -> str:
+def default_solver(*, plugins: Plugins) -> str:
     """The solver a config gets when it names none: the one registered with ``default=True``."""
-    defaults = [component.name for component in load_plugins().registries["solver"].components()
+    defaults = [component.name for component in plugins.registries["solver"].components()
                 if component.meta.get("default")]
     if len(defaults) != 1:
         raise ConfigError(f"no solver chosen and {len(defaults)} solvers are registered as the "
@@ -455,8 +515,10 @@ def default_solver() -> str:
 def build_run_config(*, task: str | None = None, solver: str | None = None,
                      preset: str = "paper", file_data: Mapping[str, Any] | None = None,
                      overrides: Sequence[str] = (), seed: int | None = None,
-                     device: str | None = None) -> RunConfig:
-    """Compose a :class:`RunConfig` from a preset, a config file, overrides and flags."""
+                     device: str | None = None, plugins: Plugins | None = None) -> RunConfig:
+    """Compose a :class:`RunConfig` from a preset, a config file, overrides and flags, with
+    the components of ``plugins`` (default: the installed plugins)."""
+    plugins = resolve_plugins(plugins)
     data = merge({}, file_data or {})
     for path, value in map(parse_override, overrides):
         set_path(data, path, value)
@@ -472,15 +534,15 @@ def build_run_config(*, task: str | None = None, solver: str | None = None,
             example = "iterations" if section == "train" else "problems"
             raise ConfigError(f"{section} is a table of options, got {data[section]!r}; set one "
                               f"of its keys, e.g. --set {section}.{example}=3")
-    data["solver"].setdefault("name", default_solver())
+    data["solver"].setdefault("name", default_solver(plugins=plugins))
     task_name, solver_name = data["task"].get("name"), data["solver"]["name"]
     if not isinstance(task_name, str):
         raise ConfigError("no task chosen: pass --task NAME or set task.name in the config file")
     if not isinstance(solver_name, str):
         raise ConfigError(f"solver.name must be a string, got {solver_name!r}")
-    data = merge(preset_overrides(task_name, solver_name, preset), data)
+    data = merge(preset_overrides(task_name, solver_name, preset, plugins=plugins), data)
     if seed is not None:
         data["seed"] = seed
     if device is not None:
         data["device"] = device
-    return structure(data, RunConfig)
+    return structure(data, RunConfig, plugins=plugins)

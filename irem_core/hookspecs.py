@@ -1,7 +1,11 @@
 """The hooks a plugin implements to contribute components to irem.
 
-Every hook receives one ``register`` callable and returns nothing. A plugin is any module
-or object registered under the entry-point group ``irem`` whose functions are marked with
+Every hook receives a ``register`` callable and the :class:`~irem_core.plugins.Plugins`
+being loaded, ``plugins``, and returns nothing; as with any pluggy hook, an implementation
+names only the arguments it uses. A factory that builds other components (a solver built
+of an energy model and an optimizer) keeps ``plugins`` to look them up when it is called;
+the registries are still being filled while the hooks run. A plugin is any module or
+object registered under the entry-point group ``irem`` whose functions are marked with
 :data:`hookimpl`. A minimal plugin module::
 
     from irem_core import hookimpl
@@ -23,9 +27,12 @@ Hookimpl arguments must not have defaults: pluggy ignores them.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pluggy
+
+if TYPE_CHECKING:
+    from irem_core.plugins import Plugins
 
 PROJECT_NAME = "irem"
 
@@ -41,7 +48,7 @@ class Register(Protocol):
 
 
 @hookspec
-def irem_register_tasks(register: Register) -> None:
+def irem_register_tasks(register: Register, plugins: Plugins) -> None:
     """Register task families (problem generators with splits and metrics).
 
     Args:
@@ -50,6 +57,8 @@ def irem_register_tasks(register: Register) -> None:
             ``"graph"``, ...); ``presets`` maps a preset name (``"quick"``, ``"paper"``)
             to config overrides, a nested dict with optional sections ``task``, ``train``,
             ``eval`` and ``solvers`` (a dict keyed by solver name).
+        plugins: the plugins being loaded (see the module docstring); name it only if a
+            factory needs it.
 
     Example::
 
@@ -61,12 +70,14 @@ def irem_register_tasks(register: Register) -> None:
 
 
 @hookspec
-def irem_register_energy_models(register: Register) -> None:
+def irem_register_energy_models(register: Register, plugins: Plugins) -> None:
     """Register energy models, ``nn.Module`` s giving one scalar energy per problem.
 
     Args:
         register: ``register(name, factory, config=Cls, domain=str)``;
             ``factory(options, task) -> EnergyModel``.
+        plugins: the plugins being loaded (see the module docstring); name it only if a
+            factory needs it.
 
     Example::
 
@@ -77,11 +88,13 @@ def irem_register_energy_models(register: Register) -> None:
 
 
 @hookspec
-def irem_register_optimizers(register: Register) -> None:
+def irem_register_optimizers(register: Register, plugins: Plugins) -> None:
     """Register reasoning procedures that descend an energy.
 
     Args:
         register: ``register(name, factory, config=Cls)``; ``factory(options) -> Optimizer``.
+        plugins: the plugins being loaded (see the module docstring); name it only if a
+            factory needs it.
 
     Example::
 
@@ -92,7 +105,7 @@ def irem_register_optimizers(register: Register) -> None:
 
 
 @hookspec
-def irem_register_solvers(register: Register) -> None:
+def irem_register_solvers(register: Register, plugins: Plugins) -> None:
     """Register solvers: anything mapping (problems, start, step budget) to a trajectory.
 
     Args:
@@ -103,22 +116,27 @@ def irem_register_solvers(register: Register) -> None:
             ``default=True`` makes it the solver of configs that name none (one solver
             may say so). ``halting`` names the section of its options that holds
             ``halt``, ``halt_tolerance`` and ``halt_window`` (``irem eval --halt``).
+        plugins: the plugins being loaded (see the module docstring); name it only if a
+            factory needs it.
 
     Example::
 
         @hookimpl
-        def irem_register_solvers(register):
-            register("irem", build_irem_solver, config=IremConfig)
+        def irem_register_solvers(register, plugins):  # its energy model and optimizer
+            register("irem", functools.partial(build_irem_solver, plugins=plugins),
+                     config=IremConfig)
     """
 
 
 @hookspec
-def irem_register_recursions(register: Register) -> None:
+def irem_register_recursions(register: Register, plugins: Plugins) -> None:
     """Register recursion strategies that solve nested problems with a trained solver.
 
     Args:
         register: ``register(name, factory, config=Cls)``;
             ``factory(options) -> Recursion``.
+        plugins: the plugins being loaded (see the module docstring); name it only if a
+            factory needs it.
 
     Example::
 
@@ -129,14 +147,17 @@ def irem_register_recursions(register: Register) -> None:
 
 
 @hookspec
-def irem_register_commands(register: Register) -> None:
+def irem_register_commands(register: Register, plugins: Plugins) -> None:
     """Register sub-commands of the ``irem`` command line.
 
     Args:
         register: ``register(name, factory, help=str)``; ``factory(parser) -> run`` adds the
             command's arguments to its ``argparse.ArgumentParser`` and returns
-            ``run(args: argparse.Namespace) -> int``, the exit status. ``run`` raises
+            ``run(args: argparse.Namespace) -> int``, the exit status; ``args.plugins`` holds
+            the plugins the command line loaded. ``run`` raises
             :class:`~irem_core.errors.IremError` for bad input (exit 2 with its message).
+        plugins: the plugins being loaded (see the module docstring); name it only if a
+            factory needs it.
 
     Example::
 
@@ -147,7 +168,7 @@ def irem_register_commands(register: Register) -> None:
 
 
 @hookspec
-def irem_register_loggers(register: Register) -> None:
+def irem_register_loggers(register: Register, plugins: Plugins) -> None:
     """Register training loggers, chosen by name in ``train.loggers``.
 
     Args:
@@ -157,6 +178,8 @@ def irem_register_loggers(register: Register) -> None:
             (files or folders): a new run refuses a directory holding them without
             ``--force``, which sets them aside with the rest of the run. ``default=True``
             puts the logger in the default ``train.loggers``.
+        plugins: the plugins being loaded (see the module docstring); name it only if a
+            factory needs it.
 
     Example::
 

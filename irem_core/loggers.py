@@ -11,30 +11,30 @@ from pathlib import Path
 from typing import Any
 
 from irem_core.errors import ConfigError, PluginError
-from irem_core.plugins import load_plugins
+from irem_core.plugins import Plugins
 from irem_core.protocols import Logger, LogRun, LogValue
 
 
-def default_loggers() -> list[str]:
+def default_loggers(plugins: Plugins) -> list[str]:
     """The loggers of a config that names none: those registered with ``default=True``."""
-    return [component.name for component in load_plugins().registries["logger"].components()
+    return [component.name for component in plugins.registries["logger"].components()
             if component.meta.get("default")]
 
 
-def check_loggers(names: Sequence[str]) -> None:
+def check_loggers(names: Sequence[str], *, plugins: Plugins) -> None:
     """Raise a :class:`ConfigError` listing the installed loggers if a name in ``names``
     (``train.loggers``) is not one of them."""
     for name in names:
         try:
-            load_plugins().get("logger", name)
+            plugins.get("logger", name)
         except PluginError as error:
             raise ConfigError(f"invalid configuration:\n  train.loggers: {error}") from None
 
 
-def logger_files() -> list[str]:
+def logger_files(*, plugins: Plugins) -> list[str]:
     """What every registered logger writes in a run directory (its ``files`` meta), in
     logger-name order."""
-    return [name for component in load_plugins().registries["logger"].components()
+    return [name for component in plugins.registries["logger"].components()
             for name in component.meta.get("files", ())]
 
 
@@ -46,15 +46,16 @@ class Loggers:
         directory: the run directory.
         config: the run config as plain data.
         resumed_from: the checkpoint's iteration when resuming, else ``None``.
+        plugins: where the loggers are registered.
     """
 
     def __init__(self, names: Sequence[str], directory: Path, config: dict[str, Any],
-                 resumed_from: int | None) -> None:
+                 resumed_from: int | None, *, plugins: Plugins) -> None:
         run = LogRun(directory, config, resumed_from)
         self.loggers: list[Logger] = []
         try:
             for name in names:
-                logger = load_plugins().get("logger", name).factory(run)
+                logger = plugins.get("logger", name).factory(run)
                 if not isinstance(logger, Logger):
                     raise PluginError(f"logger {name!r} built {type(logger).__name__}, which "
                                       "lacks log(iteration, values) or close()")

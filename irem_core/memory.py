@@ -16,6 +16,7 @@ import torch
 
 from irem_core.config import RunConfig, SolverSpec
 from irem_core.errors import IremError
+from irem_core.plugins import Plugins
 from irem_core.protocols import Task
 from irem_core.runs import build_solver
 
@@ -37,10 +38,10 @@ def available_memory(device: torch.device) -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def parameter_bytes(spec: SolverSpec, task: Task) -> int:
+def parameter_bytes(spec: SolverSpec, task: Task, *, plugins: Plugins) -> int:
     """Bytes of the parameters of ``spec``'s solver for ``task``, built on the meta device."""
     with torch.device("meta"):
-        solver = build_solver(spec, task, 0)
+        solver = build_solver(spec, task, 0, plugins=plugins)
     return sum(parameter.numel() * parameter.element_size() for parameter in solver.parameters())
 
 
@@ -72,13 +73,14 @@ def _gigabytes(size: int) -> str:
     return f"{size / 1e9:,.1f} GB"
 
 
-def check_training_memory(config: RunConfig, task: Task, device: torch.device) -> None:
+def check_training_memory(config: RunConfig, task: Task, device: torch.device, *,
+                          plugins: Plugins) -> None:
     """Refuse a training run whose model and Adam state, replay rings, batch and validation
     problems cannot fit on ``device`` (the model is checked before a problem is drawn)."""
     settings = config.train
     copies = 5 if settings.ema_decay else 4  # weights, gradients, two moments (+ average)
     model: Need = ("model, gradients and Adam moments",
-                   copies * parameter_bytes(config.solver, task),
+                   copies * parameter_bytes(config.solver, task, plugins=plugins),
                    "the model's width (e.g. solver.energy.hidden) or task.size")
     check_memory("this run", [model], device)
     state, _ = problem_bytes(task, "train")

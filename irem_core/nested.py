@@ -8,7 +8,7 @@ from torch import Tensor
 from irem_core.config import structure
 from irem_core.errors import IremError
 from irem_core.memory import check_memory, problem_bytes
-from irem_core.plugins import load_plugins
+from irem_core.plugins import Plugins
 from irem_core.protocols import NestableTask, Problems, Solver, Task, Trajectory
 from irem_core.seeding import generator as seeded_generator
 
@@ -27,8 +27,10 @@ class OracleSolver(Solver):
 
 
 def nested_mse(solver: Solver, task: Task, strategy: str, depth: int, split: str,
-               num_problems: int, steps: int, seed: int, device: torch.device) -> list[float]:
-    """MSE after each of ``depth`` composed operations of ``strategy``.
+               num_problems: int, steps: int, seed: int, device: torch.device, *,
+               plugins: Plugins) -> list[float]:
+    """MSE after each of ``depth`` composed operations of ``strategy`` (a recursion that
+    ``plugins`` register).
 
     ``task`` must be a :class:`~irem_core.protocols.NestableTask`. Operands are drawn from
     ``task.sample_operands`` (seeded); the reference is the same strategy applied with
@@ -41,8 +43,8 @@ def nested_mse(solver: Solver, task: Task, strategy: str, depth: int, split: str
         raise IremError(f"task {type(task).__name__} has no operation to compose (no "
                         "sample_operands), so it does not support nested reasoning; addition "
                         "and inverse do")
-    component = load_plugins().get("recursion", strategy)
-    recursion = component.factory(structure({}, component.config))
+    component = plugins.get("recursion", strategy)
+    recursion = component.factory(structure({}, component.config, plugins=plugins))
     arity = getattr(task, "operation_arity", None)
     if arity is not None and arity != recursion.arity:
         raise IremError(f"strategy {strategy!r} composes an operation of {recursion.arity} "

@@ -1,7 +1,12 @@
 """Builds the plugin manager, loads every entry point of group ``irem``, fills the registries.
 
-Nothing is loaded at import time: :func:`load_plugins` does it once, lazily, and tests can
-replace the result with :func:`set_plugins`.
+The loaded plugins travel as an argument: the CLI loads them once and hands the
+:class:`Plugins` down to whatever needs a registry (config conversion, building a run, the
+trainer, plugin commands as ``args.plugins``), as pytest's plugin manager travels on its
+``config``. Library functions take ``plugins: Plugins``; the public API's take
+``plugins: Plugins | None = None`` and fall back, through :func:`resolve_plugins` alone, to
+the installed plugins, which :func:`load_plugins` loads once, lazily (nothing is loaded at
+import time; :func:`set_plugins` replaces them).
 """
 
 from __future__ import annotations
@@ -46,12 +51,15 @@ class Plugins:
         registries: one :class:`Registry` per kind.
         infos: every plugin seen, working or broken, by name.
         registered: names each plugin registered, as ``{plugin: {kind: [names]}}``.
+        converter: the cattrs converter structuring configs with these registries, built on
+            first use by :func:`irem_core.config.converter_for`.
     """
 
     manager: pluggy.PluginManager
     registries: dict[str, Registry]
     infos: dict[str, PluginInfo] = attrs.field(factory=dict)
     registered: dict[str, dict[str, list[str]]] = attrs.field(factory=dict)
+    converter: Any = attrs.field(default=None, init=False, repr=False, eq=False)
 
     def get(self, kind: str, name: str) -> Component:
         """The component of ``kind`` called ``name``; error lists valid names."""
@@ -86,8 +94,10 @@ def new_manager() -> pluggy.PluginManager:
 def build_plugins(sources: list[tuple[PluginInfo, Callable[[], Any]]]) -> Plugins:
     """Load plugins from ``(info, loader)`` pairs and fill fresh registries.
 
-    Each loader returns the plugin object (a module or any object with hookimpls). A loader
-    or hook that raises marks that plugin broken; the others keep working. With
+    Each loader returns the plugin object (a module or any object with hookimpls). Each
+    hook is called with the arguments it names, of ``register`` (bound to its plugin) and
+    ``plugins`` (the :class:`Plugins` being built, for its factories to keep). A loader or
+    hook that raises marks that plugin broken; the others keep working. With
     ``IREM_STRICT_PLUGINS=1`` the first failure is raised instead.
     """
     strict = os.environ.get(STRICT_ENV, "") not in ("", "0")
@@ -132,8 +142,9 @@ def build_plugins(sources: list[tuple[PluginInfo, Callable[[], Any]]]) -> Plugin
                 if name not in _names:
                     _names.append(name)
 
+            arguments = {"register": register, "plugins": plugins}
             try:
-                impl.function(register)
+                impl.function(**{name: arguments[name] for name in impl.argnames})
             except (Exception, SystemExit) as error:
                 fail(info, error)
     return plugins
@@ -159,11 +170,21 @@ _loaded: Plugins | None = None
 
 
 def load_plugins() -> Plugins:
-    """Load every installed plugin once and return them; later calls return the same."""
+    """Load every installed plugin once and return them; later calls return the same.
+
+    Called where a process starts (the CLI, a worker process, a script); code below takes
+    the result as an argument.
+    """
     global _loaded
     if _loaded is None:
         _loaded = build_plugins(entry_point_sources())
     return _loaded
+
+
+def resolve_plugins(plugins: Plugins | None) -> Plugins:
+    """``plugins``, or the installed ones (:func:`load_plugins`) when ``None``: the one
+    fallback of the public API's ``plugins=None`` parameters."""
+    return load_plugins() if plugins is None else plugins
 
 
 def set_plugins(plugins: Plugins | None) -> Plugins | None:

@@ -19,24 +19,25 @@ from irem_core.checkpoint import (
 )
 from irem_core.config import RunConfig, SolverSpec, TaskSpec, override_saved, structure
 from irem_core.errors import CheckpointError, IremError, PluginError
-from irem_core.plugins import load_plugins
+from irem_core.plugins import Plugins, resolve_plugins
 from irem_core.protocols import Problems, Solver, Task
 from irem_core.seeding import init_seed
 
 
-def build_task(spec: TaskSpec) -> Task:
-    """The task named in ``spec``, built with its options."""
-    component = load_plugins().get("task", spec.name)
+def build_task(spec: TaskSpec, *, plugins: Plugins | None = None) -> Task:
+    """The task named in ``spec``, built with its options (by ``plugins``, default: the
+    installed plugins)."""
+    component = resolve_plugins(plugins).get("task", spec.name)
     return component.factory(spec.options)
 
 
 def check_problems(task_name: str, task: Task, problems: object, count: int,
-                   y0: object = None) -> None:
+                   y0: object = None, *, plugins: Plugins) -> None:
     """Check the problems ``task`` drew when asked for ``count`` (and, if given, its starting
     answers ``y0``) against the task contract; a :class:`PluginError` naming the plugin
     otherwise. Called where a command first draws problems, as energies are checked where
     they are computed."""
-    source = f"task {task_name!r} (plugin {load_plugins().get('task', task_name).plugin.name})"
+    source = f"task {task_name!r} (plugin {plugins.get('task', task_name).plugin.name})"
     if not isinstance(problems, Problems):
         raise PluginError(f"{source}'s sample returned a {type(problems).__name__}, not "
                           "irem_core.Problems")
@@ -67,13 +68,15 @@ def _layout(value: object) -> str:
     return type(value).__name__
 
 
-def build_solver(spec: SolverSpec, task: Task, seed: int) -> Solver:
-    """The solver named in ``spec`` for ``task``, its parameters initialised from ``seed``.
+def build_solver(spec: SolverSpec, task: Task, seed: int, *,
+                 plugins: Plugins | None = None) -> Solver:
+    """The solver named in ``spec`` for ``task``, its parameters initialised from ``seed``
+    (built by ``plugins``, default: the installed plugins).
 
     The global torch RNG is used (``nn.Module`` initialisers need it) inside a fork, so the
     caller's RNG state is untouched; it is seeded with :func:`~irem_core.seeding.init_seed`.
     """
-    component = load_plugins().get("solver", spec.name)
+    component = resolve_plugins(plugins).get("solver", spec.name)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed(seed))
         solver = component.factory(spec.options, task)
@@ -100,27 +103,29 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def sized_task(spec: TaskSpec, size: int) -> Task:
+def sized_task(spec: TaskSpec, size: int, *, plugins: Plugins) -> Task:
     """``spec``'s task with the size option it declares (registration meta ``size_option``,
     e.g. graph nodes) set to ``size``."""
-    component = load_plugins().get("task", spec.name)
+    component = plugins.get("task", spec.name)
     option = component.meta.get("size_option")
     if option is None:
         raise IremError(f"task {component.name!r} has no size option, so --sizes does not apply "
                         "(its model is tied to one problem size)")
-    return build_task(attrs.evolve(spec, options=attrs.evolve(spec.options, **{option: size})))
+    return build_task(attrs.evolve(spec, options=attrs.evolve(spec.options, **{option: size})),
+                      plugins=plugins)
 
 
-def check_run_plugins(directory: str | Path) -> None:
+def check_run_plugins(directory: str | Path, *, plugins: Plugins) -> None:
     """Raise a :class:`PluginError` with the ``pip install`` line of every plugin the run in
-    ``directory`` was trained with and this environment lacks (for ``--resume`` and eval)."""
-    _check_plugins_installed(load_checkpoint(Path(directory), with_state=False), directory)
+    ``directory`` was trained with and ``plugins`` lack (for ``--resume`` and eval)."""
+    _check_plugins_installed(load_checkpoint(Path(directory), with_state=False), directory,
+                             plugins)
 
 
-def _check_plugins_installed(checkpoint: Checkpoint, directory: str | Path) -> None:
-    """Raise a :class:`PluginError` naming every plugin the checkpoint needs but lacks, or a
-    component that another plugin now provides."""
-    plugins = load_plugins()
+def _check_plugins_installed(checkpoint: Checkpoint, directory: str | Path,
+                             plugins: Plugins) -> None:
+    """Raise a :class:`PluginError` naming every plugin the checkpoint needs but ``plugins``
+    lack, or a component that another plugin now provides."""
     missing = []
     for key, plugin in checkpoint.components.items():
         kind, _, name = key.partition(":")
@@ -170,7 +175,8 @@ CHECKPOINTS = ("last", "best")
 
 
 def load_run(directory: str | Path, device: str | None = None,
-             overrides: Sequence[str] = (), checkpoint: str = "last") -> TrainedRun:
+             overrides: Sequence[str] = (), checkpoint: str = "last", *,
+             plugins: Plugins | None = None) -> TrainedRun:
     """Load the run in ``directory`` (as written by ``irem train``) for evaluation.
 
     Args:
@@ -182,21 +188,23 @@ def load_run(directory: str | Path, device: str | None = None,
             :func:`~irem_core.config.override_saved`).
         checkpoint: ``"last"``, the weights of the last checkpoint, or ``"best"``, those of
             the lowest validation MSE seen in training (``best.safetensors``).
+        plugins: the plugins that build its components (default: the installed plugins).
     """
+    plugins = resolve_plugins(plugins)
     if checkpoint not in CHECKPOINTS:
         raise IremError(f"checkpoint={checkpoint!r} is neither 'last' nor 'best'")
     saved = load_checkpoint(Path(directory), with_state=False)
     data = saved.config
     override_saved(data, overrides)
-    _check_plugins_installed(saved, directory)
+    _check_plugins_installed(saved, directory, plugins)
     weights, iteration = saved.model, saved.iteration
     if checkpoint == "best":
         best = load_best(Path(directory))
         weights, iteration = best.model, best.iteration
-    config = structure(data, RunConfig)
+    config = structure(data, RunConfig, plugins=plugins)
     target = resolve_device(device or config.device)
-    task = build_task(config.task)
-    solver = build_solver(config.solver, task, config.seed)
+    task = build_task(config.task, plugins=plugins)
+    solver = build_solver(config.solver, task, config.seed, plugins=plugins)
     mismatches = tensor_mismatches(solver.state_dict(), weights)
     if mismatches:
         which = f"{BEST_FILE} weights" if checkpoint == "best" else "weights"

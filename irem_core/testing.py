@@ -3,7 +3,9 @@
 Installing irem makes these fixtures available in every pytest run of that environment:
 ``irem_device`` (each available device: ``cpu``, and ``cuda`` when present),
 ``irem_generator`` (a seeded generator on it), ``irem_plugins`` (the installed plugins) and
-``irem_use_plugins`` (install plugin modules for one test). A plugin tests itself with::
+``irem_use_plugins`` (install plugin modules for one test). A test that needs its own set
+of plugins builds it with :func:`plugins_with` and passes it on (``plugins=`` of
+:func:`irem_core.train`, :func:`irem_core.cli.main`, ...). A plugin tests itself with::
 
     import pytest
     from irem_core.testing import check_task, component_cases
@@ -54,6 +56,7 @@ from irem_core.plugins import (
     entry_point_sources,
     load_plugins,
     module_plugin,
+    resolve_plugins,
     set_plugins,
 )
 from irem_core.protocols import (
@@ -395,8 +398,9 @@ def check_optimizer(factory: Callable[[], Optimizer], *, device: Device = "cpu",
              "float64 answers must stay float64")
 
 
-def check_config(config: type, *, name: str | None = None) -> None:
-    """Check a component's options class: defaults, JSON round trip, strict keys."""
+def check_config(config: type, *, name: str | None = None, plugins: Plugins | None = None) -> None:
+    """Check a component's options class: defaults, JSON round trip, strict keys (structured
+    with ``plugins``, default: the installed plugins)."""
     label = f"config {name or config.__name__}"
     _require(attrs.has(config), label, "must be an attrs class")
     try:
@@ -404,9 +408,9 @@ def check_config(config: type, *, name: str | None = None) -> None:
     except TypeError as error:
         raise AssertionError(f"{label}: every option needs a default ({error})") from None
     data = json.loads(json.dumps(unstructure(default)))
-    _require(structure(data, config) == default, label,
+    _require(structure(data, config, plugins=plugins) == default, label,
              "structure(unstructure(options)) must give back equal options through JSON")
-    _require_error(lambda: structure({**data, "no_such_option": 1}, config), label,
+    _require_error(lambda: structure({**data, "no_such_option": 1}, config, plugins=plugins), label,
                    "an unknown option must be refused")
 
 
@@ -431,10 +435,10 @@ class ContractCase:
 
     def check(self, device: Device = "cpu") -> None:
         """Run the config check and the kind's contract check on ``device``."""
-        plugins = self.plugins or load_plugins()
+        plugins = resolve_plugins(self.plugins)
         component = plugins.get(self.kind, self.name)
-        check_config(component.config, name=f"{self}")
-        options = structure({}, component.config)
+        check_config(component.config, name=f"{self}", plugins=plugins)
+        options = structure({}, component.config, plugins=plugins)
         if self.kind == "task":
             check_task(component.factory(options), device=device, name=self.name)
         elif self.kind == "optimizer":
@@ -443,7 +447,7 @@ class ContractCase:
             if self.task is None:
                 raise PluginError(f"{self}: an energy model case needs the task to check it on")
             task_component = plugins.get("task", self.task)
-            task = task_component.factory(structure({}, task_component.config))
+            task = task_component.factory(structure({}, task_component.config, plugins=plugins))
             check_energy_model(lambda: component.factory(options, task), task, device=device,
                                name=self.name)
 
@@ -473,7 +477,7 @@ def component_cases(*, plugin: str | None = None, plugins: Plugins | None = None
         Parameters for ``@pytest.mark.parametrize("case", ...)``, each a
         :class:`ContractCase` with an id like ``task:addition`` or ``energy_model:mlp@sort``.
     """
-    source = plugins or load_plugins()
+    source = resolve_plugins(plugins)
     return [pytest.param(ContractCase(case.kind, case.name, case.task, plugins), id=str(case))
             for case in _cases(source, plugin)]
 
@@ -510,7 +514,9 @@ def irem_use_plugins() -> Iterator[Callable[..., Plugins]]:
     """Make plugin modules current for one test: ``irem_use_plugins(my_plugin_module)``.
 
     Returns :func:`plugins_with`'s result and makes it what :func:`irem_core.load_plugins`
-    returns until the test ends (so configs and ``irem.train`` see the modules' components).
+    returns until the test ends, so that calls that take the default plugins (configs,
+    ``irem.train``) see the modules' components; passing the result as ``plugins=`` to
+    those calls needs no fixture.
     """
     replaced: list[Plugins | None] = []
 

@@ -51,7 +51,7 @@ from irem_core.distributed import (
 from irem_core.errors import CheckpointError, IremError, NonFiniteError, PluginError
 from irem_core.evaluate import evaluate
 from irem_core.loggers import Loggers, check_loggers, logger_files
-from irem_core.plugins import load_plugins
+from irem_core.plugins import Plugins, resolve_plugins
 from irem_core.protocols import Problems, Solver
 from irem_core.runs import build_solver, build_task, check_problems
 from irem_core.schedule import learning_rate, make_optimizer
@@ -73,10 +73,10 @@ LOCK_FILE = ".lock"
 REPLACED_DIR = ".replaced"
 
 
-def run_files() -> list[str]:
+def run_files(*, plugins: Plugins) -> list[str]:
     """The files (and folders) of a run: the checkpoint's and the best weights, then what the
-    registered loggers write, then the checkpoint's files pending a commit."""
-    return [CONFIG_FILE, MODEL_FILE, STATE_FILE, BEST_FILE, *logger_files(),
+    loggers of ``plugins`` write, then the checkpoint's files pending a commit."""
+    return [CONFIG_FILE, MODEL_FILE, STATE_FILE, BEST_FILE, *logger_files(plugins=plugins),
             MODEL_FILE + PENDING_SUFFIX, STATE_FILE + PENDING_SUFFIX]
 
 
@@ -125,13 +125,14 @@ class TrainSummary:
     problems_per_second: float
 
 
-def prepare_directory(directory: Path, *, resume: bool, force: bool, modify: bool = True) -> None:
+def prepare_directory(directory: Path, *, resume: bool, force: bool, modify: bool = True,
+                      plugins: Plugins) -> None:
     """Check ``directory`` may receive a run; with ``force``, set the run it holds aside (see
     :func:`set_aside`).
 
     With ``modify=False`` (ranks other than 0) only the checks run.
     """
-    existing = [name for name in run_files() if (directory / name).exists()]
+    existing = [name for name in run_files(plugins=plugins) if (directory / name).exists()]
     if (directory / REPLACED_DIR).exists():
         raise IremError(f"{directory / REPLACED_DIR} holds a run that an interrupted --force set "
                         f"aside; move its files back into {directory} to keep that run, or delete "
@@ -148,11 +149,11 @@ def prepare_directory(directory: Path, *, resume: bool, force: bool, modify: boo
         directory.mkdir(parents=True, exist_ok=True)
 
 
-def set_aside(directory: Path) -> Path | None:
+def set_aside(directory: Path, *, plugins: Plugins) -> Path | None:
     """Move the run files in ``directory`` into ``directory/.replaced``; returns that folder
     (``None`` when there was nothing to move). ``--force`` keeps the old run there until the
     new run's first checkpoint is committed, and puts it back if the new run fails first."""
-    existing = [name for name in run_files() if (directory / name).exists()]
+    existing = [name for name in run_files(plugins=plugins) if (directory / name).exists()]
     if not existing:
         return None
     aside = directory / REPLACED_DIR
@@ -162,9 +163,9 @@ def set_aside(directory: Path) -> Path | None:
     return aside
 
 
-def put_back(directory: Path, aside: Path) -> None:
+def put_back(directory: Path, aside: Path, *, plugins: Plugins) -> None:
     """Undo :func:`set_aside`: remove the new run's files and restore the old ones."""
-    for name in run_files():
+    for name in run_files(plugins=plugins):
         path = directory / name
         if path.is_dir():
             shutil.rmtree(path)
@@ -176,7 +177,7 @@ def put_back(directory: Path, aside: Path) -> None:
 
 
 @contextlib.contextmanager
-def run_lock(directory: Path) -> Iterator[None]:
+def run_lock(directory: Path, *, plugins: Plugins) -> Iterator[None]:
     """Hold an exclusive lock on ``directory`` (``flock`` on ``directory/.lock``, which records
     the holder's PID); another process already holding it is an error naming that PID. A
     run that wrote nothing leaves no lock file behind."""
@@ -196,7 +197,7 @@ def run_lock(directory: Path) -> Iterator[None]:
         try:
             yield
         finally:
-            if not any((directory / name).exists() for name in run_files()):
+            if not any((directory / name).exists() for name in run_files(plugins=plugins)):
                 (directory / LOCK_FILE).unlink(missing_ok=True)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -231,15 +232,19 @@ class Trainer:
         directory: the run directory (prepared with :func:`prepare_directory`).
         world: this process's place among the run's processes; with several, the default
             process group must be open (see :func:`train`).
+        plugins: the plugins that build the run's components and log it.
     """
 
-    def __init__(self, config: RunConfig, directory: Path, world: World = SINGLE) -> None:
+    def __init__(self, config: RunConfig, directory: Path, world: World = SINGLE, *,
+                 plugins: Plugins) -> None:
         self.config = config
         self.directory = directory
         self.world = world
+        self.plugins = plugins
         self.device = training_device(config.device, world)
-        self.task = build_task(config.task)
-        self.solver = build_solver(config.solver, self.task, config.seed).to(self.device)
+        self.task = build_task(config.task, plugins=plugins)
+        self.solver = build_solver(config.solver, self.task, config.seed,
+                                   plugins=plugins).to(self.device)
         self.model: nn.Module = TrainingLoss(self.solver, config.train.steps)
         if world.distributed:
             # energy-based losses leave some parameters without a gradient (the energy's
@@ -272,7 +277,7 @@ class Trainer:
             eval_generator = seeded_generator(config.seed, "validation", self.device)
             self.eval_problems = self.task.sample("same", config.train.eval_problems, eval_generator)
             check_problems(config.task.name, self.task, self.eval_problems,
-                           config.train.eval_problems)
+                           config.train.eval_problems, plugins=plugins)
 
     def _make_shards(self, count: int) -> list[Shard]:
         """Fresh shards for ``count`` shards in all; returns this process's share."""
@@ -290,7 +295,8 @@ class Trainer:
             problems = self.task.sample("train", fresh, shard.generator)
             y0 = self.task.init_answer(problems, shard.generator)
             if not self.contract_checked:
-                check_problems(self.config.task.name, self.task, problems, fresh, y0)
+                check_problems(self.config.task.name, self.task, problems, fresh, y0,
+                               plugins=self.plugins)
                 self.contract_checked = True
             if replaying or len(self.local_shards) > 1:
                 packed.append(self.task.pack(problems, y0))
@@ -361,7 +367,7 @@ class Trainer:
                                        self.world, raw)
         if not self.world.is_main:
             return
-        plugins = load_plugins()
+        plugins = self.plugins
         components = {f"{spec.kind}:{spec.name}": plugins.get(spec.kind, spec.name).plugin.name
                       for spec in component_specs(self.config)}
         save_checkpoint(self.directory, config=unstructure(self.config), iteration=self.iteration,
@@ -396,7 +402,7 @@ class Trainer:
         settings = self.config.train
         main = self.world.is_main
         loggers = (Loggers(settings.loggers, self.directory, unstructure(self.config),
-                           self.resumed_from) if main else None)
+                           self.resumed_from, plugins=self.plugins) if main else None)
         started, self.last_loss, self.solved = time.perf_counter(), float("nan"), 0
         first = self.iteration
         bar = tqdm(total=settings.iterations, initial=self.iteration, disable=not (progress and main),
@@ -465,36 +471,41 @@ def _duration(seconds: float) -> str:
 
 
 def train(config: RunConfig, directory: str | Path, *, resume: bool = False,
-          force: bool = False, progress: bool = True, world: World = SINGLE) -> TrainSummary:
-    """Train ``config``'s solver into ``directory`` (see :class:`Trainer`).
+          force: bool = False, progress: bool = True, world: World = SINGLE,
+          plugins: Plugins | None = None) -> TrainSummary:
+    """Train ``config``'s solver into ``directory`` (see :class:`Trainer`), with the
+    components and loggers of ``plugins`` (default: the installed plugins).
 
     With a ``world`` of several processes (every one calls this), the process group is
     opened here and closed on return; rank 0 alone prepares and writes ``directory``.
     """
+    plugins = resolve_plugins(plugins)
     directory = Path(directory)
-    check_loggers(config.train.loggers)
+    check_loggers(config.train.loggers, plugins=plugins)
     if not resume:
         resolve_shards(config.train, world.size)
-    with run_lock(directory) if world.is_main else contextlib.nullcontext():
-        prepare_directory(directory, resume=resume, force=force, modify=world.is_main)
+    with run_lock(directory, plugins=plugins) if world.is_main else contextlib.nullcontext():
+        prepare_directory(directory, resume=resume, force=force, modify=world.is_main,
+                          plugins=plugins)
         if resume and world.is_main:
             remove_orphans(directory)
-        aside = set_aside(directory) if force and not resume and world.is_main else None
+        aside = (set_aside(directory, plugins=plugins) if force and not resume and world.is_main
+                 else None)
         try:
             with process_group(world, training_device(config.device, world)):
-                trainer = Trainer(config, directory, world)
+                trainer = Trainer(config, directory, world, plugins=plugins)
                 trainer.replaced = aside
                 if resume:
                     trainer.restore()
                 return trainer.run(progress=progress)
         except BaseException:
             if aside is not None and aside.exists():
-                put_back(directory, aside)
+                put_back(directory, aside, plugins=plugins)
             raise
 
 
-def resume_config(directory: str | Path) -> dict[str, Any]:
+def resume_config(directory: str | Path, *, plugins: Plugins) -> dict[str, Any]:
     """The config (plain data) saved in ``directory``'s checkpoint, for ``--resume``."""
-    prepare_directory(Path(directory), resume=True, force=False)
+    prepare_directory(Path(directory), resume=True, force=False, plugins=plugins)
     return read_record(Path(directory))["config"]
 

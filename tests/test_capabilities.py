@@ -18,6 +18,7 @@ from irem_core import (
 )
 from irem_core.energy import BoundEnergy
 from irem_core.nested import OracleSolver, nested_mse
+from irem_core.plugins import load_plugins
 from irem_plugins.graph.energy import GineEnergyConfig, build_gine_energy
 from irem_plugins.graph.tasks import ConnectedComponentsTask, GraphConfig, ShortestPathTask
 from irem_plugins.matrix.energy import VectorEnergy, VectorEnergyConfig
@@ -48,7 +49,8 @@ def test_a_task_without_operations_is_refused_by_nested_evaluation_as_before() -
     task = ShortestPathTask(GraphConfig(nodes=3))
     with pytest.raises(IremError, match="task ShortestPathTask has no operation to compose \\(no "
                                         "sample_operands\\)"):
-        nested_mse(OracleSolver(), task, "fold", 2, "same", 2, 1, 0, torch.device("cpu"))
+        nested_mse(OracleSolver(), task, "fold", 2, "same", 2, 1, 0, torch.device("cpu"),
+                   plugins=load_plugins())
 
 
 def test_the_mlp_energy_refuses_a_task_without_vector_inputs() -> None:

@@ -113,14 +113,11 @@ def test_a_checkpoint_needing_a_missing_plugin_names_it_and_how_to_install(
     record = json.loads((trained / "config.json").read_text())
     assert record["components"]["task:addition"] == "matrix"
     monkeypatch.setenv("IREM_BLOCK_PLUGINS", "matrix")
-    from irem_core.plugins import set_plugins
+    from irem_core.plugins import build_plugins, entry_point_sources
 
-    previous = set_plugins(None)
-    try:
-        with pytest.raises(PluginError, match=r"task 'addition' from plugin 'matrix' \(distribution irem"):
-            load_run(trained)
-    finally:
-        set_plugins(previous)
+    without_matrix = build_plugins(entry_point_sources())
+    with pytest.raises(PluginError, match=r"task 'addition' from plugin 'matrix' \(distribution irem"):
+        load_run(trained, plugins=without_matrix)
 
 
 def test_two_kills_in_a_row_keep_the_committed_checkpoint(tmp_path: Path,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from irem_core.config import (
     unstructure,
 )
 from irem_core.errors import ConfigError, IremError, PluginError
-from irem_core.plugins import build_plugins, entry_point_sources, module_plugin, set_plugins
+from irem_core.plugins import Plugins, build_plugins, entry_point_sources, module_plugin
 
 train_configs = st.builds(
     TrainConfig, iterations=st.integers(1, 10**6), batch_size=st.integers(1, 4096),
@@ -199,26 +198,21 @@ def irem_register_optimizers(register: Any) -> None:
 
 
 @pytest.fixture
-def buggy_plugin() -> Iterator[None]:
+def buggy_plugin() -> Plugins:
     """The installed plugins plus this module, as plugin ``buggy_configs``."""
-    previous = set_plugins(build_plugins(entry_point_sources()
-                                         + [module_plugin(sys.modules[__name__], "buggy_configs")]))
-    try:
-        yield
-    finally:
-        set_plugins(previous)
+    return build_plugins(entry_point_sources()
+                         + [module_plugin(sys.modules[__name__], "buggy_configs")])
 
 
-@pytest.mark.usefixtures("buggy_plugin")
 @pytest.mark.parametrize("task, overrides, kind", [
     ("buggy_options", ["task.width=0"], "task"),
     ("addition", ["solver.optimizer.name='buggy_options'", "solver.optimizer.width=0"],
      "optimizer"),
 ])
 def test_a_config_class_bug_is_a_plugin_error_not_invalid_configuration(
-        task: str, overrides: list[str], kind: str) -> None:
+        task: str, overrides: list[str], kind: str, buggy_plugin: Plugins) -> None:
     with pytest.raises(PluginError) as caught:
-        build_run_config(task=task, solver="irem", overrides=overrides)
+        build_run_config(task=task, solver="irem", overrides=overrides, plugins=buggy_plugin)
     message = str(caught.value)
     assert "invalid configuration" not in message
     assert (f"{kind} 'buggy_options' of plugin buggy_configs has a broken config class "
@@ -227,16 +221,16 @@ def test_a_config_class_bug_is_a_plugin_error_not_invalid_configuration(
     assert isinstance(caught.value.__cause__, ZeroDivisionError)
 
 
-@pytest.mark.usefixtures("buggy_plugin")
 @pytest.mark.parametrize("override, expected", [
     ("task.width=-1", "task.width: must be >= 0: -1"),  # a validator's ValueError
     ("task.width='wide'", "task.width: expected int, got str 'wide'"),
     ("task.depth=1", "task: unknown key(s) depth"),
 ])
 def test_bad_values_for_a_plugin_config_class_stay_invalid_configuration(
-        override: str, expected: str) -> None:
+        override: str, expected: str, buggy_plugin: Plugins) -> None:
     with pytest.raises(ConfigError, match="invalid configuration") as caught:
-        build_run_config(task="buggy_options", solver="irem", overrides=[override])
+        build_run_config(task="buggy_options", solver="irem", overrides=[override],
+                         plugins=buggy_plugin)
     assert expected in str(caught.value)
 
 

@@ -13,6 +13,7 @@ from torch import nn
 from irem_core.cli import main
 from irem_core.config import build_run_config
 from irem_core.layers import init_as_concatenation
+from irem_core.plugins import Plugins
 from irem_core.runs import build_solver, build_task
 from irem_core.seeding import derive_seed
 from irem_core.trainer import Trainer
@@ -45,10 +46,10 @@ def test_derived_seeds_differ_by_purpose_and_seed() -> None:
 
 
 def test_default_training_problems_are_not_test_or_validation_problems(
-        tiny_overrides: list[str], tmp_path: Path) -> None:
+        tiny_overrides: list[str], tmp_path: Path, irem_plugins: Plugins) -> None:
     """``irem data --seed 0`` once wrote the first training batch of a seed-0 run."""
     config = build_run_config(task="addition", preset="paper", overrides=tiny_overrides)
-    trainer = Trainer(config, tmp_path / "run")
+    trainer = Trainer(config, tmp_path / "run", plugins=irem_plugins)
     training = trainer.task.sample("train", 64, trainer.local_shards[0].generator).inputs
     path = tmp_path / "same.safetensors"
     assert main(["data", "addition", "--split", "same", "-n", "64", "--seed", "0",

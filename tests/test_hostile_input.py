@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 
 from irem_core.cli import main
 from irem_core.hookspecs import hookimpl
-from irem_core.plugins import build_plugins, entry_point_sources, module_plugin, set_plugins
+from irem_core.plugins import build_plugins, entry_point_sources, module_plugin
 from irem_core.protocols import Problems
 from irem_plugins.matrix import PAPER_PRESET
 from irem_plugins.matrix.tasks import AdditionTask, MatrixConfig
@@ -257,16 +257,12 @@ def test_a_task_that_samples_the_wrong_problems_is_a_plugin_error(
         capsys: pytest.CaptureFixture[str]) -> None:
     plugins = build_plugins(entry_point_sources()
                             + [module_plugin(sys.modules[__name__], "broken_tasks")])
-    previous = set_plugins(plugins)
-    try:
-        sets = [word for override in tiny_overrides + ["train.iterations=1"]
-                for word in ("--set", override)]
-        code = main(["train", "--task", f"broken_{breakage}", "--solver", "irem", "--out",
-                     str(tmp_path / "run"), "--no-progress", *sets])
-        data = main(["data", f"broken_{breakage}", "--set", "task.size=3", "-n", "8",
-                     "--out", str(tmp_path / "data.safetensors")])
-    finally:
-        set_plugins(previous)
+    sets = [word for override in tiny_overrides + ["train.iterations=1"]
+            for word in ("--set", override)]
+    code = main(["train", "--task", f"broken_{breakage}", "--solver", "irem", "--out",
+                 str(tmp_path / "run"), "--no-progress", *sets], plugins=plugins)
+    data = main(["data", f"broken_{breakage}", "--set", "task.size=3", "-n", "8",
+                 "--out", str(tmp_path / "data.safetensors")], plugins=plugins)
     assert (code, data) == (2, 2)
     err = capsys.readouterr().err
     assert f"task 'broken_{breakage}' (plugin broken_tasks) broke the task contract" in err

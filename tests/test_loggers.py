@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from irem_core.cli import main
-from irem_core.plugins import build_plugins, entry_point_sources, module_plugin, set_plugins
+from irem_core.plugins import Plugins, build_plugins, entry_point_sources, module_plugin
 from irem_core.trainer import put_back, set_aside
 
 ALL = 'train.loggers=["jsonl", "csv", "tensorboard"]'
@@ -92,15 +92,15 @@ def test_force_sets_every_logger_file_aside(run_dir: Path, tiny_overrides: list[
     assert not (run_dir / "tensorboard").exists()
 
 
-def test_a_failed_force_puts_logger_folders_back(tmp_path: Path) -> None:
+def test_a_failed_force_puts_logger_folders_back(tmp_path: Path, irem_plugins: Plugins) -> None:
     (tmp_path / "tensorboard").mkdir()
     (tmp_path / "tensorboard" / "old").write_text("old")
-    aside = set_aside(tmp_path)
+    aside = set_aside(tmp_path, plugins=irem_plugins)
     assert aside is not None and not (tmp_path / "tensorboard").exists()
     (tmp_path / "tensorboard").mkdir()
     (tmp_path / "tensorboard" / "new").write_text("new")
     (tmp_path / "metrics.csv").write_text("new")
-    put_back(tmp_path, aside)
+    put_back(tmp_path, aside, plugins=irem_plugins)
     assert sorted(path.name for path in tmp_path.rglob("*")) == ["old", "tensorboard"]
 
 
@@ -130,18 +130,15 @@ def docs_logger_plugin() -> SimpleNamespace:
 
 def test_the_third_party_logger_of_the_docs(run_dir: Path, tiny_overrides: list[str],
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    previous = set_plugins(build_plugins([*entry_point_sources(),
-                                          module_plugin(docs_logger_plugin(), "printer")]))
-    try:
-        assert main(train_args(run_dir, [*tiny_overrides, 'train.loggers=["print"]'], 2)) == 0
-        out = capsys.readouterr().out
-        assert "iteration 1: elapsed_s " in out and "iteration 2: " in out
-        assert out.count("training ended") == 1
-        assert not (run_dir / "metrics.jsonl").exists()
-        main(["plugins"])
-        assert "logger: print" in capsys.readouterr().out
-    finally:
-        set_plugins(previous)
+    plugins = build_plugins([*entry_point_sources(), module_plugin(docs_logger_plugin(), "printer")])
+    assert main(train_args(run_dir, [*tiny_overrides, 'train.loggers=["print"]'], 2),
+                plugins=plugins) == 0
+    out = capsys.readouterr().out
+    assert "iteration 1: elapsed_s " in out and "iteration 2: " in out
+    assert out.count("training ended") == 1
+    assert not (run_dir / "metrics.jsonl").exists()
+    main(["plugins"], plugins=plugins)
+    assert "logger: print" in capsys.readouterr().out
     assert main(["eval", str(run_dir), "-n", "4", "--steps", "2"]) == 0  # needs no logger
     assert main(["train", "--out", str(run_dir), "--resume", "--no-progress"]) == 2
     assert "train.loggers: unknown logger 'print'" in capsys.readouterr().err

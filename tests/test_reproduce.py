@@ -162,10 +162,10 @@ def test_a_diverged_run_is_reported_and_the_rest_goes_on(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     ensure_trained = reproduce_module.ensure_trained
 
-    def diverging(config, directory, progress):
+    def diverging(config, directory, progress, *, plugins):
         if config.solver.name == "ponder":
             raise NonFiniteError("the training loss became NaN/Inf at iteration 1")
-        return ensure_trained(config, directory, progress)
+        return ensure_trained(config, directory, progress, plugins=plugins)
 
     monkeypatch.setattr(reproduce_module, "ensure_trained", diverging)
     summary = reproduce(tmp_path, tasks=["addition"], solvers=["feedforward", "ponder"],

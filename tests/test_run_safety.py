@@ -237,13 +237,10 @@ def test_a_whole_section_set_to_a_value_is_a_plain_error(run_dir: Path,
 def test_resume_without_the_runs_plugin_names_the_pip_install(
         run_dir: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from irem_core.plugins import set_plugins
+    from irem_core.plugins import build_plugins, entry_point_sources
 
     assert main(train_args(run_dir, tiny_overrides, 2)) == 0
     monkeypatch.setenv("IREM_PLUGINS", "optimizers,irem")  # the matrix plugin is missing
-    previous = set_plugins(None)
-    try:
-        assert main(train_args(run_dir, tiny_overrides, 3, "--resume")) == 2
-    finally:
-        set_plugins(previous)
+    without_matrix = build_plugins(entry_point_sources())
+    assert main(train_args(run_dir, tiny_overrides, 3, "--resume"), plugins=without_matrix) == 2
     assert "task 'addition' from plugin 'matrix'" in capsys.readouterr().err

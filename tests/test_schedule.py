@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from irem_core.config import TrainConfig, build_run_config
 from irem_core.errors import ConfigError
+from irem_core.plugins import load_plugins
 from irem_core.schedule import learning_rate
 from irem_core.trainer import Trainer, prepare_directory
 
@@ -61,8 +62,9 @@ RECIPE = ["train.lr=1e-3", "train.lr_warmup=2", "train.lr_decay=cosine", "train.
 def _trainer(overrides: list[str], directory: Path, resume: bool = False) -> Trainer:
     config = build_run_config(task="addition", preset="paper",
                               overrides=overrides + RECIPE + ["train.iterations=6"])
-    prepare_directory(directory, resume=resume, force=False)
-    trainer = Trainer(config, directory)
+    plugins = load_plugins()
+    prepare_directory(directory, resume=resume, force=False, plugins=plugins)
+    trainer = Trainer(config, directory, plugins=plugins)
     if resume:
         trainer.restore()
     return trainer

@@ -18,7 +18,7 @@ from typing import Any
 from irem_core.config import unstructure
 from irem_core.errors import IremError
 from irem_core.evaluate import MIN_ENERGY, Evaluation, evaluate
-from irem_core.plugins import load_plugins
+from irem_core.plugins import Plugins, resolve_plugins
 from irem_core.protocols import SPLITS
 from irem_core.runs import TrainedRun, load_run, sized_task
 from irem_core.seeding import generator as seeded_generator
@@ -118,7 +118,7 @@ def plot_sizes(plt: Any, run: TrainedRun, results: dict[int, Evaluation], path: 
 
 def plot_run(directory: str | Path, out: str | Path | None = None, *, split: str = "same",
              problems: int = 200, sizes: Sequence[int] = (), seed: int = 1234,
-             device: str | None = None) -> list[Path]:
+             device: str | None = None, plugins: Plugins | None = None) -> list[Path]:
     """Write the run's plots into ``out`` (default ``directory/plots``); returns their paths.
 
     Args:
@@ -129,15 +129,17 @@ def plot_run(directory: str | Path, out: str | Path | None = None, *, split: str
         sizes: sizes of a size curve (tasks with a size option only).
         seed: seed of the problems and starts (as ``irem eval --seed``).
         device: where to evaluate (default: the run's device).
+        plugins: the run's plugins (default: the installed plugins).
     """
+    plugins = resolve_plugins(plugins)
     if problems <= 0:
         raise IremError(f"the problem count must be positive, got {problems}")
     if not 0 <= seed < 2 ** 64:
         raise IremError(f"the seed must be in 0 .. 2**64 - 1, got {seed}")
     directory = Path(directory)
     plt = _pyplot()
-    run = load_run(directory, device)
-    if sizes and not load_plugins().get("task", run.config.task.name).meta.get("size_option"):
+    run = load_run(directory, device, plugins=plugins)
+    if sizes and not plugins.get("task", run.config.task.name).meta.get("size_option"):
         raise IremError(f"task {run.config.task.name!r} declares no size option, so it has no "
                         "size curve; drop --sizes")
     out = directory / "plots" if out is None else Path(out)
@@ -154,7 +156,7 @@ def plot_run(directory: str | Path, out: str | Path | None = None, *, split: str
     if sizes:
         results = {}
         for size in sizes:
-            task = sized_task(run.config.task, size)
+            task = sized_task(run.config.task, size, plugins=plugins)
             drawn = task.sample("same", problems, seeded_generator(seed, f"problems:size:{size}",
                                                                    run.device))
             results[size] = evaluate(run.solver, task, drawn, [budget],
@@ -181,7 +183,8 @@ def add_plot_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Name
 
     def run_plot(args: argparse.Namespace) -> int:
         for path in plot_run(args.run_directory, args.out, split=args.split, problems=args.problems,
-                             sizes=args.sizes or (), seed=args.seed, device=args.device):
+                             sizes=args.sizes or (), seed=args.seed, device=args.device,
+                             plugins=args.plugins):
             print(path)
         return 0
 

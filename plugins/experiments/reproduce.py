@@ -42,7 +42,7 @@ from irem_core.config import RunConfig, build_run_config, structure, unstructure
 from irem_core.errors import ConfigError, IremError, NonFiniteError
 from irem_core.evaluate import MIN_ENERGY, evaluate, json_bytes
 from irem_core.nested import nested_mse
-from irem_core.plugins import load_plugins
+from irem_core.plugins import Plugins, resolve_plugins
 from irem_core.protocols import Problems, Task
 from irem_core.runs import TrainedRun, build_task, load_run, sized_task
 from irem_core.seeding import derive_seed
@@ -80,11 +80,11 @@ VALIDATION = "validation"
 EVALUATION_FILE = "evaluation.json"
 SWEEP_FILE = "validation.json"
 
-def paper(task: str) -> dict[str, Any]:
+def paper(task: str, *, plugins: Plugins) -> dict[str, Any]:
     """The paper's numbers ``task`` declares in its registration (meta ``paper``): ``source``,
     ``results`` (``{solver: {split: MSE}}``), ``size_curves`` (``{solver: {size: MSE}}``)
     and ``nested_curves`` (``{solver: {operations: MSE}}``), each optional."""
-    return load_plugins().get("task", task).meta.get("paper", {})
+    return plugins.get("task", task).meta.get("paper", {})
 
 
 @attrs.frozen
@@ -133,7 +133,7 @@ def parse_scoped_override(text: str) -> tuple[str | None, str]:
 
 
 def run_config(key: RunKey, preset: str, overrides: Sequence[str], seed: int,
-               device: str | None) -> RunConfig:
+               device: str | None, *, plugins: Plugins) -> RunConfig:
     """The config of one run: the task's preset for the solver, then the overrides that apply.
 
     Solvers registered with ``uses_start=False`` ignore the start ``y0``, so the replay buffer
@@ -142,8 +142,8 @@ def run_config(key: RunKey, preset: str, overrides: Sequence[str], seed: int,
     scoped = [parse_scoped_override(text) for text in overrides]
     applying = [text for scope, text in scoped if scope in (None, key.task, key.solver)]
     config = build_run_config(task=key.task, solver=key.solver, preset=preset,
-                              overrides=applying, seed=seed, device=device)
-    if not load_plugins().get("solver", key.solver).meta.get("uses_start", True):
+                              overrides=applying, seed=seed, device=device, plugins=plugins)
+    if not plugins.get("solver", key.solver).meta.get("uses_start", True):
         config = attrs.evolve(config, train=attrs.evolve(config.train, replay_batch_size=0))
     return config
 
@@ -171,10 +171,11 @@ def _differences(saved: Any, wanted: Any, prefix: str = "") -> list[str]:
     return [] if saved == wanted else [f"{prefix.rstrip('.')} ({saved!r} there, {wanted!r} now)"]
 
 
-def _check_same_config(directory: Path, saved: dict[str, Any], wanted: dict[str, Any]) -> None:
+def _check_same_config(directory: Path, saved: dict[str, Any], wanted: dict[str, Any], *,
+                       plugins: Plugins) -> None:
     """Refuse to reuse a run of another config; options added since it ran take defaults."""
     try:
-        saved = _plain(structure(saved, RunConfig))
+        saved = _plain(structure(saved, RunConfig, plugins=plugins))
     except ConfigError as error:
         raise IremError(f"{directory} holds a run whose config no longer loads ({error}). Delete "
                         "that directory to redo it, or choose another --out") from None
@@ -199,8 +200,8 @@ def read_record_file(path: Path) -> dict[str, Any] | None:
     return record
 
 
-def finished_evaluation(directory: Path, config: RunConfig,
-                        sizes: Sequence[int]) -> dict[str, Any] | None:
+def finished_evaluation(directory: Path, config: RunConfig, sizes: Sequence[int], *,
+                        plugins: Plugins) -> dict[str, Any] | None:
     """The saved record of a finished run of ``config`` in ``directory``, else ``None``.
 
     A record evaluated at other sizes than ``sizes`` is not finished (its run is evaluated
@@ -209,25 +210,27 @@ def finished_evaluation(directory: Path, config: RunConfig,
     record = read_record_file(directory / EVALUATION_FILE)
     if record is None:
         return None
-    _check_same_config(directory, record["config"], _plain(config))
-    wanted = [str(size) for size in size_curve_sizes(config.task.name, sizes)]
-    has_nested = nested_strategy(config.task.name) is not None
+    _check_same_config(directory, record["config"], _plain(config), plugins=plugins)
+    wanted = [str(size) for size in size_curve_sizes(config.task.name, sizes, plugins=plugins)]
+    has_nested = nested_strategy(config.task.name, plugins=plugins) is not None
     if "error" not in record and (list(record["sizes"]) != wanted
                                   or ("nested" in record) != has_nested):
         return None
     return record
 
 
-def ensure_trained(config: RunConfig, directory: Path, progress: bool) -> dict[str, Any]:
+def ensure_trained(config: RunConfig, directory: Path, progress: bool, *,
+                   plugins: Plugins) -> dict[str, Any]:
     """Train the run in ``directory`` to ``config.train.iterations``, resuming a checkpoint."""
     resume = (directory / CONFIG_FILE).is_file()
     if resume:
         record = read_record(directory)
-        _check_same_config(directory, record["config"], _plain(config))
+        _check_same_config(directory, record["config"], _plain(config), plugins=plugins)
         if record["iteration"] >= config.train.iterations:
             return {"iterations": record["iteration"], "wall_seconds": None, "final_loss": None,
                     "resumed": True}
-    summary = train(config, directory, resume=resume, force=not resume, progress=progress)
+    summary = train(config, directory, resume=resume, force=not resume, progress=progress,
+                    plugins=plugins)
     return {"iterations": summary.iterations, "wall_seconds": summary.wall_seconds,
             "final_loss": summary.final_loss, "resumed": resume}
 
@@ -258,20 +261,22 @@ class ProblemSets:
         """Seed of the starts ``y0`` used on ``case`` (``starts:<case>``, as ``irem eval``)."""
         return derive_seed(self.seed, f"starts:{case}")
 
-    def get(self, config: RunConfig, split: str, device: torch.device) -> tuple[Task, Problems]:
-        """The task and problems of ``split`` for ``config``'s task."""
+    def get(self, config: RunConfig, split: str, device: torch.device, *,
+            plugins: Plugins) -> tuple[Task, Problems]:
+        """The task (built by ``plugins``) and problems of ``split`` for ``config``'s task."""
         if (config.task.name, split) not in self._cache:
-            self._cache[config.task.name, split] = self._draw(config, split, device)
+            self._cache[config.task.name, split] = self._draw(config, split, device, plugins)
         return self._cache[config.task.name, split]
 
-    def _draw(self, config: RunConfig, split: str, device: torch.device) -> tuple[Task, Problems]:
+    def _draw(self, config: RunConfig, split: str, device: torch.device,
+              plugins: Plugins) -> tuple[Task, Problems]:
         generator = torch.Generator().manual_seed(self.problem_seed(split))
         if split.startswith("size:"):
-            task = sized_task(config.task, int(split.removeprefix("size:")))
+            task = sized_task(config.task, int(split.removeprefix("size:")), plugins=plugins)
             problems = task.sample("same", min(SIZE_PROBLEMS, config.eval.problems), generator)
             return task, task.from_tensors({key: value.to(device)
                                             for key, value in task.to_tensors(problems).items()})
-        task = build_task(config.task)
+        task = build_task(config.task, plugins=plugins)
         distribution = "same" if split == VALIDATION else split
         tensors = task.to_tensors(task.sample(distribution, config.eval.problems, generator))
         path = self.out / "data" / f"{config.task.name}-{split}.safetensors"
@@ -279,18 +284,18 @@ class ProblemSets:
         return task, task.from_tensors({key: value.to(device) for key, value in tensors.items()})
 
 
-def size_curve_sizes(task: str, sizes: Sequence[int]) -> list[int]:
+def size_curve_sizes(task: str, sizes: Sequence[int], *, plugins: Plugins) -> list[int]:
     """``sizes`` for a task that declares a size option, else none."""
-    return list(sizes) if load_plugins().get("task", task).meta.get("size_option") else []
+    return list(sizes) if plugins.get("task", task).meta.get("size_option") else []
 
 
-def nested_strategy(task: str) -> str | None:
+def nested_strategy(task: str, *, plugins: Plugins) -> str | None:
     """The recursion strategy ``task`` declares for nested problems (meta ``nested``), if any."""
-    return load_plugins().get("task", task).meta.get("nested")
+    return plugins.get("task", task).meta.get("nested")
 
 
 def evaluate_nested(run: TrainedRun, config: RunConfig, problem_sets: ProblemSets,
-                    strategy: str) -> dict[str, Any]:
+                    strategy: str, *, plugins: Plugins) -> dict[str, Any]:
     """MSE after each of :data:`NESTED_DEPTH` composed operations on the ``same`` split.
 
     Every solver of a task gets the same operands and starts (seeded from the reproduction
@@ -299,46 +304,48 @@ def evaluate_nested(run: TrainedRun, config: RunConfig, problem_sets: ProblemSet
     problems = min(NESTED_PROBLEMS, config.eval.problems)
     steps = max(config.eval.steps)
     errors = nested_mse(run.solver, run.task, strategy, NESTED_DEPTH, "same", problems, steps,
-                        problem_sets.seed, run.device)
+                        problem_sets.seed, run.device, plugins=plugins)
     return {"strategy": strategy, "problems": problems, "steps": steps, "mse": errors}
 
 
 def evaluate_run(config: RunConfig, directory: Path, problem_sets: ProblemSets,
-                 sizes: Sequence[int]) -> dict[str, Any]:
+                 sizes: Sequence[int], *, plugins: Plugins) -> dict[str, Any]:
     """Evaluate the trained run in ``directory`` on every split and size, and on nested
     problems where the task declares a strategy."""
-    run = load_run(directory, config.device)
-    sized = [f"size:{size}" for size in size_curve_sizes(config.task.name, sizes)]
+    run = load_run(directory, config.device, plugins=plugins)
+    sized = [f"size:{size}" for size in size_curve_sizes(config.task.name, sizes,
+                                                         plugins=plugins)]
     cases = list(EVAL_SPLITS) + sized
     results: dict[str, Any] = {}
     for case in cases:
-        task, problems = problem_sets.get(config, case, run.device)
+        task, problems = problem_sets.get(config, case, run.device, plugins=plugins)
         generator = torch.Generator(run.device).manual_seed(problem_sets.start_seed(case))
         results[case] = evaluate(run.solver, task, problems, config.eval.steps, generator,
                                  config.eval.batch_size).to_dict()
     record = {"splits": {split: results[split] for split in EVAL_SPLITS},
               "sizes": {case.removeprefix("size:"): results[case] for case in sized}}
-    strategy = nested_strategy(config.task.name)
+    strategy = nested_strategy(config.task.name, plugins=plugins)
     if strategy is not None:
-        record["nested"] = evaluate_nested(run, config, problem_sets, strategy)
+        record["nested"] = evaluate_nested(run, config, problem_sets, strategy, plugins=plugins)
     return record
 
 
 def train_and_evaluate(config: RunConfig, directory: Path, problem_sets: ProblemSets,
-                       sizes: Sequence[int], progress: bool) -> dict[str, Any]:
+                       sizes: Sequence[int], progress: bool, *,
+                       plugins: Plugins) -> dict[str, Any]:
     """Train (or resume) one run, evaluate it, and save the record as ``evaluation.json``.
 
     A run whose training loss becomes NaN/Inf is recorded with its ``error`` instead of
     evaluations, so one diverging solver does not stop the reproduction.
     """
     try:
-        training = ensure_trained(config, directory, progress)
+        training = ensure_trained(config, directory, progress, plugins=plugins)
     except NonFiniteError as error:
         record: dict[str, Any] = {"config": _plain(config), "error": str(error)}
     else:
         evaluation_started = time.perf_counter()
         record = {"config": _plain(config), "train": training,
-                  **evaluate_run(config, directory, problem_sets, sizes),
+                  **evaluate_run(config, directory, problem_sets, sizes, plugins=plugins),
                   "eval_seconds": time.perf_counter() - evaluation_started}
     atomic_write(directory / EVALUATION_FILE, json_bytes(record))
     return record
@@ -356,17 +363,18 @@ def sweep_rates(config: RunConfig, factors: Sequence[float]) -> list[float]:
     return sorted({float(f"{config.train.lr * factor:.3g}") for factor in factors})
 
 
-def finished_validation(directory: Path, config: RunConfig) -> dict[str, Any] | None:
+def finished_validation(directory: Path, config: RunConfig, *,
+                        plugins: Plugins) -> dict[str, Any] | None:
     """The saved record of a finished sweep run of ``config`` in ``directory``, else ``None``."""
     record = read_record_file(directory / SWEEP_FILE)
     if record is None:
         return None
-    _check_same_config(directory, record["config"], _plain(config))
+    _check_same_config(directory, record["config"], _plain(config), plugins=plugins)
     return record
 
 
 def train_and_validate(config: RunConfig, directory: Path, problem_sets: ProblemSets,
-                       progress: bool) -> dict[str, Any]:
+                       progress: bool, *, plugins: Plugins) -> dict[str, Any]:
     """Train (or resume) one sweep run and save its validation MSE as ``validation.json``.
 
     ``validation`` is the final-answer MSE on the validation problems at the largest test
@@ -374,12 +382,12 @@ def train_and_validate(config: RunConfig, directory: Path, problem_sets: Problem
     """
     record: dict[str, Any] = {"config": _plain(config), "lr": config.train.lr}
     try:
-        record["train"] = ensure_trained(config, directory, progress)
+        record["train"] = ensure_trained(config, directory, progress, plugins=plugins)
     except NonFiniteError as error:
         record.update(error=str(error), validation=None)
     else:
-        run = load_run(directory, config.device)
-        task, problems = problem_sets.get(config, VALIDATION, run.device)
+        run = load_run(directory, config.device, plugins=plugins)
+        task, problems = problem_sets.get(config, VALIDATION, run.device, plugins=plugins)
         generator = torch.Generator(run.device).manual_seed(problem_sets.start_seed(VALIDATION))
         evaluation = evaluate(run.solver, task, problems, config.eval.steps, generator,
                               config.eval.batch_size).to_dict()
@@ -419,36 +427,41 @@ def _problem_sets(out: Path, seed: int) -> ProblemSets:
 
 
 def _sweep_job(config: dict[str, Any], directory: Path, out: Path, seed: int,
-               progress: bool) -> dict[str, Any]:
-    """:func:`train_and_validate` with picklable arguments (for worker processes)."""
-    return train_and_validate(structure(config, RunConfig), directory, _problem_sets(out, seed),
-                              progress)
+               progress: bool, plugins: Plugins | None) -> dict[str, Any]:
+    """:func:`train_and_validate` with picklable arguments (for worker processes, which
+    pass ``plugins=None``: the installed plugins)."""
+    plugins = resolve_plugins(plugins)
+    return train_and_validate(structure(config, RunConfig, plugins=plugins), directory,
+                              _problem_sets(out, seed), progress, plugins=plugins)
 
 
 def _evaluation_job(config: dict[str, Any], directory: Path, out: Path, seed: int,
-                    sizes: list[int], progress: bool) -> dict[str, Any]:
-    """:func:`train_and_evaluate` with picklable arguments (for worker processes)."""
-    return train_and_evaluate(structure(config, RunConfig), directory, _problem_sets(out, seed),
-                              sizes, progress)
+                    sizes: list[int], progress: bool, plugins: Plugins | None) -> dict[str, Any]:
+    """:func:`train_and_evaluate` with picklable arguments (for worker processes, which
+    pass ``plugins=None``: the installed plugins)."""
+    plugins = resolve_plugins(plugins)
+    return train_and_evaluate(structure(config, RunConfig, plugins=plugins), directory,
+                              _problem_sets(out, seed), sizes, progress, plugins=plugins)
 
 
 def _execute(calls: dict[Any, tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]], jobs: int,
-             bar: tqdm, progress: bool) -> dict[Any, dict[str, Any]]:
-    """Run ``function(*arguments, progress)`` for every entry of ``calls``: in this process
-    when ``jobs`` is 1, else in ``jobs`` worker processes with ``cpus // jobs`` torch threads
-    each. Returns the records by the same keys."""
+             bar: tqdm, progress: bool, plugins: Plugins) -> dict[Any, dict[str, Any]]:
+    """Run ``function(*arguments, progress, plugins)`` for every entry of ``calls``: in this
+    process when ``jobs`` is 1, else in ``jobs`` worker processes with ``cpus // jobs`` torch
+    threads each, which load the installed plugins (a :class:`Plugins` does not pickle).
+    Returns the records by the same keys."""
     records: dict[Any, dict[str, Any]] = {}
     if jobs == 1 or len(calls) <= 1:
         for name, (function, arguments) in calls.items():
             bar.set_postfix_str(str(name))
-            records[name] = function(*arguments, progress)
+            records[name] = function(*arguments, progress, plugins)
             bar.update(1)
         return records
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(min(jobs, len(calls)), mp_context=context,
                              initializer=torch.set_num_threads, initargs=(threads,)) as pool:
-        futures = {pool.submit(function, *arguments, False): name
+        futures = {pool.submit(function, *arguments, False, None): name
                    for name, (function, arguments) in calls.items()}
         for future in as_completed(futures):
             records[futures[future]] = future.result()
@@ -469,7 +482,8 @@ def _check_arguments(seeds: Sequence[int], lr_factors: Sequence[float], sweep_fr
         raise IremError(f"jobs must be positive, got {jobs}")
 
 
-def _check_selection(tasks: list[str], solvers: list[str], overrides: Sequence[str]) -> None:
+def _check_selection(tasks: list[str], solvers: list[str], overrides: Sequence[str], *,
+                     plugins: Plugins) -> None:
     """Refuse repeated names and ``NAME:`` scopes that name no installed task or solver (a
     typo would silently apply to nothing)."""
     for kind, names in (("tasks", tasks), ("solvers", solvers)):
@@ -477,7 +491,7 @@ def _check_selection(tasks: list[str], solvers: list[str], overrides: Sequence[s
         if repeated:
             raise IremError(f"--{kind} names {', '.join(repeated)} more than once")
     scopes = {scope for scope, _ in map(parse_scoped_override, overrides) if scope is not None}
-    registries = load_plugins().registries
+    registries = plugins.registries
     known = {component.name for kind in ("task", "solver")
              for component in registries[kind].components()}
     unknown = sorted(scopes - known)
@@ -494,7 +508,7 @@ def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = 
               sizes: Sequence[int] = DEFAULT_SIZES,
               lr_factors: Sequence[float] = DEFAULT_LR_FACTORS,
               sweep_fraction: float = DEFAULT_SWEEP_FRACTION, jobs: int | None = None,
-              progress: bool = True) -> ReproduceSummary:
+              progress: bool = True, plugins: Plugins | None = None) -> ReproduceSummary:
     """Sweep each solver's learning rate, train it with the best one for every seed, evaluate
     it on every task; write results into ``out``.
 
@@ -520,13 +534,17 @@ def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = 
         jobs: runs trained at once, each in its own process with ``cpus // jobs`` torch
             threads (default: :func:`default_jobs`). Results do not depend on it.
         progress: show progress bars (per-run training bars only when ``jobs`` is 1).
+        plugins: the tasks' and solvers' plugins (default: the installed plugins; worker
+            processes always load the installed plugins).
     """
+    plugins = resolve_plugins(plugins)
     started = time.perf_counter()
     out, seeds, tasks, solvers = Path(out), list(seeds), list(tasks), list(solvers)
     _check_arguments(seeds, lr_factors, sweep_fraction, jobs)
-    _check_selection(tasks, solvers, overrides)
+    _check_selection(tasks, solvers, overrides, plugins=plugins)
     keys = [RunKey(task, solver) for task in tasks for solver in solvers]
-    base = {key: run_config(key, preset, overrides, seeds[0], device) for key in keys}
+    base = {key: run_config(key, preset, overrides, seeds[0], device, plugins=plugins)
+            for key in keys}
     check_shared_evaluation(base)
     jobs = default_jobs(base.values()) if jobs is None else jobs
     rates = {key: sweep_rates(base[key], lr_factors) for key in keys} if lr_factors else {}
@@ -534,19 +552,23 @@ def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = 
               for key, key_rates in rates.items() for lr in key_rates}
     bar = tqdm(total=len(sweeps) + len(keys) * len(seeds), desc=f"reproduce {preset}",
                unit="run", disable=not progress, dynamic_ncols=True)
-    found_sweeps = {cell: finished_validation(cell[0].sweep_directory(out, cell[1]), config)
+    found_sweeps = {cell: finished_validation(cell[0].sweep_directory(out, cell[1]), config,
+                                              plugins=plugins)
                     for cell, config in sweeps.items()}
     validations = {cell: record for cell, record in found_sweeps.items() if record is not None}
     bar.update(len(validations))
     validations.update(_execute(
         {cell: (_sweep_job, (_plain(config), cell[0].sweep_directory(out, cell[1]), out,
                              seeds[0]))
-         for cell, config in sweeps.items() if cell not in validations}, jobs, bar, progress))
+         for cell, config in sweeps.items() if cell not in validations}, jobs, bar, progress,
+        plugins))
     chosen = {key: chosen_rate({lr: validations[key, lr] for lr in rates[key]}) if rates
               else base[key].train.lr for key in keys}
-    configs = {(key, seed): with_rate(run_config(key, preset, overrides, seed, device),
-                                      chosen[key]) for key in keys for seed in seeds}
-    found_runs = {run: finished_evaluation(run[0].directory(out, run[1]), config, sizes)
+    configs = {(key, seed): with_rate(run_config(key, preset, overrides, seed, device,
+                                                 plugins=plugins), chosen[key])
+               for key in keys for seed in seeds}
+    found_runs = {run: finished_evaluation(run[0].directory(out, run[1]), config, sizes,
+                                           plugins=plugins)
                   for run, config in configs.items()}
     records = {run: record for run, record in found_runs.items() if record is not None}
     bar.update(len(records))
@@ -554,15 +576,15 @@ def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = 
     records.update(_execute(
         {run: (_evaluation_job, (_plain(configs[run]), run[0].directory(out, run[1]), out,
                                  seeds[0], list(sizes)))
-         for run in pending}, jobs, bar, progress))
+         for run in pending}, jobs, bar, progress, plugins))
     bar.close()
     summary = ReproduceSummary(out, pending, [run for run in configs if run not in pending],
                                chosen, time.perf_counter() - started)
     results = results_document(preset, seeds, sizes, overrides, lr_factors, sweep_fraction,
-                               keys, records, validations, summary)
+                               keys, records, validations, summary, plugins=plugins)
     atomic_write(out / "results.json", json_bytes(results))
-    atomic_write(out / "results.md", results_markdown(results).encode())
-    write_plots(out, results)
+    atomic_write(out / "results.md", results_markdown(results, plugins=plugins).encode())
+    write_plots(out, results, plugins=plugins)
     return summary
 
 
@@ -602,12 +624,13 @@ def results_document(preset: str, seeds: list[int], sizes: Sequence[int],
                      sweep_fraction: float, keys: list[RunKey],
                      records: dict[tuple[RunKey, int], dict[str, Any]],
                      validations: dict[tuple[RunKey, float], dict[str, Any]],
-                     summary: ReproduceSummary) -> dict[str, Any]:
+                     summary: ReproduceSummary, *, plugins: Plugins) -> dict[str, Any]:
     """The content of ``results.json``: per task and solver, the record of the first seed's
     run, the MSE of every seed (``seeds``), the chosen rate (``lr``) and the sweep's
     validation MSE per rate (``lr_sweep``)."""
     tasks = list(dict.fromkeys(key.task for key in keys))
     solvers = list(dict.fromkeys(key.solver for key in keys))
+    papers = {task: paper(task, plugins=plugins) for task in tasks}
 
     def cell(key: RunKey) -> dict[str, Any]:
         return {**records[key, seeds[0]], "lr": summary.learning_rates[key],
@@ -621,19 +644,20 @@ def results_document(preset: str, seeds: list[int], sizes: Sequence[int],
         "preset": preset, "seed": seeds[0], "seeds": seeds, "tasks": tasks, "solvers": solvers,
         "metric": MIN_ENERGY, "splits": list(EVAL_SPLITS),
         "lr_factors": list(lr_factors), "sweep_fraction": sweep_fraction,
-        "sizes": {task: size_curve_sizes(task, sizes) for task in tasks},
+        "sizes": {task: size_curve_sizes(task, sizes, plugins=plugins) for task in tasks},
         "wall_seconds": summary.wall_seconds,
         "reused_runs": len(summary.reused), "environment": _environment(),
         "runs": {task: {key.solver: cell(key) for key in keys if key.task == task}
                  for task in tasks},
-        "paper": {"source": {task: paper(task)["source"] for task in tasks if "source" in paper(task)},
-                  "results": {solver: {task: paper(task)["results"][solver] for task in tasks
-                                       if solver in paper(task).get("results", {})}
+        "paper": {"source": {task: papers[task]["source"] for task in tasks
+                             if "source" in papers[task]},
+                  "results": {solver: {task: papers[task]["results"][solver] for task in tasks
+                                       if solver in papers[task].get("results", {})}
                               for solver in solvers},
-                  "size_curves": {task: paper(task)["size_curves"] for task in tasks
-                                  if "size_curves" in paper(task)},
-                  "nested_curves": {task: paper(task)["nested_curves"] for task in tasks
-                                    if "nested_curves" in paper(task)}},
+                  "size_curves": {task: papers[task]["size_curves"] for task in tasks
+                                  if "size_curves" in papers[task]},
+                  "nested_curves": {task: papers[task]["nested_curves"] for task in tasks
+                                    if "nested_curves" in papers[task]}},
     }
 
 
@@ -696,7 +720,7 @@ def _any_evaluation(results: dict[str, Any], task: str, group: str,
     return next((run[group][case] for run in runs if "error" not in run), None)
 
 
-def _main_table(results: dict[str, Any]) -> list[str]:
+def _main_table(results: dict[str, Any], plugins: Plugins) -> list[str]:
     columns = [(task, split) for task in results["tasks"] for split in results["splits"]]
     header = ["solver"] + [f"{task} {split}" for task, split in columns]
     scores = {(solver, task, split): _score(results["runs"][task][solver], split)
@@ -705,7 +729,8 @@ def _main_table(results: dict[str, Any]) -> list[str]:
                                 if (t, s) == (task, split) and score is not None), default=None)
             for task, split in columns}
     rows = [[solver] + [_cell(results["runs"][task][solver], split,
-                              paper(task).get("results", {}).get(solver, {}).get(split),
+                              paper(task, plugins=plugins).get("results", {})
+                              .get(solver, {}).get(split),
                               scores[solver, task, split] is not None
                               and scores[solver, task, split] == best[task, split])
                         for task, split in columns]
@@ -764,11 +789,12 @@ def _budget_table(results: dict[str, Any], task: str) -> list[str]:
     return lines
 
 
-def _size_table(results: dict[str, Any], task: str) -> list[str]:
+def _size_table(results: dict[str, Any], task: str, plugins: Plugins) -> list[str]:
     sizes = results["sizes"].get(task, [])
     if not sizes:
         return []
-    reference, runs = paper(task).get("size_curves", {}), results["runs"][task]
+    reference = paper(task, plugins=plugins).get("size_curves", {})
+    runs = results["runs"][task]
     rows = [[solver] + [_size_cell(_evaluation(runs[solver], "sizes", str(size)),
                                    reference.get(solver, {}).get(size)) for size in sizes]
             for solver in results["solvers"]]
@@ -778,13 +804,13 @@ def _size_table(results: dict[str, Any], task: str) -> list[str]:
              "brackets):", ""] + _table(["solver"] + [f"n={size}" for size in sizes], rows))
 
 
-def _nested_table(results: dict[str, Any], task: str) -> list[str]:
+def _nested_table(results: dict[str, Any], task: str, plugins: Plugins) -> list[str]:
     runs = results["runs"][task]
     nested = next((run["nested"] for run in runs.values() if "nested" in run), None)
     if nested is None:
         return []
     depths = range(1, len(nested["mse"]) + 1)
-    reference = paper(task).get("nested_curves", {})
+    reference = paper(task, plugins=plugins).get("nested_curves", {})
     rows = [[solver] + ["diverged" if "nested" not in runs[solver] else
                         _number(runs[solver]["nested"]["mse"][depth - 1])
                         + (f" ({_number(reference[solver][depth])})"
@@ -813,8 +839,9 @@ def _timing_table(results: dict[str, Any]) -> list[str]:
     return _table(["task", "solver", "iterations", "train s", "eval s", "final loss"], rows)
 
 
-def results_markdown(results: dict[str, Any]) -> str:
-    """The content of ``results.md``."""
+def results_markdown(results: dict[str, Any], *, plugins: Plugins) -> str:
+    """The content of ``results.md``, with the paper's numbers the tasks of ``plugins``
+    declare."""
     environment = results["environment"]
     sources = "; ".join(f"{task}: {source}" for task, source in results["paper"]["source"].items())
     lines = [
@@ -831,7 +858,7 @@ def results_markdown(results: dict[str, Any]) -> str:
         "Bold: our best in the column; †: some problems gave NaN/Inf answers (no number, "
         "never bold); diverged: the training loss became NaN/Inf. The paper used 20×20 "
         "matrices; presets other than `paper` may not.", "",
-        *_main_table(results), "",
+        *_main_table(results, plugins), "",
         "## Learning rates", "",
         "The same protocol for every solver, IREM included: short runs "
         f"({results['sweep_fraction']:g} of the iterations, same schedule) at the preset's "
@@ -847,8 +874,8 @@ def results_markdown(results: dict[str, Any]) -> str:
         "",
     ]
     for task in results["tasks"]:
-        lines += [f"### {task}", "", *_budget_table(results, task), *_size_table(results, task),
-                  *_nested_table(results, task), "",
+        lines += [f"### {task}", "", *_budget_table(results, task),
+                  *_size_table(results, task, plugins), *_nested_table(results, task, plugins), "",
                   f"![error vs steps](error_vs_steps_{task}.png)", ""]
         if results["sizes"].get(task):
             lines += [f"![error vs size](size_curve_{task}.png)", ""]
@@ -856,7 +883,7 @@ def results_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_plots(out: Path, results: dict[str, Any]) -> None:
+def write_plots(out: Path, results: dict[str, Any], *, plugins: Plugins) -> None:
     """``error_vs_steps_<task>.png`` for every task, ``size_curve_<task>.png`` where sized and
     ``nested_<task>.png`` where nested.
 
@@ -888,18 +915,18 @@ def write_plots(out: Path, results: dict[str, Any]) -> None:
         plt.close(figure)
         sizes = results["sizes"].get(task, [])
         if sizes:
-            _plot_size_curve(plt, out, task, sizes, runs)
+            _plot_size_curve(plt, out, task, sizes, runs, plugins)
         if any("nested" in run for run in runs.values()):
-            _plot_nested_curve(plt, out, task, runs)
+            _plot_nested_curve(plt, out, task, runs, plugins)
 
 
 def _plot_size_curve(plt: Any, out: Path, task: str, sizes: list[int],
-                     runs: dict[str, dict[str, Any]]) -> None:
+                     runs: dict[str, dict[str, Any]], plugins: Plugins) -> None:
     figure, axis = plt.subplots(figsize=(8, 4))
     for solver, run in runs.items():
         line, = axis.plot(sizes, [run["sizes"][str(size)]["mse"][MIN_ENERGY] for size in sizes],
                           marker="o", label=solver)
-        reference = paper(task).get("size_curves", {}).get(solver)
+        reference = paper(task, plugins=plugins).get("size_curves", {}).get(solver)
         if reference:
             axis.plot(list(reference), list(reference.values()), linestyle="--", marker="x",
                       color=line.get_color(), label=f"{solver} (paper)")
@@ -910,12 +937,13 @@ def _plot_size_curve(plt: Any, out: Path, task: str, sizes: list[int],
     plt.close(figure)
 
 
-def _plot_nested_curve(plt: Any, out: Path, task: str, runs: dict[str, dict[str, Any]]) -> None:
+def _plot_nested_curve(plt: Any, out: Path, task: str, runs: dict[str, dict[str, Any]],
+                       plugins: Plugins) -> None:
     figure, axis = plt.subplots(figsize=(8, 4))
     for solver, run in runs.items():
         errors = run["nested"]["mse"]
         line, = axis.plot(range(1, len(errors) + 1), errors, marker="o", label=solver)
-        reference = paper(task).get("nested_curves", {}).get(solver)
+        reference = paper(task, plugins=plugins).get("nested_curves", {}).get(solver)
         if reference:
             axis.plot(list(reference), list(reference.values()), linestyle="none", marker="x",
                       markersize=9, color=line.get_color(), label=f"{solver} (paper)")
@@ -1006,7 +1034,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                         overrides=args.overrides, seeds=args.seeds, device=args.device,
                         sizes=args.sizes, lr_factors=args.lr_factors,
                         sweep_fraction=args.sweep_fraction, jobs=args.jobs,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, plugins=args.plugins)
     print(f"{len(summary.trained)} runs trained and evaluated, {len(summary.reused)} reused "
           f"(besides the learning-rate sweep), in "
           f"{summary.wall_seconds:.0f} s; results in {summary.directory / 'results.md'}")

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import attrs
 
-from irem_core.config import EnergySpec, OptimizerSpec, structure
+from irem_core.config import EnergySpec, OptimizerSpec, plugins_default
 from irem_core.energy_solver import EnergySolver
 from irem_core.errors import PluginError
-from irem_core.plugins import load_plugins
+from irem_core.plugins import Plugins
 from irem_core.protocols import Task
-
-
-def _default_optimizer() -> OptimizerSpec:
-    return structure({"name": "gd"}, OptimizerSpec)
 
 
 @attrs.define
@@ -27,12 +23,12 @@ class IremConfig:
     """
 
     energy: EnergySpec
-    optimizer: OptimizerSpec = attrs.field(factory=_default_optimizer)
+    optimizer: OptimizerSpec = plugins_default({"name": "gd"}, OptimizerSpec)
 
 
-def build_irem_solver(options: IremConfig, task: Task) -> EnergySolver:
-    """Build the energy model for ``task`` and the optimizer named in ``options``."""
-    plugins = load_plugins()
+def build_irem_solver(options: IremConfig, task: Task, *, plugins: Plugins) -> EnergySolver:
+    """Build the energy model for ``task`` and the optimizer named in ``options``, as
+    ``plugins`` register them."""
     energy_component = plugins.get("energy_model", options.energy.name)
     domain = energy_component.meta.get("domain")
     if domain is not None and domain != task.domain:
