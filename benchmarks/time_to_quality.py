@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import attrs
 import torch
 
 from irem_core.checkpoint import atomic_write
@@ -298,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
             config = build_run_config(task=args.task, preset=args.preset, overrides=args.overrides,
                                       seed=args.seed, device=args.device)
             out = args.out or Path("runs/ttq") / f"{args.task}-{args.preset}"
-        config.train.eval_every = 0
+        config = attrs.evolve(config, train=attrs.evolve(config.train, eval_every=0))
         benchmark = Benchmark(config, out, curve["eval_problems"] if curve else args.eval_problems,
                               args.eval_every, curve)
         result = benchmark.run(None if args.max_minutes is None else args.max_minutes * 60)

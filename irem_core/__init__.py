@@ -22,8 +22,8 @@ The public surface (everything else is internal and may change):
   of their :class:`Component` s (``factory``, ``config`` class, ``plugin``, ``meta``). The
   functions below that need registries take ``plugins=`` (default: the installed plugins),
   so a program or test can pass its own set.
-- **Config** — :class:`RunConfig`, :func:`build_run_config` (preset + file + overrides),
-  :func:`structure` / :func:`unstructure` (strict converters).
+- **Config** — :class:`RunConfig` (configs are frozen attrs classes), :func:`build_run_config`
+  (preset + file + overrides), :func:`structure` / :func:`unstructure` (strict converters).
 - **Training and evaluation** — :func:`train` (writes the checkpoint: ``config.json`` +
   safetensors), :func:`evaluate`, :func:`select_min_energy`.
 - **Checkpoints and inference** — :func:`save_checkpoint` / :func:`load_checkpoint` write

@@ -1,11 +1,12 @@
-"""Run configuration: attrs classes, strict cattrs converters, TOML/JSON files, overrides.
+"""Run configuration: frozen attrs classes, strict cattrs converters, TOML/JSON files, overrides.
 
 Precedence, lowest first: field defaults < the task's preset < ``--config`` file < ``--set``
 overrides < explicit CLI flags. A component section (``task``, ``solver`` and the nested
 specs of a solver) names its component with ``name``; its other keys are that component's
 options, structured into the attrs class it registered (a tagged union built from the
 registries of the :class:`~irem_core.plugins.Plugins` the data is structured with: each
-has its own converter, see :func:`converter_for`).
+has its own converter, see :func:`converter_for`). Configs are frozen: change one with
+:func:`attrs.evolve`, or change its data before structuring it (``--set``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ else:
     import tomli as tomllib
 
 
-@attrs.define
+@attrs.frozen
 class ComponentSpec:
     """A component chosen by name, with its options (an instance of its config class)."""
 
@@ -50,28 +51,28 @@ class ComponentSpec:
     options: Any = None
 
 
-@attrs.define
+@attrs.frozen
 class TaskSpec(ComponentSpec):
     """The task section: ``name`` plus the task's options."""
 
     kind: ClassVar[str] = "task"
 
 
-@attrs.define
+@attrs.frozen
 class SolverSpec(ComponentSpec):
     """The solver section: ``name`` plus the solver's options."""
 
     kind: ClassVar[str] = "solver"
 
 
-@attrs.define
+@attrs.frozen
 class EnergySpec(ComponentSpec):
     """An energy model chosen by name, with its options."""
 
     kind: ClassVar[str] = "energy_model"
 
 
-@attrs.define
+@attrs.frozen
 class OptimizerSpec(ComponentSpec):
     """An optimizer chosen by name, with its options."""
 
@@ -132,7 +133,7 @@ def plugins_default(data: Any, cls: type | None = None, **field: Any) -> Any:
     return attrs.field(factory=factory, metadata={PLUGINS_DEFAULT: make}, **field)
 
 
-@attrs.define
+@attrs.frozen
 class TrainConfig:
     """Training loop settings.
 
@@ -191,7 +192,7 @@ class TrainConfig:
     loggers: list[str] = plugins_default(default_loggers, validator=_distinct)
 
 
-@attrs.define
+@attrs.frozen
 class EvalConfig:
     """Evaluation settings.
 
@@ -206,7 +207,7 @@ class EvalConfig:
     batch_size: int = attrs.field(default=1_000, validator=_positive)
 
 
-@attrs.define
+@attrs.frozen
 class RunConfig:
     """Everything a run needs; saved as ``config.json`` beside its checkpoint.
 

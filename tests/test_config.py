@@ -42,7 +42,7 @@ def test_structure_unstructure_round_trip(train: TrainConfig, evaluation: EvalCo
     config = build_run_config(task=task, overrides=[
         f"task.size={size}", f"solver.energy.hidden={hidden}",
         f"solver.optimizer.step_size={step_size}"], seed=seed)
-    config.train, config.eval = train, evaluation
+    config = attrs.evolve(config, train=train, eval=evaluation)
     data = unstructure(config)
     assert structure(json.loads(json.dumps(data)), RunConfig) == config
 

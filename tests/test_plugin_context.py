@@ -1,5 +1,5 @@
 """The plugins travel as an argument: what is given is used, the installed ones are never
-consulted behind its back; hooks and commands receive it."""
+consulted behind its back; hooks and commands receive it; configs are frozen."""
 
 from __future__ import annotations
 
@@ -139,6 +139,17 @@ def test_a_plugin_command_finds_the_plugins_in_its_arguments(given: Plugins) -> 
     assert received == [plugins] and received[0] is plugins
     with pytest.raises(SystemExit):  # another set of plugins: no such command
         main(["whoami"], plugins=given)
+
+
+def test_configs_are_frozen_and_changed_with_evolve() -> None:
+    config = build_run_config(task="addition", preset="quick")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        config.train.lr = 1.0  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        config.solver.name = "other"  # type: ignore[misc]
+    changed = attrs.evolve(config, train=attrs.evolve(config.train, lr=1.0))
+    assert (changed.train.lr, config.train.lr) == (1.0, build_run_config(
+        task="addition", preset="quick").train.lr)
 
 
 def test_set_plugins_still_replaces_the_default(given: Plugins) -> None:
