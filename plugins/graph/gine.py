@@ -127,8 +127,14 @@ class GineEnergy(nn.Module):
         ``mean``, for ``max`` split evenly among the messages equal to the maximum, as torch's
         ``scatter_reduce`` backward does), masked by the ReLU; it passes on to its source node
         and, through ``e = offset + y · slope``, to ``y``. The max pooling of the readout is
-        differentiated like ``max`` aggregation. ``None`` (autograd) for a subclass
-        overriding ``forward``.
+        differentiated like ``max`` aggregation.
+
+        The gradient is piecewise constant: the answer and the inputs reach it only through
+        the ReLU masks and the max's winners, whose derivative is zero. So its graph holds
+        the weights and edge slopes alone (training's backward never revisits the forward
+        pass), and the parameters that act only through the masks (the input embedding and
+        the biases) get no gradient where autograd's double backward gives them zeros.
+        ``None`` (autograd) for a subclass overriding ``forward``.
         """
         if type(self).forward is not GineEnergy.forward:
             return None
@@ -138,11 +144,11 @@ class GineEnergy(nn.Module):
         saved = []
         for convolution, offset, slope in zip(cast(Iterable[GINEConv], self.convolutions),
                                               context.edge_offsets, context.edge_slopes):
-            pre = hidden[source] + torch.addcmul(offset, answer, slope)
+            pre = hidden.index_select(0, source) + torch.addcmul(offset, answer, slope)
             messages = pre.relu()
             reduce = convolution.aggr
             aggregated = scatter(messages, target, 0, count, reduce=cast(str, reduce))
-            saved.append((pre, messages, aggregated))
+            saved.append((messages, aggregated))
             hidden = cast(nn.Linear, convolution.nn)(aggregated + (1 + convolution.eps) * hidden)
         pooled = scatter(hidden, graphs.batch, 0, graphs.num_graphs, reduce="max")
         first, _, last = cast(Iterable[nn.Linear], self.readout)
@@ -153,17 +159,20 @@ class GineEnergy(nn.Module):
         answer_gradient = torch.zeros_like(answer)
         layers = list(zip(cast(Iterable[GINEConv], self.convolutions), context.edge_slopes, saved))
         for depth in range(len(layers) - 1, -1, -1):
-            convolution, slope, (pre, messages, aggregated) = layers[depth]
+            convolution, slope, (messages, aggregated) = layers[depth]
             combined = node_gradient @ cast(nn.Linear, convolution.nn).weight
             if convolution.aggr == "max":
                 message_gradient = _max_backward(messages, target, aggregated, combined)
             elif convolution.aggr == "mean":
                 degree = torch.zeros_like(combined[:, 0]).index_add_(
-                    0, target, torch.ones_like(pre[:, 0])).clamp(min=1)
-                message_gradient = (combined / degree.unsqueeze(-1))[target]
+                    0, target, torch.ones_like(messages[:, 0])).clamp(min=1)
+                message_gradient = (combined / degree.unsqueeze(-1)).index_select(0, target)
             else:
-                message_gradient = combined[target]
-            message_gradient = message_gradient * (pre > 0)
+                message_gradient = combined.index_select(0, target)
+            # ReLU's derivative as torch computes it (one fused pass), with the mask detached:
+            # its derivative is zero, so the training backward need not revisit the forward
+            message_gradient = torch.ops.aten.threshold_backward(message_gradient,
+                                                                 messages.detach(), 0.0)
             answer_gradient = answer_gradient + message_gradient @ slope.unsqueeze(-1)
             if depth:  # the first layer's node features are constant zeros
                 node_gradient = ((1 + convolution.eps) * combined).index_add(
@@ -175,6 +184,6 @@ def _max_backward(values: Tensor, index: Tensor, maxima: Tensor, gradient: Tenso
     """The gradient ``(N, C)`` of ``values`` from that of their per-``index`` maxima
     ``maxima`` (``gradient``, both ``(K, C)``), split evenly among the values equal to the
     maximum, as torch's ``scatter_reduce(..., "amax")`` backward does."""
-    winners = values == maxima[index]
-    ties = torch.zeros_like(maxima).index_add_(0, index, winners.to(values.dtype))
-    return (gradient / ties.clamp(min=1))[index] * winners
+    winners = (values == maxima.index_select(0, index)).to(values.dtype)
+    ties = torch.zeros_like(maxima).index_add_(0, index, winners)
+    return (gradient / ties.clamp(min=1)).index_select(0, index) * winners

@@ -83,20 +83,32 @@ class VectorEnergy(nn.Module):
 
         With ``a_k`` the pre-activations and ``swish'(a) = s(a)(1 + a(1 − s(a)))``,
         ``s = sigmoid``: ``g_L = w ⊙ swish'(a_L)``, ``g_{k−1} = (g_k W_k) ⊙ swish'(a_{k−1})``
-        and ``∇_y E = g_1 W_y``. ``None`` (autograd) for a subclass overriding ``forward``.
+        and ``∇_y E = g_1 W_y``; without grad mode the ``⊙ swish'`` is torch's fused
+        ``silu_backward`` (one pass, as autograd's first-order backward), with it the formula
+        (as autograd's double backward). ``None`` (autograd) for a subclass overriding
+        ``forward``.
         """
         if type(self).forward is not VectorEnergy.forward:
             return None
         layers = [self.answer_layer, *self.hidden_layers]
-        slopes: list[Tensor] = []
+        activations: list[Tensor] = []
         hidden = answer
         for index, layer in enumerate(layers):
-            pre = layer(hidden) + context if index == 0 else layer(hidden)
-            sigmoid = torch.sigmoid(pre)
-            hidden = pre * sigmoid
-            slopes.append(sigmoid * (1 + pre * (1 - sigmoid)))
+            activations.append(layer(hidden) + context if index == 0 else layer(hidden))
+            hidden = F.silu(activations[-1])
         energies = self.output_layer(hidden).squeeze(-1)
-        gradient = self.output_layer.weight * slopes[-1]
-        for index in range(len(layers) - 1, 0, -1):
-            gradient = (gradient @ layers[index].weight) * slopes[index - 1]
+        gradient = self.output_layer.weight.expand_as(hidden)
+        differentiable = torch.is_grad_enabled()
+        for index in range(len(layers) - 1, -1, -1):
+            gradient = (_swish_backward(gradient, activations[index]) if differentiable
+                        else torch.ops.aten.silu_backward(gradient, activations[index]))
+            if index:
+                gradient = gradient @ layers[index].weight
         return energies, gradient @ self.answer_layer.weight
+
+
+def _swish_backward(gradient: Tensor, activation: Tensor) -> Tensor:
+    """``gradient ⊙ swish'(activation)`` in differentiable operations (torch's fused
+    ``silu_backward``, used when no graph is built, has no derivative)."""
+    sigmoid = torch.sigmoid(activation)
+    return gradient * (sigmoid * (1 + activation * (1 - sigmoid)))
