@@ -188,3 +188,60 @@ def test_connected_components_fast_gives_every_solver_the_self_pair_input() -> N
         assert built.solve(problems, y0, 2).answer.shape == problems.target.shape
     shortest = build_run_config(task="shortest_path", preset="fast")
     assert not shortest.solver.options.energy.options.self_pair_input
+
+
+def _training_loss_gradients(activation: str) -> dict[str, torch.Tensor | None]:
+    """Parameter gradients of one IREM-style loss: the target's MSE after two descent steps
+    (a double backward through ``energy_and_gradient``)."""
+    torch.manual_seed(0)
+    model = GineEnergy(GineEnergyConfig(hidden=16, aggregation="mean", activation=activation),
+                       TASK).double()
+    problems = TASK.sample("train", 4, torch.Generator().manual_seed(0))
+    graphs = attr_double(problems.inputs)
+    bound = BoundEnergy(model, model.encode(graphs), problems.row_problem, 4, "gine")
+    answer = TASK.init_answer(problems, torch.Generator().manual_seed(1)).double()
+    answer.requires_grad_(True)
+    for _ in range(2):
+        _, gradient = energy_and_gradient(bound, answer, create_graph=True)
+        answer = answer - 10.0 * gradient
+    loss = (answer - problems.target.double()).pow(2).mean()
+    parameters = dict(model.named_parameters())
+    grads = torch.autograd.grad(loss, list(parameters.values()), allow_unused=True)
+    return dict(zip(parameters, grads))
+
+
+def test_relu_energy_never_trains_its_input_embedding_and_silu_does() -> None:
+    """With ReLU the answer's gradient is piecewise constant, so parameters that reach it
+    only through the masks (the input embedding) get no gradient from the unrolled loss."""
+    relu = _training_loss_gradients("relu")
+    silu = _training_loss_gradients("silu")
+    for name in ("input_embedding.weight", "input_embedding.bias"):
+        assert relu[name] is None or float(relu[name].abs().max()) == 0.0
+        assert silu[name] is not None and float(silu[name].abs().max()) > 0.0
+
+
+@pytest.mark.parametrize("aggregation", ["sum", "mean", "max"])
+def test_written_out_relu_convolutions_equal_gineconv(aggregation: str) -> None:
+    """``_propagate`` (the SiLU forward and the explicit gradient's) is GINEConv for ReLU."""
+    torch.manual_seed(0)
+    model = GineEnergy(GineEnergyConfig(hidden=16, aggregation=aggregation), TASK).double()
+    problems = TASK.sample("train", 5, torch.Generator().manual_seed(0))
+    context = model.encode(attr_double(problems.inputs))
+    answer = TASK.init_answer(problems, torch.Generator().manual_seed(1)).double()
+    hidden = context.nodes
+    for convolution, offset, slope in zip(model.convolutions, context.edge_offsets,
+                                          context.edge_slopes):
+        hidden = convolution(hidden, context.graphs.edge_index, offset + answer * slope)
+    torch.testing.assert_close(model._propagate(context, answer)[0], hidden)
+
+
+def test_silu_energy_keeps_the_parameter_count_and_descends() -> None:
+    model = GineEnergy(GineEnergyConfig(activation="silu"), TASK)
+    assert sum(parameter.numel() for parameter in model.parameters()) == 83_330
+    problems = TASK.sample("same", 3, torch.Generator().manual_seed(0))
+    bound = BoundEnergy(model, model.encode(problems.inputs), problems.row_problem, 3, "gine")
+    answer = TASK.init_answer(problems, torch.Generator().manual_seed(1)).requires_grad_(True)
+    before, gradient = energy_and_gradient(bound, answer, create_graph=False)
+    after, _ = energy_and_gradient(bound, (answer - 1e-3 * gradient).detach().requires_grad_(True),
+                                   create_graph=False)
+    assert bool((after <= before).all())

@@ -32,12 +32,18 @@ class GineEnergyConfig:
         self_pair_input: a second edge input, 1 on the self-pairs ``(i, i)``: without it
             the energy cannot single out the diagonal, which connected components labels 1
             (docs/graph.md). The paper's encoding has none.
+        activation: the non-linearity of the messages and the readout: ``relu`` (the
+            paper's) or ``silu``. With ReLU the energy is piecewise linear, so its gradient
+            in the answer is piecewise constant and the parameters that reach it only
+            through the masks (the input embedding, every bias) are never trained by IREM's
+            loss; SiLU is smooth, so they are (docs/graph.md).
     """
 
     hidden: int = attrs.field(default=128, validator=[v.ge(2), _even])
     layers: int = attrs.field(default=3, validator=v.ge(1))
     aggregation: str = attrs.field(default="sum", validator=v.in_(("sum", "mean", "max")))
     self_pair_input: bool = False
+    activation: str = attrs.field(default="relu", validator=v.in_(("relu", "silu")))
 
 
 def build_gine_energy(options: GineEnergyConfig, task: Task) -> nn.Module:

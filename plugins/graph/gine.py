@@ -52,7 +52,8 @@ class GineEnergy(nn.Module):
     ``P_l`` (``h→1``, then ``h→h``) of ``GINEConv(edge_dim=h)``. The sum over neighbours is
     the paper's; ``aggregation = "mean"`` or ``"max"`` replaces it (docs/graph.md: with the
     sum, activations grow ∝ n² over three layers and bigger graphs fail). As in the release, no
-    activation sits between convolutions (the message ReLU is the non-linearity). The energy
+    activation sits between convolutions (the message ReLU is the non-linearity; ``activation
+    = "silu"`` replaces it and the readout's ReLU by SiLU). The energy
     is ``Linear(h→1)(ReLU(Linear(h→h)(max_i h_i)))``, one scalar per graph; the parameter count
     equals the release's (``h = 128``: 83,330).
 
@@ -78,13 +79,16 @@ class GineEnergy(nn.Module):
                             f"edge; {type(task).__name__} is not one")
         hidden, half = options.hidden, options.hidden // 2
         self.self_pair_input = options.self_pair_input
+        self.activation = options.activation
         self.input_embedding = nn.Linear(2 if options.self_pair_input else 1, half)
         self.answer_embedding = nn.Linear(1, half)
         widths = [1] + [hidden] * options.layers
         self.edge_projections = nn.ModuleList(nn.Linear(hidden, width) for width in widths[:-1])
         self.convolutions = nn.ModuleList(GINEConv(nn.Linear(width, hidden), aggr=options.aggregation)
                                           for width in widths[:-1])
-        self.readout = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        self.readout = nn.Sequential(nn.Linear(hidden, hidden),
+                                     nn.ReLU() if options.activation == "relu" else nn.SiLU(),
+                                     nn.Linear(hidden, 1))
 
     def encode(self, inputs: GraphBatch) -> GineContext:
         """Precompute every layer's answer-independent edge term (see the class docstring)."""
@@ -108,10 +112,13 @@ class GineEnergy(nn.Module):
     def forward(self, context: GineContext, answer: Tensor) -> Tensor:
         """Energies ``(G,)`` of per-edge answers ``(E, 1)``."""
         graphs, hidden = context.graphs, context.nodes
-        for convolution, offset, slope in zip(self.convolutions, context.edge_offsets,
-                                              context.edge_slopes):
-            edge_features = torch.addcmul(offset, answer, slope)
-            hidden = convolution(hidden, graphs.edge_index, edge_features)
+        if self.activation == "relu":
+            for convolution, offset, slope in zip(self.convolutions, context.edge_offsets,
+                                                  context.edge_slopes):
+                edge_features = torch.addcmul(offset, answer, slope)
+                hidden = convolution(hidden, graphs.edge_index, edge_features)
+        else:
+            hidden, _ = self._propagate(context, answer)
         pooled = global_max_pool(hidden, graphs.batch, size=graphs.num_graphs)
         return self.readout(pooled).squeeze(-1)
 
@@ -134,22 +141,13 @@ class GineEnergy(nn.Module):
         the weights and edge slopes alone (training's backward never revisits the forward
         pass), and the parameters that act only through the masks (the input embedding and
         the biases) get no gradient where autograd's double backward gives them zeros.
-        ``None`` (autograd) for a subclass overriding ``forward``.
+        ``None`` (autograd) for a subclass overriding ``forward`` and for ``silu``.
         """
-        if type(self).forward is not GineEnergy.forward:
+        if type(self).forward is not GineEnergy.forward or self.activation != "relu":
             return None
-        graphs, hidden = context.graphs, context.nodes
+        graphs = context.graphs
         source, target = graphs.edge_index[0], graphs.edge_index[1]
-        count = hidden.shape[0]
-        saved = []
-        for convolution, offset, slope in zip(cast(Iterable[GINEConv], self.convolutions),
-                                              context.edge_offsets, context.edge_slopes):
-            pre = hidden.index_select(0, source) + torch.addcmul(offset, answer, slope)
-            messages = pre.relu()
-            reduce = convolution.aggr
-            aggregated = scatter(messages, target, 0, count, reduce=cast(str, reduce))
-            saved.append((messages, aggregated))
-            hidden = cast(nn.Linear, convolution.nn)(aggregated + (1 + convolution.eps) * hidden)
+        hidden, saved = self._propagate(context, answer)
         pooled = scatter(hidden, graphs.batch, 0, graphs.num_graphs, reduce="max")
         first, _, last = cast(Iterable[nn.Linear], self.readout)
         activation = first(pooled)
@@ -178,6 +176,25 @@ class GineEnergy(nn.Module):
                 node_gradient = ((1 + convolution.eps) * combined).index_add(
                     0, source, message_gradient)
         return energies, answer_gradient
+
+
+    def _propagate(self, context: GineContext,
+                   answer: Tensor) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
+        """The convolutions written out: node features ``(V, h)`` after the last, and per
+        layer the activated messages ``(E, h)`` and their aggregates ``(V, h)``."""
+        graphs, hidden = context.graphs, context.nodes
+        source, target = graphs.edge_index[0], graphs.edge_index[1]
+        activate = F.relu if self.activation == "relu" else F.silu
+        saved = []
+        for convolution, offset, slope in zip(cast(Iterable[GINEConv], self.convolutions),
+                                              context.edge_offsets, context.edge_slopes):
+            messages = activate(hidden.index_select(0, source)
+                                + torch.addcmul(offset, answer, slope))
+            aggregated = scatter(messages, target, 0, hidden.shape[0],
+                                 reduce=cast(str, convolution.aggr))
+            saved.append((messages, aggregated))
+            hidden = cast(nn.Linear, convolution.nn)(aggregated + (1 + convolution.eps) * hidden)
+        return hidden, saved
 
 
 def _max_backward(values: Tensor, index: Tensor, maxima: Tensor, gradient: Tensor) -> Tensor:
