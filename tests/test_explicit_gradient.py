@@ -1,8 +1,9 @@
 """Energies that supply their own gradient (GradientEnergy) agree with autograd.
 
 Every check is in float64: energies and answer gradients to 1e-10 for every option of
-``mlp`` and ``gine``, parameter gradients of a training loss through the public descent loop
-(truncated and full backprop) to 1e-8 against the same model differentiated by autograd.
+``mlp`` and ``gine`` (both activations), parameter gradients of a training loss through the
+public descent loop (truncated and full backprop) to 1e-8 against the same model
+differentiated by autograd.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from irem_plugins.optimizers.gradient_descent import GradientDescent, GradientDe
 from irem_plugins.optimizers.momentum import Momentum, MomentumConfig
 
 EXACT = {"rtol": 0.0, "atol": 1e-10}
+ACTIVATIONS = ["relu", "silu"]
 GRAPH_TASKS = {"shortest_path": ShortestPathTask(GraphConfig(min_train_nodes=1)),
                "connected_components": ConnectedComponentsTask(GraphConfig(min_train_nodes=1))}
 
@@ -118,15 +120,16 @@ def test_mlp_energies_and_gradients_equal_autograd(seed: int, hidden: int, layer
     assert_agrees_with_autograd(bind(model, problems), torch.cat([y0, scratch], dim=1) * 3)
 
 
+@pytest.mark.parametrize("activation", ACTIVATIONS)
 @settings(max_examples=15)
 @given(seed=st.integers(0, 10_000), task=st.sampled_from(sorted(GRAPH_TASKS)),
        aggregation=st.sampled_from(["sum", "mean", "max"]), self_pair_input=st.booleans(),
        half=st.integers(1, 8), layers=st.integers(1, 3), count=st.integers(1, 4))
-def test_gine_energies_and_gradients_equal_autograd(seed: int, task: str, aggregation: str,
-                                                    self_pair_input: bool, half: int,
-                                                    layers: int, count: int) -> None:
+def test_gine_energies_and_gradients_equal_autograd(activation: str, seed: int, task: str,
+                                                    aggregation: str, self_pair_input: bool,
+                                                    half: int, layers: int, count: int) -> None:
     model, graph_task = gine(seed, task, hidden=2 * half, layers=layers, aggregation=aggregation,
-                             self_pair_input=self_pair_input)
+                             self_pair_input=self_pair_input, activation=activation)
     problems, y0 = problems_of(graph_task, count, seed)
     energy = bind(model, problems)
     assert_agrees_with_autograd(energy, y0)
@@ -135,11 +138,12 @@ def test_gine_energies_and_gradients_equal_autograd(seed: int, task: str, aggreg
     assert_agrees_with_autograd(restricted, y0[rows])
 
 
+@pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("aggregation", ["sum", "mean", "max"])
-def test_gine_ties_split_the_gradient_like_autograd(aggregation: str) -> None:
+def test_gine_ties_split_the_gradient_like_autograd(aggregation: str, activation: str) -> None:
     """Equal inputs and answers make every node of a graph alike: the max aggregation and
     the max pooling tie everywhere, and the gradient is split among the tied like torch's."""
-    model, _ = gine(0, hidden=8, aggregation=aggregation)
+    model, _ = gine(0, hidden=8, aggregation=aggregation, activation=activation)
     layout = complete_graphs(torch.tensor([3, 1, 4]), 4)
     graphs = layout.graph_batch(torch.ones(26, 1, dtype=torch.float64))
     energy = BoundEnergy(model, model.encode(graphs), layout.edge_graph, 3, "test")
@@ -149,9 +153,11 @@ def test_gine_ties_split_the_gradient_like_autograd(aggregation: str) -> None:
 ENERGIES = {
     "mlp": lambda: mlp(1, hidden=16),
     "mlp-memory": lambda: mlp(2, hidden=16, layers=2, memory=3),
-    **{f"gine-{aggregation}": (lambda aggregation=aggregation: gine(
-        3, hidden=8, aggregation=aggregation, self_pair_input=aggregation == "max"))
-       for aggregation in ("sum", "mean", "max")},
+    **{f"gine-{activation}-{aggregation}": (
+        lambda aggregation=aggregation, activation=activation: gine(
+            3, hidden=8, aggregation=aggregation, self_pair_input=aggregation == "max",
+            activation=activation))
+       for aggregation in ("sum", "mean", "max") for activation in ACTIVATIONS},
 }
 
 
@@ -182,6 +188,8 @@ def test_training_gradients_equal_the_autograd_path(energy_name: str, optimizer_
     torch.testing.assert_close(loss, expected_loss, rtol=1e-10, atol=0.0)
     torch.testing.assert_close(answer, expected_answer, **EXACT)
     assert any(g is not None and bool(g.abs().sum() > 0) for g in gradients)
+    if "silu" in energy_name:  # smooth: the same parameters reach the answer gradient
+        assert [g is None for g in gradients] == [g is None for g in expected_gradients]
     for gradient, expected in zip(gradients, expected_gradients):
         if gradient is None:  # reaches the answer gradient only through ReLU masks: zero
             assert expected is None or not bool(expected.any())

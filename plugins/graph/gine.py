@@ -125,39 +125,46 @@ class GineEnergy(nn.Module):
     def energy_and_gradient(self, context: GineContext,
                             answer: Tensor) -> tuple[Tensor, Tensor] | None:
         r"""Energies ``(G,)`` and ``∇_y E``, ``(E, 1)``, backpropagated by hand (the
-        :class:`~irem_core.protocols.GradientEnergy` capability), for every aggregation.
+        :class:`~irem_core.protocols.GradientEnergy` capability), for every aggregation and
+        both activations.
 
-        The forward pass is :meth:`forward`'s written out: messages ``m = ReLU(h_j + e_ji)``
-        aggregated at ``i`` into ``a_i``, ``h'_i = Θ_l (a_i + (1 + ε) h_i)``. Going back, a
-        node's gradient ``g`` becomes ``g Θ_l`` on ``a`` and ``(1 + ε) g Θ_l`` on ``h``; an edge
-        receives its target's share of ``a``'s gradient (all of it for ``sum``, ``1/deg`` for
-        ``mean``, for ``max`` split evenly among the messages equal to the maximum, as torch's
-        ``scatter_reduce`` backward does), masked by the ReLU; it passes on to its source node
+        The forward pass is :meth:`forward`'s written out: messages ``m = σ(u)`` of the
+        pre-activations ``u = h_j + e_ji`` (``σ`` ReLU or SiLU) aggregated at ``i`` into
+        ``a_i``, ``h'_i = Θ_l (a_i + (1 + ε) h_i)``. Going back, a node's gradient ``g``
+        becomes ``g Θ_l`` on ``a`` and ``(1 + ε) g Θ_l`` on ``h``; an edge receives its
+        target's share of ``a``'s gradient (all of it for ``sum``, ``1/deg`` for ``mean``, for
+        ``max`` split evenly among the messages equal to the maximum, as torch's
+        ``scatter_reduce`` backward does), times ``σ'(u)``; it passes on to its source node
         and, through ``e = offset + y · slope``, to ``y``. The max pooling of the readout is
-        differentiated like ``max`` aggregation.
+        differentiated like ``max`` aggregation, the readout's ``σ`` like the messages'.
 
-        The gradient is piecewise constant: the answer and the inputs reach it only through
-        the ReLU masks and the max's winners, whose derivative is zero. So its graph holds
-        the weights and edge slopes alone (training's backward never revisits the forward
-        pass), and the parameters that act only through the masks (the input embedding and
-        the biases) get no gradient where autograd's double backward gives them zeros.
-        ``None`` (autograd) for a subclass overriding ``forward`` and for ``silu``.
+        With ReLU the gradient is piecewise constant: the answer and the inputs reach it only
+        through the ReLU masks and the max's winners, whose derivative is zero. So its graph
+        holds the weights and edge slopes alone (training's backward never revisits the
+        forward pass), and the parameters that act only through the masks (the input
+        embedding and the biases) get no gradient where autograd's double backward gives them
+        zeros. SiLU's ``σ'(u) = s(u)(1 + u(1 − s(u)))``, ``s = sigmoid``, is smooth: the
+        pre-activations stay in the graph and every parameter is trained through them. Without
+        grad mode ``⊙ σ'`` is torch's fused ``threshold_backward`` / ``silu_backward`` (one
+        pass, as autograd's first-order backward); with it SiLU's is the formula (the fused
+        kernel has no derivative). ``None`` (autograd) for a subclass overriding ``forward``.
         """
-        if type(self).forward is not GineEnergy.forward or self.activation != "relu":
+        if type(self).forward is not GineEnergy.forward:
             return None
         graphs = context.graphs
         source, target = graphs.edge_index[0], graphs.edge_index[1]
         hidden, saved = self._propagate(context, answer)
         pooled = scatter(hidden, graphs.batch, 0, graphs.num_graphs, reduce="max")
-        first, _, last = cast(Iterable[nn.Linear], self.readout)
-        activation = first(pooled)
-        energies = last(activation.relu()).squeeze(-1)
-        gradient = (last.weight * (activation > 0)) @ first.weight
+        first, activate, last = cast(Iterable[nn.Module], self.readout)
+        readout = first(pooled)
+        energies = last(activate(readout)).squeeze(-1)
+        first, last = cast(nn.Linear, first), cast(nn.Linear, last)
+        gradient = self._activation_backward(last.weight.expand_as(readout), readout) @ first.weight
         node_gradient = _max_backward(hidden, graphs.batch, pooled, gradient)
         answer_gradient = torch.zeros_like(answer)
         layers = list(zip(cast(Iterable[GINEConv], self.convolutions), context.edge_slopes, saved))
         for depth in range(len(layers) - 1, -1, -1):
-            convolution, slope, (messages, aggregated) = layers[depth]
+            convolution, slope, (inputs, messages, aggregated) = layers[depth]
             combined = node_gradient @ cast(nn.Linear, convolution.nn).weight
             if convolution.aggr == "max":
                 message_gradient = _max_backward(messages, target, aggregated, combined)
@@ -167,32 +174,44 @@ class GineEnergy(nn.Module):
                 message_gradient = (combined / degree.unsqueeze(-1)).index_select(0, target)
             else:
                 message_gradient = combined.index_select(0, target)
-            # ReLU's derivative as torch computes it (one fused pass), with the mask detached:
-            # its derivative is zero, so the training backward need not revisit the forward
-            message_gradient = torch.ops.aten.threshold_backward(message_gradient,
-                                                                 messages.detach(), 0.0)
+            message_gradient = self._activation_backward(message_gradient, inputs)
             answer_gradient = answer_gradient + message_gradient @ slope.unsqueeze(-1)
             if depth:  # the first layer's node features are constant zeros
                 node_gradient = ((1 + convolution.eps) * combined).index_add(
                     0, source, message_gradient)
         return energies, answer_gradient
 
+    def _activation_backward(self, gradient: Tensor, inputs: Tensor) -> Tensor:
+        """``gradient ⊙ σ'(inputs)`` for the activation ``σ`` applied to ``inputs``.
+
+        ReLU's derivative is torch's (one fused pass) with the mask detached: its derivative
+        is zero, so the training backward need not revisit the forward pass. SiLU's depends
+        on ``inputs`` through a graph when one is built (the formula; the fused
+        ``silu_backward`` has no derivative), and is fused otherwise.
+        """
+        if self.activation == "relu":
+            return torch.ops.aten.threshold_backward(gradient, inputs.detach(), 0.0)
+        if not torch.is_grad_enabled():
+            return torch.ops.aten.silu_backward(gradient, inputs)
+        sigmoid = torch.sigmoid(inputs)
+        return gradient * (sigmoid * (1 + inputs * (1 - sigmoid)))
 
     def _propagate(self, context: GineContext,
-                   answer: Tensor) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
+                   answer: Tensor) -> tuple[Tensor, list[tuple[Tensor, Tensor, Tensor]]]:
         """The convolutions written out: node features ``(V, h)`` after the last, and per
-        layer the activated messages ``(E, h)`` and their aggregates ``(V, h)``."""
+        layer the messages' pre-activations and activations ``(E, h)`` and their aggregates
+        ``(V, h)``."""
         graphs, hidden = context.graphs, context.nodes
         source, target = graphs.edge_index[0], graphs.edge_index[1]
         activate = F.relu if self.activation == "relu" else F.silu
         saved = []
         for convolution, offset, slope in zip(cast(Iterable[GINEConv], self.convolutions),
                                               context.edge_offsets, context.edge_slopes):
-            messages = activate(hidden.index_select(0, source)
-                                + torch.addcmul(offset, answer, slope))
+            inputs = hidden.index_select(0, source) + torch.addcmul(offset, answer, slope)
+            messages = activate(inputs)
             aggregated = scatter(messages, target, 0, hidden.shape[0],
                                  reduce=cast(str, convolution.aggr))
-            saved.append((messages, aggregated))
+            saved.append((inputs, messages, aggregated))
             hidden = cast(nn.Linear, convolution.nn)(aggregated + (1 + convolution.eps) * hidden)
         return hidden, saved
 
