@@ -13,8 +13,9 @@ def energy_matmul_flops(rows: int, answer_features: int, hidden: int, layers: in
     return 2 * rows * (answer_features * hidden + (layers - 1) * hidden * hidden + hidden)
 
 
-def training_iteration_flops(rows: int, input_features: int, answer_features: int, hidden: int,
-                             layers: int, steps: int) -> int:
+def training_iteration_flops(
+    rows: int, input_features: int, answer_features: int, hidden: int, layers: int, steps: int
+) -> int:
     """FLOPs of one truncated-backprop training iteration on ``rows`` problems.
 
     - each of the ``steps`` steps: energy forward + its input gradient (``2 f``);

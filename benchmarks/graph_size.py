@@ -40,9 +40,12 @@ BUDGETS = [10, 20, 40, 80]
 def layer_activations(run: TrainedRun, context: Any, answer: torch.Tensor) -> list[float]:
     """Mean ``|h|`` after each convolution of a ``gine`` energy at ``answer``."""
     recorded: list[float] = []
-    hooks = [convolution.register_forward_hook(
-        lambda module, inputs, output: recorded.append(float(output.abs().mean())))
-        for convolution in run.solver.energy_model.convolutions]
+    hooks = [
+        convolution.register_forward_hook(
+            lambda module, inputs, output: recorded.append(float(output.abs().mean()))
+        )
+        for convolution in run.solver.energy_model.convolutions
+    ]
     try:
         with torch.no_grad():
             run.solver.energy_model(context, answer)
@@ -52,18 +55,24 @@ def layer_activations(run: TrainedRun, context: Any, answer: torch.Tensor) -> li
     return recorded
 
 
-def measure(run: TrainedRun, size: int, problems_count: int, step_scales: list[float],
-            directory: str) -> dict[str, Any]:
+def measure(
+    run: TrainedRun, size: int, problems_count: int, step_scales: list[float], directory: str
+) -> dict[str, Any]:
     """The measurements of the module docstring at one size."""
     task = sized_task(run.config.task, size, plugins=load_plugins())
     device = run.device
-    problems = task.sample("same", problems_count, seeded_generator(0, f"problems:size:{size}", device))
+    problems = task.sample(
+        "same", problems_count, seeded_generator(0, f"problems:size:{size}", device)
+    )
     y0 = task.init_answer(problems, seeded_generator(0, f"starts:size:{size}", device))
     model = run.solver.energy_model
     context = model.encode(problems.inputs)
     energy = BoundEnergy(model, context, problems.row_problem, problems.num_problems, "diagnosis")
-    stats: dict[str, Any] = {"n": size, "label_mean": float(problems.target.mean()),
-                             "label_variance": float(problems.target.var())}
+    stats: dict[str, Any] = {
+        "n": size,
+        "label_mean": float(problems.target.mean()),
+        "label_variance": float(problems.target.var()),
+    }
     for name, answer in (("start", y0), ("target", problems.target)):
         leaf = answer.detach().clone().requires_grad_(True)
         energies, gradient = energy_and_gradient(energy, leaf, create_graph=False)
@@ -73,11 +82,24 @@ def measure(run: TrainedRun, size: int, problems_count: int, step_scales: list[f
     base_step = run.config.solver.options.optimizer.options.step_size
     stats["mse"] = {}
     for scale in step_scales:
-        solver = run.solver if scale == 1 else load_run(
-            directory, str(device), [f"solver.optimizer.step_size={base_step * scale!r}"]).solver
-        result = evaluate(solver, task, problems, BUDGETS, seeded_generator(0, f"starts:size:{size}", device),
-                          run.config.eval.batch_size)
-        stats["mse"][str(scale)] = {key: result.mse[key] for key in [*map(str, BUDGETS), MIN_ENERGY]}
+        solver = (
+            run.solver
+            if scale == 1
+            else load_run(
+                directory, str(device), [f"solver.optimizer.step_size={base_step * scale!r}"]
+            ).solver
+        )
+        result = evaluate(
+            solver,
+            task,
+            problems,
+            BUDGETS,
+            seeded_generator(0, f"starts:size:{size}", device),
+            run.config.eval.batch_size,
+        )
+        stats["mse"][str(scale)] = {
+            key: result.mse[key] for key in [*map(str, BUDGETS), MIN_ENERGY]
+        }
         if scale == 1:
             stats["zero_predictor"] = result.zero_predictor
     return stats
@@ -87,20 +109,35 @@ def plot(reports: dict[str, list[dict[str, Any]]], path: str, budget: str = MIN_
     """Min-energy MSE against graph size for each labelled report (``sizes`` lists), with
     the zero predictor of the first and the paper's shortest-path points."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-
     figure, axis = plt.subplots(figsize=(7, 4))
     for label, rows in reports.items():
-        axis.plot([row["n"] for row in rows], [row["mse"]["1.0"][budget] for row in rows],
-                  marker="o", label=label)
+        axis.plot(
+            [row["n"] for row in rows],
+            [row["mse"]["1.0"][budget] for row in rows],
+            marker="o",
+            label=label,
+        )
     first = next(iter(reports.values()))
-    axis.plot([row["n"] for row in first], [row["zero_predictor"] for row in first], color="grey",
-              linestyle=":", label="zero predictor")
+    axis.plot(
+        [row["n"] for row in first],
+        [row["zero_predictor"] for row in first],
+        color="grey",
+        linestyle=":",
+        label="zero predictor",
+    )
     paper = load_plugins().get("task", "shortest_path").meta["paper"]["size_curves"]["irem"]
-    axis.plot(list(paper), list(paper.values()), color="black", linestyle="--", marker="x",
-              label="IREM (paper, shortest path)")
+    axis.plot(
+        list(paper),
+        list(paper.values()),
+        color="black",
+        linestyle="--",
+        marker="x",
+        label="IREM (paper, shortest path)",
+    )
     axis.set(xlabel="nodes n (trained on 2..10)", ylabel=f"MSE ({budget})", yscale="log")
     axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
     figure.tight_layout()
@@ -109,40 +146,58 @@ def plot(reports: dict[str, list[dict[str, Any]]], path: str, budget: str = MIN_
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.graph_size",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.graph_size", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("run", nargs="?", help="run directory of a graph task with a gine energy")
-    parser.add_argument("--compare", nargs="+", metavar="JSON",
-                        help="plot reports (this script's --json output, or benchmark curves "
-                             "holding 'sizes') together instead of measuring")
+    parser.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="JSON",
+        help="plot reports (this script's --json output, or benchmark curves "
+        "holding 'sizes') together instead of measuring",
+    )
     parser.add_argument("--plot", default="sizes.png", help="with --compare: the PNG to write")
     parser.add_argument("--sizes", default="5,10,15,20,25,30", help="graph sizes")
     parser.add_argument("-n", "--problems", type=int, default=200, help="graphs per size")
-    parser.add_argument("--step-scales", default="1", help="step-size multipliers to try at test time")
+    parser.add_argument(
+        "--step-scales", default="1", help="step-size multipliers to try at test time"
+    )
     parser.add_argument("--device", help="torch device (default: the run's)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
     if args.compare:
-        plot({Path(name).stem: json.loads(Path(name).read_text())["sizes"] for name in args.compare},
-             args.plot)
+        plot(
+            {Path(name).stem: json.loads(Path(name).read_text())["sizes"] for name in args.compare},
+            args.plot,
+        )
         return 0
     if args.run is None:
         parser.error("give a run directory, or --compare JSON ...")
     run = load_run(args.run, args.device)
     scales = [float(value) for value in args.step_scales.split(",")]
-    rows = [measure(run, int(size), args.problems, scales, args.run) for size in args.sizes.split(",")]
+    rows = [
+        measure(run, int(size), args.problems, scales, args.run) for size in args.sizes.split(",")
+    ]
     if args.json:
         print(json.dumps({"run": args.run, "iteration": run.iteration, "sizes": rows}, indent=1))
         return 0
-    print(f"{'n':>3} {'var(y*)':>8} {'E(y0)':>9} {'E(y*)':>9} {'|g|(y0)':>9} {'|g|(y*)':>9} "
-          f"{'|h| layers at y*':>24} {'zero':>7} " + " ".join(f"{'x' + str(s):>22}" for s in scales))
+    print(
+        f"{'n':>3} {'var(y*)':>8} {'E(y0)':>9} {'E(y*)':>9} {'|g|(y0)':>9} {'|g|(y*)':>9} "
+        f"{'|h| layers at y*':>24} {'zero':>7} " + " ".join(f"{'x' + str(s):>22}" for s in scales)
+    )
     for row in rows:
-        errors = " ".join(f"{row['mse'][str(s)]['10']:.3f}/{row['mse'][str(s)]['80']:.3f}/"
-                          f"{row['mse'][str(s)][MIN_ENERGY]:.3f}".rjust(22) for s in scales)
+        errors = " ".join(
+            f"{row['mse'][str(s)]['10']:.3f}/{row['mse'][str(s)]['80']:.3f}/"
+            f"{row['mse'][str(s)][MIN_ENERGY]:.3f}".rjust(22)
+            for s in scales
+        )
         layers = "/".join(f"{value:.3g}" for value in row["activations_at_target"])
-        print(f"{row['n']:>3} {row['label_variance']:8.4f} {row['energy_start']:9.3g} "
-              f"{row['energy_target']:9.3g} {row['grad_rms_start']:9.3g} {row['grad_rms_target']:9.3g} "
-              f"{layers:>24} {row['zero_predictor']:7.3f} {errors}")
+        print(
+            f"{row['n']:>3} {row['label_variance']:8.4f} {row['energy_start']:9.3g} "
+            f"{row['energy_target']:9.3g} {row['grad_rms_start']:9.3g} {row['grad_rms_target']:9.3g} "
+            f"{layers:>24} {row['zero_predictor']:7.3f} {errors}"
+        )
     print("errors: MSE at 10 / 80 steps / min energy, per step-size scale")
     return 0
 

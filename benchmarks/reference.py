@@ -25,15 +25,34 @@ class ReferenceLoop:
         seed: seeds the model and the problems.
     """
 
-    def __init__(self, input_features: int, answer_features: int, sample, batch_size: int = 512,
-                 steps: int = 10, hidden: int = 512, step_size: float = 100.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        input_features: int,
+        answer_features: int,
+        sample,
+        batch_size: int = 512,
+        steps: int = 10,
+        hidden: int = 512,
+        step_size: float = 100.0,
+        seed: int = 0,
+    ) -> None:
         torch.manual_seed(seed)
         self.model = nn.Sequential(
-            nn.Linear(input_features + answer_features, hidden), nn.SiLU(),
-            nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
-            nn.Linear(hidden, 1))
+            nn.Linear(input_features + answer_features, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, 1),
+        )
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-4)
-        self.sample, self.batch_size, self.steps, self.step_size = sample, batch_size, steps, step_size
+        self.sample, self.batch_size, self.steps, self.step_size = (
+            sample,
+            batch_size,
+            steps,
+            step_size,
+        )
         self.generator = torch.Generator().manual_seed(seed)
         self.replay: tuple[Tensor, Tensor, Tensor] | None = None
 
@@ -42,7 +61,9 @@ class ReferenceLoop:
         x, target = self.sample(self.batch_size, self.generator)
         answer = torch.rand(target.shape, generator=self.generator) * 2 - 1
         if self.replay is not None:
-            index = torch.randint(self.replay[0].shape[0], (self.batch_size,), generator=self.generator)
+            index = torch.randint(
+                self.replay[0].shape[0], (self.batch_size,), generator=self.generator
+            )
             x = torch.cat([x, self.replay[0][index]])
             target = torch.cat([target, self.replay[1][index]])
             answer = torch.cat([answer, self.replay[2][index]])

@@ -42,8 +42,11 @@ def timed(function: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
-def interleaved(variants: dict[str, Callable[[], Any]], repeats: int,
-                clock: Callable[[], float] = time.perf_counter) -> dict[str, float]:
+def interleaved(
+    variants: dict[str, Callable[[], Any]],
+    repeats: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, float]:
     """Median seconds of each variant, called in turn (A, B, ..., A, B, ...) ``repeats`` times
     after one warm-up call each, so that a busy machine slows every variant alike.
 
@@ -68,12 +71,14 @@ PEAK_SIZE = 2048
 def matmul_peak(repeats: int = 5) -> float:
     """FLOP/s of a ``PEAK_SIZE``² float32 ``torch.mm``: the machine's dense matmul peak."""
     a, b = torch.randn(PEAK_SIZE, PEAK_SIZE), torch.randn(PEAK_SIZE, PEAK_SIZE)
-    return 2 * PEAK_SIZE ** 3 / timed(lambda: torch.mm(a, b), repeats)
+    return 2 * PEAK_SIZE**3 / timed(lambda: torch.mm(a, b), repeats)
 
 
 def trainer_for(task: str, overrides: list[str], directory: Path) -> Trainer:
     """A paper-preset trainer whose replay buffer already holds a batch."""
-    config = build_run_config(task=task, preset="paper", overrides=overrides + ["train.eval_every=0"])
+    config = build_run_config(
+        task=task, preset="paper", overrides=overrides + ["train.eval_every=0"]
+    )
     plugins = load_plugins()
     prepare_directory(directory, resume=False, force=True, plugins=plugins)
     trainer = Trainer(config, directory, plugins=plugins)
@@ -93,52 +98,87 @@ def bench_training(task: str, repeats: int, scratch: Path) -> dict[str, Any]:
     result: dict[str, Any] = {"task": task}
     if trainer.task.domain == "vector":
         options = trainer.config.solver.options.energy.options
-        flops = training_iteration_flops(problems, trainer.task.input_features,
-                                         trainer.task.answer_features, options.hidden,
-                                         options.layers, settings.steps)
-        reference = ReferenceLoop(trainer.task.input_features, trainer.task.answer_features,
-                                  lambda count, generator: trainer.task.draw("train", count, generator),
-                                  batch_size=settings.batch_size, steps=settings.steps)
+        flops = training_iteration_flops(
+            problems,
+            trainer.task.input_features,
+            trainer.task.answer_features,
+            options.hidden,
+            options.layers,
+            settings.steps,
+        )
+        reference = ReferenceLoop(
+            trainer.task.input_features,
+            trainer.task.answer_features,
+            lambda count, generator: trainer.task.draw("train", count, generator),
+            batch_size=settings.batch_size,
+            steps=settings.steps,
+        )
         a, b = torch.randn(PEAK_SIZE, PEAK_SIZE), torch.randn(PEAK_SIZE, PEAK_SIZE)
-        medians = interleaved({"irem": trainer.step, "reference": reference.step,
-                               "peak": lambda: torch.mm(a, b)}, repeats, clock=time.process_time)
+        medians = interleaved(
+            {"irem": trainer.step, "reference": reference.step, "peak": lambda: torch.mm(a, b)},
+            repeats,
+            clock=time.process_time,
+        )
         seconds = medians["irem"]
-        peak = 2 * PEAK_SIZE ** 3 / medians["peak"]
-        result.update(flops_per_iteration=flops, flops_per_second=flops / seconds,
-                      peak_flops_alongside=peak, peak_share=flops / seconds / peak,
-                      reference_seconds_per_iteration=medians["reference"],
-                      speedup_vs_reference=medians["reference"] / seconds)
+        peak = 2 * PEAK_SIZE**3 / medians["peak"]
+        result.update(
+            flops_per_iteration=flops,
+            flops_per_second=flops / seconds,
+            peak_flops_alongside=peak,
+            peak_share=flops / seconds / peak,
+            reference_seconds_per_iteration=medians["reference"],
+            speedup_vs_reference=medians["reference"] / seconds,
+        )
     else:
         seconds = timed(trainer.step, repeats)
-    generation = timed(lambda: trainer.task.init_answer(
-        trainer.task.sample("train", settings.batch_size, trainer.local_shards[0].generator),
-        trainer.local_shards[0].generator), repeats)
-    result.update(seconds_per_iteration=seconds, problems_per_second=problems / seconds,
-                  generation_seconds=generation, generation_share=generation / seconds)
+    generation = timed(
+        lambda: trainer.task.init_answer(
+            trainer.task.sample("train", settings.batch_size, trainer.local_shards[0].generator),
+            trainer.local_shards[0].generator,
+        ),
+        repeats,
+    )
+    result.update(
+        seconds_per_iteration=seconds,
+        problems_per_second=problems / seconds,
+        generation_seconds=generation,
+        generation_share=generation / seconds,
+    )
     return result
 
 
 def bench_solving(iterations: int, problems: int, scratch: Path) -> dict[str, Any]:
     """Problems/s solving addition at 80 steps, fixed budget against per-problem halting."""
     directory = scratch / "solve"
-    config = build_run_config(task="addition", preset="quick",
-                              overrides=[f"train.iterations={iterations}", "train.eval_every=0"])
+    config = build_run_config(
+        task="addition",
+        preset="quick",
+        overrides=[f"train.iterations={iterations}", "train.eval_every=0"],
+    )
     train(config, directory, force=True, progress=False)
     from irem_core.runs import load_run
 
     results = {}
-    for mode, overrides in (("fixed", []), ("halting", ["solver.optimizer.halt='energy'",
-                                                        "solver.optimizer.halt_tolerance=1e-5"])):
+    for mode, overrides in (
+        ("fixed", []),
+        ("halting", ["solver.optimizer.halt='energy'", "solver.optimizer.halt_tolerance=1e-5"]),
+    ):
         run = load_run(directory, overrides=overrides)
         data = run.task.sample("same", problems, torch.Generator().manual_seed(0))
         started = time.perf_counter()
-        result = evaluate(run.solver, run.task, data, [80], torch.Generator().manual_seed(1), problems)
+        result = evaluate(
+            run.solver, run.task, data, [80], torch.Generator().manual_seed(1), problems
+        )
         seconds = time.perf_counter() - started
-        results[mode] = {"problems_per_second": problems / seconds,
-                         "min_energy_mse": result.mse["min_energy"],
-                         "mean_steps": result.steps_used["mean"],
-                         "energy_evaluations": result.energy_evaluations}
-    results["speedup"] = results["halting"]["problems_per_second"] / results["fixed"]["problems_per_second"]
+        results[mode] = {
+            "problems_per_second": problems / seconds,
+            "min_energy_mse": result.mse["min_energy"],
+            "mean_steps": result.steps_used["mean"],
+            "energy_evaluations": result.energy_evaluations,
+        }
+    results["speedup"] = (
+        results["halting"]["problems_per_second"] / results["fixed"]["problems_per_second"]
+    )
     return results
 
 
@@ -159,8 +199,13 @@ def bench_memory() -> dict[str, float]:
     """Peak resident memory (MiB) of addition training at paper shapes, truncated vs full."""
     peaks = {}
     for mode in ("truncated", "full"):
-        output = subprocess.run([sys.executable, "-c", MEMORY_PROBE, mode], capture_output=True,
-                                text=True, check=True, cwd=Path(__file__).parent.parent)
+        output = subprocess.run(
+            [sys.executable, "-c", MEMORY_PROBE, mode],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent.parent,
+        )
         peaks[mode] = int(output.stdout.split()[-1]) / 1024
     return peaks
 
@@ -174,8 +219,12 @@ def main(argv: list[str] | None = None) -> None:
     repeats = 3 if args.quick else 10
     scratch = Path(tempfile.mkdtemp(prefix="irem-bench-"))
     report: dict[str, Any] = {
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "threads": torch.get_num_threads(), "torch": torch.__version__},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+        },
         "matmul_peak_flops": matmul_peak(),
         "training": [bench_training(task, repeats, scratch) for task in args.tasks.split(",")],
         "solving": bench_solving(300 if args.quick else 1000, 1000, scratch),
@@ -186,28 +235,42 @@ def main(argv: list[str] | None = None) -> None:
         return
     peak = report["matmul_peak_flops"]
     print(f"machine: {report['machine']}")
-    print(f"dense matmul peak: {peak / 1e9:.1f} GFLOP/s (2048² float32 torch.mm); '% peak' is of the "
-          "peak timed interleaved with that task's iterations\n")
-    print(f"{'task':<15}{'s/iter':>9}{'problems/s':>12}{'gen share':>11}{'GFLOP/s':>9}"
-          f"{'% peak':>8}{'ref s/iter':>11}{'vs ref':>8}")
+    print(
+        f"dense matmul peak: {peak / 1e9:.1f} GFLOP/s (2048² float32 torch.mm); '% peak' is of the "
+        "peak timed interleaved with that task's iterations\n"
+    )
+    print(
+        f"{'task':<15}{'s/iter':>9}{'problems/s':>12}{'gen share':>11}{'GFLOP/s':>9}"
+        f"{'% peak':>8}{'ref s/iter':>11}{'vs ref':>8}"
+    )
     for row in report["training"]:
         flops = row.get("flops_per_second")
-        print(f"{row['task']:<15}{row['seconds_per_iteration']:>9.3f}{row['problems_per_second']:>12.0f}"
-              f"{row['generation_share']:>10.1%} "
-              + (f"{flops / 1e9:>8.1f}{row['peak_share']:>8.0%}"
-                 f"{row['reference_seconds_per_iteration']:>11.3f}"
-                 f"{row['speedup_vs_reference']:>7.2f}x" if flops else f"{'-':>8}{'-':>8}{'-':>11}{'-':>8}"))
+        print(
+            f"{row['task']:<15}{row['seconds_per_iteration']:>9.3f}{row['problems_per_second']:>12.0f}"
+            f"{row['generation_share']:>10.1%} "
+            + (
+                f"{flops / 1e9:>8.1f}{row['peak_share']:>8.0%}"
+                f"{row['reference_seconds_per_iteration']:>11.3f}"
+                f"{row['speedup_vs_reference']:>7.2f}x"
+                if flops
+                else f"{'-':>8}{'-':>8}{'-':>11}{'-':>8}"
+            )
+        )
     solving = report["solving"]
     print("\nsolving 1000 addition problems, 80-step budget:")
     for mode in ("fixed", "halting"):
         row = solving[mode]
-        print(f"  {mode:<8} {row['problems_per_second']:>8.0f} problems/s, min-energy MSE "
-              f"{row['min_energy_mse']:.6f}, mean steps {row['mean_steps']:.1f}, "
-              f"energy evaluations {row['energy_evaluations']}")
+        print(
+            f"  {mode:<8} {row['problems_per_second']:>8.0f} problems/s, min-energy MSE "
+            f"{row['min_energy_mse']:.6f}, mean steps {row['mean_steps']:.1f}, "
+            f"energy evaluations {row['energy_evaluations']}"
+        )
     print(f"  halting speed-up: {solving['speedup']:.2f}x")
     memory = report["peak_memory_mib"]
-    print(f"\npeak memory, addition training at paper shapes: truncated {memory['truncated']:.0f} MiB, "
-          f"full backprop {memory['full']:.0f} MiB")
+    print(
+        f"\npeak memory, addition training at paper shapes: truncated {memory['truncated']:.0f} MiB, "
+        f"full backprop {memory['full']:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

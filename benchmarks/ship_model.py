@@ -56,7 +56,9 @@ def check_arguments(folder: Path, split: str, problems: int) -> list[str]:
 
 def file_hashes(folder: Path) -> dict[str, str]:
     """SHA-256 of each shipped file of ``folder``."""
-    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in SHIPPED_FILES}
+    return {
+        name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in SHIPPED_FILES
+    }
 
 
 def ship(run: Path, folder: Path, split: str, problems: int) -> dict[str, Any]:
@@ -67,9 +69,15 @@ def ship(run: Path, folder: Path, split: str, problems: int) -> dict[str, Any]:
         (folder / "config.json").write_text(json.dumps(shipped_record(run), indent=2) + "\n")
     arguments = check_arguments(folder, split, problems)
     result = eval_json(arguments)
-    return {"sha256": file_hashes(folder),
-            "check": {"command": "irem eval " + " ".join(arguments), "split": split,
-                      "problems": problems, "min_energy_mse": result["mse"]["min_energy"]}}
+    return {
+        "sha256": file_hashes(folder),
+        "check": {
+            "command": "irem eval " + " ".join(arguments),
+            "split": split,
+            "problems": problems,
+            "min_energy_mse": result["mse"]["min_energy"],
+        },
+    }
 
 
 def main() -> None:

@@ -48,24 +48,34 @@ def study_compile(repeats: int) -> None:
     problems, y0 = matrix_batch(trainer, 1024)
     with torch.no_grad():
         context = model.encode(problems.inputs)
-    bound = {name: BoundEnergy(module, context, problems.row_problem, problems.num_problems, "mlp")
-             for name, module in (("eager", model), ("compiled", compiled))}
+    bound = {
+        name: BoundEnergy(module, context, problems.row_problem, problems.num_problems, "mlp")
+        for name, module in (("eager", model), ("compiled", compiled))
+    }
 
     def forward(name: str) -> Callable[[], Tensor]:
         def run() -> Tensor:
             with torch.no_grad():
                 return bound[name](y0)
+
         return run
 
     def gradient(name: str) -> Callable[[], Tensor]:
-        return lambda: energy_and_gradient(bound[name], y0.detach().requires_grad_(True),
-                                           create_graph=False)[1]
+        return lambda: energy_and_gradient(
+            bound[name], y0.detach().requires_grad_(True), create_graph=False
+        )[1]
 
     difference = (gradient("eager")() - gradient("compiled")()).abs().max().item()
-    show("Energy forward, 1024 rows, no grad (eval-only evaluation)",
-         interleaved({"eager": forward("eager"), "compiled": forward("compiled")}, repeats), "eager")
-    show(f"Energy + input gradient, 1024 rows, no create_graph (max |Δ gradient| = {difference:.2e})",
-         interleaved({"eager": gradient("eager"), "compiled": gradient("compiled")}, repeats), "eager")
+    show(
+        "Energy forward, 1024 rows, no grad (eval-only evaluation)",
+        interleaved({"eager": forward("eager"), "compiled": forward("compiled")}, repeats),
+        "eager",
+    )
+    show(
+        f"Energy + input gradient, 1024 rows, no create_graph (max |Δ gradient| = {difference:.2e})",
+        interleaved({"eager": gradient("eager"), "compiled": gradient("compiled")}, repeats),
+        "eager",
+    )
 
     optimizer = trainer.solver.optimizer
     steps = trainer.config.train.steps
@@ -73,27 +83,43 @@ def study_compile(repeats: int) -> None:
     def solve_and_backward(name: str) -> Callable[[], None]:
         def run() -> None:
             encoded = model.encode(problems.inputs)
-            undifferentiated = BoundEnergy(model if name == "eager" else compiled, encoded,
-                                           problems.row_problem, problems.num_problems, "mlp")
-            differentiated = BoundEnergy(model, encoded, problems.row_problem,
-                                         problems.num_problems, "mlp")
-            trajectory = optimizer.run(undifferentiated, y0, steps, differentiable_energy=differentiated)
+            undifferentiated = BoundEnergy(
+                model if name == "eager" else compiled,
+                encoded,
+                problems.row_problem,
+                problems.num_problems,
+                "mlp",
+            )
+            differentiated = BoundEnergy(
+                model, encoded, problems.row_problem, problems.num_problems, "mlp"
+            )
+            trajectory = optimizer.run(
+                undifferentiated, y0, steps, differentiable_energy=differentiated
+            )
             torch.nn.functional.mse_loss(trajectory.answer, problems.target).backward()
+
         return run
 
-    show(f"Training solve ({steps} steps) + backward, 1024 rows: steps 1..{steps - 1} through the "
-         "compiled energy, the differentiated last step eager",
-         interleaved({"eager": solve_and_backward("eager"), "compiled": solve_and_backward("compiled")},
-                     repeats), "eager")
+    show(
+        f"Training solve ({steps} steps) + backward, 1024 rows: steps 1..{steps - 1} through the "
+        "compiled energy, the differentiated last step eager",
+        interleaved(
+            {"eager": solve_and_backward("eager"), "compiled": solve_and_backward("compiled")},
+            repeats,
+        ),
+        "eager",
+    )
     double_backward(bound["compiled"], y0, "after the no-create_graph calls above")
     torch._dynamo.reset()
-    fresh = BoundEnergy(torch.compile(model), context, problems.row_problem, problems.num_problems,
-                        "mlp")
+    fresh = BoundEnergy(
+        torch.compile(model), context, problems.row_problem, problems.num_problems, "mlp"
+    )
     double_backward(fresh, y0, "freshly compiled")
     torch._dynamo.reset()
     torch._functorch.config.donated_buffer = False
-    fresh = BoundEnergy(torch.compile(model), context, problems.row_problem, problems.num_problems,
-                        "mlp")
+    fresh = BoundEnergy(
+        torch.compile(model), context, problems.row_problem, problems.num_problems, "mlp"
+    )
     double_backward(fresh, y0, "freshly compiled, torch._functorch.config.donated_buffer = False")
 
 
@@ -121,6 +147,7 @@ def study_bf16(run: Path, repeats: int) -> None:
         def run_solve() -> Tensor:
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 return trained.solver.solve(problems, y0, steps).answer.float()
+
         return run_solve
 
     answers = {name: solve(name == "bf16")() for name in ("fp32", "bf16")}
@@ -128,8 +155,10 @@ def study_bf16(run: Path, repeats: int) -> None:
     print("| variant | MSE to target |\n|---|---|")
     for name, answer in answers.items():
         print(f"| {name} | {torch.nn.functional.mse_loss(answer, problems.target).item():.6f} |")
-    print(f"\nmax |answer_bf16 − answer_fp32| = {(answers['bf16'] - answers['fp32']).abs().max():.4f}, "
-          f"mean = {(answers['bf16'] - answers['fp32']).abs().mean():.4f}")
+    print(
+        f"\nmax |answer_bf16 − answer_fp32| = {(answers['bf16'] - answers['fp32']).abs().max():.4f}, "
+        f"mean = {(answers['bf16'] - answers['fp32']).abs().mean():.4f}"
+    )
     show("Solve speed", interleaved({"fp32": solve(False), "bf16": solve(True)}, repeats), "fp32")
     trainer = trainer_for("addition", [], Path(tempfile.mkdtemp(prefix="irem-study-")))
 
@@ -137,10 +166,14 @@ def study_bf16(run: Path, repeats: int) -> None:
         def run_step() -> Any:
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 return trainer.step()
+
         return run_step
 
-    show("Paper-shape addition training iteration (1024 rows, 10 steps)",
-         interleaved({"fp32": step(False), "bf16": step(True)}, repeats), "fp32")
+    show(
+        "Paper-shape addition training iteration (1024 rows, 10 steps)",
+        interleaved({"fp32": step(False), "bf16": step(True)}, repeats),
+        "fp32",
+    )
 
 
 def study_threads(repeats: int) -> None:
@@ -152,10 +185,14 @@ def study_threads(repeats: int) -> None:
             def run_step() -> Any:
                 torch.set_num_threads(threads)
                 return trainer.step()
+
             return run_step
 
-        show(f"{task} training iteration at paper shapes",
-             interleaved({"1 thread": step(1), "2 threads": step(2)}, repeats), "1 thread")
+        show(
+            f"{task} training iteration at paper shapes",
+            interleaved({"1 thread": step(1), "2 threads": step(2)}, repeats),
+            "1 thread",
+        )
     torch.set_num_threads(1)
 
 

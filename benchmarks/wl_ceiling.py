@@ -41,14 +41,26 @@ def wl_colours(adjacency: np.ndarray, rounds: int) -> list[int]:
     nodes = adjacency.shape[0]
     colours = [0] * nodes
     for _ in range(rounds):
-        colours = [hash((colours[i], tuple(sorted((colours[j], bool(adjacency[j, i]),
-                                                   bool(adjacency[i, j])) for j in range(nodes)))))
-                   for i in range(nodes)]
+        colours = [
+            hash(
+                (
+                    colours[i],
+                    tuple(
+                        sorted(
+                            (colours[j], bool(adjacency[j, i]), bool(adjacency[i, j]))
+                            for j in range(nodes)
+                        )
+                    ),
+                )
+            )
+            for i in range(nodes)
+        ]
     return colours
 
 
-def pairs(count: int, nodes: Callable[[], int], rounds: int, self_flag: bool,
-          rng: np.random.Generator) -> Iterator[Pair]:
+def pairs(
+    count: int, nodes: Callable[[], int], rounds: int, self_flag: bool, rng: np.random.Generator
+) -> Iterator[Pair]:
     """``(features, label)`` of every node pair of ``count`` sampled graphs."""
     for _ in range(count):
         adjacency, labels = sample_graph(nodes(), rng)
@@ -60,8 +72,9 @@ def pairs(count: int, nodes: Callable[[], int], rounds: int, self_flag: bool,
                 yield key + ((int(i == j),) if self_flag else ()), float(labels[i, j])
 
 
-def ceiling(count: int, nodes: Callable[[], int], rounds: int, self_flag: bool,
-            seed: int) -> tuple[float, float, float, float]:
+def ceiling(
+    count: int, nodes: Callable[[], int], rounds: int, self_flag: bool, seed: int
+) -> tuple[float, float, float, float]:
     """MSE of the group-mean predictor on its own graphs and on fresh ones, the share of
     fresh pairs in a seen group, and the label variance of the fresh pairs."""
     rng = np.random.default_rng(seed)
@@ -69,8 +82,9 @@ def ceiling(count: int, nodes: Callable[[], int], rounds: int, self_flag: bool,
     for key, label in pairs(count, nodes, rounds, self_flag, rng):
         groups[key].append(label)
     means = {key: float(np.mean(labels)) for key, labels in groups.items()}
-    fitted = sum(float(np.sum((np.array(labels) - means[key]) ** 2))
-                 for key, labels in groups.items()) / sum(map(len, groups.values()))
+    fitted = sum(
+        float(np.sum((np.array(labels) - means[key]) ** 2)) for key, labels in groups.items()
+    ) / sum(map(len, groups.values()))
     overall = float(np.mean([label for labels in groups.values() for label in labels]))
     held_out = list(pairs(max(count // 4, 1), nodes, rounds, self_flag, rng))
     targets = np.array([label for _, label in held_out])
@@ -86,16 +100,25 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed + 1)
-    cases = {"train (n = 2..10)": lambda: int(rng.integers(2, 11)), "same (n = 10)": lambda: 10,
-             "harder (n = 15)": lambda: 15}
-    print("| graphs | self-pair flag | best MSE, fitted graphs | best MSE, fresh graphs | "
-          "fresh pairs in a seen group | label variance |\n|---|---|---|---|---|---|")
+    cases = {
+        "train (n = 2..10)": lambda: int(rng.integers(2, 11)),
+        "same (n = 10)": lambda: 10,
+        "harder (n = 15)": lambda: 15,
+    }
+    print(
+        "| graphs | self-pair flag | best MSE, fitted graphs | best MSE, fresh graphs | "
+        "fresh pairs in a seen group | label variance |\n|---|---|---|---|---|---|"
+    )
     for name, nodes in cases.items():
         for self_flag in (False, True):
-            fitted, fresh, seen, variance = ceiling(args.graphs, nodes, args.rounds, self_flag,
-                                                    args.seed)
-            print(f"| {name} | {'yes' if self_flag else 'no'} | {fitted:.4f} | {fresh:.4f} | "
-                  f"{seen:.1%} | {variance:.4f} |", flush=True)
+            fitted, fresh, seen, variance = ceiling(
+                args.graphs, nodes, args.rounds, self_flag, args.seed
+            )
+            print(
+                f"| {name} | {'yes' if self_flag else 'no'} | {fitted:.4f} | {fresh:.4f} | "
+                f"{seen:.1%} | {variance:.4f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

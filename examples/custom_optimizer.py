@@ -37,11 +37,19 @@ class NormalizedDescentConfig(DescentOptions):
 class NormalizedDescent(DescentLoop):
     """``y ← y − λ γᵗ g / ‖g‖``: each problem moves ``λ γᵗ`` along its own descent direction."""
 
-    def update(self, energy: irem.BoundEnergy, answer: Tensor, values: Tensor, gradient: Tensor,
-               state: State, step: int, steps: int) -> tuple[Tensor, State]:
+    def update(
+        self,
+        energy: irem.BoundEnergy,
+        answer: Tensor,
+        values: Tensor,
+        gradient: Tensor,
+        state: State,
+        step: int,
+        steps: int,
+    ) -> tuple[Tensor, State]:
         """One step; ``‖g‖`` is per problem (over all its rows), ``(B,)``."""
-        norm = energy.per_problem((gradient ** 2).sum(-1)).sqrt()[energy.row_problem, None]
-        length = self.options.step_size * self.options.decay ** step
+        norm = energy.per_problem((gradient**2).sum(-1)).sqrt()[energy.row_problem, None]
+        length = self.options.step_size * self.options.decay**step
         return answer - length * gradient / (norm + 1e-12), state
 
 
@@ -51,26 +59,39 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/custom_optimizer"))
     args = parser.parse_args()
     if args.run is None:
-        shrink = ["train.iterations=3", "train.batch_size=16", "train.replay_batch_size=16",
-                  "train.eval_every=0"]
-        config = irem.build_run_config(task="addition", preset="quick",
-                                       overrides=shrink if SMOKE else [])
+        shrink = [
+            "train.iterations=3",
+            "train.batch_size=16",
+            "train.replay_batch_size=16",
+            "train.eval_every=0",
+        ]
+        config = irem.build_run_config(
+            task="addition", preset="quick", overrides=shrink if SMOKE else []
+        )
         irem.train(config, args.out, force=True, progress=not SMOKE)
     run = irem.load_run(args.run or args.out)
 
-    solvers = {"gd (paper)": run.solver,
-               "normalized": EnergySolver(run.solver.energy_model,
-                                          NormalizedDescent(NormalizedDescentConfig()),
-                                          run.solver.energy_name)}
+    solvers = {
+        "gd (paper)": run.solver,
+        "normalized": EnergySolver(
+            run.solver.energy_model,
+            NormalizedDescent(NormalizedDescentConfig()),
+            run.solver.energy_name,
+        ),
+    }
     budgets = [10, 20, 40]
     problems = run.task.sample("harder", 64 if SMOKE else 1000, torch.Generator().manual_seed(0))
     title = f"MSE on {run.config.task.name} (harder)"
     print(f"{title:<24}" + "".join(f"{b:>9} steps" for b in budgets) + "   min-energy")
     for name, solver in solvers.items():
-        result = irem.evaluate(solver, run.task, problems, budgets, torch.Generator().manual_seed(1),
-                               batch_size=1000)
-        print(f"{name:<24}" + "".join(f"{result.mse[str(b)]:>15.5f}" for b in budgets)
-              + f"{result.mse['min_energy']:>13.5f}")
+        result = irem.evaluate(
+            solver, run.task, problems, budgets, torch.Generator().manual_seed(1), batch_size=1000
+        )
+        print(
+            f"{name:<24}"
+            + "".join(f"{result.mse[str(b)]:>15.5f}" for b in budgets)
+            + f"{result.mse['min_energy']:>13.5f}"
+        )
 
 
 if __name__ == "__main__":

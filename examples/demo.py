@@ -29,8 +29,16 @@ def main() -> None:
     parser.add_argument("--preset", default="quick", help="the task's preset")
     args = parser.parse_args()
 
-    overrides = (["train.iterations=5", "train.batch_size=32", "train.replay_batch_size=32",
-                  "eval.problems=32"] if SMOKE else [])
+    overrides = (
+        [
+            "train.iterations=5",
+            "train.batch_size=32",
+            "train.replay_batch_size=32",
+            "eval.problems=32",
+        ]
+        if SMOKE
+        else []
+    )
     config = irem.build_run_config(task=args.task, preset=args.preset, overrides=overrides)
     started = time.perf_counter()
     summary = irem.train(config, args.out, force=True)
@@ -42,17 +50,26 @@ def main() -> None:
     for split in ("same", "harder"):
         generator = torch.Generator().manual_seed(1234)
         problems = run.task.sample(split, run.config.eval.problems, generator)
-        results[split] = irem.evaluate(run.solver, run.task, problems, budgets, generator,
-                                       run.config.eval.batch_size)
+        results[split] = irem.evaluate(
+            run.solver, run.task, problems, budgets, generator, run.config.eval.batch_size
+        )
 
     columns = [str(b) for b in budgets] + ["min_energy"]
-    print(f"\nMSE of IREM on {args.task} ({run.config.task.options.size}x"
-          f"{run.config.task.options.size}, {run.config.eval.problems} problems per split)")
-    print(f"{'split':<8}" + "".join(f"{c + ' steps' if c.isdigit() else 'min-energy':>12}"
-                                    for c in columns) + f"{'zero pred.':>12}")
+    print(
+        f"\nMSE of IREM on {args.task} ({run.config.task.options.size}x"
+        f"{run.config.task.options.size}, {run.config.eval.problems} problems per split)"
+    )
+    print(
+        f"{'split':<8}"
+        + "".join(f"{c + ' steps' if c.isdigit() else 'min-energy':>12}" for c in columns)
+        + f"{'zero pred.':>12}"
+    )
     for split, result in results.items():
-        print(f"{split:<8}" + "".join(f"{result.mse[c]:>12.6f}" for c in columns)
-              + f"{result.zero_predictor:>12.4f}")
+        print(
+            f"{split:<8}"
+            + "".join(f"{result.mse[c]:>12.6f}" for c in columns)
+            + f"{result.zero_predictor:>12.4f}"
+        )
 
     plot_path = args.out / "error_vs_steps.png"
     plot(results, plot_path)
@@ -62,16 +79,25 @@ def main() -> None:
 def plot(results: dict[str, irem.Evaluation], path: Path) -> None:
     """MSE of every iterate against its step, one line per split, min-energy dashed."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(6, 4))
     for (split, result), colour in zip(results.items(), ("tab:blue", "tab:red")):
         axis.plot(range(len(result.curve)), result.curve, color=colour, label=f"{split}")
-        axis.axhline(result.mse["min_energy"], color=colour, linestyle="--",
-                     label=f"{split}, min-energy answer")
-    axis.set(xlabel="optimisation steps", ylabel="MSE", yscale="log",
-             title="IREM: error against reasoning steps")
+        axis.axhline(
+            result.mse["min_energy"],
+            color=colour,
+            linestyle="--",
+            label=f"{split}, min-energy answer",
+        )
+    axis.set(
+        xlabel="optimisation steps",
+        ylabel="MSE",
+        yscale="log",
+        title="IREM: error against reasoning steps",
+    )
     axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)

@@ -28,10 +28,15 @@ SMOKE = os.environ.get("IREM_SMOKE") == "1"
 def trained_run(run: Path | None, out: Path) -> irem.TrainedRun:
     """The run in ``run``, or a small 3×3 addition model trained into ``out``."""
     if run is None:
-        shrink = ["train.iterations=3", "train.batch_size=16", "train.replay_batch_size=16",
-                  "train.eval_every=0"]
-        config = irem.build_run_config(task="addition", preset="quick",
-                                       overrides=["task.size=3"] + (shrink if SMOKE else []))
+        shrink = [
+            "train.iterations=3",
+            "train.batch_size=16",
+            "train.replay_batch_size=16",
+            "train.eval_every=0",
+        ]
+        config = irem.build_run_config(
+            task="addition", preset="quick", overrides=["task.size=3"] + (shrink if SMOKE else [])
+        )
         irem.train(config, out, force=True, progress=not SMOKE)
         run = out
     return irem.load_run(run)
@@ -45,18 +50,28 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/solve_your_own"))
     args = parser.parse_args()
     run = trained_run(args.run, args.out)
-    size = round(run.task.answer_features ** 0.5)
+    size = round(run.task.answer_features**0.5)
     if args.matrices:
         tensors = load_file(args.matrices)
         left, right = tensors["A"].float(), tensors["B"].float()
         if left.shape[1:] != (size, size) or right.shape != left.shape:
-            parser.error(f"A and B must both be (N, {size}, {size}) for this {size}x{size} model; "
-                         f"got {tuple(left.shape)} and {tuple(right.shape)}")
+            parser.error(
+                f"A and B must both be (N, {size}, {size}) for this {size}x{size} model; "
+                f"got {tuple(left.shape)} and {tuple(right.shape)}"
+            )
     elif size == 3:
-        left = torch.tensor([[[0.5, -0.2, 0.1], [0.0, 0.3, -0.4], [0.2, 0.2, 0.2]],
-                             [[-0.9, 0.0, 0.0], [0.0, -0.9, 0.0], [0.0, 0.0, -0.9]]])
-        right = torch.tensor([[[0.1, 0.1, 0.1], [0.4, -0.3, 0.0], [-0.5, 0.0, 0.5]],
-                              [[0.5, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 0.5]]])
+        left = torch.tensor(
+            [
+                [[0.5, -0.2, 0.1], [0.0, 0.3, -0.4], [0.2, 0.2, 0.2]],
+                [[-0.9, 0.0, 0.0], [0.0, -0.9, 0.0], [0.0, 0.0, -0.9]],
+            ]
+        )
+        right = torch.tensor(
+            [
+                [[0.1, 0.1, 0.1], [0.4, -0.3, 0.0], [-0.5, 0.0, 0.5]],
+                [[0.5, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 0.5]],
+            ]
+        )
     else:
         pairs = torch.rand(2, 2, size, size, generator=irem.seeded_generator(0, "example")) * 2 - 1
         left, right = pairs[:, 0], pairs[:, 1]
@@ -66,12 +81,20 @@ def main() -> None:
     answers = irem.solve(run, problems, args.steps)
 
     for index, (answer, exact) in enumerate(zip(answers.view(-1, size, size).cpu(), left + right)):
-        print(f"pair {index}: IREM's A + B (max error {float((answer - exact).abs().max()):.3f}; "
-              f"top-left {min(size, 6)}x{min(size, 6)} shown)")
-        print("\n".join("  " + " ".join(f"{value:+.3f}" for value in row[:6]) for row in answer[:6].tolist()))
+        print(
+            f"pair {index}: IREM's A + B (max error {float((answer - exact).abs().max()):.3f}; "
+            f"top-left {min(size, 6)}x{min(size, 6)} shown)"
+        )
+        print(
+            "\n".join(
+                "  " + " ".join(f"{value:+.3f}" for value in row[:6]) for row in answer[:6].tolist()
+            )
+        )
     args.out.mkdir(parents=True, exist_ok=True)
-    save_file({"answers": answers.view(-1, size, size).cpu().contiguous()},
-              str(args.out / "answers.safetensors"))
+    save_file(
+        {"answers": answers.view(-1, size, size).cpu().contiguous()},
+        str(args.out / "answers.safetensors"),
+    )
     print(f"wrote {args.out / 'answers.safetensors'}")
 
 

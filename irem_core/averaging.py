@@ -22,8 +22,9 @@ class WeightAverage:
 
     def __init__(self, module: nn.Module, decay: float) -> None:
         self.decay = decay
-        self.average: dict[str, Tensor] = {name: tensor.detach().clone()
-                                           for name, tensor in module.state_dict().items()}
+        self.average: dict[str, Tensor] = {
+            name: tensor.detach().clone() for name, tensor in module.state_dict().items()
+        }
 
     def update(self, module: nn.Module, update: int) -> None:
         """Fold in ``module``'s weights after update number ``update`` (0-based)."""
@@ -31,8 +32,11 @@ class WeightAverage:
         current = module.state_dict()
         floating = [name for name, tensor in self.average.items() if tensor.is_floating_point()]
         with torch.no_grad():
-            torch._foreach_lerp_([self.average[name] for name in floating],
-                                 [current[name].detach() for name in floating], weight)
+            torch._foreach_lerp_(
+                [self.average[name] for name in floating],
+                [current[name].detach() for name in floating],
+                weight,
+            )
             for name, tensor in self.average.items():
                 if not tensor.is_floating_point():
                     tensor.copy_(current[name])

@@ -76,8 +76,9 @@ def atomic_write(path: Path, data: bytes) -> None:
     temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                             dir=path.parent)
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        )
         os.fchmod(handle, 0o666 & ~_umask())
         with os.fdopen(handle, "wb") as file:
             file.write(data)
@@ -102,8 +103,10 @@ def _umask() -> int:
 def tensors_to_bytes(tensors: dict[str, Tensor], metadata: dict[str, str] | None = None) -> bytes:
     """Serialise named tensors (copied to contiguous CPU memory) in safetensors format, with
     ``metadata`` (strings) in its header."""
-    return save_safetensors_bytes({name: t.detach().to("cpu", copy=True).contiguous()
-                                   for name, t in tensors.items()}, metadata=metadata)
+    return save_safetensors_bytes(
+        {name: t.detach().to("cpu", copy=True).contiguous() for name, t in tensors.items()},
+        metadata=metadata,
+    )
 
 
 PENDING_SUFFIX = ".next"
@@ -119,10 +122,13 @@ def _read_committed(path: Path, expected_sha256: str) -> bytes:
         if hashlib.sha256(data).hexdigest() == expected_sha256:
             return data
     if not path.exists():
-        raise CheckpointError(f"{path} does not exist; is this a run directory written by "
-                              "'irem train'?")
-    raise CheckpointError(f"{path} does not match the hash recorded in {CONFIG_FILE}: the "
-                          "file was modified or truncated; restore it or retrain")
+        raise CheckpointError(
+            f"{path} does not exist; is this a run directory written by 'irem train'?"
+        )
+    raise CheckpointError(
+        f"{path} does not match the hash recorded in {CONFIG_FILE}: the "
+        "file was modified or truncated; restore it or retrain"
+    )
 
 
 def read_tensors(path: Path, expected_sha256: str | None = None) -> dict[str, Tensor]:
@@ -138,8 +144,10 @@ def read_tensors(path: Path, expected_sha256: str | None = None) -> dict[str, Te
     try:
         return load_safetensors_bytes(data)
     except (SafetensorError, ValueError, OSError) as error:
-        raise CheckpointError(f"{path} is not a valid safetensors file ({error}); it may be "
-                              "truncated or corrupted: restore it or retrain") from None
+        raise CheckpointError(
+            f"{path} is not a valid safetensors file ({error}); it may be "
+            "truncated or corrupted: restore it or retrain"
+        ) from None
 
 
 @attrs.frozen
@@ -165,10 +173,17 @@ class Checkpoint:
     extra: dict[str, Any]
 
 
-def save_checkpoint(directory: Path, *, config: dict[str, Any], iteration: int,
-                    plugins: dict[str, dict[str, str]], components: dict[str, str],
-                    model: dict[str, Tensor],
-                    state: dict[str, Tensor], extra: dict[str, Any]) -> None:
+def save_checkpoint(
+    directory: Path,
+    *,
+    config: dict[str, Any],
+    iteration: int,
+    plugins: dict[str, dict[str, str]],
+    components: dict[str, str],
+    model: dict[str, Tensor],
+    state: dict[str, Tensor],
+    extra: dict[str, Any],
+) -> None:
     """Write a complete checkpoint into ``directory`` (the journal of the module docstring).
 
     A commit left pending by a save killed between steps (2) and (3) is completed first, so
@@ -232,18 +247,24 @@ def read_record(directory: Path) -> dict[str, Any]:
     :func:`check_record`)."""
     path = Path(directory) / CONFIG_FILE
     if not path.is_file():
-        raise CheckpointError(f"no checkpoint in {directory}: {CONFIG_FILE} is missing; pass "
-                              "the --out directory of a finished or running 'irem train'")
+        raise CheckpointError(
+            f"no checkpoint in {directory}: {CONFIG_FILE} is missing; pass "
+            "the --out directory of a finished or running 'irem train'"
+        )
     try:
         record = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"{path} is not valid JSON ({error}); the checkpoint is "
-                              "corrupted: restore it or retrain") from None
+        raise CheckpointError(
+            f"{path} is not valid JSON ({error}); the checkpoint is "
+            "corrupted: restore it or retrain"
+        ) from None
     problems = check_record(record)
     if problems:
-        raise CheckpointError(f"{path} is not a valid irem checkpoint record: "
-                              f"{'; '.join(problems)}; it was modified or comes from another "
-                              "program: restore it or retrain")
+        raise CheckpointError(
+            f"{path} is not a valid irem checkpoint record: "
+            f"{'; '.join(problems)}; it was modified or comes from another "
+            "program: restore it or retrain"
+        )
     return record
 
 
@@ -265,8 +286,10 @@ def check_record(record: Any) -> list[str]:
         return [f"lacks {', '.join(sorted(missing))}"]
     problems = []
     if record["format"] != FORMAT_VERSION or not _is_int(record["format"]):
-        problems.append(f"format {record['format']!r} is not {FORMAT_VERSION}, the only "
-                        "format this irem reads (a newer irem wrote it? upgrade irem)")
+        problems.append(
+            f"format {record['format']!r} is not {FORMAT_VERSION}, the only "
+            "format this irem reads (a newer irem wrote it? upgrade irem)"
+        )
     if not _is_int(record["iteration"]) or record["iteration"] < 0:
         problems.append(f"iteration {record['iteration']!r} is not a non-negative integer")
     for key in ("config", "plugins", "training"):
@@ -279,8 +302,10 @@ def check_record(record: Any) -> list[str]:
         for key, plugin in components.items():
             kind, _, name = key.partition(":")
             if kind not in KINDS or not name or not isinstance(plugin, str):
-                problems.append(f"components entry {key!r}: {plugin!r} is not a 'kind:name': "
-                                f"'plugin' pair of a known kind ({', '.join(KINDS)})")
+                problems.append(
+                    f"components entry {key!r}: {plugin!r} is not a 'kind:name': "
+                    f"'plugin' pair of a known kind ({', '.join(KINDS)})"
+                )
     hashes = record["sha256"]
     for name in (MODEL_FILE, STATE_FILE):
         value = hashes.get(name) if isinstance(hashes, dict) else None
@@ -295,8 +320,15 @@ def load_checkpoint(directory: Path, *, with_state: bool = True) -> Checkpoint:
     record = read_record(directory)
     model = read_tensors(directory / MODEL_FILE, record["sha256"][MODEL_FILE])
     state = read_tensors(directory / STATE_FILE, record["sha256"][STATE_FILE]) if with_state else {}
-    return Checkpoint(record["config"], record["iteration"], record["plugins"],
-                      record.get("components", {}), model, state, record.get("training", {}))
+    return Checkpoint(
+        record["config"],
+        record["iteration"],
+        record["plugins"],
+        record.get("components", {}),
+        model,
+        state,
+        record.get("training", {}),
+    )
 
 
 @attrs.frozen
@@ -328,18 +360,22 @@ def load_best(directory: Path, *, with_model: bool = True) -> Best:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise CheckpointError(f"{directory} holds no {BEST_FILE}: it is written by training "
-                              "runs with periodic evaluation (train.eval_every > 0); evaluate "
-                              "the last checkpoint instead") from None
+        raise CheckpointError(
+            f"{directory} holds no {BEST_FILE}: it is written by training "
+            "runs with periodic evaluation (train.eval_every > 0); evaluate "
+            "the last checkpoint instead"
+        ) from None
     try:
         size = int.from_bytes(data[:8], "little")
-        metadata = json.loads(data[8:8 + size])["__metadata__"]
+        metadata = json.loads(data[8 : 8 + size])["__metadata__"]
         iteration, mse = int(metadata["iteration"]), float(metadata["validation_mse"])
         model = load_safetensors_bytes(data) if with_model else {}
     except (SafetensorError, ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"{path} is damaged or lacks its iteration and validation MSE "
-                              f"({error}); delete it (training writes it anew at the next "
-                              "evaluation) or restore it") from None
+        raise CheckpointError(
+            f"{path} is damaged or lacks its iteration and validation MSE "
+            f"({error}); delete it (training writes it anew at the next "
+            "evaluation) or restore it"
+        ) from None
     return Best(iteration, mse, model)
 
 
@@ -349,10 +385,14 @@ def tensor_mismatches(expected: dict[str, Tensor], found: dict[str, Tensor]) -> 
     problems = [f"missing {name}" for name in expected if name not in found]
     problems += [f"unexpected {name}" for name in found if name not in expected]
     for name, tensor in found.items():
-        if name in expected and (tensor.shape, tensor.dtype) != (expected[name].shape,
-                                                                  expected[name].dtype):
-            problems.append(f"{name} is {tuple(tensor.shape)} {tensor.dtype}, expected "
-                            f"{tuple(expected[name].shape)} {expected[name].dtype}")
+        if name in expected and (tensor.shape, tensor.dtype) != (
+            expected[name].shape,
+            expected[name].dtype,
+        ):
+            problems.append(
+                f"{name} is {tuple(tensor.shape)} {tensor.dtype}, expected "
+                f"{tuple(expected[name].shape)} {expected[name].dtype}"
+            )
     return problems
 
 
@@ -360,11 +400,17 @@ def same_layout(found: Any, expected: Any) -> bool:
     """Whether JSON data ``found`` has the layout of ``expected``: the same keys and list
     lengths, numbers where numbers are (int and float alike), else values of the same type."""
     if isinstance(expected, dict):
-        return (isinstance(found, dict) and found.keys() == expected.keys()
-                and all(same_layout(found[key], expected[key]) for key in expected))
+        return (
+            isinstance(found, dict)
+            and found.keys() == expected.keys()
+            and all(same_layout(found[key], expected[key]) for key in expected)
+        )
     if isinstance(expected, list):
-        return (isinstance(found, list) and len(found) == len(expected)
-                and all(map(same_layout, found, expected)))
+        return (
+            isinstance(found, list)
+            and len(found) == len(expected)
+            and all(map(same_layout, found, expected))
+        )
     if isinstance(expected, (int, float)) and not isinstance(expected, bool):
         return isinstance(found, (int, float)) and not isinstance(found, bool)
     return type(found) is type(expected)

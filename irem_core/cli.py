@@ -70,7 +70,9 @@ def _int_list(text: str) -> list[int]:
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
     if not values or min(values) <= 0:
         raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
     return values
@@ -91,36 +93,58 @@ def _seed(text: str) -> int:
     try:
         return check_seed(int(text))
     except (ValueError, IremError):
-        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**64 - 1, "
-                                         f"got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected an integer from 0 to 2**64 - 1, got {text!r}"
+        ) from None
 
 
 def _add_set(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config field, e.g. --set train.iterations=100 "
-                             "(repeatable; VALUE is read as TOML, else as a string)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set train.iterations=100 "
+        "(repeatable; VALUE is read as TOML, else as a string)",
+    )
 
 
 def build_parser(plugins: Plugins | None = None) -> argparse.ArgumentParser:
     """The argument parser of ``irem``, with the commands of ``plugins`` (default: the
     installed plugins)."""
     parser = argparse.ArgumentParser(
-        prog="irem", description="Learn iterative reasoning through energy minimization (IREM).")
-    parser.add_argument("--version", action="version",
-                        version=f"irem {__version__} (torch {torch.__version__})")
+        prog="irem", description="Learn iterative reasoning through energy minimization (IREM)."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"irem {__version__} (torch {torch.__version__})"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    plugins_parser = commands.add_parser("plugins", help="list installed plugins and what they register")
+    plugins_parser = commands.add_parser(
+        "plugins", help="list installed plugins and what they register"
+    )
     plugins_parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    data = commands.add_parser("data", help="write a fixed, seeded problem set to a safetensors file")
+    data = commands.add_parser(
+        "data", help="write a fixed, seeded problem set to a safetensors file"
+    )
     data.add_argument("task", nargs="?", help="task name, e.g. addition (or --like RUN)")
-    data.add_argument("--preset", help="take the task options of this preset, e.g. fast or quick "
-                      "(default: the task's defaults, which are the paper's)")
-    data.add_argument("--like", type=Path, metavar="RUN",
-                      help="the task and task options of a trained run, so 'irem eval RUN --data' fits")
+    data.add_argument(
+        "--preset",
+        help="take the task options of this preset, e.g. fast or quick "
+        "(default: the task's defaults, which are the paper's)",
+    )
+    data.add_argument(
+        "--like",
+        type=Path,
+        metavar="RUN",
+        help="the task and task options of a trained run, so 'irem eval RUN --data' fits",
+    )
     data.add_argument("--split", default="same", help="train, same or harder (default: same)")
-    data.add_argument("-n", "--problems", type=int, default=1000, help="number of problems (default: 1000)")
+    data.add_argument(
+        "-n", "--problems", type=int, default=1000, help="number of problems (default: 1000)"
+    )
     data.add_argument("--seed", type=_seed, default=0, help="generator seed (default: 0)")
     data.add_argument("--out", required=True, type=Path, help="output .safetensors file")
     _add_set(data)
@@ -128,64 +152,116 @@ def build_parser(plugins: Plugins | None = None) -> argparse.ArgumentParser:
     train_parser = commands.add_parser("train", help="train a solver on a task")
     train_parser.add_argument("--task", help="task name (or task.name in --config)")
     train_parser.add_argument("--solver", help="solver name (default: irem)")
-    train_parser.add_argument("--preset", default="paper",
-                              help="the task's preset: paper (the release's settings, hours on a "
-                                   "CPU), fast (the paper's shapes in CPU-minutes; docs/training.md) "
-                                   "or quick (8x8, a CPU minute) (default: paper)")
+    train_parser.add_argument(
+        "--preset",
+        default="paper",
+        help="the task's preset: paper (the release's settings, hours on a "
+        "CPU), fast (the paper's shapes in CPU-minutes; docs/training.md) "
+        "or quick (8x8, a CPU minute) (default: paper)",
+    )
     train_parser.add_argument("--config", type=Path, help="TOML or JSON config file")
     _add_set(train_parser)
     train_parser.add_argument("--out", required=True, type=Path, help="run directory")
     train_parser.add_argument("--seed", type=_seed, help="seed of every generator (default: 0)")
-    train_parser.add_argument("--device", help="cpu, cuda, auto (CUDA when available), ... (default: cpu)")
-    train_parser.add_argument("--resume", action="store_true",
-                              help="continue the run in --out from its checkpoint (--set still applies)")
-    train_parser.add_argument("--force", action="store_true", help="overwrite a run already in --out")
+    train_parser.add_argument(
+        "--device", help="cpu, cuda, auto (CUDA when available), ... (default: cpu)"
+    )
+    train_parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its checkpoint (--set still applies)",
+    )
+    train_parser.add_argument(
+        "--force", action="store_true", help="overwrite a run already in --out"
+    )
     train_parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    train_parser.add_argument("--nproc", type=int, metavar="N",
-                              help="train with N data-parallel processes on this machine (re-launches "
-                                   "itself through torchrun; gloo on CPU, one GPU each with NCCL on "
-                                   "CUDA); train.batch_size stays the global batch (default: 1)")
+    train_parser.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="train with N data-parallel processes on this machine (re-launches "
+        "itself through torchrun; gloo on CPU, one GPU each with NCCL on "
+        "CUDA); train.batch_size stays the global batch (default: 1)",
+    )
 
     eval_parser = commands.add_parser("eval", help="evaluate a trained run")
     eval_parser.add_argument("run", type=Path, help="run directory written by 'irem train'")
-    eval_parser.add_argument("--split", default="same", choices=SPLITS, help="same or harder (default: same)")
-    eval_parser.add_argument("--steps", type=_int_list, help="step budgets, e.g. 10,20,40,80 "
-                             "(default: the run's eval.steps)")
-    eval_parser.add_argument("-n", "--problems", type=_positive_int,
-                             help="number of problems (default: eval.problems)")
-    eval_parser.add_argument("--data", type=Path, help="problem file from 'irem data' (overrides --split/-n)")
-    eval_parser.add_argument("--sizes", type=_int_list, help="evaluate at each problem size, e.g. "
-                             "10,15,20,25,30 (tasks that declare a size option, e.g. graph nodes)")
-    eval_parser.add_argument("--seed", type=_seed, default=1234,
-                             help="seed of problems and starts (default: 1234)")
+    eval_parser.add_argument(
+        "--split", default="same", choices=SPLITS, help="same or harder (default: same)"
+    )
+    eval_parser.add_argument(
+        "--steps",
+        type=_int_list,
+        help="step budgets, e.g. 10,20,40,80 (default: the run's eval.steps)",
+    )
+    eval_parser.add_argument(
+        "-n", "--problems", type=_positive_int, help="number of problems (default: eval.problems)"
+    )
+    eval_parser.add_argument(
+        "--data", type=Path, help="problem file from 'irem data' (overrides --split/-n)"
+    )
+    eval_parser.add_argument(
+        "--sizes",
+        type=_int_list,
+        help="evaluate at each problem size, e.g. "
+        "10,15,20,25,30 (tasks that declare a size option, e.g. graph nodes)",
+    )
+    eval_parser.add_argument(
+        "--seed", type=_seed, default=1234, help="seed of problems and starts (default: 1234)"
+    )
     eval_parser.add_argument("--device", help="device to evaluate on (default: the run's)")
-    eval_parser.add_argument("--checkpoint", choices=CHECKPOINTS, default="last",
-                             help="the weights to evaluate: last (the last checkpoint) or best "
-                                  "(the lowest validation MSE seen in training, with "
-                                  "train.eval_every > 0) (default: last)")
+    eval_parser.add_argument(
+        "--checkpoint",
+        choices=CHECKPOINTS,
+        default="last",
+        help="the weights to evaluate: last (the last checkpoint) or best "
+        "(the lowest validation MSE seen in training, with "
+        "train.eval_every > 0) (default: last)",
+    )
     _add_set(eval_parser)
-    eval_parser.add_argument("--halt", choices=["energy", "gradient"],
-                             help="also evaluate with per-problem halting: stop a problem when its "
-                                  "energy decrease over --halt-window steps, or its gradient norm, "
-                                  "falls below --halt-tolerance (the step budget is the maximum)")
-    eval_parser.add_argument("--halt-tolerance", type=float, default=1e-4,
-                             help="halting threshold (default: 1e-4)")
-    eval_parser.add_argument("--halt-window", type=int, default=1,
-                             help="steps over which the energy decrease is measured (default: 1)")
+    eval_parser.add_argument(
+        "--halt",
+        choices=["energy", "gradient"],
+        help="also evaluate with per-problem halting: stop a problem when its "
+        "energy decrease over --halt-window steps, or its gradient norm, "
+        "falls below --halt-tolerance (the step budget is the maximum)",
+    )
+    eval_parser.add_argument(
+        "--halt-tolerance", type=float, default=1e-4, help="halting threshold (default: 1e-4)"
+    )
+    eval_parser.add_argument(
+        "--halt-window",
+        type=int,
+        default=1,
+        help="steps over which the energy decrease is measured (default: 1)",
+    )
 
-    nested = commands.add_parser("nested", help="compose a trained solver recursively (nested reasoning)")
+    nested = commands.add_parser(
+        "nested", help="compose a trained solver recursively (nested reasoning)"
+    )
     nested.add_argument("run", type=Path, help="run directory written by 'irem train'")
-    nested.add_argument("--strategy", help="recursion strategy, e.g. fold or repeat (default: the "
-                        "one the task declares)")
-    nested.add_argument("--depth", type=_positive_int, default=10, help="composed operations (default: 10)")
-    nested.add_argument("--split", default="same", choices=SPLITS,
-                        help="distribution of the operands (default: same)")
-    nested.add_argument("-n", "--problems", type=_positive_int, default=500,
-                        help="nested problems (default: 500)")
-    nested.add_argument("--steps", type=_positive_int,
-                        help="steps per operation (default: largest eval.steps)")
-    nested.add_argument("--seed", type=_seed, default=1234,
-                        help="seed of operands and starts (default: 1234)")
+    nested.add_argument(
+        "--strategy",
+        help="recursion strategy, e.g. fold or repeat (default: the one the task declares)",
+    )
+    nested.add_argument(
+        "--depth", type=_positive_int, default=10, help="composed operations (default: 10)"
+    )
+    nested.add_argument(
+        "--split",
+        default="same",
+        choices=SPLITS,
+        help="distribution of the operands (default: same)",
+    )
+    nested.add_argument(
+        "-n", "--problems", type=_positive_int, default=500, help="nested problems (default: 500)"
+    )
+    nested.add_argument(
+        "--steps", type=_positive_int, help="steps per operation (default: largest eval.steps)"
+    )
+    nested.add_argument(
+        "--seed", type=_seed, default=1234, help="seed of operands and starts (default: 1234)"
+    )
     nested.add_argument("--device", help="device (default: the run's)")
     _add_set(nested)
     nested.add_argument("--json", action="store_true", help="print one JSON object")
@@ -198,15 +274,26 @@ def build_parser(plugins: Plugins | None = None) -> argparse.ArgumentParser:
 
 
 def _plugins_report(plugins: Plugins) -> dict[str, Any]:
-    report: dict[str, Any] = {"python": sys.executable, "environment": python_environment(),
-                              "plugins": []}
+    report: dict[str, Any] = {
+        "python": sys.executable,
+        "environment": python_environment(),
+        "plugins": [],
+    }
     for name, info in sorted(plugins.infos.items()):
-        report["plugins"].append({
-            "name": name, "distribution": info.distribution, "version": info.version,
-            "status": "active" if info.error is None else "broken", "error": info.error,
-            "registers": {kind: sorted(names) for kind, names in plugins.registered.get(name, {}).items()
-                          if names},
-        })
+        report["plugins"].append(
+            {
+                "name": name,
+                "distribution": info.distribution,
+                "version": info.version,
+                "status": "active" if info.error is None else "broken",
+                "error": info.error,
+                "registers": {
+                    kind: sorted(names)
+                    for kind, names in plugins.registered.get(name, {}).items()
+                    if names
+                },
+            }
+        )
     return report
 
 
@@ -241,39 +328,50 @@ def cmd_data(args: argparse.Namespace) -> int:
     if unknown:
         raise IremError(f"irem data only takes task.* overrides, got {', '.join(sorted(unknown))}")
     if "name" in data.get("task", {}):
-        raise IremError("--set task.name does not choose the task of irem data; name it as the "
-                        "argument (irem data NAME) or take a run's with --like RUN")
+        raise IremError(
+            "--set task.name does not choose the task of irem data; name it as the "
+            "argument (irem data NAME) or take a run's with --like RUN"
+        )
     if args.like is not None:
         if args.task is not None or args.preset is not None:
-            raise IremError("--like RUN takes the task and its options from the run; drop the "
-                            "task name and --preset")
+            raise IremError(
+                "--like RUN takes the task and its options from the run; drop the "
+                "task name and --preset"
+            )
         base = read_record(args.like)["config"]["task"]
     elif args.task is None:
         raise IremError("name a task (irem data addition ...) or pass --like RUN")
     else:
         base = {"name": args.task}
         if args.preset is not None:
-            base.update(preset_overrides(args.task, default_solver(plugins=plugins), args.preset,
-                                         plugins=plugins).get("task", {}))
-    spec = structure({**base, **data.get("task", {}), "name": base["name"]}, TaskSpec,
-                     plugins=plugins)
+            base.update(
+                preset_overrides(
+                    args.task, default_solver(plugins=plugins), args.preset, plugins=plugins
+                ).get("task", {})
+            )
+    spec = structure(
+        {**base, **data.get("task", {}), "name": base["name"]}, TaskSpec, plugins=plugins
+    )
     task = build_task(spec, plugins=plugins)
-    check_evaluation_memory("irem data", task, args.split, args.problems, 0, 0,
-                            torch.device("cpu"))
+    check_evaluation_memory("irem data", task, args.split, args.problems, 0, 0, torch.device("cpu"))
     generator = seeded_generator(args.seed, f"problems:{args.split}")
     problems = task.sample(args.split, args.problems, generator)
     check_problems(spec.name, task, problems, args.problems, plugins=plugins)
     atomic_write(args.out, tensors_to_bytes(task.to_tensors(problems)))
-    print(f"wrote {args.problems} {spec.name} problems ({args.split}, seed {args.seed}) to {args.out}")
+    print(
+        f"wrote {args.problems} {spec.name} problems ({args.split}, seed {args.seed}) to {args.out}"
+    )
     return 0
 
 
 def _check_nproc(config: RunConfig, args: argparse.Namespace) -> None:
     """Refuse an ``--nproc`` launch that would fail in every worker, before starting them."""
     if config.device.startswith("cuda") and torch.cuda.device_count() < args.nproc:
-        raise IremError(f"--nproc {args.nproc} with device {config.device!r} needs {args.nproc} GPUs "
-                        f"(one per process) but {torch.cuda.device_count()} are visible; lower "
-                        "--nproc or use --device cpu")
+        raise IremError(
+            f"--nproc {args.nproc} with device {config.device!r} needs {args.nproc} GPUs "
+            f"(one per process) but {torch.cuda.device_count()} are visible; lower "
+            "--nproc or use --device cpu"
+        )
     saved = None
     if args.resume:
         saved = read_record(args.out).get("training", {}).get("shards", 1)
@@ -292,8 +390,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise IremError(f"--nproc must be at least 1, got {args.nproc}")
     world = world_from_env()
     if under_torchrun() and args.nproc is not None and args.nproc != world.size:
-        raise IremError(f"--nproc {args.nproc} disagrees with torchrun's WORLD_SIZE={world.size}; "
-                        "drop --nproc when launching with torchrun yourself")
+        raise IremError(
+            f"--nproc {args.nproc} disagrees with torchrun's WORLD_SIZE={world.size}; "
+            "drop --nproc when launching with torchrun yourself"
+        )
     if args.resume:
         saved = resume_config(args.out, plugins=plugins)
         check_run_plugins(args.out, plugins=plugins)
@@ -304,29 +404,54 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = structure(saved, RunConfig, plugins=plugins)
     else:
         file_data = read_config_file(args.config) if args.config else None
-        config = build_run_config(task=args.task, solver=args.solver, preset=args.preset,
-                                  file_data=file_data, overrides=args.overrides, seed=args.seed,
-                                  device=args.device, plugins=plugins)
-    check_training_memory(config, build_task(config.task, plugins=plugins),
-                          training_device(config.device, world), plugins=plugins)
+        config = build_run_config(
+            task=args.task,
+            solver=args.solver,
+            preset=args.preset,
+            file_data=file_data,
+            overrides=args.overrides,
+            seed=args.seed,
+            device=args.device,
+            plugins=plugins,
+        )
+    check_training_memory(
+        config,
+        build_task(config.task, plugins=plugins),
+        training_device(config.device, world),
+        plugins=plugins,
+    )
     if not under_torchrun() and args.nproc and args.nproc > 1:
         _check_nproc(config, args)
         return relaunch(args.nproc, args.argv)
     signal.signal(signal.SIGTERM, _terminate)
-    summary = train(config, args.out, resume=args.resume, force=args.force,
-                    progress=not args.no_progress, world=world, plugins=plugins)
+    summary = train(
+        config,
+        args.out,
+        resume=args.resume,
+        force=args.force,
+        progress=not args.no_progress,
+        world=world,
+        plugins=plugins,
+    )
     if not world.is_main:
         return 0
     if summary.trained_iterations == 0:
-        print(f"nothing to train: {summary.directory} is finished at iteration "
-              f"{summary.iterations} (train.iterations = {config.train.iterations}); to train "
-              f"further, --resume --set train.iterations=N with N > {summary.iterations}")
+        print(
+            f"nothing to train: {summary.directory} is finished at iteration "
+            f"{summary.iterations} (train.iterations = {config.train.iterations}); to train "
+            f"further, --resume --set train.iterations=N with N > {summary.iterations}"
+        )
         return 0
-    total = (f" (iteration {summary.iterations} in all)"
-             if summary.trained_iterations != summary.iterations else "")
-    print(f"trained {summary.trained_iterations} iterations{total} in {summary.wall_seconds:.1f} s "
-          f"({summary.problems_per_second:.0f} problems/s); final loss {summary.final_loss:.4g}; "
-          f"checkpoint in {summary.directory}")
+    total = (
+        f" (iteration {summary.iterations} in all)"
+        if summary.trained_iterations != summary.iterations
+        else ""
+    )
+    print(
+        f"trained {summary.trained_iterations} iterations{total} in {summary.wall_seconds:.1f} s "
+        f"({summary.problems_per_second:.0f} problems/s); final loss {summary.final_loss:.4g}; "
+        f"checkpoint in {summary.directory}"
+    )
     return 0
 
 
@@ -339,9 +464,14 @@ def _print_evaluation(title: str, result: Evaluation) -> None:
         print(f"  {name}: " + ", ".join(f"{key} {value:.4f}" for key, value in values.items()))
     print(f"  zero predictor MSE: {result.zero_predictor:.6f}")
     steps = result.steps_used
-    print(f"  steps used: mean {steps['mean']:.1f}, p50 {steps['p50']:.0f}, p95 {steps['p95']:.0f}"
-          + (f"; energy evaluations: {result.energy_evaluations}"
-             if result.energy_evaluations is not None else ""))
+    print(
+        f"  steps used: mean {steps['mean']:.1f}, p50 {steps['p50']:.0f}, p95 {steps['p95']:.0f}"
+        + (
+            f"; energy evaluations: {result.energy_evaluations}"
+            if result.energy_evaluations is not None
+            else ""
+        )
+    )
     if result.nonfinite_problems:
         print(f"  warning: {result.nonfinite_problems} problems gave NaN/Inf and are excluded")
 
@@ -352,20 +482,32 @@ def _print_size_table(title: str, by_size: dict[str, Evaluation]) -> None:
     keys = list(first.mse)
     labels = [("min-energy" if key == MIN_ENERGY else f"{key} steps") for key in keys]
     print(title)
-    print(f"  {'size':>5} " + " ".join(f"{label:>10}" for label in labels)
-          + f" {'zero':>8} {'steps used':>10}")
+    print(
+        f"  {'size':>5} "
+        + " ".join(f"{label:>10}" for label in labels)
+        + f" {'zero':>8} {'steps used':>10}"
+    )
     for size, result in by_size.items():
-        print(f"  {size:>5} " + " ".join(f"{result.mse[key]:10.6f}" for key in keys)
-              + f" {result.zero_predictor:8.4f} {result.steps_used['mean']:10.1f}"
-              + (f"  ({result.nonfinite_problems} non-finite excluded)" if result.nonfinite_problems else ""))
+        print(
+            f"  {size:>5} "
+            + " ".join(f"{result.mse[key]:10.6f}" for key in keys)
+            + f" {result.zero_predictor:8.4f} {result.steps_used['mean']:10.1f}"
+            + (
+                f"  ({result.nonfinite_problems} non-finite excluded)"
+                if result.nonfinite_problems
+                else ""
+            )
+        )
 
 
 def _halting_overrides(args: argparse.Namespace, options: str) -> list[str]:
     """``--set`` overrides for ``--halt``; ``options`` is the solver's section holding them
     (its registration meta ``halting``, e.g. ``"optimizer"``)."""
-    return [f"solver.{options}.halt='{args.halt}'",
-            f"solver.{options}.halt_tolerance={args.halt_tolerance!r}",
-            f"solver.{options}.halt_window={args.halt_window}"]
+    return [
+        f"solver.{options}.halt='{args.halt}'",
+        f"solver.{options}.halt_tolerance={args.halt_tolerance!r}",
+        f"solver.{options}.halt_window={args.halt_window}",
+    ]
 
 
 def _report(result: Evaluation) -> dict[str, Any]:
@@ -388,67 +530,108 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.halt:
         options = plugins.get("solver", run.config.solver.name).meta.get("halting")
         if options is None:
-            raise IremError(f"--halt needs a solver that halts per problem; "
-                            f"{run.config.solver.name!r} does not declare halting options")
-        solvers["halting"] = load_run(args.run, args.device,
-                                      args.overrides + _halting_overrides(args, options),
-                                      args.checkpoint, plugins=plugins).solver
+            raise IremError(
+                f"--halt needs a solver that halts per problem; "
+                f"{run.config.solver.name!r} does not declare halting options"
+            )
+        solvers["halting"] = load_run(
+            args.run,
+            args.device,
+            args.overrides + _halting_overrides(args, options),
+            args.checkpoint,
+            plugins=plugins,
+        ).solver
     budgets = args.steps or run.config.eval.steps
     count = args.problems or run.config.eval.problems
-    header: dict[str, Any] = {"task": run.config.task.name, "solver": run.config.solver.name,
-                              "solver_config": unstructure(run.config.solver),
-                              "checkpoint": run.checkpoint, "iteration": run.iteration}
+    header: dict[str, Any] = {
+        "task": run.config.task.name,
+        "solver": run.config.solver.name,
+        "solver_config": unstructure(run.config.solver),
+        "checkpoint": run.checkpoint,
+        "iteration": run.iteration,
+    }
     if args.data:
         tensors = {key: value.to(run.device) for key, value in read_tensors(args.data).items()}
         problems = run.task.from_tensors(tensors)
         if problems.num_problems == 0:
             raise IremError(f"{args.data} holds no problems; write some with 'irem data -n N'")
-        check_evaluation_memory("irem eval", run.task, "same", 0,
-                                min(problems.num_problems, run.config.eval.batch_size),
-                                max(budgets), run.device)
+        check_evaluation_memory(
+            "irem eval",
+            run.task,
+            "same",
+            0,
+            min(problems.num_problems, run.config.eval.batch_size),
+            max(budgets),
+            run.device,
+        )
         cases = {"": (run.task, problems)}
         header["split"] = f"file:{args.data}"
     else:
-        tasks = ({str(size): sized_task(run.config.task, size, plugins=plugins)
-                  for size in args.sizes}
-                 if args.sizes else {"": run.task})
+        tasks = (
+            {str(size): sized_task(run.config.task, size, plugins=plugins) for size in args.sizes}
+            if args.sizes
+            else {"": run.task}
+        )
         for task in tasks.values():
-            check_evaluation_memory("irem eval", task, args.split, count,
-                                    min(count, run.config.eval.batch_size), max(budgets),
-                                    run.device)
+            check_evaluation_memory(
+                "irem eval",
+                task,
+                args.split,
+                count,
+                min(count, run.config.eval.batch_size),
+                max(budgets),
+                run.device,
+            )
         generator = seeded_generator(args.seed, f"problems:{args.split}", run.device)
-        cases = {key: (task, task.sample(args.split, count, generator)) for key, task in tasks.items()}
+        cases = {
+            key: (task, task.sample(args.split, count, generator)) for key, task in tasks.items()
+        }
         for task, problems in cases.values():
             check_problems(run.config.task.name, task, problems, count, plugins=plugins)
         header["split"] = args.split
     results: dict[str, dict[str, Evaluation]] = {}
     jobs = [(size, mode) for size in cases for mode in solvers]
-    for size, mode in tqdm(jobs, desc="eval", unit="set", disable=len(jobs) < 2 or not sys.stderr.isatty(),
-                           leave=False):
+    for size, mode in tqdm(
+        jobs, desc="eval", unit="set", disable=len(jobs) < 2 or not sys.stderr.isatty(), leave=False
+    ):
         task, problems = cases[size]
         generator = seeded_generator(args.seed, f"starts:{args.split}", run.device)
-        results.setdefault(size, {})[mode] = evaluate(solvers[mode], task, problems, budgets,
-                                                      generator, run.config.eval.batch_size)
-    reports = {size: {**_report(by_mode[""]),
-                      **({"halting": _report(by_mode["halting"])} if "halting" in by_mode else {})}
-               for size, by_mode in results.items()}
+        results.setdefault(size, {})[mode] = evaluate(
+            solvers[mode], task, problems, budgets, generator, run.config.eval.batch_size
+        )
+    reports = {
+        size: {
+            **_report(by_mode[""]),
+            **({"halting": _report(by_mode["halting"])} if "halting" in by_mode else {}),
+        }
+        for size, by_mode in results.items()
+    }
     if args.json:
         body = {"sizes": reports} if args.sizes else reports[""]
         print(json_bytes({**header, **body}).decode())  # NaN (all problems non-finite) as null
         return 0
     if args.sizes:
         for mode in solvers:
-            _print_size_table(f"{header['solver']} on {header['task']} ({header['split']}, "
-                              f"n={count} per size, {_weights(run)}iteration {run.iteration}"
-                              f"{', ' + mode if mode else ''})",
-                              {size: by_mode[mode] for size, by_mode in results.items()})
+            _print_size_table(
+                f"{header['solver']} on {header['task']} ({header['split']}, "
+                f"n={count} per size, {_weights(run)}iteration {run.iteration}"
+                f"{', ' + mode if mode else ''})",
+                {size: by_mode[mode] for size, by_mode in results.items()},
+            )
         return 0
     if args.overrides:
         print(f"solver: {json.dumps(header['solver_config'])}")
     for mode, result in results[""].items():
-        details = ", ".join(part for part in (header["split"], f"n={result.num_problems}",
-                                              f"{_weights(run)}iteration {run.iteration}", mode)
-                            if part)
+        details = ", ".join(
+            part
+            for part in (
+                header["split"],
+                f"n={result.num_problems}",
+                f"{_weights(run)}iteration {run.iteration}",
+                mode,
+            )
+            if part
+        )
         _print_evaluation(f"{header['solver']} on {header['task']} ({details})", result)
     return 0
 
@@ -461,25 +644,49 @@ def cmd_nested(args: argparse.Namespace) -> int:
     if args.strategy is None:
         args.strategy = plugins.get("task", run.config.task.name).meta.get("nested")
         if args.strategy is None:
-            raise IremError(f"task {run.config.task.name!r} declares no nested strategy; pass "
-                            "--strategy NAME")
-    errors = nested_mse(run.solver, run.task, args.strategy, args.depth, args.split,
-                        args.problems, steps, args.seed, run.device, plugins=plugins)
-    report = {"task": run.config.task.name, "solver": run.config.solver.name,
-              "strategy": args.strategy, "split": args.split, "n": args.problems, "steps": steps,
-              "mse": errors}
+            raise IremError(
+                f"task {run.config.task.name!r} declares no nested strategy; pass --strategy NAME"
+            )
+    errors = nested_mse(
+        run.solver,
+        run.task,
+        args.strategy,
+        args.depth,
+        args.split,
+        args.problems,
+        steps,
+        args.seed,
+        run.device,
+        plugins=plugins,
+    )
+    report = {
+        "task": run.config.task.name,
+        "solver": run.config.solver.name,
+        "strategy": args.strategy,
+        "split": args.split,
+        "n": args.problems,
+        "steps": steps,
+        "mse": errors,
+    }
     if args.json:
         print(json.dumps(report))
         return 0
-    print(f"{report['solver']} on nested {report['task']} ({args.strategy}, {args.split}, "
-          f"n={args.problems}, {steps} steps per operation)")
+    print(
+        f"{report['solver']} on nested {report['task']} ({args.strategy}, {args.split}, "
+        f"n={args.problems}, {steps} steps per operation)"
+    )
     for depth, error in enumerate(errors, start=1):
         print(f"  after {depth:>2} operations: MSE {error:.6f}")
     return 0
 
 
-COMMANDS = {"plugins": cmd_plugins, "data": cmd_data, "train": cmd_train, "eval": cmd_eval,
-            "nested": cmd_nested}
+COMMANDS = {
+    "plugins": cmd_plugins,
+    "data": cmd_data,
+    "train": cmd_train,
+    "eval": cmd_eval,
+    "nested": cmd_nested,
+}
 
 
 def main(argv: Sequence[str] | None = None, *, plugins: Plugins | None = None) -> int:
@@ -512,10 +719,16 @@ def _user_path(error: OSError, args: argparse.Namespace) -> Path | None:
     """The path argument that ``error`` concerns: the file named in the error is that path,
     lies inside it, is a folder above it or beside it (a temporary file); ``None`` if none."""
     given = [value for name in USER_PATHS if isinstance(value := getattr(args, name, None), Path)]
-    failed = [Path(os.fsdecode(name)).absolute() for name in (error.filename, error.filename2)
-              if name is not None]
-    relations = (lambda user, path: path == user, lambda user, path: user in path.parents,
-                 lambda user, path: path in user.parents or path.parent == user.parent)
+    failed = [
+        Path(os.fsdecode(name)).absolute()
+        for name in (error.filename, error.filename2)
+        if name is not None
+    ]
+    relations = (
+        lambda user, path: path == user,
+        lambda user, path: user in path.parents,
+        lambda user, path: path in user.parents or path.parent == user.parent,
+    )
     for related in relations:  # the closest relation wins: the path itself, inside, around
         for user in given:
             if any(related(user.absolute(), path) for path in failed):

@@ -86,7 +86,9 @@ _non_negative: Callable[[Any, attrs.Attribute[Any], float], Any] = v.ge(0)
 
 def _positive_steps(instance: object, attribute: attrs.Attribute, value: list[int]) -> None:
     if not value or any(step <= 0 for step in value):
-        raise ValueError(f"'{attribute.name}' must be a non-empty list of positive step counts, got {value}")
+        raise ValueError(
+            f"'{attribute.name}' must be a non-empty list of positive step counts, got {value}"
+        )
 
 
 def _seed(instance: object, attribute: attrs.Attribute, value: int) -> None:
@@ -241,6 +243,7 @@ def component_specs(config: Any) -> list[ComponentSpec]:
 def _strict(expected: type, accepts: tuple[type[Any], ...]) -> Callable[[Any, type], Any]:
     """A structure hook accepting only instances of ``accepts`` (no bools unless ``expected``
     is bool); floats must be finite and come out as ``float``."""
+
     def structure(value: Any, _: type) -> Any:
         if isinstance(value, bool) and expected is not bool:
             raise TypeError(f"expected {expected.__name__}, got bool {value!r}")
@@ -251,6 +254,7 @@ def _strict(expected: type, accepts: tuple[type[Any], ...]) -> Callable[[Any, ty
                 raise TypeError(f"expected a finite number, got {value!r}")
             return float(value)
         return value
+
     return structure
 
 
@@ -259,8 +263,11 @@ def _is_spec(cls: Any) -> bool:
 
 
 def _has_plugins_defaults(cls: Any) -> bool:
-    return (isinstance(cls, type) and attrs.has(cls)
-            and any(PLUGINS_DEFAULT in field.metadata for field in attrs.fields(cls)))
+    return (
+        isinstance(cls, type)
+        and attrs.has(cls)
+        and any(PLUGINS_DEFAULT in field.metadata for field in attrs.fields(cls))
+    )
 
 
 def _make_converter(plugins: Plugins | None) -> cattrs.Converter:
@@ -274,10 +281,13 @@ def _make_converter(plugins: Plugins | None) -> cattrs.Converter:
 
     def structure_spec(data: Any, cls: type[ComponentSpec]) -> ComponentSpec:
         if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
-            raise ConfigError(f"expected a table with a string 'name' choosing the {cls.kind}, "
-                              f"got {data!r}")
+            raise ConfigError(
+                f"expected a table with a string 'name' choosing the {cls.kind}, got {data!r}"
+            )
         if plugins is None:
-            raise TypeError("this converter only unstructures; structure with converter_for(plugins)")
+            raise TypeError(
+                "this converter only unstructures; structure with converter_for(plugins)"
+            )
         component = plugins.get(cls.kind, data["name"])
         options = {key: value for key, value in data.items() if key != "name"}
         try:
@@ -292,7 +302,8 @@ def _make_converter(plugins: Plugins | None) -> cattrs.Converter:
                 f"{cls.kind} {component.name!r} of plugin {component.plugin.describe()} has a "
                 f"broken config class {component.config.__qualname__}: building it from "
                 f"{options!r} raised {type(bug).__name__}: {bug}; this is a bug in the plugin, "
-                "not in the configuration: report it to the plugin's authors") from bug
+                "not in the configuration: report it to the plugin's authors"
+            ) from bug
 
     def unstructure_spec(spec: ComponentSpec) -> dict[str, Any]:
         return {"name": spec.name, **converter.unstructure(spec.options)}
@@ -301,14 +312,18 @@ def _make_converter(plugins: Plugins | None) -> cattrs.Converter:
         """``cls``'s structure function, after filling its missing :func:`plugins_default`
         fields with ``plugins``' defaults (as data, structured with the rest)."""
         structure_fields: Callable[[Any, type], Any] = converter.gen_structure_attrs_fromdict(cls)
-        defaults = [(field.name, field.metadata[PLUGINS_DEFAULT]) for field in attrs.fields(cls)
-                    if PLUGINS_DEFAULT in field.metadata]
+        defaults = [
+            (field.name, field.metadata[PLUGINS_DEFAULT])
+            for field in attrs.fields(cls)
+            if PLUGINS_DEFAULT in field.metadata
+        ]
 
         def structure_attrs(data: Any, _: type) -> Any:
             if isinstance(data, Mapping) and plugins is not None:
                 missing = {name: make(plugins) for name, make in defaults if name not in data}
                 data = {**data, **missing} if missing else data
             return structure_fields(data, cls)
+
         return structure_attrs
 
     converter.register_structure_hook_func(_is_spec, structure_spec)
@@ -357,9 +372,9 @@ def _from_user_data(error: BaseException) -> bool:
     if isinstance(error, ConfigClassBug):
         return False
     notes = getattr(error, "__notes__", [])
-    return (isinstance(error, (IremError, ForbiddenExtraKeysError, ValueError, TypeError))
-            or any(isinstance(note, (AttributeValidationNote, IterableValidationNote))
-                   for note in notes))
+    return isinstance(error, (IremError, ForbiddenExtraKeysError, ValueError, TypeError)) or any(
+        isinstance(note, (AttributeValidationNote, IterableValidationNote)) for note in notes
+    )
 
 
 def _plugin_bug(error: BaseException) -> BaseException | None:
@@ -488,14 +503,17 @@ def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def preset_overrides(task_name: str, solver_name: str, preset: str, *,
-                     plugins: Plugins) -> dict[str, Any]:
+def preset_overrides(
+    task_name: str, solver_name: str, preset: str, *, plugins: Plugins
+) -> dict[str, Any]:
     """The overrides the task's ``preset`` makes for ``solver_name`` (a nested dict)."""
     component = plugins.get("task", task_name)
     presets: dict[str, dict[str, Any]] = component.meta.get("presets", {})
     if preset not in presets:
-        raise ConfigError(f"task {component.name!r} has no preset {preset!r}; "
-                          f"available: {', '.join(sorted(presets)) or '(none)'}")
+        raise ConfigError(
+            f"task {component.name!r} has no preset {preset!r}; "
+            f"available: {', '.join(sorted(presets)) or '(none)'}"
+        )
     chosen = copy.deepcopy(presets[preset])
     solver_sections = chosen.pop("solvers", {})
     if solver_name in solver_sections:
@@ -505,18 +523,30 @@ def preset_overrides(task_name: str, solver_name: str, preset: str, *,
 
 def default_solver(*, plugins: Plugins) -> str:
     """The solver a config gets when it names none: the one registered with ``default=True``."""
-    defaults = [component.name for component in plugins.registries["solver"].components()
-                if component.meta.get("default")]
+    defaults = [
+        component.name
+        for component in plugins.registries["solver"].components()
+        if component.meta.get("default")
+    ]
     if len(defaults) != 1:
-        raise ConfigError(f"no solver chosen and {len(defaults)} solvers are registered as the "
-                          f"default ({', '.join(defaults) or 'none'}); pass --solver NAME")
+        raise ConfigError(
+            f"no solver chosen and {len(defaults)} solvers are registered as the "
+            f"default ({', '.join(defaults) or 'none'}); pass --solver NAME"
+        )
     return defaults[0]
 
 
-def build_run_config(*, task: str | None = None, solver: str | None = None,
-                     preset: str = "paper", file_data: Mapping[str, Any] | None = None,
-                     overrides: Sequence[str] = (), seed: int | None = None,
-                     device: str | None = None, plugins: Plugins | None = None) -> RunConfig:
+def build_run_config(
+    *,
+    task: str | None = None,
+    solver: str | None = None,
+    preset: str = "paper",
+    file_data: Mapping[str, Any] | None = None,
+    overrides: Sequence[str] = (),
+    seed: int | None = None,
+    device: str | None = None,
+    plugins: Plugins | None = None,
+) -> RunConfig:
     """Compose a :class:`RunConfig` from a preset, a config file, overrides and flags, with
     the components of ``plugins`` (default: the installed plugins)."""
     plugins = resolve_plugins(plugins)
@@ -533,8 +563,10 @@ def build_run_config(*, task: str | None = None, solver: str | None = None,
     for section in ("train", "eval"):
         if not isinstance(data.get(section, {}), dict):
             example = "iterations" if section == "train" else "problems"
-            raise ConfigError(f"{section} is a table of options, got {data[section]!r}; set one "
-                              f"of its keys, e.g. --set {section}.{example}=3")
+            raise ConfigError(
+                f"{section} is a table of options, got {data[section]!r}; set one "
+                f"of its keys, e.g. --set {section}.{example}=3"
+            )
     data["solver"].setdefault("name", default_solver(plugins=plugins))
     task_name, solver_name = data["task"].get("name"), data["solver"]["name"]
     if not isinstance(task_name, str):

@@ -63,7 +63,7 @@ def solve_stream(generator: torch.Generator, device: torch.device) -> Tensor:
     """A fresh random stream for one solve on ``device``, seeded by one draw from the
     caller's ``generator`` (so successive solves get different streams, all determined by
     the caller's seed; one host read of the drawn seed on CUDA)."""
-    seed = int(torch.randint(0, 2 ** 62, (), generator=generator, device=generator.device))
+    seed = int(torch.randint(0, 2**62, (), generator=generator, device=generator.device))
     return torch.Generator(device).manual_seed(seed).get_state()
 
 
@@ -104,25 +104,43 @@ class DescentLoop:
         """
         return {}
 
-    def update(self, energy: BoundEnergy, answer: Tensor, values: Tensor, gradient: Tensor,
-               state: State, step: int, steps: int) -> tuple[Tensor, State]:
+    def update(
+        self,
+        energy: BoundEnergy,
+        answer: Tensor,
+        values: Tensor,
+        gradient: Tensor,
+        state: State,
+        step: int,
+        steps: int,
+    ) -> tuple[Tensor, State]:
         """One step: the next answers ``(rows, F)`` and state, given the energies ``(B,)``
         and gradient ``(rows, F)`` at ``answer``."""
         raise NotImplementedError
 
-    def _first_state(self, answer: Tensor, energy: BoundEnergy,
-                     generator: torch.Generator | None) -> State:
+    def _first_state(
+        self, answer: Tensor, energy: BoundEnergy, generator: torch.Generator | None
+    ) -> State:
         state = self.init_state(answer, energy)
         if self.draws_random:
             if generator is None:
-                raise IremError(f"optimizer {type(self).__name__} draws random numbers, so its "
-                                "solve needs a generator: pass generator=... to solve/run")
+                raise IremError(
+                    f"optimizer {type(self).__name__} draws random numbers, so its "
+                    "solve needs a generator: pass generator=... to solve/run"
+                )
             state[RNG] = solve_stream(generator, answer.device)
         return state
 
-    def run(self, energy: BoundEnergy, y0: Tensor, steps: int, *,
-            differentiable_energy: BoundEnergy | None = None, record: bool = False,
-            generator: torch.Generator | None = None) -> Trajectory:
+    def run(
+        self,
+        energy: BoundEnergy,
+        y0: Tensor,
+        steps: int,
+        *,
+        differentiable_energy: BoundEnergy | None = None,
+        record: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> Trajectory:
         """Descend ``energy`` from ``y0 (rows, F)``; see :class:`irem_core.Optimizer`."""
         if differentiable_energy is None and self.options.halt != "none":
             return self._run_halting(energy, y0, steps, record, generator)
@@ -136,8 +154,11 @@ class DescentLoop:
             if not (differentiated and full):
                 answer = answer.detach().requires_grad_(True)
                 state = {key: value.detach() for key, value in state.items()}
-            current = (differentiable_energy
-                       if differentiated and differentiable_energy is not None else energy)
+            current = (
+                differentiable_energy
+                if differentiated and differentiable_energy is not None
+                else energy
+            )
             values, gradient = energy_and_gradient(current, answer, create_graph=differentiated)
             answer, state = self.update(current, answer, values, gradient, state, step, steps)
             if not differentiated:
@@ -151,16 +172,22 @@ class DescentLoop:
         if "evaluations" in state:
             evaluations = evaluations + state["evaluations"].sum()
         if not record:
-            return Trajectory(answer=answer, steps_used=steps_used,
-                              extras={"energy_evaluations": evaluations})
+            return Trajectory(
+                answer=answer, steps_used=steps_used, extras={"energy_evaluations": evaluations}
+            )
         with torch.no_grad():
             energies.append(energy(answer.detach()))
-        return Trajectory(answer=answer, steps_used=steps_used, answers=torch.stack(answers),
-                          energies=torch.stack(energies),
-                          extras={"energy_evaluations": evaluations + energy.num_problems})
+        return Trajectory(
+            answer=answer,
+            steps_used=steps_used,
+            answers=torch.stack(answers),
+            energies=torch.stack(energies),
+            extras={"energy_evaluations": evaluations + energy.num_problems},
+        )
 
-    def _halted(self, energy: BoundEnergy, values: Tensor, gradient: Tensor,
-                earlier: Tensor | None) -> Tensor:
+    def _halted(
+        self, energy: BoundEnergy, values: Tensor, gradient: Tensor, earlier: Tensor | None
+    ) -> Tensor:
         """Which of the active problems stop now.
 
         Args:
@@ -170,19 +197,27 @@ class DescentLoop:
             earlier: their energies ``halt_window`` steps ago, ``(B',)``, or ``None`` early on.
         """
         if self.options.halt == "gradient":
-            norm = energy.per_problem((gradient ** 2).sum(-1)).sqrt()
+            norm = energy.per_problem((gradient**2).sum(-1)).sqrt()
             return norm < self.options.halt_tolerance
         if earlier is None:
             return torch.zeros_like(values, dtype=torch.bool)
         return earlier - values < self.options.halt_tolerance
 
-    def _run_halting(self, energy: BoundEnergy, y0: Tensor, steps: int, record: bool,
-                     generator: torch.Generator | None) -> Trajectory:
+    def _run_halting(
+        self,
+        energy: BoundEnergy,
+        y0: Tensor,
+        steps: int,
+        record: bool,
+        generator: torch.Generator | None,
+    ) -> Trajectory:
         """Inference with per-problem halting; halted problems are no longer evaluated."""
         if not energy.can_restrict:
-            raise IremError(f"energy model {energy.source} cannot evaluate a subset of problems, "
-                            "so per-problem halting is unavailable; give the model a "
-                            "select(context, problems) method or use halt = \"none\"")
+            raise IremError(
+                f"energy model {energy.source} cannot evaluate a subset of problems, "
+                "so per-problem halting is unavailable; give the model a "
+                'select(context, problems) method or use halt = "none"'
+            )
         device = y0.device
         answer = y0.detach().clone()
         state = self._first_state(answer, energy, generator)
@@ -203,12 +238,16 @@ class DescentLoop:
             evaluations += sub_energy.num_problems
             current[active] = values
             history.append(current.clone())
-            earlier = (history[-1 - self.options.halt_window][active]
-                       if len(history) > self.options.halt_window else None)
+            earlier = (
+                history[-1 - self.options.halt_window][active]
+                if len(history) > self.options.halt_window
+                else None
+            )
             stop = self._halted(sub_energy, values, gradient, earlier)
             sub_state = self._slice_state(state, active, row_index)
-            moved, sub_state = self.update(sub_energy, sub_answer.detach(), values, gradient,
-                                           sub_state, step, steps)
+            moved, sub_state = self.update(
+                sub_energy, sub_answer.detach(), values, gradient, sub_state, step, steps
+            )
             going_rows = ~stop[sub_energy.row_problem]
             answer[row_index[going_rows]] = moved.detach()[going_rows]
             going = active[~stop]
@@ -229,15 +268,33 @@ class DescentLoop:
         with torch.no_grad():
             energies.append(energy(answer))
         trajectory_extras["energy_evaluations"] += energy.num_problems
-        return Trajectory(answer=answer, steps_used=steps_used, answers=torch.stack(answers),
-                          energies=torch.stack(energies), extras=trajectory_extras)
+        return Trajectory(
+            answer=answer,
+            steps_used=steps_used,
+            answers=torch.stack(answers),
+            energies=torch.stack(energies),
+            extras=trajectory_extras,
+        )
 
     def _slice_state(self, state: State, problems: Tensor, rows: Tensor) -> State:
-        return {key: value if key == RNG else value[problems] if key in self.problem_state
-                else value[rows] for key, value in state.items()}
+        return {
+            key: value
+            if key == RNG
+            else value[problems]
+            if key in self.problem_state
+            else value[rows]
+            for key, value in state.items()
+        }
 
-    def _write_state(self, state: State, sub_state: State, problems: Tensor, rows: Tensor,
-                     going: Tensor, going_rows: Tensor) -> None:
+    def _write_state(
+        self,
+        state: State,
+        sub_state: State,
+        problems: Tensor,
+        rows: Tensor,
+        going: Tensor,
+        going_rows: Tensor,
+    ) -> None:
         for key, value in sub_state.items():
             if key == RNG:
                 state[key] = value

@@ -74,11 +74,15 @@ def world_from_env(environ: Mapping[str, str] | None = None) -> World:
     try:
         rank, local_rank, size = (int(environ[name]) for name in TORCHRUN_VARIABLES)
     except ValueError:
-        raise IremError("RANK, LOCAL_RANK and WORLD_SIZE must be integers; launch with "
-                        "torchrun or 'irem train --nproc N'") from None
+        raise IremError(
+            "RANK, LOCAL_RANK and WORLD_SIZE must be integers; launch with "
+            "torchrun or 'irem train --nproc N'"
+        ) from None
     if size < 1 or not 0 <= rank < size or local_rank < 0:
-        raise IremError(f"inconsistent torchrun environment RANK={rank} LOCAL_RANK={local_rank} "
-                        f"WORLD_SIZE={size}")
+        raise IremError(
+            f"inconsistent torchrun environment RANK={rank} LOCAL_RANK={local_rank} "
+            f"WORLD_SIZE={size}"
+        )
     return World(rank, local_rank, size)
 
 
@@ -105,20 +109,26 @@ def resolve_shards(settings: TrainConfig, world_size: int, saved: int | None = N
     else:
         count = world_size
     if count % world_size:
-        raise ConfigError(f"train.shards={count} cannot be split over {world_size} processes: it "
-                          f"must be a multiple of the process count; set train.shards to "
-                          f"{world_size * max(1, count // world_size)} or to 0 (one shard per "
-                          "process), or change --nproc")
+        raise ConfigError(
+            f"train.shards={count} cannot be split over {world_size} processes: it "
+            f"must be a multiple of the process count; set train.shards to "
+            f"{world_size * max(1, count // world_size)} or to 0 (one shard per "
+            "process), or change --nproc"
+        )
     for name in ("batch_size", "replay_batch_size"):
         value = getattr(settings, name)
         if value % count:
             below, above = value - value % count, value - value % count + count
-            raise ConfigError(f"train.{name}={value} is the global batch and must be divisible "
-                              f"by the {count} shards ({world_size} processes); use "
-                              f"{below or above} or {above}, or change the process count")
+            raise ConfigError(
+                f"train.{name}={value} is the global batch and must be divisible "
+                f"by the {count} shards ({world_size} processes); use "
+                f"{below or above} or {above}, or change the process count"
+            )
     if settings.replay_batch_size and settings.replay_capacity < count:
-        raise ConfigError(f"train.replay_capacity={settings.replay_capacity} is shared by the "
-                          f"{count} shards' replay rings and must be at least {count}")
+        raise ConfigError(
+            f"train.replay_capacity={settings.replay_capacity} is shared by the "
+            f"{count} shards' replay rings and must be at least {count}"
+        )
     return count
 
 
@@ -130,9 +140,11 @@ def training_device(name: str, world: World) -> torch.device:
         return device
     available = torch.cuda.device_count()
     if world.local_rank >= available:
-        raise IremError(f"process {world.rank} needs GPU cuda:{world.local_rank} but this machine "
-                        f"has {available} GPU(s); start at most {available} processes per "
-                        "machine (--nproc / --nproc_per_node) or use --device cpu")
+        raise IremError(
+            f"process {world.rank} needs GPU cuda:{world.local_rank} but this machine "
+            f"has {available} GPU(s); start at most {available} processes per "
+            "machine (--nproc / --nproc_per_node) or use --device cpu"
+        )
     return torch.device("cuda", world.local_rank)
 
 
@@ -145,8 +157,9 @@ def process_group(world: World, device: torch.device) -> Iterator[None]:
         return
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    dist.init_process_group("nccl" if device.type == "cuda" else "gloo", rank=world.rank,
-                            world_size=world.size)
+    dist.init_process_group(
+        "nccl" if device.type == "cuda" else "gloo", rank=world.rank, world_size=world.size
+    )
     try:
         yield
         dist.barrier()  # no rank closes its connections while another still uses them
@@ -214,8 +227,17 @@ def relaunch(nproc: int, argv: Sequence[str]) -> int:
     in a process group of its own: SIGINT or SIGTERM to this process is forwarded to the
     whole group and this process waits for it, returning 130 or 143.
     """
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node", str(nproc), "-m", "irem_core", *without_option(argv, "--nproc")]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        str(nproc),
+        "-m",
+        "irem_core",
+        *without_option(argv, "--nproc"),
+    ]
     launcher = subprocess.Popen(command, start_new_session=True)
     received: list[int] = []
 
@@ -226,8 +248,9 @@ def relaunch(nproc: int, argv: Sequence[str]) -> int:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(launcher.pid, signum)
 
-    previous = {number: signal.signal(number, forward)
-                for number in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        number: signal.signal(number, forward) for number in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         code = launcher.wait()
     finally:

@@ -22,8 +22,9 @@ class BoundEnergy:
         source: how error messages name the model, e.g. ``'mlp' (plugin matrix)``.
     """
 
-    def __init__(self, model: nn.Module, context: Any, row_problem: Tensor, num_problems: int,
-                 source: str) -> None:
+    def __init__(
+        self, model: nn.Module, context: Any, row_problem: Tensor, num_problems: int, source: str
+    ) -> None:
         self.model = model
         self.context = context
         self.row_problem = row_problem
@@ -50,8 +51,9 @@ class BoundEnergy:
         renumber = torch.full((self.num_problems,), -1, dtype=torch.long, device=problems.device)
         renumber[problems] = torch.arange(problems.numel(), device=problems.device)
         context = cast(SelectableEnergy, self.model).select(self.context, problems)
-        return BoundEnergy(self.model, context, renumber[self.row_problem[rows]], problems.numel(),
-                           self.source), rows
+        return BoundEnergy(
+            self.model, context, renumber[self.row_problem[rows]], problems.numel(), self.source
+        ), rows
 
     def per_problem(self, values: Tensor) -> Tensor:
         """Sum per-row values ``(rows,)`` into per-problem totals ``(B,)``."""
@@ -60,14 +62,19 @@ class BoundEnergy:
     def __call__(self, answer: Tensor) -> Tensor:
         energies = self.model(self.context, answer)
         if not isinstance(energies, Tensor) or energies.shape != (self.num_problems,):
-            shape = tuple(energies.shape) if isinstance(energies, Tensor) else type(energies).__name__
-            raise PluginError(f"energy model {self.source} returned energies of shape {shape}; "
-                              f"expected ({self.num_problems},): one scalar per problem")
+            shape = (
+                tuple(energies.shape) if isinstance(energies, Tensor) else type(energies).__name__
+            )
+            raise PluginError(
+                f"energy model {self.source} returned energies of shape {shape}; "
+                f"expected ({self.num_problems},): one scalar per problem"
+            )
         return energies
 
 
-def energy_and_gradient(energy: BoundEnergy, answer: Tensor, *,
-                        create_graph: bool) -> tuple[Tensor, Tensor]:
+def energy_and_gradient(
+    energy: BoundEnergy, answer: Tensor, *, create_graph: bool
+) -> tuple[Tensor, Tensor]:
     """Energies ``(B,)`` at ``answer`` and their gradient w.r.t. it, ``(rows, F)``.
 
     A :class:`~irem_core.protocols.GradientEnergy` model computes both itself (an explicit
@@ -84,8 +91,9 @@ def energy_and_gradient(energy: BoundEnergy, answer: Tensor, *,
     return autograd_energy_and_gradient(energy, answer, create_graph=create_graph)
 
 
-def autograd_energy_and_gradient(energy: BoundEnergy, answer: Tensor, *,
-                                 create_graph: bool) -> tuple[Tensor, Tensor]:
+def autograd_energy_and_gradient(
+    energy: BoundEnergy, answer: Tensor, *, create_graph: bool
+) -> tuple[Tensor, Tensor]:
     """:func:`energy_and_gradient` by autograd, whatever the model supplies (the fallback,
     and the reference a :class:`~irem_core.protocols.GradientEnergy` is tested against).
 
@@ -97,22 +105,28 @@ def autograd_energy_and_gradient(energy: BoundEnergy, answer: Tensor, *,
         energies = energy(answer)
         gradient = None
         if energies.requires_grad:
-            (gradient,) = torch.autograd.grad(energies.sum(), answer, create_graph=create_graph,
-                                              allow_unused=True)
+            (gradient,) = torch.autograd.grad(
+                energies.sum(), answer, create_graph=create_graph, allow_unused=True
+            )
     if gradient is None:
-        raise PluginError(f"energy model {energy.source} returned energies that do not depend "
-                          "on the answer (no gradient w.r.t. y); its forward must use the answer "
-                          "argument without detaching it")
+        raise PluginError(
+            f"energy model {energy.source} returned energies that do not depend "
+            "on the answer (no gradient w.r.t. y); its forward must use the answer "
+            "argument without detaching it"
+        )
     return (energies, gradient) if create_graph else (energies.detach(), gradient)
 
 
-def _checked(energy: BoundEnergy, answer: Tensor, energies: Any,
-             gradient: Any) -> tuple[Tensor, Tensor]:
+def _checked(
+    energy: BoundEnergy, answer: Tensor, energies: Any, gradient: Any
+) -> tuple[Tensor, Tensor]:
     """The model's own energies and gradient, refused unless shaped ``(B,)`` and like ``answer``."""
     expected = {"energies": (energy.num_problems,), "gradient": tuple(answer.shape)}
     for name, value in (("energies", energies), ("gradient", gradient)):
         if not isinstance(value, Tensor) or tuple(value.shape) != expected[name]:
             shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
-            raise PluginError(f"energy model {energy.source}'s energy_and_gradient returned "
-                              f"{name} of shape {shape}; expected {expected[name]}")
+            raise PluginError(
+                f"energy model {energy.source}'s energy_and_gradient returned "
+                f"{name} of shape {shape}; expected {expected[name]}"
+            )
     return energies, gradient

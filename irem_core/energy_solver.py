@@ -34,9 +34,16 @@ class EnergySolver(Solver):
         self.optimizer = optimizer
         self.energy_name = energy_name
 
-    def solve(self, problems: Problems, y0: Tensor, steps: int, *,
-              differentiable: bool = False, record: bool = False,
-              generator: torch.Generator | None = None) -> Trajectory:
+    def solve(
+        self,
+        problems: Problems,
+        y0: Tensor,
+        steps: int,
+        *,
+        differentiable: bool = False,
+        record: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> Trajectory:
         """Descend the energy from ``y0 (rows, F)``; see :class:`irem_core.protocols.Solver`.
 
         A :class:`~irem_core.protocols.MemoryEnergy` with ``memory_features = M > 0`` gets
@@ -44,15 +51,26 @@ class EnergySolver(Solver):
         jointly and dropped from the returned answers.
         """
         context = cast(EnergyModel, self.energy_model).encode(problems.inputs)
-        energy = BoundEnergy(self.energy_model, context, problems.row_problem,
-                             problems.num_problems, self.energy_name)
-        memory = (self.energy_model.memory_features
-                  if isinstance(self.energy_model, MemoryEnergy) else 0)
+        energy = BoundEnergy(
+            self.energy_model,
+            context,
+            problems.row_problem,
+            problems.num_problems,
+            self.energy_name,
+        )
+        memory = (
+            self.energy_model.memory_features if isinstance(self.energy_model, MemoryEnergy) else 0
+        )
         if memory:
             y0 = torch.cat([y0, y0.new_zeros(y0.shape[0], memory)], dim=1)
-        trajectory = self.optimizer.run(energy, y0, steps,
-                                        differentiable_energy=energy if differentiable else None,
-                                        record=record, generator=generator)
+        trajectory = self.optimizer.run(
+            energy,
+            y0,
+            steps,
+            differentiable_energy=energy if differentiable else None,
+            record=record,
+            generator=generator,
+        )
         if not memory:
             return trajectory
         features = y0.shape[1] - memory

@@ -82,8 +82,14 @@ class _Totals:
         self.sums[key] = self.sums[key] + value if key in self.sums else value
 
 
-def _solve_chunk(solver: Solver, task: Task, problems: Problems, budgets: list[int],
-                 generator: torch.Generator, totals: _Totals) -> None:
+def _solve_chunk(
+    solver: Solver,
+    task: Task,
+    problems: Problems,
+    budgets: list[int],
+    generator: torch.Generator,
+    totals: _Totals,
+) -> None:
     y0 = task.init_answer(problems, generator)
     with torch.no_grad():
         trajectory = solver.solve(problems, y0, max(budgets), record=True, generator=generator)
@@ -92,8 +98,12 @@ def _solve_chunk(solver: Solver, task: Task, problems: Problems, budgets: list[i
         raise ValueError(f"{type(solver).__name__}.solve ignored record=True: no iterates returned")
     squared_errors = (answers - problems.target) ** 2
     bad_rows = ~squared_errors.isfinite().all(dim=0).all(dim=-1)
-    bad = torch.zeros(problems.num_problems, device=answers.device).index_add_(
-        0, problems.row_problem, bad_rows.float()) > 0
+    bad = (
+        torch.zeros(problems.num_problems, device=answers.device).index_add_(
+            0, problems.row_problem, bad_rows.float()
+        )
+        > 0
+    )
     if trajectory.energies is not None:
         bad |= ~trajectory.energies.isfinite().all(dim=0)
         selected = select_min_energy(answers, trajectory.energies, problems.row_problem)
@@ -103,7 +113,7 @@ def _solve_chunk(solver: Solver, task: Task, problems: Problems, budgets: list[i
     target = problems.target[keep]
     totals.add("curve", squared_errors[:, keep].sum(dim=(1, 2)))
     totals.add(MIN_ENERGY, ((selected[keep] - target) ** 2).sum())
-    totals.add("zero", (target ** 2).sum())
+    totals.add("zero", (target**2).sum())
     if isinstance(task, ScoringTask):
         chosen = {str(budget): answers[budget] for budget in budgets}
         chosen[MIN_ENERGY] = selected
@@ -112,15 +122,22 @@ def _solve_chunk(solver: Solver, task: Task, problems: Problems, budgets: list[i
                 totals.add(f"metric:{name}:{key}", per_row[keep].sum())
     totals.steps_used.append(trajectory.steps_used.detach().cpu())
     if "energy_evaluations" in trajectory.extras:
-        totals.energy_evaluations = ((totals.energy_evaluations or 0)
-                                     + int(trajectory.extras["energy_evaluations"]))
+        totals.energy_evaluations = (totals.energy_evaluations or 0) + int(
+            trajectory.extras["energy_evaluations"]
+        )
     totals.rows += int(keep.sum())
     totals.elements += target.numel()
     totals.nonfinite += int(bad.sum())
 
 
-def evaluate(solver: Solver, task: Task, problems: Problems, budgets: list[int],
-             generator: torch.Generator, batch_size: int) -> Evaluation:
+def evaluate(
+    solver: Solver,
+    task: Task,
+    problems: Problems,
+    budgets: list[int],
+    generator: torch.Generator,
+    batch_size: int,
+) -> Evaluation:
     """Run ``solver`` to ``max(budgets)`` steps on ``problems`` in chunks of ``batch_size``.
 
     Starts ``y0`` are drawn from ``generator``. Problems are split into chunks with the
@@ -130,7 +147,9 @@ def evaluate(solver: Solver, task: Task, problems: Problems, budgets: list[int],
     totals = _Totals()
     packed = task.pack(problems, problems.target)  # the answer slot is unused here
     for start in range(0, problems.num_problems, batch_size):
-        chunk, _ = task.unpack({key: value[start:start + batch_size] for key, value in packed.items()})
+        chunk, _ = task.unpack(
+            {key: value[start : start + batch_size] for key, value in packed.items()}
+        )
         _solve_chunk(solver, task, chunk, budgets, generator, totals)
     # with every problem excluded as non-finite, the figures are NaN, not a misleading 0
     elements, rows = totals.elements or math.nan, totals.rows or math.nan
@@ -144,14 +163,21 @@ def evaluate(solver: Solver, task: Task, problems: Problems, budgets: list[int],
             metrics.setdefault(name, {})[budget] = float(value) / rows
     steps_used = torch.cat(totals.steps_used).double()
     quantiles = torch.quantile(steps_used, torch.tensor([0.5, 0.95], dtype=torch.float64)).tolist()
-    return Evaluation(problems.num_problems, mse, curve, float(totals.sums["zero"]) / elements,
-                      metrics, totals.nonfinite,
-                      {"mean": float(steps_used.mean()), "p50": quantiles[0], "p95": quantiles[1]},
-                      totals.energy_evaluations)
+    return Evaluation(
+        problems.num_problems,
+        mse,
+        curve,
+        float(totals.sums["zero"]) / elements,
+        metrics,
+        totals.nonfinite,
+        {"mean": float(steps_used.mean()), "p50": quantiles[0], "p95": quantiles[1]},
+        totals.energy_evaluations,
+    )
 
 
 def json_bytes(data: Any) -> bytes:
     """``data`` as indented JSON, non-finite floats written as ``null`` (strict JSON)."""
+
     def finite(value: Any) -> Any:
         if isinstance(value, float) and not math.isfinite(value):
             return None
@@ -160,4 +186,5 @@ def json_bytes(data: Any) -> bytes:
         if isinstance(value, list):
             return [finite(item) for item in value]
         return value
+
     return json.dumps(finite(data), indent=1, allow_nan=False).encode()

@@ -43,8 +43,15 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 class Register(Protocol):
     """The callable every ``irem_register_*`` hook receives."""
 
-    def __call__(self, name: str, factory: object, *, config: type | None = None,
-                 aliases: tuple[str, ...] = (), **meta: object) -> None: ...
+    def __call__(
+        self,
+        name: str,
+        factory: object,
+        *,
+        config: type | None = None,
+        aliases: tuple[str, ...] = (),
+        **meta: object,
+    ) -> None: ...
 
 
 @hookspec

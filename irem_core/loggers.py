@@ -17,8 +17,11 @@ from irem_core.protocols import Logger, LogRun, LogValue
 
 def default_loggers(plugins: Plugins) -> list[str]:
     """The loggers of a config that names none: those registered with ``default=True``."""
-    return [component.name for component in plugins.registries["logger"].components()
-            if component.meta.get("default")]
+    return [
+        component.name
+        for component in plugins.registries["logger"].components()
+        if component.meta.get("default")
+    ]
 
 
 def check_loggers(names: Sequence[str], *, plugins: Plugins) -> None:
@@ -34,8 +37,11 @@ def check_loggers(names: Sequence[str], *, plugins: Plugins) -> None:
 def logger_files(*, plugins: Plugins) -> list[str]:
     """What every registered logger writes in a run directory (its ``files`` meta), in
     logger-name order."""
-    return [name for component in plugins.registries["logger"].components()
-            for name in component.meta.get("files", ())]
+    return [
+        name
+        for component in plugins.registries["logger"].components()
+        for name in component.meta.get("files", ())
+    ]
 
 
 class Loggers:
@@ -49,16 +55,25 @@ class Loggers:
         plugins: where the loggers are registered.
     """
 
-    def __init__(self, names: Sequence[str], directory: Path, config: dict[str, Any],
-                 resumed_from: int | None, *, plugins: Plugins) -> None:
+    def __init__(
+        self,
+        names: Sequence[str],
+        directory: Path,
+        config: dict[str, Any],
+        resumed_from: int | None,
+        *,
+        plugins: Plugins,
+    ) -> None:
         run = LogRun(directory, config, resumed_from)
         self.loggers: list[Logger] = []
         try:
             for name in names:
                 logger = plugins.get("logger", name).factory(run)
                 if not isinstance(logger, Logger):
-                    raise PluginError(f"logger {name!r} built {type(logger).__name__}, which "
-                                      "lacks log(iteration, values) or close()")
+                    raise PluginError(
+                        f"logger {name!r} built {type(logger).__name__}, which "
+                        "lacks log(iteration, values) or close()"
+                    )
                 self.loggers.append(logger)
         except BaseException:
             self.close()

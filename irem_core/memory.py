@@ -62,44 +62,72 @@ def check_memory(command: str, needs: Sequence[Need], device: torch.device) -> N
     if total <= available:
         return
     ordered = sorted(needs, key=lambda need: -need[1])
-    parts = ", ".join(f"{what} {_gigabytes(size)}" for what, size, _ in ordered
-                      if size >= total / 100)
-    raise IremError(f"{command} needs at least {_gigabytes(total)} of memory ({parts}) but "
-                    f"{device.type} has {_gigabytes(available)} available; lower "
-                    f"{ordered[0][2]}")
+    parts = ", ".join(
+        f"{what} {_gigabytes(size)}" for what, size, _ in ordered if size >= total / 100
+    )
+    raise IremError(
+        f"{command} needs at least {_gigabytes(total)} of memory ({parts}) but "
+        f"{device.type} has {_gigabytes(available)} available; lower "
+        f"{ordered[0][2]}"
+    )
 
 
 def _gigabytes(size: int) -> str:
     return f"{size / 1e9:,.1f} GB"
 
 
-def check_training_memory(config: RunConfig, task: Task, device: torch.device, *,
-                          plugins: Plugins) -> None:
+def check_training_memory(
+    config: RunConfig, task: Task, device: torch.device, *, plugins: Plugins
+) -> None:
     """Refuse a training run whose model and Adam state, replay rings, batch and validation
     problems cannot fit on ``device`` (the model is checked before a problem is drawn)."""
     settings = config.train
     copies = 5 if settings.ema_decay else 4  # weights, gradients, two moments (+ average)
-    model: Need = ("model, gradients and Adam moments",
-                   copies * parameter_bytes(config.solver, task, plugins=plugins),
-                   "the model's width (e.g. solver.energy.hidden) or task.size")
+    model: Need = (
+        "model, gradients and Adam moments",
+        copies * parameter_bytes(config.solver, task, plugins=plugins),
+        "the model's width (e.g. solver.energy.hidden) or task.size",
+    )
     check_memory("this run", [model], device)
     state, _ = problem_bytes(task, "train")
     replay = settings.replay_capacity * state if settings.replay_batch_size else 0
-    check_memory("this run", [
-        model, ("replay rings", replay, "train.replay_capacity"),
-        ("one batch", (settings.batch_size + settings.replay_batch_size) * state,
-         "train.batch_size"),
-        ("validation problems", settings.eval_problems * state, "train.eval_problems"),
-    ], device)
+    check_memory(
+        "this run",
+        [
+            model,
+            ("replay rings", replay, "train.replay_capacity"),
+            (
+                "one batch",
+                (settings.batch_size + settings.replay_batch_size) * state,
+                "train.batch_size",
+            ),
+            ("validation problems", settings.eval_problems * state, "train.eval_problems"),
+        ],
+        device,
+    )
 
 
-def check_evaluation_memory(command: str, task: Task, split: str, count: int,
-                            recorded: int, steps: int, device: torch.device) -> None:
+def check_evaluation_memory(
+    command: str,
+    task: Task,
+    split: str,
+    count: int,
+    recorded: int,
+    steps: int,
+    device: torch.device,
+) -> None:
     """Refuse drawing ``count`` problems of ``split`` and recording ``steps + 1`` iterates of
     ``recorded`` of them at once when that cannot fit on ``device``."""
     state, answer = problem_bytes(task, split)
-    check_memory(command, [
-        ("problem set", count * (state - answer), "-n"),
-        ("recorded iterates", recorded * (steps + 1) * answer,
-         "--steps (or eval.batch_size, the problems solved at once)"),
-    ], device)
+    check_memory(
+        command,
+        [
+            ("problem set", count * (state - answer), "-n"),
+            (
+                "recorded iterates",
+                recorded * (steps + 1) * answer,
+                "--steps (or eval.batch_size, the problems solved at once)",
+            ),
+        ],
+        device,
+    )

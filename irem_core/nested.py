@@ -16,9 +16,16 @@ from irem_core.seeding import generator as seeded_generator
 class OracleSolver(Solver):
     """Answers every problem with its exact target: composing it gives the exact result."""
 
-    def solve(self, problems: Problems, y0: Tensor, steps: int, *,
-              differentiable: bool = False, record: bool = False,
-              generator: torch.Generator | None = None) -> Trajectory:
+    def solve(
+        self,
+        problems: Problems,
+        y0: Tensor,
+        steps: int,
+        *,
+        differentiable: bool = False,
+        record: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> Trajectory:
         """The target as the answer at every step."""
         answer = problems.target
         steps_used = torch.zeros(problems.num_problems, dtype=torch.long, device=answer.device)
@@ -26,9 +33,19 @@ class OracleSolver(Solver):
         return Trajectory(answer=answer, steps_used=steps_used, answers=answers)
 
 
-def nested_mse(solver: Solver, task: Task, strategy: str, depth: int, split: str,
-               num_problems: int, steps: int, seed: int, device: torch.device, *,
-               plugins: Plugins) -> list[float]:
+def nested_mse(
+    solver: Solver,
+    task: Task,
+    strategy: str,
+    depth: int,
+    split: str,
+    num_problems: int,
+    steps: int,
+    seed: int,
+    device: torch.device,
+    *,
+    plugins: Plugins,
+) -> list[float]:
     """MSE after each of ``depth`` composed operations of ``strategy`` (a recursion that
     ``plugins`` register).
 
@@ -40,23 +57,31 @@ def nested_mse(solver: Solver, task: Task, strategy: str, depth: int, split: str
     if depth <= 0:
         raise IremError(f"--depth must be positive, got {depth}")
     if not isinstance(task, NestableTask):
-        raise IremError(f"task {type(task).__name__} has no operation to compose (no "
-                        "sample_operands), so it does not support nested reasoning; addition "
-                        "and inverse do")
+        raise IremError(
+            f"task {type(task).__name__} has no operation to compose (no "
+            "sample_operands), so it does not support nested reasoning; addition "
+            "and inverse do"
+        )
     component = plugins.get("recursion", strategy)
     recursion = component.factory(structure({}, component.config, plugins=plugins))
     arity = getattr(task, "operation_arity", None)
     if arity is not None and arity != recursion.arity:
-        raise IremError(f"strategy {strategy!r} composes an operation of {recursion.arity} "
-                        f"operand(s), but {type(task).__name__}'s operation takes {arity}; choose "
-                        "a strategy of that arity (fold: 2, repeat: 1)")
+        raise IremError(
+            f"strategy {strategy!r} composes an operation of {recursion.arity} "
+            f"operand(s), but {type(task).__name__}'s operation takes {arity}; choose "
+            "a strategy of that arity (fold: 2, repeat: 1)"
+        )
     operands = depth * (recursion.arity - 1) + 1
     _, answer = problem_bytes(task, split)
-    check_memory("irem nested", [
-        ("operands", operands * num_problems * answer, "--depth or -n"),
-        ("answers after each operation", 2 * depth * num_problems * answer, "--depth or -n"),
-        ("recorded iterates", num_problems * (steps + 1) * answer, "--steps or -n"),
-    ], device)
+    check_memory(
+        "irem nested",
+        [
+            ("operands", operands * num_problems * answer, "--depth or -n"),
+            ("answers after each operation", 2 * depth * num_problems * answer, "--depth or -n"),
+            ("recorded iterates", num_problems * (steps + 1) * answer, "--steps or -n"),
+        ],
+        device,
+    )
     generator = seeded_generator(seed, "nested", device)
     drawn = task.sample_operands(split, num_problems, operands, generator)
     exact = recursion.solve(OracleSolver(), task, drawn, depth, steps, generator)

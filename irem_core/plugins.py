@@ -69,8 +69,11 @@ class Plugins:
 
     def versions(self) -> dict[str, dict[str, str]]:
         """``{plugin: {"distribution", "version"}}`` of every working plugin."""
-        return {name: {"distribution": info.distribution, "version": info.version}
-                for name, info in self.infos.items() if info.error is None}
+        return {
+            name: {"distribution": info.distribution, "version": info.version}
+            for name, info in self.infos.items()
+            if info.error is None
+        }
 
 
 def _env_names(variable: str) -> set[str] | None:
@@ -110,8 +113,9 @@ def build_plugins(sources: list[tuple[PluginInfo, Callable[[], Any]]]) -> Plugin
         for registry in plugins.registries.values():
             registry.mark_broken(broken)
         if strict:
-            raise PluginError(f"plugin {info.describe()} is broken ({STRICT_ENV} is set): "
-                              f"{broken.error}") from error
+            raise PluginError(
+                f"plugin {info.describe()} is broken ({STRICT_ENV} is set): {broken.error}"
+            ) from error
 
     for info, loader in sources:
         plugins.infos[info.name] = info
@@ -119,7 +123,7 @@ def build_plugins(sources: list[tuple[PluginInfo, Callable[[], Any]]]) -> Plugin
         try:
             manager.register(loader(), name=info.name)
         except (Exception, SystemExit) as error:  # a broken plugin must not break the others,
-            fail(info, error)                     # nor end the command (sys.exit at import)
+            fail(info, error)  # nor end the command (sys.exit at import)
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as error:
@@ -133,12 +137,22 @@ def build_plugins(sources: list[tuple[PluginInfo, Callable[[], Any]]]) -> Plugin
             info = plugins.infos[impl.plugin_name]
             registrations = plugins.registered[impl.plugin_name].setdefault(kind, [])
 
-            def register(name: str, factory: Callable[..., Any], *, config: type | None = None,
-                         aliases: tuple[str, ...] = (), _info: PluginInfo = info,
-                         _kind: str = kind, _names: list[str] = registrations,
-                         **meta: Any) -> None:
-                plugins.registries[_kind].add(Component(
-                    _kind, name, factory, config or NoOptions, _info, tuple(aliases), dict(meta)))
+            def register(
+                name: str,
+                factory: Callable[..., Any],
+                *,
+                config: type | None = None,
+                aliases: tuple[str, ...] = (),
+                _info: PluginInfo = info,
+                _kind: str = kind,
+                _names: list[str] = registrations,
+                **meta: Any,
+            ) -> None:
+                plugins.registries[_kind].add(
+                    Component(
+                        _kind, name, factory, config or NoOptions, _info, tuple(aliases), dict(meta)
+                    )
+                )
                 if name not in _names:
                     _names.append(name)
 

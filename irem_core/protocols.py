@@ -103,6 +103,7 @@ class Task(Protocol):
         """Inverse of :meth:`to_tensors`; raises ``IremError`` on missing or misshapen tensors."""
         ...
 
+
 @runtime_checkable
 class EnergyModel(Protocol):
     """An ``nn.Module`` giving one scalar energy per problem.
@@ -143,8 +144,9 @@ class NestableTask(Protocol):
     then refuses a strategy of another arity.
     """
 
-    def sample_operands(self, split: str, count: int, operands: int,
-                        generator: torch.Generator) -> list[Tensor]:
+    def sample_operands(
+        self, split: str, count: int, operands: int, generator: torch.Generator
+    ) -> list[Tensor]:
         """``operands`` operands of ``split``, each ``(count, F)``, drawn only from ``generator``.
 
         Raises ``IremError`` when the task's problems have no operation to compose.
@@ -217,9 +219,16 @@ class GradientEnergy(Protocol):
 class Optimizer(Protocol):
     """A reasoning procedure: descends an energy from ``y0`` for at most ``steps`` steps."""
 
-    def run(self, energy: BoundEnergy, y0: Tensor, steps: int, *,
-            differentiable_energy: BoundEnergy | None = None, record: bool = False,
-            generator: torch.Generator | None = None) -> Trajectory:
+    def run(
+        self,
+        energy: BoundEnergy,
+        y0: Tensor,
+        steps: int,
+        *,
+        differentiable_energy: BoundEnergy | None = None,
+        record: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> Trajectory:
         """Minimise ``energy`` starting at ``y0`` of shape ``(rows, F)``.
 
         Args:
@@ -245,9 +254,16 @@ class Solver(nn.Module):
     baseline is its own solver.
     """
 
-    def solve(self, problems: Problems, y0: Tensor, steps: int, *,
-              differentiable: bool = False, record: bool = False,
-              generator: torch.Generator | None = None) -> Trajectory:
+    def solve(
+        self,
+        problems: Problems,
+        y0: Tensor,
+        steps: int,
+        *,
+        differentiable: bool = False,
+        record: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> Trajectory:
         """Produce answers for ``problems`` within ``steps`` steps.
 
         Args:
@@ -277,8 +293,15 @@ class Recursion(Protocol):
 
     arity: int
 
-    def solve(self, solver: Solver, task: Task, operands: list[Tensor], depth: int,
-              steps: int, generator: torch.Generator) -> list[Tensor]:
+    def solve(
+        self,
+        solver: Solver,
+        task: Task,
+        operands: list[Tensor],
+        depth: int,
+        steps: int,
+        generator: torch.Generator,
+    ) -> list[Tensor]:
         """The composed answer ``(N, F)`` after each of ``depth`` operations, in order.
 
         ``task`` is a :class:`NestableTask`: its ``from_operands(operands) -> Problems`` poses

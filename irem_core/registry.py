@@ -9,8 +9,15 @@ import attrs
 
 from irem_core.errors import PluginError
 
-KINDS: tuple[str, ...] = ("task", "energy_model", "optimizer", "solver", "recursion", "command",
-                          "logger")
+KINDS: tuple[str, ...] = (
+    "task",
+    "energy_model",
+    "optimizer",
+    "solver",
+    "recursion",
+    "command",
+    "logger",
+)
 
 
 @attrs.define(frozen=True)
@@ -80,16 +87,22 @@ class Registry:
             raise PluginError(
                 f"plugin {component.plugin.describe()} registered {self.kind} "
                 f"{component.name!r} with config={component.config!r}, which is not an attrs "
-                "class; decorate it with @attrs.define (every field needs a default)")
+                "class; decorate it with @attrs.define (every field needs a default)"
+            )
         for name in (component.name, *component.aliases):
             existing = self.find(name)
             if existing is None:
                 continue
-            if existing.factory is component.factory and existing.plugin.name == component.plugin.name:
+            if (
+                existing.factory is component.factory
+                and existing.plugin.name == component.plugin.name
+            ):
                 return
-            message = (f"{self.kind} name {name!r} is registered twice: by plugin "
-                       f"{existing.plugin.describe()} and by plugin {component.plugin.describe()}; "
-                       "uninstall one of them or block one with IREM_BLOCK_PLUGINS")
+            message = (
+                f"{self.kind} name {name!r} is registered twice: by plugin "
+                f"{existing.plugin.describe()} and by plugin {component.plugin.describe()}; "
+                "uninstall one of them or block one with IREM_BLOCK_PLUGINS"
+            )
             self._clashes[name] = message
             raise PluginError(message)
         self._by_name[component.name] = component
@@ -114,10 +127,14 @@ class Registry:
         if component is not None:
             broken = self._broken.get(component.plugin.name)
             if broken is not None:
-                raise PluginError(f"{self.kind} {name!r} comes from plugin {broken.describe()}, "
-                                  f"which is broken: {broken.error}")
+                raise PluginError(
+                    f"{self.kind} {name!r} comes from plugin {broken.describe()}, "
+                    f"which is broken: {broken.error}"
+                )
             return component
-        message = f"unknown {self.kind} {name!r}; valid names: {', '.join(self.names()) or '(none)'}"
+        message = (
+            f"unknown {self.kind} {name!r}; valid names: {', '.join(self.names()) or '(none)'}"
+        )
         for broken in self._broken.values():
             message += f"\nnote: plugin {broken.describe()} failed to load and may provide it: {broken.error}"
         raise PluginError(message)

@@ -32,10 +32,12 @@ class ReplayBuffer:
         """Store ``states`` (each tensor of shape ``(n, ...)``), overwriting the oldest."""
         count = next(iter(states.values())).shape[0]
         if not self.storage:
-            self.storage = {key: value.new_zeros((self.capacity, *value.shape[1:]))
-                            for key, value in states.items()}
+            self.storage = {
+                key: value.new_zeros((self.capacity, *value.shape[1:]))
+                for key, value in states.items()
+            }
         if count >= self.capacity:
-            states = {key: value[-self.capacity:] for key, value in states.items()}
+            states = {key: value[-self.capacity :] for key, value in states.items()}
             count = self.capacity
         device = next(iter(self.storage.values())).device
         slots = (self.cursor + torch.arange(count, device=device)) % self.capacity

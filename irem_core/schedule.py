@@ -24,14 +24,21 @@ def learning_rate(settings: TrainConfig, update: int) -> float:
         return settings.lr
     span = max(settings.iterations - 1 - settings.lr_warmup, 1)
     progress = min((update - settings.lr_warmup) / span, 1.0)
-    shape = 1.0 - progress if settings.lr_decay == "linear" else 0.5 * (1.0 + math.cos(math.pi * progress))
+    shape = (
+        1.0 - progress
+        if settings.lr_decay == "linear"
+        else 0.5 * (1.0 + math.cos(math.pi * progress))
+    )
     return settings.lr * (settings.lr_final + (1.0 - settings.lr_final) * shape)
 
 
-def make_optimizer(parameters: Iterable[nn.Parameter], settings: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(
+    parameters: Iterable[nn.Parameter], settings: TrainConfig
+) -> torch.optim.Optimizer:
     """Adam with ``adam_betas`` (AdamW when ``weight_decay`` is positive) at ``lr``."""
     betas = (settings.adam_betas[0], settings.adam_betas[1])
     if settings.weight_decay:
-        return torch.optim.AdamW(parameters, lr=settings.lr, betas=betas,
-                                 weight_decay=settings.weight_decay)
+        return torch.optim.AdamW(
+            parameters, lr=settings.lr, betas=betas, weight_decay=settings.weight_decay
+        )
     return torch.optim.Adam(parameters, lr=settings.lr, betas=betas)

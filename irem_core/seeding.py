@@ -31,8 +31,10 @@ TORCH_SEED_BITS = 32
 def check_seed(seed: int) -> int:
     """``seed``, or a :class:`ConfigError` when it is outside ``0 .. 2**64 − 1``."""
     if not 0 <= seed < SEED_LIMIT:
-        raise ConfigError(f"seed {seed} is out of range: a seed is an integer from 0 to "
-                          "2**64 - 1 (18446744073709551615)")
+        raise ConfigError(
+            f"seed {seed} is out of range: a seed is an integer from 0 to "
+            "2**64 - 1 (18446744073709551615)"
+        )
     return seed
 
 

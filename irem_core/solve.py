@@ -11,8 +11,15 @@ from irem_core.runs import TrainedRun
 from irem_core.seeding import generator as seeded_generator
 
 
-def solve(run_or_solver: TrainedRun | Solver, problems: Problems, steps: int, *,
-          task: Task | None = None, seed: int = 0, batch_size: int | None = None) -> Tensor:
+def solve(
+    run_or_solver: TrainedRun | Solver,
+    problems: Problems,
+    steps: int,
+    *,
+    task: Task | None = None,
+    seed: int = 0,
+    batch_size: int | None = None,
+) -> Tensor:
     """Answer ``problems`` within ``steps`` steps: each problem's lowest-energy iterate.
 
     Solvers without an energy (the baselines) answer with their final iterate. The targets
@@ -52,13 +59,16 @@ def solve(run_or_solver: TrainedRun | Solver, problems: Problems, steps: int, *,
     packed = task.pack(problems, problems.target)  # the answer slot is unused here
     answers = []
     for start in range(0, problems.num_problems, batch_size):
-        chunk, _ = task.unpack({key: value[start:start + batch_size] for key, value in packed.items()})
+        chunk, _ = task.unpack(
+            {key: value[start : start + batch_size] for key, value in packed.items()}
+        )
         answers.append(_solve_batch(solver, task, chunk, steps, generator))
     return torch.cat(answers)
 
 
-def _solve_batch(solver: Solver, task: Task, problems: Problems, steps: int,
-                 generator: torch.Generator) -> Tensor:
+def _solve_batch(
+    solver: Solver, task: Task, problems: Problems, steps: int, generator: torch.Generator
+) -> Tensor:
     """Min-energy (or final) answers ``(rows, F)`` of one batch."""
     y0 = task.init_answer(problems, generator)
     with torch.no_grad():

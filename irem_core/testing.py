@@ -94,7 +94,9 @@ def _require_error(call: Callable[[], object], label: str, rule: str) -> None:
     try:
         call()
     except Exception as error:
-        _require(isinstance(error, IremError), label, f"{rule}; raised {type(error).__name__}: {error}")
+        _require(
+            isinstance(error, IremError), label, f"{rule}; raised {type(error).__name__}: {error}"
+        )
         return
     raise AssertionError(f"{label}: {rule}; nothing was raised")
 
@@ -103,27 +105,53 @@ def _equal(left: dict[str, Tensor], right: dict[str, Tensor]) -> bool:
     return left.keys() == right.keys() and all(torch.equal(left[key], right[key]) for key in left)
 
 
-def _check_problems(problems: Problems, task: Task, count: int, device: torch.device,
-                    label: str) -> None:
+def _check_problems(
+    problems: Problems, task: Task, count: int, device: torch.device, label: str
+) -> None:
     """Shapes, dtypes and devices of one sampled batch."""
     target, rows = problems.target, problems.row_problem
-    _require(problems.num_problems == count, label, f"num_problems is {problems.num_problems}, "
-             f"expected {count}")
-    _require(isinstance(target, Tensor) and target.is_floating_point() and target.dim() == 2
-             and target.shape[1] == task.answer_features, label,
-             f"target must be a floating (rows, {task.answer_features}) tensor")
-    _require(target.device == device, label, f"target is on {target.device}, expected the "
-             f"generator's device {device}")
+    _require(
+        problems.num_problems == count,
+        label,
+        f"num_problems is {problems.num_problems}, expected {count}",
+    )
+    _require(
+        isinstance(target, Tensor)
+        and target.is_floating_point()
+        and target.dim() == 2
+        and target.shape[1] == task.answer_features,
+        label,
+        f"target must be a floating (rows, {task.answer_features}) tensor",
+    )
+    _require(
+        target.device == device,
+        label,
+        f"target is on {target.device}, expected the generator's device {device}",
+    )
     _require(bool(target.isfinite().all()), label, "target holds NaN/Inf")
-    _require(rows.dtype == torch.int64 and rows.shape == (target.shape[0],) and rows.device == device,
-             label, "row_problem must be int64 of shape (rows,) on the target's device")
-    _require(rows.numel() > 0 and int(rows.min()) >= 0 and int(rows.max()) < count
-             and bool((torch.bincount(rows, minlength=count) > 0).all()), label,
-             "row_problem must map rows onto 0..num_problems−1, every problem owning a row")
+    _require(
+        rows.dtype == torch.int64 and rows.shape == (target.shape[0],) and rows.device == device,
+        label,
+        "row_problem must be int64 of shape (rows,) on the target's device",
+    )
+    _require(
+        rows.numel() > 0
+        and int(rows.min()) >= 0
+        and int(rows.max()) < count
+        and bool((torch.bincount(rows, minlength=count) > 0).all()),
+        label,
+        "row_problem must map rows onto 0..num_problems−1, every problem owning a row",
+    )
 
 
-def check_task(task: Task, *, device: Device = "cpu", seed: int = 0, num_problems: int = 4,
-               name: str | None = None) -> None:
+def check_task(
+    task: Task,
+    *,
+    device: Device = "cpu",
+    seed: int = 0,
+    num_problems: int = 4,
+    name: str | None = None,
+) -> None:
     """Check ``task`` against the :class:`~irem_core.protocols.Task` contract.
 
     Args:
@@ -135,8 +163,11 @@ def check_task(task: Task, *, device: Device = "cpu", seed: int = 0, num_problem
     """
     label, device = f"task {name or type(task).__name__}", _device(device)
     _require(isinstance(task.domain, str) and bool(task.domain), label, "needs a string `domain`")
-    _require(isinstance(task.answer_features, int) and task.answer_features > 0, label,
-             "needs a positive int `answer_features`")
+    _require(
+        isinstance(task.answer_features, int) and task.answer_features > 0,
+        label,
+        "needs a positive int `answer_features`",
+    )
     for split in SPLITS:
         where = f"{label} ({split})"
         draws = []
@@ -148,62 +179,103 @@ def check_task(task: Task, *, device: Device = "cpu", seed: int = 0, num_problem
                 draws.append((problems, task.init_answer(problems, generator)))
         (problems, start), (again, start_again) = draws
         _check_problems(problems, task, num_problems, device, where)
-        _require(_equal(task.to_tensors(problems), task.to_tensors(again))
-                 and torch.equal(start, start_again), where,
-                 "the same generator seed must give the same problems and starts, whatever the "
-                 "global RNG state (draw only from the generator argument)")
-        _require(start.shape == problems.target.shape and start.dtype == problems.target.dtype
-                 and start.device == device and bool(start.isfinite().all()), where,
-                 "init_answer must return finite answers shaped, typed and placed like the target")
+        _require(
+            _equal(task.to_tensors(problems), task.to_tensors(again))
+            and torch.equal(start, start_again),
+            where,
+            "the same generator seed must give the same problems and starts, whatever the "
+            "global RNG state (draw only from the generator argument)",
+        )
+        _require(
+            start.shape == problems.target.shape
+            and start.dtype == problems.target.dtype
+            and start.device == device
+            and bool(start.isfinite().all()),
+            where,
+            "init_answer must return finite answers shaped, typed and placed like the target",
+        )
         _check_storage(task, problems, start, where)
         if isinstance(task, ScoringTask):
             for metric, values in task.score(start, problems).items():
-                _require(values.shape == (problems.target.shape[0],), where,
-                         f"score {metric!r} must give one value per answer row")
+                _require(
+                    values.shape == (problems.target.shape[0],),
+                    where,
+                    f"score {metric!r} must give one value per answer row",
+                )
     packs = []
     for offset in (1, 2):
         generator = _generator(device, seed + offset)
         problems = task.sample("train", num_problems, generator)
         packs.append(task.pack(problems, task.init_answer(problems, generator)))
-    _require(all(packs[0][key].shape[1:] == packs[1][key].shape[1:] for key in packs[0]), label,
-             "pack of two train batches must give equal shapes beyond dim 0 (replay storage is fixed)")
-    _require_error(lambda: task.sample("no-such-split", num_problems, _generator(device, seed)),
-                   label, "an unknown split must raise IremError naming the valid splits")
-    _require_error(lambda: task.from_tensors({}), label,
-                   "from_tensors of a malformed file must raise IremError saying what is missing")
+    _require(
+        all(packs[0][key].shape[1:] == packs[1][key].shape[1:] for key in packs[0]),
+        label,
+        "pack of two train batches must give equal shapes beyond dim 0 (replay storage is fixed)",
+    )
+    _require_error(
+        lambda: task.sample("no-such-split", num_problems, _generator(device, seed)),
+        label,
+        "an unknown split must raise IremError naming the valid splits",
+    )
+    _require_error(
+        lambda: task.from_tensors({}),
+        label,
+        "from_tensors of a malformed file must raise IremError saying what is missing",
+    )
 
 
 def _check_storage(task: Task, problems: Problems, answer: Tensor, label: str) -> None:
     """``pack``/``unpack``, chunking and ``to_tensors``/``from_tensors``."""
     packed = task.pack(problems, answer)
-    _require(all(value.shape[0] == problems.num_problems for value in packed.values()), label,
-             "every packed tensor must have leading dimension num_problems")
+    _require(
+        all(value.shape[0] == problems.num_problems for value in packed.values()),
+        label,
+        "every packed tensor must have leading dimension num_problems",
+    )
     unpacked, unpacked_answer = task.unpack(packed)
-    _require(torch.equal(unpacked.target, problems.target)
-             and torch.equal(unpacked.row_problem, problems.row_problem)
-             and torch.equal(unpacked_answer, answer)
-             and _equal(task.to_tensors(unpacked), task.to_tensors(problems)), label,
-             "unpack(pack(problems, answer)) must give back the same problems and answer")
+    _require(
+        torch.equal(unpacked.target, problems.target)
+        and torch.equal(unpacked.row_problem, problems.row_problem)
+        and torch.equal(unpacked_answer, answer)
+        and _equal(task.to_tensors(unpacked), task.to_tensors(problems)),
+        label,
+        "unpack(pack(problems, answer)) must give back the same problems and answer",
+    )
     head = problems.num_problems // 2
     chunk, _ = task.unpack({key: value[:head] for key, value in packed.items()})
-    _require(chunk.num_problems == head
-             and torch.equal(chunk.target, problems.target[problems.row_problem < head]), label,
-             "the first k packed problems must unpack to the first k problems' rows, in order")
+    _require(
+        chunk.num_problems == head
+        and torch.equal(chunk.target, problems.target[problems.row_problem < head]),
+        label,
+        "the first k packed problems must unpack to the first k problems' rows, in order",
+    )
     tensors = task.to_tensors(problems)
     restored = task.from_tensors(tensors)
-    _require(torch.equal(restored.target, problems.target)
-             and torch.equal(restored.row_problem, problems.row_problem)
-             and _equal(task.to_tensors(restored), tensors), label,
-             "from_tensors(to_tensors(problems)) must give back the same problems")
+    _require(
+        torch.equal(restored.target, problems.target)
+        and torch.equal(restored.row_problem, problems.row_problem)
+        and _equal(task.to_tensors(restored), tensors),
+        label,
+        "from_tensors(to_tensors(problems)) must give back the same problems",
+    )
 
 
 def _with_memory(model: nn.Module, answer: Tensor) -> Tensor:
     memory = model.memory_features if isinstance(model, MemoryEnergy) else 0
-    return torch.cat([answer, answer.new_zeros(answer.shape[0], memory)], dim=1) if memory else answer
+    return (
+        torch.cat([answer, answer.new_zeros(answer.shape[0], memory)], dim=1) if memory else answer
+    )
 
 
-def check_energy_model(build: Callable[[], nn.Module], task: Task, *, device: Device = "cpu",
-                       seed: int = 0, num_problems: int = 4, name: str | None = None) -> None:
+def check_energy_model(
+    build: Callable[[], nn.Module],
+    task: Task,
+    *,
+    device: Device = "cpu",
+    seed: int = 0,
+    num_problems: int = 4,
+    name: str | None = None,
+) -> None:
     """Check the energy model ``build()`` makes against the energy contract on ``task``.
 
     Args:
@@ -224,9 +296,14 @@ def check_energy_model(build: Callable[[], nn.Module], task: Task, *, device: De
     source = name or type(model).__name__
     label = f"energy model {source}"
     _require(isinstance(model, nn.Module), label, "must be a torch.nn.Module")
-    _require(all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
-                                                    twin.state_dict().values())), label,
-             "must initialise deterministically under torch.manual_seed")
+    _require(
+        all(
+            torch.equal(a, b)
+            for a, b in zip(model.state_dict().values(), twin.state_dict().values())
+        ),
+        label,
+        "must initialise deterministically under torch.manual_seed",
+    )
     model.to(device)
     parameters = [parameter for parameter in model.parameters() if parameter.requires_grad]
     _require(bool(parameters), label, "needs trainable parameters")
@@ -241,34 +318,54 @@ def check_energy_model(build: Callable[[], nn.Module], task: Task, *, device: De
 
     energy = bind(problems)
     values, gradient = energy_and_gradient(energy, answer, create_graph=True)
-    _require(values.dtype == answer.dtype and values.device == device
-             and bool(values.isfinite().all()), label,
-             "energies must be finite, with the answers' dtype and device")
-    _require(gradient.shape == answer.shape and bool(gradient.isfinite().all()), label,
-             "the gradient w.r.t. the answer must be finite")
-    stepped = (answer - gradient)[:, :start.shape[1]]
+    _require(
+        values.dtype == answer.dtype and values.device == device and bool(values.isfinite().all()),
+        label,
+        "energies must be finite, with the answers' dtype and device",
+    )
+    _require(
+        gradient.shape == answer.shape and bool(gradient.isfinite().all()),
+        label,
+        "the gradient w.r.t. the answer must be finite",
+    )
+    stepped = (answer - gradient)[:, : start.shape[1]]
     loss = ((stepped - problems.target) ** 2).mean()
     grads = torch.autograd.grad(loss, parameters, allow_unused=True)
-    _require(any(g is not None and bool(g.abs().sum() > 0) for g in grads)
-             and all(g is None or bool(g.isfinite().all()) for g in grads), label,
-             "a differentiated descent step must give finite, non-zero parameter gradients")
+    _require(
+        any(g is not None and bool(g.abs().sum() > 0) for g in grads)
+        and all(g is None or bool(g.isfinite().all()) for g in grads),
+        label,
+        "a differentiated descent step must give finite, non-zero parameter gradients",
+    )
     with torch.no_grad():
         moved = answer.detach().clone()
         moved[problems.row_problem == 0] += 1.0
-        _require(torch.allclose(energy(moved)[1:], values.detach()[1:], rtol=1e-4, atol=1e-5),
-                 label, "changing one problem's answer must not change other problems' energies")
+        _require(
+            torch.allclose(energy(moved)[1:], values.detach()[1:], rtol=1e-4, atol=1e-5),
+            label,
+            "changing one problem's answer must not change other problems' energies",
+        )
         head = num_problems // 2
-        chunk, chunk_start = task.unpack({key: value[:head] for key, value in
-                                          task.pack(problems, start).items()})
-        _require(torch.allclose(bind(chunk)(_with_memory(model, chunk_start)), values[:head],
-                                rtol=1e-4, atol=1e-5), label,
-                 "a problem's energy must not depend on the other problems in its batch")
+        chunk, chunk_start = task.unpack(
+            {key: value[:head] for key, value in task.pack(problems, start).items()}
+        )
+        _require(
+            torch.allclose(
+                bind(chunk)(_with_memory(model, chunk_start)), values[:head], rtol=1e-4, atol=1e-5
+            ),
+            label,
+            "a problem's energy must not depend on the other problems in its batch",
+        )
         if energy.can_restrict:
             picked = torch.arange(1, num_problems, 2, device=device)
             restricted, rows = energy.restrict(picked)
-            _require(torch.allclose(restricted(answer.detach()[rows]), values[picked],
-                                    rtol=1e-4, atol=1e-5), label,
-                     "select(context, problems) must keep those problems' energies")
+            _require(
+                torch.allclose(
+                    restricted(answer.detach()[rows]), values[picked], rtol=1e-4, atol=1e-5
+                ),
+                label,
+                "select(context, problems) must keep those problems' energies",
+            )
 
 
 @attrs.frozen
@@ -306,19 +403,23 @@ class QuadraticEnergy(nn.Module):
     def forward(self, context: QuadraticContext, answer: Tensor) -> Tensor:
         """Energies ``(B,)`` of answers ``(rows, F)``."""
         offset = answer - context.centres - self.shift
-        per_row = 0.5 * context.curvature * (offset ** 2).sum(-1)
+        per_row = 0.5 * context.curvature * (offset**2).sum(-1)
         return per_row.new_zeros(context.num_problems).index_add(0, context.row_problem, per_row)
 
     def select(self, context: QuadraticContext, problems: Tensor) -> QuadraticContext:
         """The context of ``problems`` only (sorted ``(B',)``), renumbered ``0..B'−1``."""
         keep = torch.isin(context.row_problem, problems)
-        return QuadraticContext(context.centres[keep], context.curvature[keep],
-                                torch.searchsorted(problems, context.row_problem[keep]),
-                                problems.numel())
+        return QuadraticContext(
+            context.centres[keep],
+            context.curvature[keep],
+            torch.searchsorted(problems, context.row_problem[keep]),
+            problems.numel(),
+        )
 
 
-def quadratic_energy(curvature: float, *, device: Device = "cpu", dtype: torch.dtype = torch.float32,
-                     seed: int = 0) -> tuple[BoundEnergy, Tensor]:
+def quadratic_energy(
+    curvature: float, *, device: Device = "cpu", dtype: torch.dtype = torch.float32, seed: int = 0
+) -> tuple[BoundEnergy, Tensor]:
     """A bound :class:`QuadraticEnergy` of 3 problems owning 1, 2 and 3 rows of 2 features.
 
     Problem ``b`` has curvature ``curvature / 2^b``.
@@ -335,8 +436,14 @@ def quadratic_energy(curvature: float, *, device: Device = "cpu", dtype: torch.d
     return BoundEnergy(model, context, rows, 3, "'contract quadratic'"), start
 
 
-def check_optimizer(factory: Callable[[], Optimizer], *, device: Device = "cpu", steps: int = 10,
-                    curvature: float | None = None, name: str | None = None) -> None:
+def check_optimizer(
+    factory: Callable[[], Optimizer],
+    *,
+    device: Device = "cpu",
+    steps: int = 10,
+    curvature: float | None = None,
+    name: str | None = None,
+) -> None:
     """Check the optimizers ``factory()`` makes on an analytic quadratic energy.
 
     Args:
@@ -362,40 +469,68 @@ def check_optimizer(factory: Callable[[], Optimizer], *, device: Device = "cpu",
     trajectory = optimizer.run(energy, start, steps, record=True, generator=stream())
     _require(torch.equal(start, original), label, "must not modify y0 in place")
     answers, energies = trajectory.answers, trajectory.energies
-    _require(answers is not None and answers.shape == (steps + 1, *start.shape)
-             and torch.equal(answers[0], start), label,
-             "record=True must keep every iterate, (T + 1, rows, F), starting at y0")
-    _require(energies is not None and energies.shape == (steps + 1, 3), label,
-             "record=True must keep the energies of every iterate, (T + 1, B)")
+    _require(
+        answers is not None
+        and answers.shape == (steps + 1, *start.shape)
+        and torch.equal(answers[0], start),
+        label,
+        "record=True must keep every iterate, (T + 1, rows, F), starting at y0",
+    )
+    _require(
+        energies is not None and energies.shape == (steps + 1, 3),
+        label,
+        "record=True must keep the energies of every iterate, (T + 1, B)",
+    )
     assert answers is not None and energies is not None  # both required just above
-    _require(trajectory.answer.shape == start.shape and trajectory.answer.dtype == start.dtype
-             and trajectory.answer.device == start.device
-             and torch.allclose(trajectory.answer, answers[-1]), label,
-             "the answer must be the last iterate, shaped, typed and placed like y0")
+    _require(
+        trajectory.answer.shape == start.shape
+        and trajectory.answer.dtype == start.dtype
+        and trajectory.answer.device == start.device
+        and torch.allclose(trajectory.answer, answers[-1]),
+        label,
+        "the answer must be the last iterate, shaped, typed and placed like y0",
+    )
     used = trajectory.steps_used
-    _require(used.dtype == torch.int64 and used.shape == (3,) and bool((used <= steps).all()),
-             label, "steps_used must be int64 of shape (B,), at most the budget")
-    _require(bool((energies[-1] < energies[0]).all()), label,
-             f"must lower every problem's energy on a quadratic (curvature {curvature:g}); "
-             f"energies went from {energies[0].tolist()} to {energies[-1].tolist()}")
+    _require(
+        used.dtype == torch.int64 and used.shape == (3,) and bool((used <= steps).all()),
+        label,
+        "steps_used must be int64 of shape (B,), at most the budget",
+    )
+    _require(
+        bool((energies[-1] < energies[0]).all()),
+        label,
+        f"must lower every problem's energy on a quadratic (curvature {curvature:g}); "
+        f"energies went from {energies[0].tolist()} to {energies[-1].tolist()}",
+    )
     repeat = optimizer.run(energy, start, steps, record=True, generator=stream()).answers
-    _require(repeat is not None and torch.equal(repeat, answers), label,
-             "a second solve from the same generator must repeat the result exactly (no "
-             "random stream or state of the optimizer's own may carry over between solves)")
+    _require(
+        repeat is not None and torch.equal(repeat, answers),
+        label,
+        "a second solve from the same generator must repeat the result exactly (no "
+        "random stream or state of the optimizer's own may carry over between solves)",
+    )
     plain = factory().run(energy, start, steps, generator=stream())
-    _require(plain.answers is None and torch.allclose(plain.answer, trajectory.answer), label,
-             "record=False must give the same answer without keeping iterates")
-    trained = factory().run(energy, start, steps, differentiable_energy=energy,
-                            generator=stream())
+    _require(
+        plain.answers is None and torch.allclose(plain.answer, trajectory.answer),
+        label,
+        "record=False must give the same answer without keeping iterates",
+    )
+    trained = factory().run(energy, start, steps, differentiable_energy=energy, generator=stream())
     shift = cast(QuadraticEnergy, energy.model).shift
     (shift_gradient,) = torch.autograd.grad(trained.answer.sum(), shift, allow_unused=True)
-    _require(shift_gradient is not None and bool(shift_gradient.isfinite().all())
-             and bool(shift_gradient.abs().sum() > 0), label,
-             "with differentiable_energy the answer must be differentiable w.r.t. its parameters")
+    _require(
+        shift_gradient is not None
+        and bool(shift_gradient.isfinite().all())
+        and bool(shift_gradient.abs().sum() > 0),
+        label,
+        "with differentiable_energy the answer must be differentiable w.r.t. its parameters",
+    )
     wide, wide_start = quadratic_energy(curvature, device=device, dtype=torch.float64)
-    _require(factory().run(wide, wide_start, 2, generator=stream()).answer.dtype == torch.float64,
-             label,
-             "float64 answers must stay float64")
+    _require(
+        factory().run(wide, wide_start, 2, generator=stream()).answer.dtype == torch.float64,
+        label,
+        "float64 answers must stay float64",
+    )
 
 
 def check_config(config: type, *, name: str | None = None, plugins: Plugins | None = None) -> None:
@@ -408,10 +543,16 @@ def check_config(config: type, *, name: str | None = None, plugins: Plugins | No
     except TypeError as error:
         raise AssertionError(f"{label}: every option needs a default ({error})") from None
     data = json.loads(json.dumps(unstructure(default)))
-    _require(structure(data, config, plugins=plugins) == default, label,
-             "structure(unstructure(options)) must give back equal options through JSON")
-    _require_error(lambda: structure({**data, "no_such_option": 1}, config, plugins=plugins), label,
-                   "an unknown option must be refused")
+    _require(
+        structure(data, config, plugins=plugins) == default,
+        label,
+        "structure(unstructure(options)) must give back equal options through JSON",
+    )
+    _require_error(
+        lambda: structure({**data, "no_such_option": 1}, config, plugins=plugins),
+        label,
+        "an unknown option must be refused",
+    )
 
 
 @attrs.define(frozen=True, eq=False)
@@ -448,13 +589,14 @@ class ContractCase:
                 raise PluginError(f"{self}: an energy model case needs the task to check it on")
             task_component = plugins.get("task", self.task)
             task = task_component.factory(structure({}, task_component.config, plugins=plugins))
-            check_energy_model(lambda: component.factory(options, task), task, device=device,
-                               name=self.name)
+            check_energy_model(
+                lambda: component.factory(options, task), task, device=device, name=self.name
+            )
 
 
 def _cases(plugins: Plugins, plugin: str | None) -> Iterator[ContractCase]:
     registries = plugins.registries
-    ours = (lambda component: plugin is None or component.plugin.name == plugin)
+    ours = lambda component: plugin is None or component.plugin.name == plugin
     for kind in ("task", "optimizer"):
         for component in registries[kind].components():
             if ours(component):
@@ -478,8 +620,10 @@ def component_cases(*, plugin: str | None = None, plugins: Plugins | None = None
         :class:`ContractCase` with an id like ``task:addition`` or ``energy_model:mlp@sort``.
     """
     source = resolve_plugins(plugins)
-    return [pytest.param(ContractCase(case.kind, case.name, case.task, plugins), id=str(case))
-            for case in _cases(source, plugin)]
+    return [
+        pytest.param(ContractCase(case.kind, case.name, case.task, plugins), id=str(case))
+        for case in _cases(source, plugin)
+    ]
 
 
 def plugins_with(*modules: ModuleType, installed: bool = True) -> Plugins:

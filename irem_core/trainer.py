@@ -76,8 +76,15 @@ REPLACED_DIR = ".replaced"
 def run_files(*, plugins: Plugins) -> list[str]:
     """The files (and folders) of a run: the checkpoint's and the best weights, then what the
     loggers of ``plugins`` write, then the checkpoint's files pending a commit."""
-    return [CONFIG_FILE, MODEL_FILE, STATE_FILE, BEST_FILE, *logger_files(plugins=plugins),
-            MODEL_FILE + PENDING_SUFFIX, STATE_FILE + PENDING_SUFFIX]
+    return [
+        CONFIG_FILE,
+        MODEL_FILE,
+        STATE_FILE,
+        BEST_FILE,
+        *logger_files(plugins=plugins),
+        MODEL_FILE + PENDING_SUFFIX,
+        STATE_FILE + PENDING_SUFFIX,
+    ]
 
 
 class Terminated(KeyboardInterrupt):
@@ -95,12 +102,16 @@ class TrainingStopped(KeyboardInterrupt):
         signal_exit: the conventional exit status, 130 (SIGINT) or 143 (SIGTERM).
     """
 
-    def __init__(self, iteration: int, saved: int | None, directory: Path,
-                 interrupt: KeyboardInterrupt) -> None:
+    def __init__(
+        self, iteration: int, saved: int | None, directory: Path, interrupt: KeyboardInterrupt
+    ) -> None:
         self.iteration, self.saved, self.directory = iteration, saved, directory
         self.signal_exit = 143 if isinstance(interrupt, Terminated) else 130
-        where = (f"last checkpoint at iteration {saved} in {directory}; continue with --resume"
-                 if saved is not None else f"no checkpoint was written to {directory} yet")
+        where = (
+            f"last checkpoint at iteration {saved} in {directory}; continue with --resume"
+            if saved is not None
+            else f"no checkpoint was written to {directory} yet"
+        )
         super().__init__(f"stopped at iteration {iteration}; {where}")
 
 
@@ -125,8 +136,9 @@ class TrainSummary:
     problems_per_second: float
 
 
-def prepare_directory(directory: Path, *, resume: bool, force: bool, modify: bool = True,
-                      plugins: Plugins) -> None:
+def prepare_directory(
+    directory: Path, *, resume: bool, force: bool, modify: bool = True, plugins: Plugins
+) -> None:
     """Check ``directory`` may receive a run; with ``force``, set the run it holds aside (see
     :func:`set_aside`).
 
@@ -134,17 +146,23 @@ def prepare_directory(directory: Path, *, resume: bool, force: bool, modify: boo
     """
     existing = [name for name in run_files(plugins=plugins) if (directory / name).exists()]
     if (directory / REPLACED_DIR).exists():
-        raise IremError(f"{directory / REPLACED_DIR} holds a run that an interrupted --force set "
-                        f"aside; move its files back into {directory} to keep that run, or delete "
-                        "the folder to discard it")
+        raise IremError(
+            f"{directory / REPLACED_DIR} holds a run that an interrupted --force set "
+            f"aside; move its files back into {directory} to keep that run, or delete "
+            "the folder to discard it"
+        )
     if resume:
         if not (directory / CONFIG_FILE).exists():
-            raise CheckpointError(f"cannot resume: {directory} holds no checkpoint ({CONFIG_FILE} "
-                                  "missing); drop --resume to start a new run there")
+            raise CheckpointError(
+                f"cannot resume: {directory} holds no checkpoint ({CONFIG_FILE} "
+                "missing); drop --resume to start a new run there"
+            )
         return
     if existing and not force:
-        raise IremError(f"{directory} already holds a run ({', '.join(existing)}); pass --resume "
-                        "to continue it, --force to overwrite it, or choose another --out")
+        raise IremError(
+            f"{directory} already holds a run ({', '.join(existing)}); pass --resume "
+            "to continue it, --force to overwrite it, or choose another --out"
+        )
     if modify:
         directory.mkdir(parents=True, exist_ok=True)
 
@@ -188,8 +206,10 @@ def run_lock(directory: Path, *, plugins: Plugins) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
-            raise IremError(f"{directory} is being written by another irem process (PID {holder}); "
-                            "wait for it to finish or stop it, or choose another --out") from None
+            raise IremError(
+                f"{directory} is being written by another irem process (PID {holder}); "
+                "wait for it to finish or stop it, or choose another --out"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
@@ -215,12 +235,14 @@ class TrainingLoss(nn.Module):
         self.solver = solver
         self.steps = steps
 
-    def forward(self, problems: Problems, y0: Tensor,
-                generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, problems: Problems, y0: Tensor, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor]:
         """The scalar loss (a mean over this process's rows) and the final answers
         ``(rows, F)``; the solve's own randomness comes from ``generator``."""
-        trajectory = self.solver.solve(problems, y0, self.steps, differentiable=True,
-                                       generator=generator)
+        trajectory = self.solver.solve(
+            problems, y0, self.steps, differentiable=True, generator=generator
+        )
         return self.solver.training_loss(problems, trajectory), trajectory.answer
 
 
@@ -235,32 +257,40 @@ class Trainer:
         plugins: the plugins that build the run's components and log it.
     """
 
-    def __init__(self, config: RunConfig, directory: Path, world: World = SINGLE, *,
-                 plugins: Plugins) -> None:
+    def __init__(
+        self, config: RunConfig, directory: Path, world: World = SINGLE, *, plugins: Plugins
+    ) -> None:
         self.config = config
         self.directory = directory
         self.world = world
         self.plugins = plugins
         self.device = training_device(config.device, world)
         self.task = build_task(config.task, plugins=plugins)
-        self.solver = build_solver(config.solver, self.task, config.seed,
-                                   plugins=plugins).to(self.device)
+        self.solver = build_solver(config.solver, self.task, config.seed, plugins=plugins).to(
+            self.device
+        )
         self.model: nn.Module = TrainingLoss(self.solver, config.train.steps)
         if world.distributed:
             # energy-based losses leave some parameters without a gradient (the energy's
             # constant offset does not move y), so DDP must look for unused parameters
             index = [self.device.index] if self.device.type == "cuda" else None
-            self.model = DistributedDataParallel(self.model, device_ids=index,
-                                                 find_unused_parameters=True)
-        parameters = [parameter for parameter in self.solver.parameters() if parameter.requires_grad]
+            self.model = DistributedDataParallel(
+                self.model, device_ids=index, find_unused_parameters=True
+            )
+        parameters = [
+            parameter for parameter in self.solver.parameters() if parameter.requires_grad
+        ]
         if not parameters:
-            raise PluginError(f"solver {config.solver.name!r} built for task {config.task.name!r} "
-                              "has no trainable parameters, so there is nothing to train; its "
-                              "plugin's model must register its weights as nn.Parameter")
+            raise PluginError(
+                f"solver {config.solver.name!r} built for task {config.task.name!r} "
+                "has no trainable parameters, so there is nothing to train; its "
+                "plugin's model must register its weights as nn.Parameter"
+            )
         self.parameters = parameters
         self.optimizer = make_optimizer(parameters, config.train)
-        self.average = (WeightAverage(self.solver, config.train.ema_decay)
-                        if config.train.ema_decay else None)
+        self.average = (
+            WeightAverage(self.solver, config.train.ema_decay) if config.train.ema_decay else None
+        )
         self.local_shards = self._make_shards(resolve_shards(config.train, world.size))
         self.iteration = 0
         self.last_loss, self.solved = float("nan"), 0
@@ -275,9 +305,16 @@ class Trainer:
         self.eval_problems: Problems | None = None
         if world.is_main:
             eval_generator = seeded_generator(config.seed, "validation", self.device)
-            self.eval_problems = self.task.sample("same", config.train.eval_problems, eval_generator)
-            check_problems(config.task.name, self.task, self.eval_problems,
-                           config.train.eval_problems, plugins=plugins)
+            self.eval_problems = self.task.sample(
+                "same", config.train.eval_problems, eval_generator
+            )
+            check_problems(
+                config.task.name,
+                self.task,
+                self.eval_problems,
+                config.train.eval_problems,
+                plugins=plugins,
+            )
 
     def _make_shards(self, count: int) -> list[Shard]:
         """Fresh shards for ``count`` shards in all; returns this process's share."""
@@ -288,23 +325,28 @@ class Trainer:
         """One parameter update; returns the loss (a scalar tensor, the mean over all
         processes) and the problems solved by all processes."""
         settings = self.config.train
-        fresh, replay = settings.batch_size // self.num_shards, settings.replay_batch_size // self.num_shards
+        fresh, replay = (
+            settings.batch_size // self.num_shards,
+            settings.replay_batch_size // self.num_shards,
+        )
         replaying = bool(replay) and len(self.local_shards[0].buffer) >= fresh
         packed: list[dict[str, Tensor]] = []
         for shard in self.local_shards:
             problems = self.task.sample("train", fresh, shard.generator)
             y0 = self.task.init_answer(problems, shard.generator)
             if not self.contract_checked:
-                check_problems(self.config.task.name, self.task, problems, fresh, y0,
-                               plugins=self.plugins)
+                check_problems(
+                    self.config.task.name, self.task, problems, fresh, y0, plugins=self.plugins
+                )
                 self.contract_checked = True
             if replaying or len(self.local_shards) > 1:
                 packed.append(self.task.pack(problems, y0))
             if replaying:
                 packed.append(shard.buffer.sample(replay, shard.generator))
         if packed:
-            problems, y0 = self.task.unpack({key: torch.cat([part[key] for part in packed])
-                                             for key in packed[0]})
+            problems, y0 = self.task.unpack(
+                {key: torch.cat([part[key] for part in packed]) for key in packed[0]}
+            )
         loss, answer = self.model(problems, y0, self.local_shards[0].generator)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -322,17 +364,26 @@ class Trainer:
             states = self.task.pack(problems, answer.detach())
             rows = fresh + (replay if replaying else 0)
             for position, shard in enumerate(self.local_shards):
-                shard.buffer.add({key: value[position * rows:(position + 1) * rows]
-                                  for key, value in states.items()})
+                shard.buffer.add(
+                    {
+                        key: value[position * rows : (position + 1) * rows]
+                        for key, value in states.items()
+                    }
+                )
         return loss, problems.num_problems * self.world.size
 
     def _fail_nonfinite(self) -> None:
-        last = (f"the last good checkpoint is in {self.directory} (iteration "
-                f"{read_record(self.directory)['iteration']})"
-                if (self.directory / CONFIG_FILE).exists() else "no checkpoint was written yet")
-        raise NonFiniteError(f"the training loss became NaN/Inf at iteration {self.iteration + 1}; "
-                             f"{last}. Lower the optimizer step size (solver.optimizer.step_size) "
-                             "or the learning rate (train.lr) and resume or restart")
+        last = (
+            f"the last good checkpoint is in {self.directory} (iteration "
+            f"{read_record(self.directory)['iteration']})"
+            if (self.directory / CONFIG_FILE).exists()
+            else "no checkpoint was written yet"
+        )
+        raise NonFiniteError(
+            f"the training loss became NaN/Inf at iteration {self.iteration + 1}; "
+            f"{last}. Lower the optimizer step size (solver.optimizer.step_size) "
+            "or the learning rate (train.lr) and resume or restart"
+        )
 
     def evaluate_same(self) -> dict[str, float]:
         """MSE on the fixed ``same``-split problems at the training budget and min energy
@@ -341,8 +392,14 @@ class Trainer:
         generator = seeded_generator(self.config.seed, "validation-starts", self.device)
         self.solver.eval()
         with self.evaluated_weights():
-            result = evaluate(self.solver, self.task, self.eval_problems, [self.config.train.steps],
-                              generator, self.config.eval.batch_size)
+            result = evaluate(
+                self.solver,
+                self.task,
+                self.eval_problems,
+                [self.config.train.steps],
+                generator,
+                self.config.eval.batch_size,
+            )
         self.solver.train()
         return result.mse
 
@@ -363,17 +420,26 @@ class Trainer:
     def save(self) -> None:
         """Write a checkpoint of the current iteration (rank 0 writes; every rank must call it)."""
         raw = self.solver.state_dict() if self.average is not None else None
-        tensors, extra = state_tensors(self.optimizer, self.local_shards, self.num_shards,
-                                       self.world, raw)
+        tensors, extra = state_tensors(
+            self.optimizer, self.local_shards, self.num_shards, self.world, raw
+        )
         if not self.world.is_main:
             return
         plugins = self.plugins
-        components = {f"{spec.kind}:{spec.name}": plugins.get(spec.kind, spec.name).plugin.name
-                      for spec in component_specs(self.config)}
-        save_checkpoint(self.directory, config=unstructure(self.config), iteration=self.iteration,
-                        plugins=plugins.versions(), components=components,
-                        model=self.average.average if self.average else self.solver.state_dict(),
-                        state=tensors, extra=extra)
+        components = {
+            f"{spec.kind}:{spec.name}": plugins.get(spec.kind, spec.name).plugin.name
+            for spec in component_specs(self.config)
+        }
+        save_checkpoint(
+            self.directory,
+            config=unstructure(self.config),
+            iteration=self.iteration,
+            plugins=plugins.versions(),
+            components=components,
+            model=self.average.average if self.average else self.solver.state_dict(),
+            state=tensors,
+            extra=extra,
+        )
         if self.replaced is not None:  # the new run is committed: the old one can go
             shutil.rmtree(self.replaced)
             self.replaced = None
@@ -389,7 +455,8 @@ class Trainer:
         restore_weights(checkpoint, self.solver, self.average, self.directory, self.device)
         restore_optimizer(checkpoint, self.optimizer, self.parameters, self.directory)
         self.num_shards, self.local_shards = restore_shards(
-            checkpoint, self.config, self.task, self.world, self.device, self.directory)
+            checkpoint, self.config, self.task, self.world, self.device, self.directory
+        )
         self.iteration = self.resumed_from = checkpoint.iteration
         if self.world.is_main and (self.directory / BEST_FILE).exists():
             self.best_mse = load_best(self.directory, with_model=False).mse
@@ -401,28 +468,51 @@ class Trainer:
         """
         settings = self.config.train
         main = self.world.is_main
-        loggers = (Loggers(settings.loggers, self.directory, unstructure(self.config),
-                           self.resumed_from, plugins=self.plugins) if main else None)
+        loggers = (
+            Loggers(
+                settings.loggers,
+                self.directory,
+                unstructure(self.config),
+                self.resumed_from,
+                plugins=self.plugins,
+            )
+            if main
+            else None
+        )
         started, self.last_loss, self.solved = time.perf_counter(), float("nan"), 0
         first = self.iteration
-        bar = tqdm(total=settings.iterations, initial=self.iteration, disable=not (progress and main),
-                   desc=f"train {self.config.solver.name} on {self.config.task.name}",
-                   unit="it", dynamic_ncols=True,
-                   mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line per 10 s
+        bar = tqdm(
+            total=settings.iterations,
+            initial=self.iteration,
+            disable=not (progress and main),
+            desc=f"train {self.config.solver.name} on {self.config.task.name}",
+            unit="it",
+            dynamic_ncols=True,
+            mininterval=0.1 if sys.stderr.isatty() else 10.0,
+        )  # a log file gets a line per 10 s
         self.model.train()
         try:
             self._loop(bar, started, loggers)
         except KeyboardInterrupt as interrupt:
-            saved = (read_record(self.directory)["iteration"]
-                     if (self.directory / CONFIG_FILE).exists() else None)
+            saved = (
+                read_record(self.directory)["iteration"]
+                if (self.directory / CONFIG_FILE).exists()
+                else None
+            )
             raise TrainingStopped(self.iteration, saved, self.directory, interrupt) from None
         finally:
             bar.close()
             if loggers is not None:
                 loggers.close()
         elapsed = time.perf_counter() - started
-        return TrainSummary(self.directory, self.iteration, self.iteration - first, elapsed,
-                            self.last_loss, self.solved / max(elapsed, 1e-9))
+        return TrainSummary(
+            self.directory,
+            self.iteration,
+            self.iteration - first,
+            elapsed,
+            self.last_loss,
+            self.solved / max(elapsed, 1e-9),
+        )
 
     def _announce_duration(self, started: float, first: int) -> None:
         """Say how long the run will take, once, when it is long (the first iterations set
@@ -430,9 +520,11 @@ class Trainer:
         per_iteration = (time.perf_counter() - started) / max(self.iteration - first, 1)
         remaining = per_iteration * (self.config.train.iterations - self.iteration)
         if remaining >= LONG_RUN_SECONDS:
-            print(f"irem train: about {_duration(remaining)} to iteration "
-                  f"{self.config.train.iterations:,} at {per_iteration:.2f} s per iteration",
-                  file=sys.stderr)
+            print(
+                f"irem train: about {_duration(remaining)} to iteration "
+                f"{self.config.train.iterations:,} at {per_iteration:.2f} s per iteration",
+                file=sys.stderr,
+            )
 
     def _loop(self, bar: tqdm, started: float, loggers: Loggers | None) -> None:
         """The iterations of :meth:`run`; rank 0 logs to ``loggers``."""
@@ -450,17 +542,30 @@ class Trainer:
             bar.update(1)
             bar.set_postfix(loss=f"{loss_value:.4g}", problems_per_s=f"{rate:.0f}", refresh=False)
             record: dict[str, Any] = {}
-            if main and (self.iteration % settings.log_every == 0
-                         or self.iteration == settings.iterations):
-                record = {"loss": loss_value, "problems_per_s": rate,
-                          "lr": learning_rate(settings, self.iteration - 1)}
-            if main and settings.eval_every and (self.iteration % settings.eval_every == 0
-                                                 or self.iteration == settings.iterations):
+            if main and (
+                self.iteration % settings.log_every == 0 or self.iteration == settings.iterations
+            ):
+                record = {
+                    "loss": loss_value,
+                    "problems_per_s": rate,
+                    "lr": learning_rate(settings, self.iteration - 1),
+                }
+            if (
+                main
+                and settings.eval_every
+                and (
+                    self.iteration % settings.eval_every == 0
+                    or self.iteration == settings.iterations
+                )
+            ):
                 record["eval_same_mse"] = self.evaluate_same()
                 self.keep_best(record["eval_same_mse"])
             if record and loggers is not None:
                 loggers.log(self.iteration, {"elapsed_s": time.perf_counter() - started, **record})
-            if self.iteration % settings.checkpoint_every == 0 or self.iteration == settings.iterations:
+            if (
+                self.iteration % settings.checkpoint_every == 0
+                or self.iteration == settings.iterations
+            ):
                 self.save()
 
 
@@ -470,9 +575,16 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
-def train(config: RunConfig, directory: str | Path, *, resume: bool = False,
-          force: bool = False, progress: bool = True, world: World = SINGLE,
-          plugins: Plugins | None = None) -> TrainSummary:
+def train(
+    config: RunConfig,
+    directory: str | Path,
+    *,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    world: World = SINGLE,
+    plugins: Plugins | None = None,
+) -> TrainSummary:
     """Train ``config``'s solver into ``directory`` (see :class:`Trainer`), with the
     components and loggers of ``plugins`` (default: the installed plugins).
 
@@ -485,12 +597,16 @@ def train(config: RunConfig, directory: str | Path, *, resume: bool = False,
     if not resume:
         resolve_shards(config.train, world.size)
     with run_lock(directory, plugins=plugins) if world.is_main else contextlib.nullcontext():
-        prepare_directory(directory, resume=resume, force=force, modify=world.is_main,
-                          plugins=plugins)
+        prepare_directory(
+            directory, resume=resume, force=force, modify=world.is_main, plugins=plugins
+        )
         if resume and world.is_main:
             remove_orphans(directory)
-        aside = (set_aside(directory, plugins=plugins) if force and not resume and world.is_main
-                 else None)
+        aside = (
+            set_aside(directory, plugins=plugins)
+            if force and not resume and world.is_main
+            else None
+        )
         try:
             with process_group(world, training_device(config.device, world)):
                 trainer = Trainer(config, directory, world, plugins=plugins)
@@ -508,4 +624,3 @@ def resume_config(directory: str | Path, *, plugins: Plugins) -> dict[str, Any]:
     """The config (plain data) saved in ``directory``'s checkpoint, for ``--resume``."""
     prepare_directory(Path(directory), resume=True, force=False, plugins=plugins)
     return read_record(Path(directory))["config"]
-

@@ -64,20 +64,28 @@ class Shard:
     buffer: ReplayBuffer
 
 
-def make_shards(config: RunConfig, count: int, world: World,
-                device: torch.device) -> list[Shard]:
+def make_shards(config: RunConfig, count: int, world: World, device: torch.device) -> list[Shard]:
     """Fresh shards of a run with ``count`` shards in all: this process's share (``count //
     world.size`` consecutive shards), each with its seeded generator and an empty ring."""
     per_process = count // world.size
     capacity = max(1, config.train.replay_capacity // count)
-    return [Shard(index, seeded_generator(config.seed, f"train-shard:{index}", device),
-                  ReplayBuffer(capacity))
-            for index in range(world.rank * per_process, (world.rank + 1) * per_process)]
+    return [
+        Shard(
+            index,
+            seeded_generator(config.seed, f"train-shard:{index}", device),
+            ReplayBuffer(capacity),
+        )
+        for index in range(world.rank * per_process, (world.rank + 1) * per_process)
+    ]
 
 
-def state_tensors(optimizer: torch.optim.Optimizer, shards: list[Shard], count: int,
-                  world: World, raw: dict[str, Tensor] | None = None
-                  ) -> tuple[dict[str, Tensor], dict[str, Any]]:
+def state_tensors(
+    optimizer: torch.optim.Optimizer,
+    shards: list[Shard],
+    count: int,
+    world: World,
+    raw: dict[str, Tensor] | None = None,
+) -> tuple[dict[str, Tensor], dict[str, Any]]:
     """Named tensors and JSON data holding the optimizer, replay and generator state.
 
     Every shard's generator and ring are gathered to rank 0 (a collective: all ranks call
@@ -93,56 +101,80 @@ def state_tensors(optimizer: torch.optim.Optimizer, shards: list[Shard], count: 
         raw: the raw weights, saved as ``raw.{name}`` (with a moving average, whose weights
             the model file holds); ``None``: none saved.
     """
-    generators = gather_to_main(torch.stack([shard.generator.get_state() for shard in shards]),
-                                world)
+    generators = gather_to_main(
+        torch.stack([shard.generator.get_state() for shard in shards]), world
+    )
     cursors = gather_to_main(torch.tensor([shard.buffer.cursor for shard in shards]), world)
     # the rings fill in lockstep, so every shard's tensors have the same shape
-    rings = {key: gather_to_main(torch.stack([shard.buffer.state_tensors()[key]
-                                              for shard in shards]), world)
-             for key in sorted(shards[0].buffer.storage)}
+    rings = {
+        key: gather_to_main(
+            torch.stack([shard.buffer.state_tensors()[key] for shard in shards]), world
+        )
+        for key in sorted(shards[0].buffer.storage)
+    }
     if not world.is_main:
         return {}, {}
     # gather_to_main gives rank 0 every gathered tensor (None only to the other ranks)
     assert generators is not None and cursors is not None
     gathered_rings = cast("dict[str, Tensor]", rings)
     optimizer_state = optimizer.state_dict()
-    tensors = {f"optimizer.{index}.{key}": value
-               for index, state in optimizer_state["state"].items()
-               for key, value in state.items()}
+    tensors = {
+        f"optimizer.{index}.{key}": value
+        for index, state in optimizer_state["state"].items()
+        for key, value in state.items()
+    }
     for index in range(count):
         tensors[f"shard.{index}.generator"] = generators[index]
-        tensors.update({f"shard.{index}.replay.{key}": ring[index]
-                        for key, ring in gathered_rings.items()})
+        tensors.update(
+            {f"shard.{index}.replay.{key}": ring[index] for key, ring in gathered_rings.items()}
+        )
     if raw is not None:  # the model file holds the average; training resumes from these
         tensors.update({f"raw.{name}": value for name, value in raw.items()})
-    extra = {"optimizer_param_groups": optimizer_state["param_groups"],
-             "shards": count, "replay_cursors": cursors.tolist()}
+    extra = {
+        "optimizer_param_groups": optimizer_state["param_groups"],
+        "shards": count,
+        "replay_cursors": cursors.tolist(),
+    }
     return tensors, extra
 
 
-def restore_weights(checkpoint: Checkpoint, solver: nn.Module, average: WeightAverage | None,
-                    directory: Path, device: torch.device) -> None:
+def restore_weights(
+    checkpoint: Checkpoint,
+    solver: nn.Module,
+    average: WeightAverage | None,
+    directory: Path,
+    device: torch.device,
+) -> None:
     """Load the checkpoint's trained weights into ``solver`` (the raw ones when it holds
     them) and its averaged weights into ``average``; refused when their names or shapes
     do not fit ``solver``'s."""
-    raw = {name.removeprefix("raw."): tensor for name, tensor in checkpoint.state.items()
-           if name.startswith("raw.")}
+    raw = {
+        name.removeprefix("raw."): tensor
+        for name, tensor in checkpoint.state.items()
+        if name.startswith("raw.")
+    }
     weights = solver.state_dict()
     mismatches = tensor_mismatches(weights, raw or checkpoint.model)
     if average is not None:
         mismatches += tensor_mismatches(weights, checkpoint.model)
     if mismatches:
-        raise CheckpointError(f"the checkpoint in {directory} does not fit the resumed "
-                              f"config ({'; '.join(mismatches[:3])}); a resumed run keeps "
-                              "its task and model shapes: drop the --set that changes them, "
-                              "or start a new run (or restore files modified by hand)")
+        raise CheckpointError(
+            f"the checkpoint in {directory} does not fit the resumed "
+            f"config ({'; '.join(mismatches[:3])}); a resumed run keeps "
+            "its task and model shapes: drop the --set that changes them, "
+            "or start a new run (or restore files modified by hand)"
+        )
     solver.load_state_dict(raw or checkpoint.model)
     if average is not None:
         average.average = {name: tensor.to(device) for name, tensor in checkpoint.model.items()}
 
 
-def restore_optimizer(checkpoint: Checkpoint, optimizer: torch.optim.Optimizer,
-                      parameters: list[nn.Parameter], directory: Path) -> None:
+def restore_optimizer(
+    checkpoint: Checkpoint,
+    optimizer: torch.optim.Optimizer,
+    parameters: list[nn.Parameter],
+    directory: Path,
+) -> None:
     """Load the checkpoint's optimizer state into ``optimizer`` (which trains
     ``parameters``), refused unless its tensors fit the parameters (moments of their shape
     and dtype, scalar steps) and its parameter groups have the layout of ``optimizer``'s."""
@@ -161,27 +193,44 @@ def restore_optimizer(checkpoint: Checkpoint, optimizer: torch.optim.Optimizer,
             if tensor.dim() != 0 or not tensor.is_floating_point():
                 problems.append(f"{name} is not a scalar floating-point count")
         elif (tensor.shape, tensor.dtype) != (parameter.shape, parameter.dtype):
-            problems.append(f"{name} is {tuple(tensor.shape)} {tensor.dtype}, expected "
-                            f"{tuple(parameter.shape)} {parameter.dtype}")
+            problems.append(
+                f"{name} is {tuple(tensor.shape)} {tensor.dtype}, expected "
+                f"{tuple(parameter.shape)} {parameter.dtype}"
+            )
         state.setdefault(int(index), {})[key] = tensor
     groups = checkpoint.extra.get("optimizer_param_groups")
     fresh = json.loads(json.dumps(optimizer.state_dict()["param_groups"]))
-    if not (isinstance(groups, list) and len(groups) == len(fresh) and all(
-            isinstance(group, dict) and group.get("params") == model["params"]
-            and all(key in group and same_layout(group[key], value)
-                    for key, value in model.items())
-            for group, model in zip(groups, fresh))):
-        problems.append("training.optimizer_param_groups in config.json lacks fields of "
-                        "this optimizer's parameter groups or has values of other types")
+    if not (
+        isinstance(groups, list)
+        and len(groups) == len(fresh)
+        and all(
+            isinstance(group, dict)
+            and group.get("params") == model["params"]
+            and all(key in group and same_layout(group[key], value) for key, value in model.items())
+            for group, model in zip(groups, fresh)
+        )
+    ):
+        problems.append(
+            "training.optimizer_param_groups in config.json lacks fields of "
+            "this optimizer's parameter groups or has values of other types"
+        )
     if problems:
-        raise CheckpointError(f"the optimizer state in {directory} is damaged "
-                              f"({'; '.join(problems[:3])}); restore the run's files or "
-                              "start a new run")
+        raise CheckpointError(
+            f"the optimizer state in {directory} is damaged "
+            f"({'; '.join(problems[:3])}); restore the run's files or "
+            "start a new run"
+        )
     optimizer.load_state_dict({"state": state, "param_groups": groups})
 
 
-def restore_shards(checkpoint: Checkpoint, config: RunConfig, task: Task, world: World,
-                   device: torch.device, directory: Path) -> tuple[int, list[Shard]]:
+def restore_shards(
+    checkpoint: Checkpoint,
+    config: RunConfig,
+    task: Task,
+    world: World,
+    device: torch.device,
+    directory: Path,
+) -> tuple[int, list[Shard]]:
     """The shard count and this process's shards, continued from the checkpoint.
 
     Exactly where they stopped when the shard count is unchanged (whatever the number of
@@ -196,15 +245,18 @@ def restore_shards(checkpoint: Checkpoint, config: RunConfig, task: Task, world:
     if count == len(generators):
         for shard in shards:
             shard.generator.set_state(generators[shard.index])
-            shard.buffer.load({key: value.to(device) for key, value in rings[shard.index].items()},
-                              cursors[shard.index])
+            shard.buffer.load(
+                {key: value.to(device) for key, value in rings[shard.index].items()},
+                cursors[shard.index],
+            )
     else:
         reshard(shards, count, generators, rings, device)
     return count, shards
 
 
-def saved_shards(state: dict[str, Tensor], extra: dict[str, Any]
-                 ) -> tuple[list[Tensor], list[dict[str, Tensor]], list[int]]:
+def saved_shards(
+    state: dict[str, Tensor], extra: dict[str, Any]
+) -> tuple[list[Tensor], list[dict[str, Tensor]], list[int]]:
     """Per shard, in order: generator state, replay tensors ``{key: (n, ...)}`` and cursor.
 
     Reads the sharded layout of :func:`state_tensors` and the single-generator layout of
@@ -212,32 +264,54 @@ def saved_shards(state: dict[str, Tensor], extra: dict[str, Any]
     ``replay_cursor``), which is one shard.
     """
     if "generator" in state:
-        ring = {name.removeprefix("replay."): value for name, value in state.items()
-                if name.startswith("replay.")}
+        ring = {
+            name.removeprefix("replay."): value
+            for name, value in state.items()
+            if name.startswith("replay.")
+        }
         return [state["generator"]], [ring], [extra.get("replay_cursor", 0)]
     count = extra.get("shards")
     if not isinstance(count, int) or count < 1 or f"shard.{count - 1}.generator" not in state:
-        raise CheckpointError("the checkpoint's training state lacks its shard layout "
-                              "(training.shards in config.json, shard.N.* tensors); it is "
-                              "damaged or from another program: retrain")
+        raise CheckpointError(
+            "the checkpoint's training state lacks its shard layout "
+            "(training.shards in config.json, shard.N.* tensors); it is "
+            "damaged or from another program: retrain"
+        )
     generators, rings = [], []
     for index in range(count):
         prefix = f"shard.{index}.replay."
         generators.append(state[f"shard.{index}.generator"])
-        rings.append({name.removeprefix(prefix): value for name, value in state.items()
-                      if name.startswith(prefix)})
+        rings.append(
+            {
+                name.removeprefix(prefix): value
+                for name, value in state.items()
+                if name.startswith(prefix)
+            }
+        )
     cursors = extra.get("replay_cursors")
-    if not (isinstance(cursors, list) and len(cursors) == count
-            and all(isinstance(cursor, int) and not isinstance(cursor, bool) and cursor >= 0
-                    for cursor in cursors)):
-        raise CheckpointError(f"training.replay_cursors in config.json is {cursors!r}, not a "
-                              f"list of {count} non-negative integers (one per shard); the "
-                              "checkpoint was modified: restore it or start a new run")
+    if not (
+        isinstance(cursors, list)
+        and len(cursors) == count
+        and all(
+            isinstance(cursor, int) and not isinstance(cursor, bool) and cursor >= 0
+            for cursor in cursors
+        )
+    ):
+        raise CheckpointError(
+            f"training.replay_cursors in config.json is {cursors!r}, not a "
+            f"list of {count} non-negative integers (one per shard); the "
+            "checkpoint was modified: restore it or start a new run"
+        )
     return generators, rings, cursors
 
 
-def check_saved_shards(generators: list[Tensor], rings: list[dict[str, Tensor]], task: Task,
-                       device: torch.device, directory: Path) -> None:
+def check_saved_shards(
+    generators: list[Tensor],
+    rings: list[dict[str, Tensor]],
+    task: Task,
+    device: torch.device,
+    directory: Path,
+) -> None:
     """Refuse saved generator states and replay rings that do not have the layout this
     run produces: a generator state of another size or dtype, or ring tensors whose
     names, per-state shapes or dtypes differ from ``task``'s ``pack`` of one problem."""
@@ -245,8 +319,10 @@ def check_saved_shards(generators: list[Tensor], rings: list[dict[str, Tensor]],
     fresh = torch.Generator(device).get_state()
     for index, state in enumerate(generators):
         if (state.shape, state.dtype) != (fresh.shape, fresh.dtype):
-            problems.append(f"shard.{index}.generator is {tuple(state.shape)} {state.dtype}, "
-                            f"expected {tuple(fresh.shape)} {fresh.dtype}")
+            problems.append(
+                f"shard.{index}.generator is {tuple(state.shape)} {state.dtype}, "
+                f"expected {tuple(fresh.shape)} {fresh.dtype}"
+            )
     layout_generator = torch.Generator(device).manual_seed(0)
     one = task.sample("train", 1, layout_generator)
     layout = task.pack(one, task.init_answer(one, layout_generator))
@@ -257,16 +333,25 @@ def check_saved_shards(generators: list[Tensor], rings: list[dict[str, Tensor]],
         found = {key: (tuple(value.shape[1:]), value.dtype) for key, value in ring.items()}
         expected = {key: (tuple(value.shape[1:]), value.dtype) for key, value in layout.items()}
         if len(lengths) != 1 or found != expected:
-            problems.append(f"the replay ring of shard {index} does not hold states of "
-                            f"the task's layout {expected}")
+            problems.append(
+                f"the replay ring of shard {index} does not hold states of "
+                f"the task's layout {expected}"
+            )
     if problems:
-        raise CheckpointError(f"the training state in {directory} is damaged "
-                              f"({'; '.join(problems[:3])}); restore the run's files or "
-                              "start a new run")
+        raise CheckpointError(
+            f"the training state in {directory} is damaged "
+            f"({'; '.join(problems[:3])}); restore the run's files or "
+            "start a new run"
+        )
 
 
-def reshard(shards: list[Shard], count: int, generators: list[Tensor],
-            rings: list[dict[str, Tensor]], device: torch.device) -> None:
+def reshard(
+    shards: list[Shard],
+    count: int,
+    generators: list[Tensor],
+    rings: list[dict[str, Tensor]],
+    device: torch.device,
+) -> None:
     """Fill this process's ``shards`` (of ``count`` in all) from a checkpoint with another
     shard count ``S_old`` (``generators`` and ``rings`` as :func:`saved_shards` reads them).
 
@@ -283,7 +368,8 @@ def reshard(shards: list[Shard], count: int, generators: list[Tensor],
         if shard.index < len(generators):
             shard.generator.set_state(generators[shard.index])
         if each:
-            dealt = {key: value[shard.index::count][:each].to(device)
-                     for key, value in pool.items()}
+            dealt = {
+                key: value[shard.index :: count][:each].to(device) for key, value in pool.items()
+            }
             capacity = shard.buffer.capacity
             shard.buffer.load(dealt, min(each, capacity) % capacity)

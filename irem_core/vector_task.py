@@ -79,18 +79,24 @@ class VectorTask:
         expected = {"x": self.input_features, "y": self.answer_features}
         missing = sorted(set(expected) - set(tensors))
         if missing:
-            raise IremError(f"problem file lacks tensor(s) {', '.join(missing)}; a "
-                            f"{type(self).__name__} file holds x and y (write it with 'irem data')")
+            raise IremError(
+                f"problem file lacks tensor(s) {', '.join(missing)}; a "
+                f"{type(self).__name__} file holds x and y (write it with 'irem data')"
+            )
         extra = sorted(set(tensors) - set(expected))
         if extra:
-            raise IremError(f"problem file holds tensor(s) {', '.join(extra)} that a "
-                            f"{type(self).__name__} file does not have (only x and y): is it "
-                            "another task's file? Write one with 'irem data --like RUN'")
+            raise IremError(
+                f"problem file holds tensor(s) {', '.join(extra)} that a "
+                f"{type(self).__name__} file does not have (only x and y): is it "
+                "another task's file? Write one with 'irem data --like RUN'"
+            )
         count = tensors["x"].shape[0] if tensors["x"].dim() else -1
         for name, features in expected.items():
             tensor = tensors[name]
             if tensor.shape != (count, features) or not tensor.is_floating_point():
-                raise IremError(f"tensor {name!r} has shape {tuple(tensor.shape)} and dtype "
-                                f"{tensor.dtype}; expected ({count}, {features}) floating point "
-                                f"{self.size_hint()}")
+                raise IremError(
+                    f"tensor {name!r} has shape {tuple(tensor.shape)} and dtype "
+                    f"{tensor.dtype}; expected ({count}, {features}) floating point "
+                    f"{self.size_hint()}"
+                )
         return self.make_problems(tensors["x"].float(), tensors["y"].float())

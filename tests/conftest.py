@@ -10,17 +10,31 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
-settings.register_profile("ci", derandomize=True, deadline=None, max_examples=25,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    max_examples=25,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.register_profile("dev", deadline=None, max_examples=25)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 torch.set_num_threads(1)  # no oversubscription beside subprocess tests; results do not depend on it
 
 TINY_OVERRIDES = [
-    "task.size=3", "solver.energy.hidden=16", "train.batch_size=8", "train.replay_batch_size=8",
-    "train.replay_capacity=32", "train.steps=3", "train.log_every=1", "train.eval_every=2",
-    "train.eval_problems=8", "train.checkpoint_every=2", "eval.problems=16", "eval.steps=[2,4]",
+    "task.size=3",
+    "solver.energy.hidden=16",
+    "train.batch_size=8",
+    "train.replay_batch_size=8",
+    "train.replay_capacity=32",
+    "train.steps=3",
+    "train.log_every=1",
+    "train.eval_every=2",
+    "train.eval_problems=8",
+    "train.checkpoint_every=2",
+    "eval.problems=16",
+    "eval.steps=[2,4]",
 ]
 """Overrides that make an addition run take milliseconds per iteration."""
 
@@ -36,8 +50,9 @@ def tiny_config(tiny_overrides: list[str]) -> Any:
     """A tiny addition :class:`~irem_core.config.RunConfig` (4 iterations)."""
     from irem_core.config import build_run_config
 
-    return build_run_config(task="addition", preset="paper",
-                            overrides=tiny_overrides + ["train.iterations=4"])
+    return build_run_config(
+        task="addition", preset="paper", overrides=tiny_overrides + ["train.iterations=4"]
+    )
 
 
 @pytest.fixture

@@ -27,20 +27,24 @@ from irem_plugins.baselines.halting import (
 BASELINES = ["feedforward", "recurrent", "iterative", "ponder", "programmatic"]
 TASKS = {
     "vector": ("addition", ["task.size=3"]),
-    "graph": ("shortest_path", ["task.max_train_nodes=4", "task.same_nodes=4",
-                                "task.harder_nodes=5"]),
+    "graph": (
+        "shortest_path",
+        ["task.max_train_nodes=4", "task.same_nodes=4", "task.harder_nodes=5"],
+    ),
 }
 
 
 def tiny(solver: str, domain: str, *extra: str):
     """A tiny run config of ``solver`` on the ``domain`` task (hidden width 16)."""
     task, overrides = TASKS[domain]
-    return build_run_config(task=task, solver=solver, preset="quick",
-                            overrides=[*overrides, "solver.hidden=16", *extra])
+    return build_run_config(
+        task=task, solver=solver, preset="quick", overrides=[*overrides, "solver.hidden=16", *extra]
+    )
 
 
-def fixed_batch(solver_name: str, domain: str,
-                count: int = 12) -> tuple[Solver, object, Problems, torch.Tensor]:
+def fixed_batch(
+    solver_name: str, domain: str, count: int = 12
+) -> tuple[Solver, object, Problems, torch.Tensor]:
     """A tiny solver, its task, a fixed batch of training problems and their starts."""
     config = tiny(solver_name, domain)
     task = build_task(config.task)
@@ -98,11 +102,16 @@ def test_ponder_answers_stay_frozen_after_halting() -> None:
 
 
 @pytest.mark.parametrize("name", BASELINES)
-def test_trains_checkpoints_and_evaluates_through_the_core(name: str, tmp_path: Path,
-                                                           tiny_overrides: list[str]) -> None:
+def test_trains_checkpoints_and_evaluates_through_the_core(
+    name: str, tmp_path: Path, tiny_overrides: list[str]
+) -> None:
     overrides = [item for item in tiny_overrides if not item.startswith("solver.")]
-    config = build_run_config(task="addition", solver=name, preset="quick",
-                              overrides=overrides + ["solver.hidden=16", "train.iterations=3"])
+    config = build_run_config(
+        task="addition",
+        solver=name,
+        preset="quick",
+        overrides=overrides + ["solver.hidden=16", "train.iterations=3"],
+    )
     summary = train(config, tmp_path / "run", progress=False)
     assert summary.iterations == 3
     run = load_run(tmp_path / "run")
@@ -114,16 +123,28 @@ def test_trains_checkpoints_and_evaluates_through_the_core(name: str, tmp_path: 
 
 
 def test_iterative_trains_with_graph_replay(tmp_path: Path) -> None:
-    config = tiny("iterative", "graph", "train.iterations=2", "train.batch_size=6",
-                  "train.replay_batch_size=3", "train.replay_capacity=16", "train.steps=2",
-                  "train.eval_every=0")
+    config = tiny(
+        "iterative",
+        "graph",
+        "train.iterations=2",
+        "train.batch_size=6",
+        "train.replay_batch_size=3",
+        "train.replay_capacity=16",
+        "train.steps=2",
+        "train.eval_every=0",
+    )
     assert train(config, tmp_path / "run", progress=False).iterations == 2
 
 
-@given(steps=st.integers(1, 12), problems=st.integers(1, 4), scale=st.floats(0.1, 40.0),
-       seed=st.integers(0, 2**16))
-def test_halting_distribution_sums_to_one_per_problem(steps: int, problems: int, scale: float,
-                                                      seed: int) -> None:
+@given(
+    steps=st.integers(1, 12),
+    problems=st.integers(1, 4),
+    scale=st.floats(0.1, 40.0),
+    seed=st.integers(0, 2**16),
+)
+def test_halting_distribution_sums_to_one_per_problem(
+    steps: int, problems: int, scale: float, seed: int
+) -> None:
     logits = torch.randn(steps, problems, generator=torch.Generator().manual_seed(seed)) * scale
     log_p = halting_log_distribution(logits)
     assert log_p.shape == (steps, problems)
@@ -168,7 +189,9 @@ def test_a_solver_says_which_domains_it_serves() -> None:
         answer_features = 4
 
     config = tiny("recurrent", "vector")
-    with pytest.raises(IremError, match="'vector' and 'graph' tasks; task SequenceTask is a 'sequence'"):
+    with pytest.raises(
+        IremError, match="'vector' and 'graph' tasks; task SequenceTask is a 'sequence'"
+    ):
         build_solver(config.solver, SequenceTask(), seed=0)
 
 

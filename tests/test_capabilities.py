@@ -35,10 +35,16 @@ def test_built_in_components_have_the_capabilities_they_implement() -> None:
         "inverse": (InverseTask(MatrixConfig(size=2)), {NestableTask, VectorInputTask}),
         "connected_components": (ConnectedComponentsTask(graph), {ScoringTask}),
         "shortest_path": (ShortestPathTask(graph), set()),
-        "mlp": (VectorEnergy(VectorEnergyConfig(hidden=4, layers=1),
-                             AdditionTask(MatrixConfig(size=2))), {SelectableEnergy, MemoryEnergy}),
-        "gine": (build_gine_energy(GineEnergyConfig(hidden=4, layers=1), ShortestPathTask(graph)),
-                 {SelectableEnergy}),
+        "mlp": (
+            VectorEnergy(
+                VectorEnergyConfig(hidden=4, layers=1), AdditionTask(MatrixConfig(size=2))
+            ),
+            {SelectableEnergy, MemoryEnergy},
+        ),
+        "gine": (
+            build_gine_energy(GineEnergyConfig(hidden=4, layers=1), ShortestPathTask(graph)),
+            {SelectableEnergy},
+        ),
     }
     for name, (component, expected) in owned.items():
         found = {protocol for protocol in CAPABILITIES if isinstance(component, protocol)}
@@ -47,15 +53,28 @@ def test_built_in_components_have_the_capabilities_they_implement() -> None:
 
 def test_a_task_without_operations_is_refused_by_nested_evaluation_as_before() -> None:
     task = ShortestPathTask(GraphConfig(nodes=3))
-    with pytest.raises(IremError, match="task ShortestPathTask has no operation to compose \\(no "
-                                        "sample_operands\\)"):
-        nested_mse(OracleSolver(), task, "fold", 2, "same", 2, 1, 0, torch.device("cpu"),
-                   plugins=load_plugins())
+    with pytest.raises(
+        IremError,
+        match="task ShortestPathTask has no operation to compose \\(no sample_operands\\)",
+    ):
+        nested_mse(
+            OracleSolver(),
+            task,
+            "fold",
+            2,
+            "same",
+            2,
+            1,
+            0,
+            torch.device("cpu"),
+            plugins=load_plugins(),
+        )
 
 
 def test_the_mlp_energy_refuses_a_task_without_vector_inputs() -> None:
-    with pytest.raises(IremError, match="'mlp' needs a vector task with input_features; "
-                                        "ShortestPathTask has none"):
+    with pytest.raises(
+        IremError, match="'mlp' needs a vector task with input_features; ShortestPathTask has none"
+    ):
         VectorEnergy(VectorEnergyConfig(), ShortestPathTask(GraphConfig(nodes=3)))
 
 
@@ -85,8 +104,9 @@ def test_an_energy_with_memory_descends_scratch_columns_and_returns_only_the_ans
     model = ShiftEnergy(memory_features=2)
     assert isinstance(model, MemoryEnergy) and not isinstance(model, SelectableEnergy)
     inputs = torch.ones(3, 5)
-    problems = irem.Problems(inputs=inputs, target=torch.ones(3, 3),
-                             row_problem=torch.arange(3), num_problems=3)
+    problems = irem.Problems(
+        inputs=inputs, target=torch.ones(3, 3), row_problem=torch.arange(3), num_problems=3
+    )
     solver = EnergySolver(model, GradientDescent(GradientDescentConfig(step_size=1.0)), "'shift'")
     trajectory = solver.solve(problems, torch.zeros(3, 3), 1, record=True)
     assert trajectory.answer.shape == (3, 3) and trajectory.answers is not None

@@ -31,16 +31,22 @@ def test_round_trip_is_bit_exact(tiny_config, trained: Path) -> None:
     assert run.iteration == 4
     assert run.config == tiny_config
     fresh = build_solver(tiny_config.solver, build_task(tiny_config.task), tiny_config.seed)
-    assert any(not torch.equal(a, b) for a, b in zip(fresh.state_dict().values(),
-                                                     run.solver.state_dict().values()))
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(fresh.state_dict().values(), run.solver.state_dict().values())
+    )
 
 
 def test_loading_never_unpickles(trained: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def forbidden(*args, **kwargs):
         raise AssertionError("a load path unpickled")
 
-    for module, name in [(pickle, "load"), (pickle, "loads"), (pickle, "Unpickler"),
-                         (torch, "load")]:
+    for module, name in [
+        (pickle, "load"),
+        (pickle, "loads"),
+        (pickle, "Unpickler"),
+        (torch, "load"),
+    ]:
         monkeypatch.setattr(module, name, forbidden)
     run = load_run(trained)
     assert run.iteration == 4
@@ -82,7 +88,9 @@ while True:
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.003, 0.011, 0.029])
-def test_kill_9_during_checkpoint_writes_leaves_a_loadable_checkpoint(tmp_path: Path, delay: float) -> None:
+def test_kill_9_during_checkpoint_writes_leaves_a_loadable_checkpoint(
+    tmp_path: Path, delay: float
+) -> None:
     import subprocess
     import sys
     import time
@@ -107,7 +115,8 @@ def test_kill_9_during_checkpoint_writes_leaves_a_loadable_checkpoint(tmp_path: 
 
 
 def test_a_checkpoint_needing_a_missing_plugin_names_it_and_how_to_install(
-        trained: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    trained: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from irem_core.errors import PluginError
 
     record = json.loads((trained / "config.json").read_text())
@@ -116,20 +125,30 @@ def test_a_checkpoint_needing_a_missing_plugin_names_it_and_how_to_install(
     from irem_core.plugins import build_plugins, entry_point_sources
 
     without_matrix = build_plugins(entry_point_sources())
-    with pytest.raises(PluginError, match=r"task 'addition' from plugin 'matrix' \(distribution irem"):
+    with pytest.raises(
+        PluginError, match=r"task 'addition' from plugin 'matrix' \(distribution irem"
+    ):
         load_run(trained, plugins=without_matrix)
 
 
-def test_two_kills_in_a_row_keep_the_committed_checkpoint(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_kills_in_a_row_keep_the_committed_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Kill a save after its commit, then kill the next save before its commit: the second
     save must not overwrite the pending files that hold the committed state."""
     from irem_core import checkpoint as module
 
     def save(tag: float) -> None:
-        module.save_checkpoint(tmp_path, config={"seed": 0}, iteration=int(tag), plugins={},
-                               components={}, model={"w": torch.full((3,), tag)},
-                               state={"s": torch.full((2,), tag)}, extra={})
+        module.save_checkpoint(
+            tmp_path,
+            config={"seed": 0},
+            iteration=int(tag),
+            plugins={},
+            components={},
+            model={"w": torch.full((3,), tag)},
+            state={"s": torch.full((2,), tag)},
+            extra={},
+        )
 
     class Killed(Exception):
         pass

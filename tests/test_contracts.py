@@ -42,8 +42,10 @@ def load_example_plugin() -> ModuleType:
     """The example plugin package, imported from examples/ without installing it."""
     if "irem_plugin_example" not in sys.modules:
         spec = importlib.util.spec_from_file_location(
-            "irem_plugin_example", EXAMPLE_PLUGIN / "__init__.py",
-            submodule_search_locations=[str(EXAMPLE_PLUGIN)])
+            "irem_plugin_example",
+            EXAMPLE_PLUGIN / "__init__.py",
+            submodule_search_locations=[str(EXAMPLE_PLUGIN)],
+        )
         module = importlib.util.module_from_spec(spec)
         sys.modules["irem_plugin_example"] = module
         spec.loader.exec_module(module)
@@ -70,13 +72,20 @@ def test_component_meets_its_contract(case: ContractCase, irem_device: str) -> N
 
 def test_cases_cover_every_kind_and_the_example_plugin() -> None:
     ids = {param.id for param in component_cases(plugins=PLUGINS)}
-    assert {"task:addition", "optimizer:gd", "energy_model:mlp@addition", "task:sort",
-            "optimizer:adam", "energy_model:mlp@sort"} <= ids
+    assert {
+        "task:addition",
+        "optimizer:gd",
+        "energy_model:mlp@addition",
+        "task:sort",
+        "optimizer:adam",
+        "energy_model:mlp@sort",
+    } <= ids
     graph = PLUGINS.registries["energy_model"].find("gine")
     if graph is not None and PLUGINS.infos[graph.plugin.name].error is None:
         assert "energy_model:gine@shortest_path" in ids
-    example_only = {param.id for param in component_cases(plugin="irem_plugin_example",
-                                                          plugins=PLUGINS)}
+    example_only = {
+        param.id for param in component_cases(plugin="irem_plugin_example", plugins=PLUGINS)
+    }
     assert example_only == {"task:sort", "optimizer:adam", "energy_model:mlp@sort"}
 
 

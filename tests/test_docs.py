@@ -19,8 +19,11 @@ DOCS = Path(__file__).parent.parent / "docs"
 def config_classes() -> list[type]:
     classes = [RunConfig, TrainConfig, EvalConfig]
     for registry in load_plugins().registries.values():
-        classes += [component.config for component in registry.components()
-                    if component.plugin.distribution == "irem"]
+        classes += [
+            component.config
+            for component in registry.components()
+            if component.plugin.distribution == "irem"
+        ]
     return classes
 
 
@@ -32,8 +35,11 @@ def test_every_config_field_is_in_config_md(cls: type) -> None:
 
 
 def test_every_hookspec_has_a_documented_signature_and_example() -> None:
-    hooks = [name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
-             if name.startswith("irem_")]
+    hooks = [
+        name
+        for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
+        if name.startswith("irem_")
+    ]
     assert len(hooks) == 7
     for name in hooks:
         doc = inspect.getdoc(getattr(hookspecs, name))
@@ -43,15 +49,19 @@ def test_every_hookspec_has_a_documented_signature_and_example() -> None:
 def hook_signature(function: object) -> str:
     """``name(arg: Type, ...) -> Return`` as written in the hookspec's source."""
     annotations = function.__annotations__
-    arguments = ", ".join(f"{name}: {annotations[name]}"
-                          for name in inspect.signature(function).parameters)
+    arguments = ", ".join(
+        f"{name}: {annotations[name]}" for name in inspect.signature(function).parameters
+    )
     return f"{function.__name__}({arguments}) -> {annotations['return']}"
 
 
 def test_every_hookspec_is_in_plugins_md_with_its_signature() -> None:
     text = (DOCS / "plugins.md").read_text()
-    hooks = [function for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
-             if name.startswith("irem_")]
+    hooks = [
+        function
+        for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
+        if name.startswith("irem_")
+    ]
     missing = [hook_signature(hook) for hook in hooks if f"`{hook_signature(hook)}`" not in text]
     assert not missing, f"docs/plugins.md lacks these hook signatures: {missing}"
 
@@ -67,15 +77,21 @@ def test_plugins_md_shows_the_example_plugin_files_as_they_are() -> None:
 
 def protocol_members(cls: type) -> list[str]:
     """The attributes and methods a protocol declares itself."""
-    methods = [name for name, value in vars(cls).items()
-               if inspect.isfunction(value) and not name.startswith("_")]
+    methods = [
+        name
+        for name, value in vars(cls).items()
+        if inspect.isfunction(value) and not name.startswith("_")
+    ]
     return [*cls.__annotations__, *methods]
 
 
 def test_every_protocol_and_capability_is_in_plugins_md_with_its_members() -> None:
     lines = (DOCS / "plugins.md").read_text().splitlines()
-    found = [cls for _, cls in inspect.getmembers(protocols, inspect.isclass)
-             if getattr(cls, "_is_runtime_protocol", False) and cls.__module__ == protocols.__name__]
+    found = [
+        cls
+        for _, cls in inspect.getmembers(protocols, inspect.isclass)
+        if getattr(cls, "_is_runtime_protocol", False) and cls.__module__ == protocols.__name__
+    ]
     assert len(found) >= 10
     for cls in found:
         rows = [line for line in lines if line.startswith(f"| `{cls.__name__}` |")]

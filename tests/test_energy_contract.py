@@ -19,7 +19,7 @@ from irem_core.plugins import build_plugins, entry_point_sources, module_plugin,
 
 class WrongShape(nn.Module):
     def forward(self, context: None, answer: Tensor) -> Tensor:
-        return (answer ** 2).sum(-1, keepdim=True)
+        return (answer**2).sum(-1, keepdim=True)
 
 
 class Detached(nn.Module):
@@ -33,14 +33,17 @@ class Detached(nn.Module):
 
 def test_wrong_energy_shape_names_the_plugin_and_expected_shape() -> None:
     energy = BoundEnergy(WrongShape(), None, torch.arange(4), 4, "'wrongshape'")
-    with pytest.raises(PluginError,
-                       match=r"'wrongshape' returned energies of shape \(4, 1\); expected \(4,\)"):
+    with pytest.raises(
+        PluginError, match=r"'wrongshape' returned energies of shape \(4, 1\); expected \(4,\)"
+    ):
         energy_and_gradient(energy, torch.zeros(4, 3, requires_grad=True), create_graph=False)
 
 
 def test_energy_detached_from_the_answer_is_an_error() -> None:
     energy = BoundEnergy(Detached(), None, torch.arange(2), 2, "'detached'")
-    with pytest.raises(PluginError, match="'detached' returned energies that do not depend on the answer"):
+    with pytest.raises(
+        PluginError, match="'detached' returned energies that do not depend on the answer"
+    ):
         energy_and_gradient(energy, torch.zeros(2, 3, requires_grad=True), create_graph=False)
 
 
@@ -70,24 +73,52 @@ def irem_register_energy_models(register) -> None:
     register("parameterless", lambda options, task: Parameterless(), domain="vector")
 
 
-@pytest.mark.parametrize("energy, message", [
-    ("wrongshape", r"energy model 'wrongshape' \(plugin broken_energies\) returned energies of "
-                   r"shape \(8, 1\); expected \(8,\)"),
-    ("detached", r"energy model 'detached' \(plugin broken_energies\) returned energies that do "
-                 r"not depend on the answer"),
-    ("parameterless", r"solver 'irem' built for task 'addition' has no trainable parameters"),
-])
+@pytest.mark.parametrize(
+    "energy, message",
+    [
+        (
+            "wrongshape",
+            r"energy model 'wrongshape' \(plugin broken_energies\) returned energies of "
+            r"shape \(8, 1\); expected \(8,\)",
+        ),
+        (
+            "detached",
+            r"energy model 'detached' \(plugin broken_energies\) returned energies that do "
+            r"not depend on the answer",
+        ),
+        ("parameterless", r"solver 'irem' built for task 'addition' has no trainable parameters"),
+    ],
+)
 def test_training_with_a_broken_energy_plugin_exits_2_and_writes_nothing(
-        tmp_path: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str],
-        energy: str, message: str) -> None:
+    tmp_path: Path,
+    tiny_overrides: list[str],
+    capsys: pytest.CaptureFixture[str],
+    energy: str,
+    message: str,
+) -> None:
     this_module = sys.modules[__name__]
     plugins = build_plugins(entry_point_sources() + [module_plugin(this_module, "broken_energies")])
-    sets = [word for override in tiny_overrides if not override.startswith("solver.energy")
-            for word in ("--set", override)]
+    sets = [
+        word
+        for override in tiny_overrides
+        if not override.startswith("solver.energy")
+        for word in ("--set", override)
+    ]
     previous = set_plugins(plugins)
     try:
-        code = main(["train", "--task", "addition", "--out", str(tmp_path / "run"), "--no-progress",
-                     *sets, "--set", f"solver.energy={{name='{energy}'}}"])
+        code = main(
+            [
+                "train",
+                "--task",
+                "addition",
+                "--out",
+                str(tmp_path / "run"),
+                "--no-progress",
+                *sets,
+                "--set",
+                f"solver.energy={{name='{energy}'}}",
+            ]
+        )
     finally:
         set_plugins(previous)
     assert code == 2

@@ -6,6 +6,7 @@ thread only waits on a busy machine).
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -31,9 +32,14 @@ OUTPUTS = {
 def test_example_runs_in_smoke_mode(script: Path, tmp_path: Path) -> None:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("IREM_")}
     environment.update(IREM_SMOKE="1", OMP_NUM_THREADS="1")
-    result = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "run")],
-                            cwd=tmp_path, env=environment, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path / "run")],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     written, printed = OUTPUTS[script.stem]
     assert printed in result.stdout
@@ -45,4 +51,7 @@ def test_examples_exist_and_are_short() -> None:
     assert set(OUTPUTS) == {path.stem for path in EXAMPLES}, "add the new script to OUTPUTS"
     for path in EXAMPLES:
         if path.stem in NEW_EXAMPLES:
-            assert len(path.read_text().splitlines()) < 80, f"{path.name} has grown past 80 lines"
+            statements = sum(
+                isinstance(node, ast.stmt) for node in ast.walk(ast.parse(path.read_text()))
+            )
+            assert statements < 60, f"{path.name} has grown past 60 statements"

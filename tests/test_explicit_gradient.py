@@ -38,8 +38,10 @@ from irem_plugins.optimizers.momentum import Momentum, MomentumConfig
 
 EXACT = {"rtol": 0.0, "atol": 1e-10}
 ACTIVATIONS = ["relu", "silu"]
-GRAPH_TASKS = {"shortest_path": ShortestPathTask(GraphConfig(min_train_nodes=1)),
-               "connected_components": ConnectedComponentsTask(GraphConfig(min_train_nodes=1))}
+GRAPH_TASKS = {
+    "shortest_path": ShortestPathTask(GraphConfig(min_train_nodes=1)),
+    "connected_components": ConnectedComponentsTask(GraphConfig(min_train_nodes=1)),
+}
 
 
 class AutogradOnly(nn.Module):
@@ -60,12 +62,14 @@ class AutogradOnly(nn.Module):
         return cast(Tensor, self.model(context, answer))
 
 
-def mlp(seed: int, hidden: int = 8, layers: int = 3, memory: int = 0,
-        size: int = 2) -> tuple[VectorEnergy, AdditionTask]:
+def mlp(
+    seed: int, hidden: int = 8, layers: int = 3, memory: int = 0, size: int = 2
+) -> tuple[VectorEnergy, AdditionTask]:
     task = AdditionTask(MatrixConfig(size=size))
     torch.manual_seed(seed)
-    return VectorEnergy(VectorEnergyConfig(hidden=hidden, layers=layers, memory=memory),
-                        task).double(), task
+    return VectorEnergy(
+        VectorEnergyConfig(hidden=hidden, layers=layers, memory=memory), task
+    ).double(), task
 
 
 def gine(seed: int, task: str = "shortest_path", **options: Any) -> tuple[GineEnergy, Any]:
@@ -78,8 +82,11 @@ def problems_of(task: Any, count: int, seed: int) -> tuple[Problems, Tensor]:
     generator = torch.Generator().manual_seed(seed)
     problems = task.sample("train", count, generator)
     inputs = problems.inputs
-    inputs = (inputs.double() if isinstance(inputs, Tensor)
-              else attrs.evolve(inputs, edge_attr=inputs.edge_attr.double()))
+    inputs = (
+        inputs.double()
+        if isinstance(inputs, Tensor)
+        else attrs.evolve(inputs, edge_attr=inputs.edge_attr.double())
+    )
     y0 = task.init_answer(problems, generator).double()
     return attrs.evolve(problems, inputs=inputs, target=problems.target.double()), y0
 
@@ -109,27 +116,54 @@ def test_the_built_in_energies_supply_their_gradient() -> None:
     assert not isinstance(AutogradOnly(mlp(0)[0]), GradientEnergy)
 
 
-@given(seed=st.integers(0, 10_000), hidden=st.integers(1, 12), layers=st.integers(1, 4),
-       memory=st.integers(0, 3), count=st.integers(1, 5))
-def test_mlp_energies_and_gradients_equal_autograd(seed: int, hidden: int, layers: int,
-                                                   memory: int, count: int) -> None:
+@given(
+    seed=st.integers(0, 10_000),
+    hidden=st.integers(1, 12),
+    layers=st.integers(1, 4),
+    memory=st.integers(0, 3),
+    count=st.integers(1, 5),
+)
+def test_mlp_energies_and_gradients_equal_autograd(
+    seed: int, hidden: int, layers: int, memory: int, count: int
+) -> None:
     model, task = mlp(seed, hidden, layers, memory)
     problems, y0 = problems_of(task, count, seed)
-    scratch = torch.randn(y0.shape[0], memory, dtype=torch.float64,
-                          generator=torch.Generator().manual_seed(seed))
+    scratch = torch.randn(
+        y0.shape[0], memory, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)
+    )
     assert_agrees_with_autograd(bind(model, problems), torch.cat([y0, scratch], dim=1) * 3)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @settings(max_examples=15)
-@given(seed=st.integers(0, 10_000), task=st.sampled_from(sorted(GRAPH_TASKS)),
-       aggregation=st.sampled_from(["sum", "mean", "max"]), self_pair_input=st.booleans(),
-       half=st.integers(1, 8), layers=st.integers(1, 3), count=st.integers(1, 4))
-def test_gine_energies_and_gradients_equal_autograd(activation: str, seed: int, task: str,
-                                                    aggregation: str, self_pair_input: bool,
-                                                    half: int, layers: int, count: int) -> None:
-    model, graph_task = gine(seed, task, hidden=2 * half, layers=layers, aggregation=aggregation,
-                             self_pair_input=self_pair_input, activation=activation)
+@given(
+    seed=st.integers(0, 10_000),
+    task=st.sampled_from(sorted(GRAPH_TASKS)),
+    aggregation=st.sampled_from(["sum", "mean", "max"]),
+    self_pair_input=st.booleans(),
+    half=st.integers(1, 8),
+    layers=st.integers(1, 3),
+    count=st.integers(1, 4),
+)
+def test_gine_energies_and_gradients_equal_autograd(
+    activation: str,
+    seed: int,
+    task: str,
+    aggregation: str,
+    self_pair_input: bool,
+    half: int,
+    layers: int,
+    count: int,
+) -> None:
+    model, graph_task = gine(
+        seed,
+        task,
+        hidden=2 * half,
+        layers=layers,
+        aggregation=aggregation,
+        self_pair_input=self_pair_input,
+        activation=activation,
+    )
     problems, y0 = problems_of(graph_task, count, seed)
     energy = bind(model, problems)
     assert_agrees_with_autograd(energy, y0)
@@ -153,11 +187,19 @@ def test_gine_ties_split_the_gradient_like_autograd(aggregation: str, activation
 ENERGIES = {
     "mlp": lambda: mlp(1, hidden=16),
     "mlp-memory": lambda: mlp(2, hidden=16, layers=2, memory=3),
-    **{f"gine-{activation}-{aggregation}": (
-        lambda aggregation=aggregation, activation=activation: gine(
-            3, hidden=8, aggregation=aggregation, self_pair_input=aggregation == "max",
-            activation=activation))
-       for aggregation in ("sum", "mean", "max") for activation in ACTIVATIONS},
+    **{
+        f"gine-{activation}-{aggregation}": (
+            lambda aggregation=aggregation, activation=activation: gine(
+                3,
+                hidden=8,
+                aggregation=aggregation,
+                self_pair_input=aggregation == "max",
+                activation=activation,
+            )
+        )
+        for aggregation in ("sum", "mean", "max")
+        for activation in ACTIVATIONS
+    },
 }
 
 
@@ -170,8 +212,9 @@ def optimizer(name: str, full_backprop: bool) -> DescentLoop:
 @pytest.mark.parametrize("full_backprop", [False, True], ids=["truncated", "full"])
 @pytest.mark.parametrize("optimizer_name", ["gd", "momentum"])
 @pytest.mark.parametrize("energy_name", sorted(ENERGIES))
-def test_training_gradients_equal_the_autograd_path(energy_name: str, optimizer_name: str,
-                                                    full_backprop: bool) -> None:
+def test_training_gradients_equal_the_autograd_path(
+    energy_name: str, optimizer_name: str, full_backprop: bool
+) -> None:
     """The loss of a 4-step differentiable solve and its parameter gradients, explicit
     against autograd, through EnergySolver and the descent loop the trainer uses."""
     model, task = ENERGIES[energy_name]()
@@ -202,7 +245,7 @@ class Shifted(VectorEnergy):
     """A subclass that changes ``forward``: the inherited explicit gradient no longer applies."""
 
     def forward(self, context: Tensor, answer: Tensor) -> Tensor:
-        return super().forward(context, answer) + (answer ** 2).sum(-1)
+        return super().forward(context, answer) + (answer**2).sum(-1)
 
 
 def test_a_subclass_overriding_forward_falls_back_to_autograd() -> None:
@@ -223,15 +266,18 @@ class Misshapen(nn.Module):
         return inputs
 
     def forward(self, context: Tensor, answer: Tensor) -> Tensor:
-        return (answer ** 2).sum(-1)
+        return (answer**2).sum(-1)
 
     def energy_and_gradient(self, context: Tensor, answer: Tensor) -> tuple[Tensor, Tensor]:
-        return (answer ** 2).sum(-1), 2 * answer[:, :1]
+        return (answer**2).sum(-1), 2 * answer[:, :1]
 
 
 def test_a_misshapen_supplied_gradient_is_a_plugin_error() -> None:
     energy = BoundEnergy(Misshapen(), None, torch.arange(3), 3, "'bad' (plugin test)")
-    with pytest.raises(PluginError, match=r"energy model 'bad' \(plugin test\)'s "
-                                          r"energy_and_gradient returned gradient of shape "
-                                          r"\(3, 1\); expected \(3, 2\)"):
+    with pytest.raises(
+        PluginError,
+        match=r"energy model 'bad' \(plugin test\)'s "
+        r"energy_and_gradient returned gradient of shape "
+        r"\(3, 1\); expected \(3, 2\)",
+    ):
         energy_and_gradient(energy, torch.ones(3, 2), create_graph=False)

@@ -21,7 +21,9 @@ from irem_core.trainer import Trainer
 
 @pytest.mark.parametrize("task", ["addition", "inverse"])
 def test_split_first_layer_starts_with_the_concatenated_layers_bounds(task: str) -> None:
-    config = build_run_config(task=task, preset="paper", overrides=["task.size=6", "solver.energy.hidden=64"])
+    config = build_run_config(
+        task=task, preset="paper", overrides=["task.size=6", "solver.energy.hidden=64"]
+    )
     energy = build_solver(config.solver, build_task(config.task), seed=0).energy_model
     fan_in = energy.answer_layer.in_features + energy.input_layer.in_features
     reference = nn.Linear(fan_in, 64)
@@ -39,21 +41,46 @@ def test_concatenated_init_rejects_parts_of_different_widths() -> None:
 
 
 def test_derived_seeds_differ_by_purpose_and_seed() -> None:
-    purposes = ["train-shard:0", "train-shard:1", "validation", "problems:same", "problems:harder",
-                "starts:same", "nested"]
+    purposes = [
+        "train-shard:0",
+        "train-shard:1",
+        "validation",
+        "problems:same",
+        "problems:harder",
+        "starts:same",
+        "nested",
+    ]
     seeds = {derive_seed(seed, purpose) for seed in (0, 1) for purpose in purposes}
     assert len(seeds) == 2 * len(purposes) and all(0 <= seed < 2**63 for seed in seeds)
 
 
 def test_default_training_problems_are_not_test_or_validation_problems(
-        tiny_overrides: list[str], tmp_path: Path, irem_plugins: Plugins) -> None:
+    tiny_overrides: list[str], tmp_path: Path, irem_plugins: Plugins
+) -> None:
     """``irem data --seed 0`` once wrote the first training batch of a seed-0 run."""
     config = build_run_config(task="addition", preset="paper", overrides=tiny_overrides)
     trainer = Trainer(config, tmp_path / "run", plugins=irem_plugins)
     training = trainer.task.sample("train", 64, trainer.local_shards[0].generator).inputs
     path = tmp_path / "same.safetensors"
-    assert main(["data", "addition", "--split", "same", "-n", "64", "--seed", "0",
-                 "--set", "task.size=3", "--out", str(path)]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "addition",
+                "--split",
+                "same",
+                "-n",
+                "64",
+                "--seed",
+                "0",
+                "--set",
+                "task.size=3",
+                "--out",
+                str(path),
+            ]
+        )
+        == 0
+    )
     test = load_file(path)["x"]
     validation = trainer.eval_problems.inputs
     for other in (test, validation):

@@ -22,7 +22,6 @@ from irem_plugins.matrix.tasks import AdditionTask, MatrixConfig
 TASK = ShortestPathTask(GraphConfig())
 
 
-
 def make_energy(seed: int = 0, hidden: int = 32) -> GineEnergy:
     torch.manual_seed(seed)
     return GineEnergy(GineEnergyConfig(hidden=hidden), TASK).double()
@@ -32,8 +31,9 @@ def attr_double(graphs: GraphBatch) -> GraphBatch:
     return attrs.evolve(graphs, edge_attr=graphs.edge_attr.double())
 
 
-def energies(model: GineEnergy, inputs: torch.Tensor, answer: torch.Tensor,
-             nodes: list[int]) -> torch.Tensor:
+def energies(
+    model: GineEnergy, inputs: torch.Tensor, answer: torch.Tensor, nodes: list[int]
+) -> torch.Tensor:
     """Energies ``(G,)`` of graphs given as dense ``(G, P, P)`` inputs and answers."""
     layout = complete_graphs(torch.tensor(nodes), inputs.shape[-1])
     graphs = layout.graph_batch(layout.from_dense(inputs))
@@ -54,8 +54,12 @@ def test_energy_is_invariant_under_node_relabelling(size: int, seed: int) -> Non
     permutation = torch.randperm(size, generator=generator)
     model = make_energy(seed)
     original = energies(model, inputs, answer, [size, size])
-    relabelled = energies(model, inputs[:, permutation][:, :, permutation],
-                          answer[:, permutation][:, :, permutation], [size, size])
+    relabelled = energies(
+        model,
+        inputs[:, permutation][:, :, permutation],
+        answer[:, permutation][:, :, permutation],
+        [size, size],
+    )
     assert original.shape == (2,)
     torch.testing.assert_close(relabelled, original)
 
@@ -71,10 +75,11 @@ def test_each_graph_gets_one_energy_independent_of_its_batch(seed: int) -> None:
     assert batched.shape == (6,)
     packed = TASK.pack(problems, answer)
     for graph in range(6):
-        single, single_answer = TASK.unpack({key: value[graph:graph + 1]
-                                             for key, value in packed.items()})
+        single, single_answer = TASK.unpack(
+            {key: value[graph : graph + 1] for key, value in packed.items()}
+        )
         alone = model(model.encode(attr_double(single.inputs)), single_answer)
-        torch.testing.assert_close(alone, batched[graph:graph + 1])
+        torch.testing.assert_close(alone, batched[graph : graph + 1])
 
 
 def test_factored_edge_term_equals_the_direct_computation() -> None:
@@ -83,8 +88,9 @@ def test_factored_edge_term_equals_the_direct_computation() -> None:
     graphs = attr_double(problems.inputs)
     answer = TASK.init_answer(problems, torch.Generator().manual_seed(1)).double()
     model = make_energy(hidden=128)
-    embedding = torch.cat([model.input_embedding(graphs.edge_attr),
-                           model.answer_embedding(answer)], dim=-1)
+    embedding = torch.cat(
+        [model.input_embedding(graphs.edge_attr), model.answer_embedding(answer)], dim=-1
+    )
     hidden = graphs.edge_attr.new_zeros(graphs.batch.shape[0], 1)
     for projection, convolution in zip(model.edge_projections, model.convolutions):
         hidden = convolution(hidden, graphs.edge_index, projection(embedding))
@@ -117,10 +123,18 @@ def test_selected_graphs_keep_their_energies(seed: int, chosen: set[int]) -> Non
 
 def test_per_graph_halting_restricts_the_batch_to_running_graphs() -> None:
     """Graphs whose gradient is already small stop at step 0; the others keep descending."""
+
     def solver_with(tolerance: float):
-        config = build_run_config(task="shortest_path", preset="quick", overrides=[
-            "solver.energy.hidden=16", "solver.optimizer.name=gd",
-            "solver.optimizer.halt=gradient", f"solver.optimizer.halt_tolerance={tolerance}"])
+        config = build_run_config(
+            task="shortest_path",
+            preset="quick",
+            overrides=[
+                "solver.energy.hidden=16",
+                "solver.optimizer.name=gd",
+                "solver.optimizer.halt=gradient",
+                f"solver.optimizer.halt_tolerance={tolerance}",
+            ],
+        )
         task = build_task(config.task)
         return task, build_solver(config.solver, task, 0)
 
@@ -130,7 +144,7 @@ def test_per_graph_halting_restricts_the_batch_to_running_graphs() -> None:
     model = solver.energy_model
     bound = BoundEnergy(model, model.encode(problems.inputs), problems.row_problem, 8, "gine")
     _, gradient = energy_and_gradient(bound, y0, create_graph=False)
-    norms = bound.per_problem((gradient ** 2).sum(-1)).sqrt().detach()
+    norms = bound.per_problem((gradient**2).sum(-1)).sqrt().detach()
     tolerance = float(norms.median()) * 1.0001
     _, solver = solver_with(tolerance)
     steps_used = solver.solve(problems, y0.detach(), 3, record=True).steps_used
@@ -159,12 +173,12 @@ def test_min_energy_selection_is_per_graph() -> None:
 
 @pytest.mark.parametrize("self_pair_input", [False, True])
 def test_only_the_self_pair_input_lets_the_energy_single_out_the_diagonal(
-        self_pair_input: bool) -> None:
+    self_pair_input: bool,
+) -> None:
     """On an empty graph with a constant answer every edge looks alike to message passing,
     so without the flag the energy's gradient is the same on (i, i) as on (i, j)."""
     torch.manual_seed(0)
-    model = GineEnergy(GineEnergyConfig(hidden=32, self_pair_input=self_pair_input),
-                       TASK).double()
+    model = GineEnergy(GineEnergyConfig(hidden=32, self_pair_input=self_pair_input), TASK).double()
     size = 5
     layout = complete_graphs(torch.tensor([size]), size)
     graphs = layout.graph_batch(layout.from_dense(torch.zeros(1, size, size, dtype=torch.float64)))
@@ -180,7 +194,9 @@ def test_only_the_self_pair_input_lets_the_energy_single_out_the_diagonal(
 def test_connected_components_fast_gives_every_solver_the_self_pair_input() -> None:
     for solver in ["irem", "feedforward", "recurrent", "iterative", "ponder", "programmatic"]:
         config = build_run_config(task="connected_components", solver=solver, preset="fast")
-        options = config.solver.options.energy.options if solver == "irem" else config.solver.options
+        options = (
+            config.solver.options.energy.options if solver == "irem" else config.solver.options
+        )
         assert options.self_pair_input and options.aggregation == "mean"
         built = build_solver(config.solver, build_task(config.task), seed=0)
         problems = build_task(config.task).sample("same", 2, torch.Generator().manual_seed(0))
@@ -194,8 +210,9 @@ def _training_loss_gradients(activation: str) -> dict[str, torch.Tensor | None]:
     """Parameter gradients of one IREM-style loss: the target's MSE after two descent steps
     (a double backward through ``energy_and_gradient``)."""
     torch.manual_seed(0)
-    model = GineEnergy(GineEnergyConfig(hidden=16, aggregation="mean", activation=activation),
-                       TASK).double()
+    model = GineEnergy(
+        GineEnergyConfig(hidden=16, aggregation="mean", activation=activation), TASK
+    ).double()
     problems = TASK.sample("train", 4, torch.Generator().manual_seed(0))
     graphs = attr_double(problems.inputs)
     bound = BoundEnergy(model, model.encode(graphs), problems.row_problem, 4, "gine")
@@ -229,8 +246,9 @@ def test_written_out_relu_convolutions_equal_gineconv(aggregation: str) -> None:
     context = model.encode(attr_double(problems.inputs))
     answer = TASK.init_answer(problems, torch.Generator().manual_seed(1)).double()
     hidden = context.nodes
-    for convolution, offset, slope in zip(model.convolutions, context.edge_offsets,
-                                          context.edge_slopes):
+    for convolution, offset, slope in zip(
+        model.convolutions, context.edge_offsets, context.edge_slopes
+    ):
         hidden = convolution(hidden, context.graphs.edge_index, offset + answer * slope)
     torch.testing.assert_close(model._propagate(context, answer)[0], hidden)
 
@@ -242,6 +260,7 @@ def test_silu_energy_keeps_the_parameter_count_and_descends() -> None:
     bound = BoundEnergy(model, model.encode(problems.inputs), problems.row_problem, 3, "gine")
     answer = TASK.init_answer(problems, torch.Generator().manual_seed(1)).requires_grad_(True)
     before, gradient = energy_and_gradient(bound, answer, create_graph=False)
-    after, _ = energy_and_gradient(bound, (answer - 1e-3 * gradient).detach().requires_grad_(True),
-                                   create_graph=False)
+    after, _ = energy_and_gradient(
+        bound, (answer - 1e-3 * gradient).detach().requires_grad_(True), create_graph=False
+    )
     assert bool((after <= before).all())

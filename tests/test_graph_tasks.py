@@ -21,9 +21,11 @@ from irem_plugins.graph.tasks import (
     ShortestPathTask,
 )
 
-TASKS = {"edge_copy": EdgeCopyTask, "connected_components": ConnectedComponentsTask,
-         "shortest_path": ShortestPathTask}
-
+TASKS = {
+    "edge_copy": EdgeCopyTask,
+    "connected_components": ConnectedComponentsTask,
+    "shortest_path": ShortestPathTask,
+}
 
 
 def sample(task: GraphTask, split: str, count: int, seed: int = 0) -> Problems:
@@ -126,7 +128,7 @@ def test_edges_are_complete_graphs_row_major() -> None:
         offset = int(graphs.ptr[graph])
         rows, cols = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
         expected = torch.stack([rows.flatten(), cols.flatten()]) + offset
-        assert torch.equal(graphs.edge_index[:, start:start + n * n], expected)
+        assert torch.equal(graphs.edge_index[:, start : start + n * n], expected)
         start += n * n
 
 
@@ -150,8 +152,9 @@ def test_target_variance_matches_the_papers_trivial_predictors() -> None:
 
 def test_invalid_configs_name_the_key() -> None:
     with pytest.raises(ConfigError, match="max_train_nodes"):
-        build_run_config(task="shortest_path", overrides=["task.min_train_nodes=8",
-                                                          "task.max_train_nodes=4"])
+        build_run_config(
+            task="shortest_path", overrides=["task.min_train_nodes=8", "task.max_train_nodes=4"]
+        )
     with pytest.raises(ConfigError, match="nodes"):
         build_run_config(task="shortest_path", overrides=["task.nodes=0"])
     with pytest.raises(IremError, match="valid splits"):
@@ -167,7 +170,11 @@ def test_mixed_batches_round_trip_through_pack_and_tensor_files(seed: int, split
     packed = task.pack(problems, answer)
     width = 100 if split != "harder" else 225
     assert {key: tuple(value.shape) for key, value in packed.items()} == {
-        "edge_attr": (7, width), "target": (7, width), "answer": (7, width), "nodes": (7,)}
+        "edge_attr": (7, width),
+        "target": (7, width),
+        "answer": (7, width),
+        "nodes": (7,),
+    }
     restored, restored_answer = task.unpack(packed)
     assert_same_problems(restored, problems)
     assert torch.equal(restored_answer, answer)
@@ -189,8 +196,9 @@ def test_training_batches_pack_to_one_width_and_concatenate() -> None:
     batches = [sample(task, "train", 5, seed) for seed in range(2)]
     packed = [task.pack(problems, problems.target) for problems in batches]
     assert {rows["answer"].shape[1] for rows in packed} == {100}
-    joined, answer = task.unpack({key: torch.cat([packed[0][key], packed[1][key]])
-                                  for key in packed[0]})
+    joined, answer = task.unpack(
+        {key: torch.cat([packed[0][key], packed[1][key]]) for key in packed[0]}
+    )
     assert joined.num_problems == 10
     assert torch.equal(answer, torch.cat([batches[0].target, batches[1].target]))
     assert torch.equal(joined.row_problem[-1], torch.tensor(9))
@@ -201,20 +209,26 @@ def test_tensor_files_hold_the_documented_tensors() -> None:
     problems = sample(task, "same", 3)
     tensors = task.to_tensors(problems)
     assert {key: (tuple(value.shape), value.dtype) for key, value in tensors.items()} == {
-        "edge_index": ((2, 300), torch.long), "edge_attr": ((300, 1), torch.float32),
-        "y": ((300, 1), torch.float32), "ptr": ((4,), torch.long)}
+        "edge_index": ((2, 300), torch.long),
+        "edge_attr": ((300, 1), torch.float32),
+        "y": ((300, 1), torch.float32),
+        "ptr": ((4,), torch.long),
+    }
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda t: t.pop("y"), "expected tensors edge_index, edge_attr, y, ptr"),
-    (lambda t: t.update(extra=torch.zeros(1)), "found edge_attr, edge_index, extra"),
-    (lambda t: t.update(ptr=t["ptr"].float()), "'ptr' has shape"),
-    (lambda t: t.update(ptr=torch.tensor([0, 4, 4])), "increase strictly"),
-    (lambda t: t.update(edge_index=t["edge_index"].int()), "expected \\(2, 300\\) int64"),
-    (lambda t: t.update(edge_attr=t["edge_attr"][:-1]), "expected \\(300, 1\\) floating"),
-    (lambda t: t.update(y=t["y"].long()), "'y' has shape"),
-    (lambda t: t.update(edge_index=t["edge_index"].flip(0)), "row-major"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.pop("y"), "expected tensors edge_index, edge_attr, y, ptr"),
+        (lambda t: t.update(extra=torch.zeros(1)), "found edge_attr, edge_index, extra"),
+        (lambda t: t.update(ptr=t["ptr"].float()), "'ptr' has shape"),
+        (lambda t: t.update(ptr=torch.tensor([0, 4, 4])), "increase strictly"),
+        (lambda t: t.update(edge_index=t["edge_index"].int()), "expected \\(2, 300\\) int64"),
+        (lambda t: t.update(edge_attr=t["edge_attr"][:-1]), "expected \\(300, 1\\) floating"),
+        (lambda t: t.update(y=t["y"].long()), "'y' has shape"),
+        (lambda t: t.update(edge_index=t["edge_index"].flip(0)), "row-major"),
+    ],
+)
 def test_from_tensors_rejects_malformed_files(change, message: str) -> None:
     task = ShortestPathTask(GraphConfig())
     tensors = dict(task.to_tensors(sample(task, "same", 3)))

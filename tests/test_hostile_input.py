@@ -68,47 +68,74 @@ def without(data: dict[str, Any], key: str) -> dict[str, Any]:
     return {name: value for name, value in data.items() if name != key}
 
 
-@pytest.mark.parametrize("change, phrase", [
-    (lambda record: 3, "expected a JSON object, got int"),
-    (lambda record: [record], "expected a JSON object, got list"),
-    (lambda record: {**record, "sha256": without(record["sha256"], "state.safetensors")},
-     "sha256 lacks a SHA-256 hex digest for state.safetensors"),
-    (lambda record: {**record, "components": {"widget:x": "matrix"}},
-     "components entry 'widget:x'"),
-    (lambda record: {**record, "format": 2}, "format 2 is not 1"),
-    (lambda record: {**record, "iteration": "2"}, "iteration '2' is not a non-negative integer"),
-    (lambda record: {**record, "config": [1]}, "config is not an object"),
-])
+@pytest.mark.parametrize(
+    "change, phrase",
+    [
+        (lambda record: 3, "expected a JSON object, got int"),
+        (lambda record: [record], "expected a JSON object, got list"),
+        (
+            lambda record: {**record, "sha256": without(record["sha256"], "state.safetensors")},
+            "sha256 lacks a SHA-256 hex digest for state.safetensors",
+        ),
+        (
+            lambda record: {**record, "components": {"widget:x": "matrix"}},
+            "components entry 'widget:x'",
+        ),
+        (lambda record: {**record, "format": 2}, "format 2 is not 1"),
+        (
+            lambda record: {**record, "iteration": "2"},
+            "iteration '2' is not a non-negative integer",
+        ),
+        (lambda record: {**record, "config": [1]}, "config is not an object"),
+    ],
+)
 @pytest.mark.parametrize("command", [resume, evaluate])
-def test_a_tampered_config_json_is_refused(run: Path, change: Callable[[dict[str, Any]], Any],
-                                           phrase: str, command: Callable[[Path], list[str]],
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_tampered_config_json_is_refused(
+    run: Path,
+    change: Callable[[dict[str, Any]], Any],
+    phrase: str,
+    command: Callable[[Path], list[str]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     edit_record(run, change)
     assert main(command(run)) == 2
     err = capsys.readouterr().err
     assert phrase in err and "is not a valid irem checkpoint record" in err
 
 
-@pytest.mark.parametrize("change, phrase", [
-    (lambda training: without(training, "optimizer_param_groups"),
-     "optimizer_param_groups in config.json lacks fields"),
-    (lambda training: {**training, "optimizer_param_groups": [{"params": [0]}]},
-     "optimizer_param_groups in config.json lacks fields"),
-    (lambda training: without(training, "replay_cursors"), "training.replay_cursors"),
-    (lambda training: {**training, "replay_cursors": [1, 2, 3]},
-     "not a list of 1 non-negative integers"),
-    (lambda training: {**training, "replay_cursors": [[1]]}, "training.replay_cursors"),
-])
+@pytest.mark.parametrize(
+    "change, phrase",
+    [
+        (
+            lambda training: without(training, "optimizer_param_groups"),
+            "optimizer_param_groups in config.json lacks fields",
+        ),
+        (
+            lambda training: {**training, "optimizer_param_groups": [{"params": [0]}]},
+            "optimizer_param_groups in config.json lacks fields",
+        ),
+        (lambda training: without(training, "replay_cursors"), "training.replay_cursors"),
+        (
+            lambda training: {**training, "replay_cursors": [1, 2, 3]},
+            "not a list of 1 non-negative integers",
+        ),
+        (lambda training: {**training, "replay_cursors": [[1]]}, "training.replay_cursors"),
+    ],
+)
 def test_tampered_training_fields_are_refused_on_resume(
-        run: Path, change: Callable[[dict[str, Any]], Any], phrase: str,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    run: Path,
+    change: Callable[[dict[str, Any]], Any],
+    phrase: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     edit_record(run, lambda record: {**record, "training": change(record["training"])})
     assert main(resume(run)) == 2
     assert phrase in capsys.readouterr().err
 
 
-def rewrite_tensors(run: Path, name: str,
-                    change: Callable[[str, torch.Tensor], torch.Tensor]) -> None:
+def rewrite_tensors(
+    run: Path, name: str, change: Callable[[str, torch.Tensor], torch.Tensor]
+) -> None:
     """Change the tensors of ``name`` and record their new hash, as a careful forger would."""
     tensors = {key: change(key, value).contiguous() for key, value in load_file(run / name).items()}
     save_file(tensors, str(run / name))
@@ -118,39 +145,58 @@ def rewrite_tensors(run: Path, name: str,
 
 @pytest.mark.parametrize("command", [resume, evaluate])
 def test_weights_of_another_dtype_are_refused_not_cast(
-        run: Path, command: Callable[[Path], list[str]],
-        capsys: pytest.CaptureFixture[str]) -> None:
+    run: Path, command: Callable[[Path], list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
     rewrite_tensors(run, "model.safetensors", lambda key, tensor: tensor.double())
     assert main(command(run)) == 2
     assert "torch.float64, expected" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("change, phrase", [
-    (lambda key, t: t.long() if key.endswith("generator") else t,
-     "shard.0.generator is (5056,) torch.int64"),
-    (lambda key, t: t[:10] if key.endswith("generator") else t, "shard.0.generator is (10,)"),
-    (lambda key, t: t.flatten()[:3] if key == "optimizer.0.exp_avg" else t,
-     "optimizer.0.exp_avg is (3,) torch.float32"),
-    (lambda key, t: t.double() if key == "optimizer.0.exp_avg_sq" else t,
-     "optimizer.0.exp_avg_sq is (16, 9) torch.float64"),
-    (lambda key, t: t.long() if key.endswith("replay.y") else t, "the replay ring of shard 0"),
-    (lambda key, t: t[:, :2] if key.endswith("replay.x") else t, "the replay ring of shard 0"),
-])
+@pytest.mark.parametrize(
+    "change, phrase",
+    [
+        (
+            lambda key, t: t.long() if key.endswith("generator") else t,
+            "shard.0.generator is (5056,) torch.int64",
+        ),
+        (lambda key, t: t[:10] if key.endswith("generator") else t, "shard.0.generator is (10,)"),
+        (
+            lambda key, t: t.flatten()[:3] if key == "optimizer.0.exp_avg" else t,
+            "optimizer.0.exp_avg is (3,) torch.float32",
+        ),
+        (
+            lambda key, t: t.double() if key == "optimizer.0.exp_avg_sq" else t,
+            "optimizer.0.exp_avg_sq is (16, 9) torch.float64",
+        ),
+        (lambda key, t: t.long() if key.endswith("replay.y") else t, "the replay ring of shard 0"),
+        (lambda key, t: t[:, :2] if key.endswith("replay.x") else t, "the replay ring of shard 0"),
+    ],
+)
 def test_training_state_of_another_dtype_or_shape_is_refused(
-        run: Path, change: Callable[[str, torch.Tensor], torch.Tensor], phrase: str,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    run: Path,
+    change: Callable[[str, torch.Tensor], torch.Tensor],
+    phrase: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     rewrite_tensors(run, "state.safetensors", change)
     assert main(resume(run)) == 2
     assert phrase in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("target, phrase", [
-    ("file/run", "Not a directory"),
-    ("x" * 300, "File name too long; a name in the path is too long"),
-])
+@pytest.mark.parametrize(
+    "target, phrase",
+    [
+        ("file/run", "Not a directory"),
+        ("x" * 300, "File name too long; a name in the path is too long"),
+    ],
+)
 def test_os_errors_on_written_paths_name_the_path_and_exit_2(
-        tmp_path: Path, tiny_overrides: list[str], target: str, phrase: str,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path,
+    tiny_overrides: list[str],
+    target: str,
+    phrase: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     (tmp_path / "file").write_text("")
     out = tmp_path / target
     assert main(train_args(out, tiny_overrides)) == 2
@@ -160,8 +206,8 @@ def test_os_errors_on_written_paths_name_the_path_and_exit_2(
 
 
 def test_an_existing_folder_or_file_where_the_other_is_needed(
-        tmp_path: Path, trained: Path, tiny_overrides: list[str],
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, trained: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "file").write_text("")
     assert main(train_args(tmp_path / "file", tiny_overrides)) == 2
     assert "a file stands where a folder is needed" in capsys.readouterr().err
@@ -171,8 +217,9 @@ def test_an_existing_folder_or_file_where_the_other_is_needed(
     assert f"cannot use {tmp_path}: Is a directory" in capsys.readouterr().err
 
 
-def test_a_full_disk_is_an_error_naming_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_full_disk_is_an_error_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from irem_core import checkpoint
 
     def full(descriptor: int) -> None:
@@ -181,18 +228,23 @@ def test_a_full_disk_is_an_error_naming_the_file(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(checkpoint.os, "fsync", full)
     out = tmp_path / "problems.safetensors"
     assert main(["data", "addition", "--set", "task.size=3", "-n", "2", "--out", str(out)]) == 2
-    assert (f"cannot use {out}: No space left on device; the disk is full"
-            in capsys.readouterr().err)
+    assert f"cannot use {out}: No space left on device; the disk is full" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # no temporary file left behind
 
 
 @pytest.mark.parametrize("seed", ["-1", str(2**64), str(2**64 + 5)])
-def test_seeds_outside_64_bits_are_refused(trained: Path, tmp_path: Path, seed: str,
-                                           tiny_overrides: list[str],
-                                           capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (train_args(tmp_path / "run", tiny_overrides, "--seed", seed),
-                 ["eval", str(trained), "-n", "2", "--seed", seed],
-                 ["nested", str(trained), "-n", "2", "--seed", seed]):
+def test_seeds_outside_64_bits_are_refused(
+    trained: Path,
+    tmp_path: Path,
+    seed: str,
+    tiny_overrides: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for argv in (
+        train_args(tmp_path / "run", tiny_overrides, "--seed", seed),
+        ["eval", str(trained), "-n", "2", "--seed", seed],
+        ["nested", str(trained), "-n", "2", "--seed", seed],
+    ):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 2
@@ -224,11 +276,13 @@ class BrokenTask(AdditionTask):
     def sample(self, split: str, num_problems: int, generator: torch.Generator) -> Problems:
         problems = super().sample(split, num_problems, generator)
         if self.breakage == "shape":
-            return Problems(problems.inputs, problems.target[:, :2], problems.row_problem,
-                            problems.num_problems)
+            return Problems(
+                problems.inputs, problems.target[:, :2], problems.row_problem, problems.num_problems
+            )
         if self.breakage == "dtype":
-            return Problems(problems.inputs, problems.target.long(), problems.row_problem,
-                            problems.num_problems)
+            return Problems(
+                problems.inputs, problems.target.long(), problems.row_problem, problems.num_problems
+            )
         return super().sample(split, max(num_problems - 1, 1), generator)  # "fewer"
 
 
@@ -237,32 +291,70 @@ def broken(breakage: str) -> Callable[[MatrixConfig], BrokenTask]:
         task = BrokenTask(options)
         task.breakage = breakage
         return task
+
     return factory
 
 
 @hookimpl
 def irem_register_tasks(register: Any) -> None:
     for breakage in ("shape", "dtype", "fewer"):
-        register(f"broken_{breakage}", broken(breakage), config=MatrixConfig, domain="vector",
-                 presets={"paper": PAPER_PRESET})
+        register(
+            f"broken_{breakage}",
+            broken(breakage),
+            config=MatrixConfig,
+            domain="vector",
+            presets={"paper": PAPER_PRESET},
+        )
 
 
-@pytest.mark.parametrize("breakage, phrase", [
-    ("shape", "targets of shape (8, 2) torch.float32; expected (rows, 9) floating point"),
-    ("dtype", "targets of shape (8, 9) torch.int64; expected (rows, 9) floating point"),
-    ("fewer", "7 problems when asked for 8"),
-])
+@pytest.mark.parametrize(
+    "breakage, phrase",
+    [
+        ("shape", "targets of shape (8, 2) torch.float32; expected (rows, 9) floating point"),
+        ("dtype", "targets of shape (8, 9) torch.int64; expected (rows, 9) floating point"),
+        ("fewer", "7 problems when asked for 8"),
+    ],
+)
 def test_a_task_that_samples_the_wrong_problems_is_a_plugin_error(
-        tmp_path: Path, tiny_overrides: list[str], breakage: str, phrase: str,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    plugins = build_plugins(entry_point_sources()
-                            + [module_plugin(sys.modules[__name__], "broken_tasks")])
-    sets = [word for override in tiny_overrides + ["train.iterations=1"]
-            for word in ("--set", override)]
-    code = main(["train", "--task", f"broken_{breakage}", "--solver", "irem", "--out",
-                 str(tmp_path / "run"), "--no-progress", *sets], plugins=plugins)
-    data = main(["data", f"broken_{breakage}", "--set", "task.size=3", "-n", "8",
-                 "--out", str(tmp_path / "data.safetensors")], plugins=plugins)
+    tmp_path: Path,
+    tiny_overrides: list[str],
+    breakage: str,
+    phrase: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    plugins = build_plugins(
+        entry_point_sources() + [module_plugin(sys.modules[__name__], "broken_tasks")]
+    )
+    sets = [
+        word for override in tiny_overrides + ["train.iterations=1"] for word in ("--set", override)
+    ]
+    code = main(
+        [
+            "train",
+            "--task",
+            f"broken_{breakage}",
+            "--solver",
+            "irem",
+            "--out",
+            str(tmp_path / "run"),
+            "--no-progress",
+            *sets,
+        ],
+        plugins=plugins,
+    )
+    data = main(
+        [
+            "data",
+            f"broken_{breakage}",
+            "--set",
+            "task.size=3",
+            "-n",
+            "8",
+            "--out",
+            str(tmp_path / "data.safetensors"),
+        ],
+        plugins=plugins,
+    )
     assert (code, data) == (2, 2)
     err = capsys.readouterr().err
     assert f"task 'broken_{breakage}' (plugin broken_tasks) broke the task contract" in err
@@ -270,15 +362,22 @@ def test_a_task_that_samples_the_wrong_problems_is_a_plugin_error(
     assert not (tmp_path / "data.safetensors").exists()
 
 
-@pytest.mark.parametrize("override, phrase", [
-    ("task.size=10000", "lower the model's width (e.g. solver.energy.hidden) or task.size"),
-    ("solver.energy.hidden=1000000", "lower the model's width"),
-    ("train.batch_size=1000000000", "lower train.batch_size"),
-    ("train.replay_capacity=1000000000000", "lower train.replay_capacity"),
-])
+@pytest.mark.parametrize(
+    "override, phrase",
+    [
+        ("task.size=10000", "lower the model's width (e.g. solver.energy.hidden) or task.size"),
+        ("solver.energy.hidden=1000000", "lower the model's width"),
+        ("train.batch_size=1000000000", "lower train.batch_size"),
+        ("train.replay_capacity=1000000000000", "lower train.replay_capacity"),
+    ],
+)
 def test_absurd_training_sizes_are_refused_before_allocating(
-        run: Path, tiny_overrides: list[str], override: str, phrase: str,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    run: Path,
+    tiny_overrides: list[str],
+    override: str,
+    phrase: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     def files() -> dict[str, bytes]:
         return {path.name: path.read_bytes() for path in run.iterdir() if path.name != ".lock"}
 
@@ -289,27 +388,32 @@ def test_absurd_training_sizes_are_refused_before_allocating(
     assert files() == before
 
 
-@pytest.mark.parametrize("arguments, phrase", [
-    (["eval", "{run}", "-n", "100000000000"], "(problem set 10,800.0 GB) but"),
-    (["eval", "{run}", "--steps", "100000000"], "recorded iterates"),
-    (["nested", "{run}", "--depth", "100000000"], "lower --depth or -n"),
-    (["nested", "{run}", "--steps", "1000000000", "-n", "100000"], "lower --steps or -n"),
-    (["data", "addition", "-n", "100000000000", "--out", "{run}/big.safetensors"], "lower -n"),
-])
+@pytest.mark.parametrize(
+    "arguments, phrase",
+    [
+        (["eval", "{run}", "-n", "100000000000"], "(problem set 10,800.0 GB) but"),
+        (["eval", "{run}", "--steps", "100000000"], "recorded iterates"),
+        (["nested", "{run}", "--depth", "100000000"], "lower --depth or -n"),
+        (["nested", "{run}", "--steps", "1000000000", "-n", "100000"], "lower --steps or -n"),
+        (["data", "addition", "-n", "100000000000", "--out", "{run}/big.safetensors"], "lower -n"),
+    ],
+)
 def test_absurd_counts_and_budgets_are_refused_before_allocating(
-        trained: Path, arguments: list[str], phrase: str,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    trained: Path, arguments: list[str], phrase: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main([argument.format(run=trained) for argument in arguments]) == 2
     err = capsys.readouterr().err
     assert "needs at least" in err and phrase in err
 
 
 def test_ignored_inputs_of_irem_data_and_eval_are_rejected(
-        trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "problems.safetensors"
     assert main(["data", "addition", "--set", "task.name=inverse", "--out", str(out)]) == 2
     assert "--set task.name does not choose the task of irem data" in capsys.readouterr().err
-    save_file({"x": torch.zeros(2, 18), "y": torch.zeros(2, 9), "mask": torch.zeros(2, 9)},
-              str(out))
+    save_file(
+        {"x": torch.zeros(2, 18), "y": torch.zeros(2, 9), "mask": torch.zeros(2, 9)}, str(out)
+    )
     assert main(["eval", str(trained), "--data", str(out), "--steps", "2"]) == 2
     assert "problem file holds tensor(s) mask that a AdditionTask file" in capsys.readouterr().err

@@ -20,14 +20,24 @@ ALL = 'train.loggers=["jsonl", "csv", "tensorboard"]'
 
 
 def train_args(run_dir: Path, overrides: list[str], iterations: int) -> list[str]:
-    sets = [arg for override in [*overrides, f"train.iterations={iterations}"]
-            for arg in ("--set", override)]
+    sets = [
+        arg
+        for override in [*overrides, f"train.iterations={iterations}"]
+        for arg in ("--set", override)
+    ]
     return ["train", "--task", "addition", "--out", str(run_dir), "--no-progress", *sets]
 
 
 def resume_args(run_dir: Path, iterations: int) -> list[str]:
-    return ["train", "--out", str(run_dir), "--resume", "--no-progress",
-            "--set", f"train.iterations={iterations}"]
+    return [
+        "train",
+        "--out",
+        str(run_dir),
+        "--resume",
+        "--no-progress",
+        "--set",
+        f"train.iterations={iterations}",
+    ]
 
 
 def csv_rows(run_dir: Path) -> list[dict[str, str]]:
@@ -41,33 +51,49 @@ def scalars(run_dir: Path) -> dict[str, list[int]]:
 
     events = EventAccumulator(str(run_dir / "tensorboard"))
     events.Reload()
-    return {tag: [event.step for event in events.Scalars(tag)]
-            for tag in events.Tags()["scalars"]}
+    return {tag: [event.step for event in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
 
 
-def test_jsonl_csv_and_tensorboard_log_the_same_values(run_dir: Path,
-                                                       tiny_overrides: list[str]) -> None:
+def test_jsonl_csv_and_tensorboard_log_the_same_values(
+    run_dir: Path, tiny_overrides: list[str]
+) -> None:
     assert main(train_args(run_dir, [*tiny_overrides, ALL], 3)) == 0
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines]
     assert [json.dumps(record) for record in records] == lines  # the format of before
     assert [list(record)[:5] for record in records] == [
-        ["iteration", "elapsed_s", "loss", "problems_per_s", "lr"]] * 3
+        ["iteration", "elapsed_s", "loss", "problems_per_s", "lr"]
+    ] * 3
     assert "eval_same_mse" not in records[0] and set(records[1]["eval_same_mse"]) == {
-        "3", "min_energy"}
+        "3",
+        "min_energy",
+    }
     rows = csv_rows(run_dir)
-    assert list(rows[0]) == ["iteration", "elapsed_s", "loss", "problems_per_s", "lr",
-                             "eval_same_mse/3", "eval_same_mse/min_energy"]
+    assert list(rows[0]) == [
+        "iteration",
+        "elapsed_s",
+        "loss",
+        "problems_per_s",
+        "lr",
+        "eval_same_mse/3",
+        "eval_same_mse/min_energy",
+    ]
     assert [row["iteration"] for row in rows] == ["1", "2", "3"]
     assert rows[0]["eval_same_mse/3"] == ""
     assert [float(row["loss"]) for row in rows] == [record["loss"] for record in records]
-    assert scalars(run_dir) == {"elapsed_s": [1, 2, 3], "loss": [1, 2, 3], "lr": [1, 2, 3],
-                                "problems_per_s": [1, 2, 3], "eval_same_mse/3": [2, 3],
-                                "eval_same_mse/min_energy": [2, 3]}
+    assert scalars(run_dir) == {
+        "elapsed_s": [1, 2, 3],
+        "loss": [1, 2, 3],
+        "lr": [1, 2, 3],
+        "problems_per_s": [1, 2, 3],
+        "eval_same_mse/3": [2, 3],
+        "eval_same_mse/min_energy": [2, 3],
+    }
 
 
-def test_resume_drops_what_was_logged_after_the_checkpoint(run_dir: Path,
-                                                           tiny_overrides: list[str]) -> None:
+def test_resume_drops_what_was_logged_after_the_checkpoint(
+    run_dir: Path, tiny_overrides: list[str]
+) -> None:
     assert main(train_args(run_dir, [*tiny_overrides, ALL], 2)) == 0
     rows = (run_dir / "metrics.csv").read_text()
     (run_dir / "metrics.csv").write_text(rows + "3,9.0,9.0,9.0,9.0,9.0,9.0\n4,9.")  # killed
@@ -76,18 +102,23 @@ def test_resume_drops_what_was_logged_after_the_checkpoint(run_dir: Path,
     assert [row["iteration"] for row in rows_after] == ["1", "2", "3", "4"]
     assert "9.0" not in rows_after[2].values()
     assert scalars(run_dir)["loss"] == [1, 2, 3, 4]
-    assert [json.loads(line)["iteration"]
-            for line in (run_dir / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
+    assert [
+        json.loads(line)["iteration"]
+        for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+    ] == [1, 2, 3, 4]
 
 
-def test_force_sets_every_logger_file_aside(run_dir: Path, tiny_overrides: list[str],
-                                            capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(train_args(run_dir, [*tiny_overrides, 'train.loggers=["csv", "tensorboard"]'],
-                           1)) == 0
+def test_force_sets_every_logger_file_aside(
+    run_dir: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(train_args(run_dir, [*tiny_overrides, 'train.loggers=["csv", "tensorboard"]'], 1)) == 0
+    )
     assert main(train_args(run_dir, [*tiny_overrides, 'train.loggers=["csv"]'], 1)) == 2
     assert "metrics.csv, tensorboard" in capsys.readouterr().err
-    assert main([*train_args(run_dir, [*tiny_overrides, 'train.loggers=["csv"]'], 2),
-                 "--force"]) == 0
+    assert (
+        main([*train_args(run_dir, [*tiny_overrides, 'train.loggers=["csv"]'], 2), "--force"]) == 0
+    )
     assert [row["iteration"] for row in csv_rows(run_dir)] == ["1", "2"]
     assert not (run_dir / "tensorboard").exists()
 
@@ -105,11 +136,16 @@ def test_a_failed_force_puts_logger_folders_back(tmp_path: Path, irem_plugins: P
 
 
 def test_unknown_logger_and_missing_tensorboard_are_clear_errors(
-        run_dir: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir: Path,
+    tiny_overrides: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(train_args(run_dir, [*tiny_overrides, 'train.loggers=["wandb"]'], 1)) == 2
-    assert ("train.loggers: unknown logger 'wandb'; valid names: csv, jsonl, tensorboard"
-            in capsys.readouterr().err)
+    assert (
+        "train.loggers: unknown logger 'wandb'; valid names: csv, jsonl, tensorboard"
+        in capsys.readouterr().err
+    )
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails
     assert main(train_args(run_dir, [*tiny_overrides, ALL], 1)) == 2
     err = capsys.readouterr().err
@@ -120,7 +156,7 @@ def test_unknown_logger_and_missing_tensorboard_are_clear_errors(
 def docs_logger_plugin() -> SimpleNamespace:
     """The third-party logger plugin shown in docs/plugins.md, executed as written."""
     text = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text()
-    section = text[text.index("### `irem_register_loggers"):]
+    section = text[text.index("### `irem_register_loggers") :]
     code = re.search(r"```python\n(.*?)```", section, flags=re.DOTALL)
     assert code is not None
     namespace: dict[str, object] = {}
@@ -128,11 +164,16 @@ def docs_logger_plugin() -> SimpleNamespace:
     return SimpleNamespace(irem_register_loggers=namespace["irem_register_loggers"])
 
 
-def test_the_third_party_logger_of_the_docs(run_dir: Path, tiny_overrides: list[str],
-                                            capsys: pytest.CaptureFixture[str]) -> None:
-    plugins = build_plugins([*entry_point_sources(), module_plugin(docs_logger_plugin(), "printer")])
-    assert main(train_args(run_dir, [*tiny_overrides, 'train.loggers=["print"]'], 2),
-                plugins=plugins) == 0
+def test_the_third_party_logger_of_the_docs(
+    run_dir: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plugins = build_plugins(
+        [*entry_point_sources(), module_plugin(docs_logger_plugin(), "printer")]
+    )
+    assert (
+        main(train_args(run_dir, [*tiny_overrides, 'train.loggers=["print"]'], 2), plugins=plugins)
+        == 0
+    )
     out = capsys.readouterr().out
     assert "iteration 1: elapsed_s " in out and "iteration 2: " in out
     assert out.count("training ended") == 1

@@ -43,16 +43,19 @@ def test_addition_ranges_per_split() -> None:
     _, same = sample("addition", 20, "same", 256)
     _, harder = sample("addition", 20, "harder", 256)
     assert same.inputs.abs().max() <= 1.0 < harder.inputs.abs().max() <= 2.5
-    assert abs(float((same.target ** 2).mean()) - 2 / 3) < 0.02   # paper: zero predictor 0.667
+    assert abs(float((same.target**2).mean()) - 2 / 3) < 0.02  # paper: zero predictor 0.667
 
 
-@given(size=st.integers(2, 10), seed=st.integers(0, 1000), split=st.sampled_from(["same", "harder"]))
+@given(
+    size=st.integers(2, 10), seed=st.integers(0, 1000), split=st.sampled_from(["same", "harder"])
+)
 def test_inverse_target_times_input_is_identity(size: int, seed: int, split: str) -> None:
     _, problems = sample("inverse", size, split, 3, seed)
     matrix = problems.inputs.view(3, size, size).double()
     inverse = problems.target.view(3, size, size).double()
-    torch.testing.assert_close(matrix @ inverse, torch.eye(size, dtype=torch.float64).expand(3, -1, -1),
-                               atol=1e-3, rtol=0)
+    torch.testing.assert_close(
+        matrix @ inverse, torch.eye(size, dtype=torch.float64).expand(3, -1, -1), atol=1e-3, rtol=0
+    )
     torch.testing.assert_close(matrix, matrix.transpose(1, 2))
 
 
@@ -89,7 +92,11 @@ def test_unknown_split_lists_valid_splits() -> None:
 def test_vector_energy_has_the_papers_parameter_count() -> None:
     from irem_plugins.matrix.energy import VectorEnergy, VectorEnergyConfig
 
-    counts = {name: sum(parameter.numel() for parameter
-                        in VectorEnergy(VectorEnergyConfig(), task(MatrixConfig())).parameters())
-              for name, task in TASKS.items()}
+    counts = {
+        name: sum(
+            parameter.numel()
+            for parameter in VectorEnergy(VectorEnergyConfig(), task(MatrixConfig())).parameters()
+        )
+        for name, task in TASKS.items()
+    }
     assert counts == {"addition": 1_140_737, "completion": 935_937, "inverse": 935_937}

@@ -29,7 +29,9 @@ SIZE_LIMIT_BYTES = 25 * 2**20
 def test_every_model_folder_is_in_the_manifest_and_all_fit_the_size_limit() -> None:
     folders = {path.name for path in MODELS.iterdir() if path.is_dir()}
     assert folders == set(MANIFEST)
-    assert sum(path.stat().st_size for path in MODELS.rglob("*") if path.is_file()) <= SIZE_LIMIT_BYTES
+    assert (
+        sum(path.stat().st_size for path in MODELS.rglob("*") if path.is_file()) <= SIZE_LIMIT_BYTES
+    )
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST))
@@ -48,9 +50,9 @@ def test_model_loads_through_the_public_api(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST))
-def test_check_evaluation_lands_on_the_recorded_number(name: str,
-                                                       capsys: pytest.CaptureFixture[str],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_evaluation_lands_on_the_recorded_number(
+    name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     check = MANIFEST[name]["check"]
     monkeypatch.chdir(ROOT)
     arguments = shlex.split(check["command"])

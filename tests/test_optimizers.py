@@ -18,8 +18,9 @@ from irem_plugins.optimizers.momentum import Momentum, MomentumConfig
 OPTIMIZERS = {
     "gd": lambda step, **kw: GradientDescent(GradientDescentConfig(step_size=step, **kw)),
     "momentum": lambda step, **kw: Momentum(MomentumConfig(step_size=step, momentum=0.5, **kw)),
-    "nesterov": lambda step, **kw: Momentum(MomentumConfig(step_size=step, momentum=0.5,
-                                                           nesterov=True, **kw)),
+    "nesterov": lambda step, **kw: Momentum(
+        MomentumConfig(step_size=step, momentum=0.5, nesterov=True, **kw)
+    ),
     "linesearch": lambda step, **kw: LineSearch(LineSearchConfig(step_size=step, **kw)),
     "langevin": lambda step, **kw: Langevin(LangevinConfig(step_size=step, noise=0.0, **kw)),
 }
@@ -36,7 +37,9 @@ class CountingQuadratic(nn.Module):
     def encode(self, inputs: None) -> tuple[Tensor, Tensor, Tensor]:
         return self.curvature, self.minimiser, torch.arange(len(self.curvature))
 
-    def select(self, context: tuple[Tensor, Tensor, Tensor], problems: Tensor) -> tuple[Tensor, ...]:
+    def select(
+        self, context: tuple[Tensor, Tensor, Tensor], problems: Tensor
+    ) -> tuple[Tensor, ...]:
         return tuple(part[problems] for part in context)
 
     def forward(self, context: tuple[Tensor, Tensor, Tensor], answer: Tensor) -> Tensor:
@@ -49,7 +52,9 @@ class SmoothEnergy(nn.Module):
     def __init__(self, features: int, seed: int) -> None:
         super().__init__()
         generator = torch.Generator().manual_seed(seed)
-        self.first = nn.Parameter(torch.randn(features, 8, generator=generator, dtype=torch.float64))
+        self.first = nn.Parameter(
+            torch.randn(features, 8, generator=generator, dtype=torch.float64)
+        )
         self.second = nn.Parameter(torch.randn(8, generator=generator, dtype=torch.float64))
 
     def encode(self, inputs: None) -> None:
@@ -72,31 +77,40 @@ def quadratic(curvatures: list[float], seed: int = 0) -> CountingQuadratic:
 @given(seed=st.integers(0, 10_000), start=st.lists(st.floats(-3, 3), min_size=3, max_size=3))
 def test_small_steps_never_raise_a_smooth_energy(name: str, seed: int, start: list[float]) -> None:
     model = SmoothEnergy(3, seed)
-    lipschitz = float((model.second.abs().sum() * (model.first ** 2).sum(0).max()).detach())
+    lipschitz = float((model.second.abs().sum() * (model.first**2).sum(0).max()).detach())
     optimizer = OPTIMIZERS[name](0.5 / lipschitz)
-    trajectory = optimizer.run(bind(model, 1), torch.tensor([start], dtype=torch.float64), 1,
-                               record=True, generator=torch.Generator().manual_seed(0))
+    trajectory = optimizer.run(
+        bind(model, 1),
+        torch.tensor([start], dtype=torch.float64),
+        1,
+        record=True,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert trajectory.energies[1, 0] <= trajectory.energies[0, 0] + 1e-12
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_converges_on_a_convex_quadratic(name: str) -> None:
     model = quadratic([0.5, 1.0, 1.5])
-    trajectory = OPTIMIZERS[name](0.6).run(bind(model, 3), torch.zeros(3, 4), 150,
-                                           generator=torch.Generator().manual_seed(0))
+    trajectory = OPTIMIZERS[name](0.6).run(
+        bind(model, 3), torch.zeros(3, 4), 150, generator=torch.Generator().manual_seed(0)
+    )
     torch.testing.assert_close(trajectory.answer.detach(), model.minimiser, atol=1e-4, rtol=0)
 
 
 @pytest.mark.parametrize("rule, tolerance", [("gradient", 1e-5), ("energy", 1e-9)])
-def test_halting_gives_harder_problems_more_steps_and_saves_evaluations(rule: str, tolerance: float) -> None:
+def test_halting_gives_harder_problems_more_steps_and_saves_evaluations(
+    rule: str, tolerance: float
+) -> None:
     curvatures = [1.0, 0.5, 0.1, 0.03]
     fixed_model, halting_model = quadratic(curvatures), quadratic(curvatures)
     y0 = torch.zeros(4, 4)
     fixed = OPTIMIZERS["gd"](1.0).run(bind(fixed_model, 4), y0, 400, record=True)
     halting = OPTIMIZERS["gd"](1.0, halt=rule, halt_tolerance=tolerance).run(
-        bind(halting_model, 4), y0, 400, record=True)
+        bind(halting_model, 4), y0, 400, record=True
+    )
     used = halting.steps_used.tolist()
-    assert used == sorted(used) and used[0] < used[-1]           # flatter problems need more steps
+    assert used == sorted(used) and used[0] < used[-1]  # flatter problems need more steps
     assert fixed.steps_used.tolist() == [400] * 4
     # evaluated at steps 0..u (it stops at u), then once more for the recorded final energy
     assert halting_model.evaluated.tolist() == [u + 2 if u < 400 else 401 for u in used]
@@ -109,8 +123,9 @@ def test_halting_gives_harder_problems_more_steps_and_saves_evaluations(rule: st
 
 def test_halting_needs_a_model_that_can_select_problems() -> None:
     with pytest.raises(IremError, match="energy model 'test' cannot evaluate a subset"):
-        OPTIMIZERS["gd"](0.1, halt="gradient").run(bind(SmoothEnergy(3, 0), 2),
-                                                   torch.zeros(2, 3, dtype=torch.float64), 3)
+        OPTIMIZERS["gd"](0.1, halt="gradient").run(
+            bind(SmoothEnergy(3, 0), 2), torch.zeros(2, 3, dtype=torch.float64), 3
+        )
 
 
 def test_line_search_adapts_a_too_large_step_per_problem() -> None:
@@ -126,18 +141,24 @@ def test_langevin_noise_comes_from_the_callers_generator_and_anneals() -> None:
     optimizer = Langevin(LangevinConfig(step_size=0.5, noise=0.3))
 
     def run(generator: torch.Generator) -> Tensor:
-        return optimizer.run(bind(quadratic([1.0]), 1), torch.zeros(1, 4), 20,
-                             generator=generator).answer
+        return optimizer.run(
+            bind(quadratic([1.0]), 1), torch.zeros(1, 4), 20, generator=generator
+        ).answer
 
     first, same = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
     assert torch.equal(run(first), run(same))  # the optimizer keeps no stream of its own
-    assert not torch.equal(run(first), run(torch.Generator().manual_seed(1)))  # next solve: new noise
-    assert not torch.equal(run(torch.Generator().manual_seed(2)), run(torch.Generator().manual_seed(1)))
+    assert not torch.equal(
+        run(first), run(torch.Generator().manual_seed(1))
+    )  # next solve: new noise
+    assert not torch.equal(
+        run(torch.Generator().manual_seed(2)), run(torch.Generator().manual_seed(1))
+    )
     with pytest.raises(IremError, match="needs a generator"):
         optimizer.run(bind(quadratic([1.0]), 1), torch.zeros(1, 4), 20)
     model = quadratic([1.0])
-    final = optimizer.run(bind(model, 1), torch.zeros(1, 4), 60,
-                          generator=torch.Generator().manual_seed(0))
+    final = optimizer.run(
+        bind(model, 1), torch.zeros(1, 4), 60, generator=torch.Generator().manual_seed(0)
+    )
     assert float((final.answer - model.minimiser).abs().max()) < 0.03  # noise starts at 0.3
 
 
@@ -146,8 +167,13 @@ def test_halting_langevin_keeps_one_stream_for_the_solve() -> None:
     model = quadratic([1.0, 3.0])
 
     def run(seed: int) -> Tensor:
-        return Langevin(options).run(bind(model, 2), torch.zeros(2, 4), 40,
-                                     generator=torch.Generator().manual_seed(seed)).answer
+        return (
+            Langevin(options)
+            .run(
+                bind(model, 2), torch.zeros(2, 4), 40, generator=torch.Generator().manual_seed(seed)
+            )
+            .answer
+        )
 
     assert torch.equal(run(5), run(5)) and not torch.equal(run(5), run(6))
 
@@ -155,7 +181,8 @@ def test_halting_langevin_keeps_one_stream_for_the_solve() -> None:
 def test_record_keeps_every_iterate_and_energy() -> None:
     model = CountingQuadratic(torch.ones(3), torch.zeros(3, 2))
     trajectory = GradientDescent(GradientDescentConfig(step_size=0.5)).run(
-        bind(model, 3), torch.ones(3, 2), 4, record=True)
+        bind(model, 3), torch.ones(3, 2), 4, record=True
+    )
     assert trajectory.answers.shape == (5, 3, 2)
     assert trajectory.energies.shape == (5, 3)
     torch.testing.assert_close(trajectory.answers[-1], trajectory.answer)
@@ -185,7 +212,8 @@ def test_truncated_backprop_only_differentiates_the_last_step() -> None:
     with torch.no_grad():
         start = optimizer.run(energy, y0, 4).answer
     expected = torch.autograd.grad(
-        optimizer.run(energy, start, 1, differentiable_energy=energy).answer.sum(), model.first)[0]
+        optimizer.run(energy, start, 1, differentiable_energy=energy).answer.sum(), model.first
+    )[0]
     torch.testing.assert_close(gradients[1], expected)
 
 
@@ -233,13 +261,14 @@ curvature_lists = st.lists(st.floats(0.01, 4.0), min_size=2, max_size=6)
 @pytest.mark.parametrize("name", DESCENT)
 @settings(max_examples=10)
 @given(curvatures=curvature_lists, seed=st.integers(0, 10_000), steps=st.integers(20, 40))
-def test_no_problems_energy_rises_over_many_steps(name: str, halt: str, curvatures: list[float],
-                                                  seed: int, steps: int) -> None:
+def test_no_problems_energy_rises_over_many_steps(
+    name: str, halt: str, curvatures: list[float], seed: int, steps: int
+) -> None:
     model = quadratic(curvatures, seed)
     y0 = torch.randn(len(curvatures), 4, generator=torch.Generator().manual_seed(seed + 1))
-    trajectory = OPTIMIZERS[name](safe_step(name, curvatures), halt=halt,
-                                  halt_tolerance=1e-3).run(bind(model, len(curvatures)), y0,
-                                                           steps, record=True)
+    trajectory = OPTIMIZERS[name](safe_step(name, curvatures), halt=halt, halt_tolerance=1e-3).run(
+        bind(model, len(curvatures)), y0, steps, record=True
+    )
     energies = trajectory.energies
     assert bool((energies[1:] <= energies[:-1] * (1 + 1e-6) + 1e-12).all())
 
@@ -248,16 +277,23 @@ def test_no_problems_energy_rises_over_many_steps(name: str, halt: str, curvatur
 @settings(max_examples=10)
 @given(curvatures=curvature_lists, seed=st.integers(0, 10_000))
 def test_a_halted_problem_keeps_its_answer_and_the_others_match_the_fixed_budget(
-        name: str, curvatures: list[float], seed: int) -> None:
+    name: str, curvatures: list[float], seed: int
+) -> None:
     steps, count = 30, len(curvatures)
     y0 = torch.randn(count, 4, generator=torch.Generator().manual_seed(seed + 1))
     step = safe_step(name, curvatures)
-    fixed = OPTIMIZERS[name](step).run(bind(quadratic(curvatures, seed), count), y0, steps,
-                                       record=True)
+    fixed = OPTIMIZERS[name](step).run(
+        bind(quadratic(curvatures, seed), count), y0, steps, record=True
+    )
     halting = OPTIMIZERS[name](step, halt="gradient", halt_tolerance=1e-2).run(
-        bind(quadratic(curvatures, seed), count), y0, steps, record=True)
+        bind(quadratic(curvatures, seed), count), y0, steps, record=True
+    )
     for problem, used in enumerate(halting.steps_used.tolist()):
         after = halting.answers[used:, problem]
         assert torch.equal(after, after[:1].expand_as(after))  # frozen from its halting step on
-        torch.testing.assert_close(halting.answers[:used + 1, problem],
-                                   fixed.answers[:used + 1, problem], rtol=0, atol=1e-6)
+        torch.testing.assert_close(
+            halting.answers[: used + 1, problem],
+            fixed.answers[: used + 1, problem],
+            rtol=0,
+            atol=1e-6,
+        )

@@ -22,8 +22,10 @@ from irem_core.runs import load_run
 @pytest.fixture
 def installed_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any fallback to the installed plugins fails the test."""
+
     def unreachable() -> Plugins:
         raise AssertionError("the installed plugins were loaded, not the ones passed")
+
     monkeypatch.setattr(irem_core.plugins, "load_plugins", unreachable)
 
 
@@ -56,8 +58,9 @@ def test_a_hook_naming_plugins_receives_the_plugins_being_built() -> None:
         seen.append(plugins)
         register("shout", shout, config=ShoutOptions, domain="vector")
 
-    plugins = build_plugins([module_plugin(one_plugin(irem_register_tasks=irem_register_tasks),
-                                           "shouting")])
+    plugins = build_plugins(
+        [module_plugin(one_plugin(irem_register_tasks=irem_register_tasks), "shouting")]
+    )
     assert seen == [plugins] and seen[0] is plugins
     assert plugins.get("task", "shout").factory(ShoutOptions()) == "shout"
     assert plugins.infos["shouting"].error is None
@@ -65,21 +68,41 @@ def test_a_hook_naming_plugins_receives_the_plugins_being_built() -> None:
 
 @pytest.mark.usefixtures("installed_unreachable")
 def test_configs_runs_and_commands_use_only_the_plugins_given(
-        given: Plugins, tiny_overrides: list[str], tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    given: Plugins, tiny_overrides: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = build_run_config(task="addition", preset="quick", plugins=given)
     assert config.train.loggers == ["jsonl"] and config.solver.options.optimizer.name == "gd"
     data = {"task": {"name": "addition"}, "solver": {"name": "irem", "energy": {"name": "mlp"}}}
     assert structure(data, RunConfig, plugins=given).train.loggers == ["jsonl"]
     run = tmp_path / "run"
-    sets = [word for override in [*tiny_overrides, "train.iterations=2"]
-            for word in ("--set", override)]
-    assert main(["train", "--task", "addition", "--out", str(run), "--no-progress", *sets],
-                plugins=given) == 0
+    sets = [
+        word for override in [*tiny_overrides, "train.iterations=2"] for word in ("--set", override)
+    ]
+    assert (
+        main(
+            ["train", "--task", "addition", "--out", str(run), "--no-progress", *sets],
+            plugins=given,
+        )
+        == 0
+    )
     assert main(["eval", str(run), "-n", "4", "--steps", "2"], plugins=given) == 0
     assert main(["nested", str(run), "--depth", "2", "-n", "4", "--steps", "2"], plugins=given) == 0
-    assert main(["data", "addition", "--set", "task.size=3", "-n", "4",
-                 "--out", str(tmp_path / "data.safetensors")], plugins=given) == 0
+    assert (
+        main(
+            [
+                "data",
+                "addition",
+                "--set",
+                "task.size=3",
+                "-n",
+                "4",
+                "--out",
+                str(tmp_path / "data.safetensors"),
+            ],
+            plugins=given,
+        )
+        == 0
+    )
     assert main(["plugins"], plugins=given) == 0
     assert load_run(run, plugins=given).iteration == 2
     assert "error" not in capsys.readouterr().err
@@ -101,11 +124,23 @@ def test_defaults_that_depend_on_the_plugins_come_from_the_plugins_given() -> No
     def irem_register_optimizers(register: Any) -> None:
         register("gd", lambda options: None, config=OwnDescent)
 
-    sources = [source for source in entry_point_sources()
-               if source[0].name not in ("loggers", "optimizers")]
-    plugins = build_plugins([*sources, module_plugin(one_plugin(
-        irem_register_loggers=irem_register_loggers,
-        irem_register_optimizers=irem_register_optimizers), "own")])
+    sources = [
+        source
+        for source in entry_point_sources()
+        if source[0].name not in ("loggers", "optimizers")
+    ]
+    plugins = build_plugins(
+        [
+            *sources,
+            module_plugin(
+                one_plugin(
+                    irem_register_loggers=irem_register_loggers,
+                    irem_register_optimizers=irem_register_optimizers,
+                ),
+                "own",
+            ),
+        ]
+    )
     data = {"task": {"name": "addition"}, "solver": {"name": "irem", "energy": {"name": "mlp"}}}
     config = structure(data, RunConfig, plugins=plugins)
     assert config.train.loggers == ["printer"]
@@ -128,13 +163,20 @@ def test_a_plugin_command_finds_the_plugins_in_its_arguments(given: Plugins) -> 
         def run(args: argparse.Namespace) -> int:
             received.append(args.plugins)
             return 0
+
         return run
 
     def irem_register_commands(register: Any) -> None:
         register("whoami", add_command, help="says which plugins it got")
 
-    plugins = build_plugins([*entry_point_sources(), module_plugin(
-        one_plugin(irem_register_commands=irem_register_commands), "commands_test")])
+    plugins = build_plugins(
+        [
+            *entry_point_sources(),
+            module_plugin(
+                one_plugin(irem_register_commands=irem_register_commands), "commands_test"
+            ),
+        ]
+    )
     assert main(["whoami"], plugins=plugins) == 0
     assert received == [plugins] and received[0] is plugins
     with pytest.raises(SystemExit):  # another set of plugins: no such command
@@ -148,8 +190,10 @@ def test_configs_are_frozen_and_changed_with_evolve() -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         config.solver.name = "other"  # type: ignore[misc]
     changed = attrs.evolve(config, train=attrs.evolve(config.train, lr=1.0))
-    assert (changed.train.lr, config.train.lr) == (1.0, build_run_config(
-        task="addition", preset="quick").train.lr)
+    assert (changed.train.lr, config.train.lr) == (
+        1.0,
+        build_run_config(task="addition", preset="quick").train.lr,
+    )
 
 
 def test_set_plugins_still_replaces_the_default(given: Plugins) -> None:

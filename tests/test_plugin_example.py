@@ -35,10 +35,16 @@ def make_environment(root: Path) -> Path:
     python = root / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     purelib = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        capture_output=True, text=True, check=True).stdout.strip()
-    parents = site.getsitepackages() + ([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    parents = site.getsitepackages() + (
+        [site.getusersitepackages()] if site.ENABLE_USER_SITE else []
+    )
     (Path(purelib) / "_parent_environment.pth").write_text(
-        "import site; " + "; ".join(f"site.addsitedir({path!r})" for path in parents) + "\n")
+        "import site; " + "; ".join(f"site.addsitedir({path!r})" for path in parents) + "\n"
+    )
     return python
 
 
@@ -48,14 +54,28 @@ PLUGINS_USED = "example,matrix,optimizers,irem"
 
 def run(python: Path, *arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``python arguments...`` offline, single-threaded, loading only :data:`PLUGINS_USED`."""
-    environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith(("IREM_", "PYTHONPATH", "PIP_"))}
-    environment.update(OMP_NUM_THREADS="1", PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
-                       IREM_PLUGINS=PLUGINS_USED)
-    result = subprocess.run([str(python), *arguments], cwd=cwd, env=environment,
-                            capture_output=True, text=True, timeout=240)
-    assert result.returncode == 0, (f"{arguments} failed:\n{result.stdout[-2000:]}\n"
-                                    f"{result.stderr[-3000:]}")
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("IREM_", "PYTHONPATH", "PIP_"))
+    }
+    environment.update(
+        OMP_NUM_THREADS="1",
+        PIP_NO_INDEX="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        IREM_PLUGINS=PLUGINS_USED,
+    )
+    result = subprocess.run(
+        [str(python), *arguments],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, (
+        f"{arguments} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    )
     return result
 
 
@@ -67,25 +87,67 @@ def plugin_report(python: Path, cwd: Path) -> dict[str, dict]:
 
 def test_install_list_train_test_uninstall(tmp_path: Path) -> None:
     source = tmp_path / "irem-plugin-example"
-    shutil.copytree(PLUGIN, source, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
+    shutil.copytree(
+        PLUGIN, source, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
+    )
     python = make_environment(tmp_path / "venv")
 
-    run(python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", str(source),
-        cwd=tmp_path)
+    run(
+        python,
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "-e",
+        str(source),
+        cwd=tmp_path,
+    )
     plugins = plugin_report(python, tmp_path)
     assert plugins["example"]["distribution"] == "irem-plugin-example"
     assert plugins["example"]["status"] == "active"
     assert plugins["example"]["registers"] == {"task": ["sort"], "optimizer": ["adam"]}
     assert "addition" in plugins["matrix"]["registers"]["task"]
 
-    run(python, "-m", "irem_core", "train", "--task", "sort", "--preset", "quick", "--no-progress",
-        "--set", "train.iterations=2", "--set", "train.batch_size=8", "--set", "eval.problems=8",
-        "--set", "train.eval_problems=8", "--set", "solver.optimizer.name=adam",
-        "--out", str(tmp_path / "run"), cwd=tmp_path)
+    run(
+        python,
+        "-m",
+        "irem_core",
+        "train",
+        "--task",
+        "sort",
+        "--preset",
+        "quick",
+        "--no-progress",
+        "--set",
+        "train.iterations=2",
+        "--set",
+        "train.batch_size=8",
+        "--set",
+        "eval.problems=8",
+        "--set",
+        "train.eval_problems=8",
+        "--set",
+        "solver.optimizer.name=adam",
+        "--out",
+        str(tmp_path / "run"),
+        cwd=tmp_path,
+    )
     saved = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
     assert (saved["task"]["name"], saved["solver"]["optimizer"]["name"]) == ("sort", "adam")
-    run(python, "-m", "irem_core", "eval", str(tmp_path / "run"), "-n", "4", "--set",
-        "solver.optimizer.name=gd", cwd=tmp_path)  # a third-party optimizer's run, with gd
+    run(
+        python,
+        "-m",
+        "irem_core",
+        "eval",
+        str(tmp_path / "run"),
+        "-n",
+        "4",
+        "--set",
+        "solver.optimizer.name=gd",
+        cwd=tmp_path,
+    )  # a third-party optimizer's run, with gd
 
     run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=source)
 

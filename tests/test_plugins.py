@@ -41,6 +41,7 @@ def plugin_module(name: str, **hooks) -> types.ModuleType:
 def registers_task(task_name: str, factory=toy_task) -> types.ModuleType:
     def irem_register_tasks(register):
         register(task_name, factory, config=ToyOptions, domain="vector")
+
     return plugin_module(f"plugin_{task_name}", irem_register_tasks=irem_register_tasks)
 
 
@@ -56,8 +57,10 @@ def test_duplicate_names_are_an_error_naming_both_plugins() -> None:
     def other_factory(options):
         return "other"
 
-    sources = [(PluginInfo("first", "dist-a", "1.0"), lambda: registers_task("toy")),
-               (PluginInfo("second", "dist-b", "2.0"), lambda: registers_task("toy", other_factory))]
+    sources = [
+        (PluginInfo("first", "dist-a", "1.0"), lambda: registers_task("toy")),
+        (PluginInfo("second", "dist-b", "2.0"), lambda: registers_task("toy", other_factory)),
+    ]
     plugins = build_plugins(sources)
     assert plugins.infos["second"].error is not None
     message = plugins.infos["second"].error
@@ -79,8 +82,12 @@ def test_a_plugin_that_fails_to_import_is_recorded_and_the_rest_work() -> None:
     def broken_loader():
         raise ImportError("No module named 'missing_dependency'")
 
-    plugins = build_plugins([(PluginInfo("broken", "broken-dist", "0.1"), broken_loader),
-                             module_plugin(registers_task("toy"), "toys")])
+    plugins = build_plugins(
+        [
+            (PluginInfo("broken", "broken-dist", "0.1"), broken_loader),
+            module_plugin(registers_task("toy"), "toys"),
+        ]
+    )
     assert plugins.get("task", "toy").factory is toy_task
     assert "missing_dependency" in plugins.infos["broken"].error
     with pytest.raises(PluginError, match=r"broken \(broken-dist 0.1\) failed to load"):
@@ -93,7 +100,9 @@ def test_a_plugin_that_raises_in_a_hook_is_broken_and_its_components_raise() -> 
         raise RuntimeError("boom in hook")
 
     bad = plugin_module("bad", irem_register_tasks=irem_register_tasks)
-    plugins = build_plugins([module_plugin(bad, "bad"), module_plugin(registers_task("toy"), "toys")])
+    plugins = build_plugins(
+        [module_plugin(bad, "bad"), module_plugin(registers_task("toy"), "toys")]
+    )
     assert plugins.get("task", "toy").factory is toy_task
     with pytest.raises(PluginError, match="boom in hook"):
         plugins.get("task", "half")
@@ -115,7 +124,9 @@ def test_config_class_must_be_attrs() -> None:
     def irem_register_tasks(register):
         register("toy", toy_task, config=NotAttrs)
 
-    plugins = build_plugins([module_plugin(plugin_module("x", irem_register_tasks=irem_register_tasks), "x")])
+    plugins = build_plugins(
+        [module_plugin(plugin_module("x", irem_register_tasks=irem_register_tasks), "x")]
+    )
     assert "not an attrs class" in plugins.infos["x"].error
 
 
@@ -137,7 +148,8 @@ def fake_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "@attrs.define\nclass Options:\n    width: int = 2\n\n"
         "def factory(options):\n    return options.width\n\n"
         "@hookimpl\ndef irem_register_tasks(register):\n"
-        "    register('toy', factory, config=Options, domain='vector')\n")
+        "    register('toy', factory, config=Options, domain='vector')\n"
+    )
     dist_info = tmp_path / "irem_toy-0.3.dist-info"
     dist_info.mkdir()
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: irem-toy\nVersion: 0.3\n")
@@ -155,8 +167,9 @@ def test_entry_points_of_an_installed_distribution_are_loaded(fake_distribution:
     assert plugins.get("task", "addition").plugin.name == "matrix"
 
 
-def test_env_switches_select_and_block_plugins(fake_distribution: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_switches_select_and_block_plugins(
+    fake_distribution: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("IREM_BLOCK_PLUGINS", "toy")
     assert "toy" not in {info.name for info, _ in entry_point_sources()}
     monkeypatch.delenv("IREM_BLOCK_PLUGINS")
@@ -178,15 +191,20 @@ def test_a_clashing_name_is_an_error_for_both_plugins_not_a_silent_winner() -> N
     def impostor(options):
         return "impostor"
 
-    sources = [(PluginInfo("aaa_impostor", "evil", "0.1"), lambda: registers_task("toy", impostor)),
-               (PluginInfo("toys", "irem", "0.1.0"), lambda: registers_task("toy"))]
+    sources = [
+        (PluginInfo("aaa_impostor", "evil", "0.1"), lambda: registers_task("toy", impostor)),
+        (PluginInfo("toys", "irem", "0.1.0"), lambda: registers_task("toy")),
+    ]
     plugins = build_plugins(sources)
-    with pytest.raises(PluginError, match=r"registered twice: by plugin aaa_impostor .* and by plugin toys"):
+    with pytest.raises(
+        PluginError, match=r"registered twice: by plugin aaa_impostor .* and by plugin toys"
+    ):
         plugins.get("task", "toy")
 
 
 def test_a_run_refuses_components_from_another_plugin_than_it_was_trained_with(
-        run_dir: Path, tiny_config) -> None:
+    run_dir: Path, tiny_config
+) -> None:
     from irem_core.runs import load_run
     from irem_core.trainer import train
 
@@ -194,8 +212,11 @@ def test_a_run_refuses_components_from_another_plugin_than_it_was_trained_with(
     record = json.loads((run_dir / "config.json").read_text())
     record["components"]["task:addition"] = "someone_else"
     (run_dir / "config.json").write_text(json.dumps(record))
-    with pytest.raises(PluginError, match="trained with task 'addition' from plugin 'someone_else', "
-                                          "but task 'addition' now comes from plugin matrix"):
+    with pytest.raises(
+        PluginError,
+        match="trained with task 'addition' from plugin 'someone_else', "
+        "but task 'addition' now comes from plugin matrix",
+    ):
         load_run(run_dir)
 
 
@@ -203,7 +224,11 @@ def test_a_plugin_that_calls_sys_exit_at_import_is_broken_not_the_end_of_the_com
     def exiting_loader():
         sys.exit(0)
 
-    plugins = build_plugins([(PluginInfo("quitter", "quitter-dist", "0.1"), exiting_loader),
-                             module_plugin(registers_task("toy"), "toys")])
+    plugins = build_plugins(
+        [
+            (PluginInfo("quitter", "quitter-dist", "0.1"), exiting_loader),
+            module_plugin(registers_task("toy"), "toys"),
+        ]
+    )
     assert plugins.get("task", "toy").factory is toy_task
     assert "SystemExit" in plugins.infos["quitter"].error

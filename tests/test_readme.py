@@ -23,11 +23,22 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 TINY_TASK = {
     "addition": ["task.size=3", "solver.energy.hidden=8"],
-    "shortest_path": ["task.max_train_nodes=4", "task.same_nodes=4", "task.harder_nodes=5",
-                      "solver.energy.hidden=8", "eval.batch_size=8"],
+    "shortest_path": [
+        "task.max_train_nodes=4",
+        "task.same_nodes=4",
+        "task.harder_nodes=5",
+        "solver.energy.hidden=8",
+        "eval.batch_size=8",
+    ],
 }
-TINY_TRAINING = ["train.batch_size=8", "train.replay_batch_size=4", "train.replay_capacity=16",
-                 "train.eval_every=0", "train.checkpoint_every=1", "eval.problems=8"]
+TINY_TRAINING = [
+    "train.batch_size=8",
+    "train.replay_batch_size=4",
+    "train.replay_capacity=16",
+    "train.eval_every=0",
+    "train.checkpoint_every=1",
+    "eval.problems=8",
+]
 
 COVERED_ELSEWHERE = {
     "--nproc": "tests/test_distributed.py launches torchrun the same way",
@@ -38,7 +49,7 @@ COVERED_ELSEWHERE = {
 def command_block() -> list[str]:
     """The lines of the README's ``bash`` block under "The command line", comments dropped."""
     text = README.read_text()
-    section = text[text.index("## The command line"):]
+    section = text[text.index("## The command line") :]
     block = re.search(r"```bash\n(.*?)```", section, re.S)
     assert block, "README.md has no bash block under 'The command line'"
     return [line.split("  #")[0].strip() for line in block.group(1).splitlines() if line.strip()]
@@ -50,21 +61,39 @@ def tiny(words: list[str]) -> list[str]:
     if command in ("train", "reproduce"):
         words = [re.sub(r"^train\.iterations=\d+$", "train.iterations=4", word) for word in words]
         task = words[words.index("--task") + 1] if "--task" in words else "addition"
-        sets = TINY_TASK[task] + TINY_TRAINING + (["train.iterations=2"]
-                                                  if "--resume" not in words else [])
+        sets = (
+            TINY_TASK[task]
+            + TINY_TRAINING
+            + (["train.iterations=2"] if "--resume" not in words else [])
+        )
         if command == "reproduce":
-            words += ["--tasks", "addition", "--solvers", "irem,feedforward", "--sizes", "",
-                      "--jobs", "1", "--no-progress"]
-            sets = ["addition:task.size=3", "irem:solver.energy.hidden=8",
-                    "feedforward:solver.hidden=8", *TINY_TRAINING, "train.iterations=2"]
+            words += [
+                "--tasks",
+                "addition",
+                "--solvers",
+                "irem,feedforward",
+                "--sizes",
+                "",
+                "--jobs",
+                "1",
+                "--no-progress",
+            ]
+            sets = [
+                "addition:task.size=3",
+                "irem:solver.energy.hidden=8",
+                "feedforward:solver.hidden=8",
+                *TINY_TRAINING,
+                "train.iterations=2",
+            ]
         return words + [word for override in sets for word in ("--set", override)]
     if command in ("eval", "nested", "plot") and "--data" not in words:
         return words + ["-n", "8"]
     return words
 
 
-def test_the_readme_command_block_runs_in_order(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_readme_command_block_runs_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     ran = []
     for line in command_block():

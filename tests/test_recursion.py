@@ -43,9 +43,12 @@ def test_tasks_without_an_operation_refuse_nested_reasoning() -> None:
         CompletionTask(MatrixConfig(size=3)).sample_operands("same", 2, 2, torch.Generator())
 
 
-def test_nested_cli_reports_one_error_per_depth(run_dir: Path, tiny_overrides: list[str],
-                                               capsys: pytest.CaptureFixture[str]) -> None:
-    sets = [arg for override in tiny_overrides + ["train.iterations=2"] for arg in ("--set", override)]
+def test_nested_cli_reports_one_error_per_depth(
+    run_dir: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sets = [
+        arg for override in tiny_overrides + ["train.iterations=2"] for arg in ("--set", override)
+    ]
     assert main(["train", "--task", "addition", "--out", str(run_dir), "--no-progress", *sets]) == 0
     capsys.readouterr()
     assert main(["nested", str(run_dir), "--depth", "3", "-n", "6", "--steps", "2", "--json"]) == 0

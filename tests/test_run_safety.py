@@ -13,24 +13,33 @@ from irem_core.cli import main
 
 
 def train_args(run_dir: Path, overrides: list[str], iterations: int, *extra: str) -> list[str]:
-    sets = [arg for override in overrides + [f"train.iterations={iterations}"]
-            for arg in ("--set", override)]
+    sets = [
+        arg
+        for override in overrides + [f"train.iterations={iterations}"]
+        for arg in ("--set", override)
+    ]
     return ["train", "--task", "addition", "--out", str(run_dir), "--no-progress", *sets, *extra]
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in directory.iterdir() if path.is_file()
-            and path.name != ".lock"}
+    return {
+        path.name: path.read_bytes()
+        for path in directory.iterdir()
+        if path.is_file() and path.name != ".lock"
+    }
 
 
-@pytest.mark.parametrize("failing", [
-    ["--set", "solver.optimizer.step_size=inf"],   # NaN at the first iteration
-    ["--device", "cuda:99"],                       # no such device
-    ["--set", "train.checkpoint_every=1000", "--set", "solver.optimizer.step_size=1e30"],
-])
+@pytest.mark.parametrize(
+    "failing",
+    [
+        ["--set", "solver.optimizer.step_size=inf"],  # NaN at the first iteration
+        ["--device", "cuda:99"],  # no such device
+        ["--set", "train.checkpoint_every=1000", "--set", "solver.optimizer.step_size=1e30"],
+    ],
+)
 def test_a_forced_run_that_fails_leaves_the_old_run_in_place(
-        run_dir: Path, tiny_overrides: list[str], failing: list[str],
-        capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir: Path, tiny_overrides: list[str], failing: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(train_args(run_dir, tiny_overrides, 2)) == 0
     before = snapshot(run_dir)
     assert main(train_args(run_dir, tiny_overrides, 4, "--force", *failing)) == 2
@@ -40,7 +49,9 @@ def test_a_forced_run_that_fails_leaves_the_old_run_in_place(
     assert main(["eval", str(run_dir), "-n", "4", "--steps", "2"]) == 0
 
 
-def test_a_forced_run_replaces_the_old_one_once_it_commits(run_dir: Path, tiny_overrides: list[str]) -> None:
+def test_a_forced_run_replaces_the_old_one_once_it_commits(
+    run_dir: Path, tiny_overrides: list[str]
+) -> None:
     assert main(train_args(run_dir, tiny_overrides, 2)) == 0
     before = snapshot(run_dir)
     assert main(train_args(run_dir, tiny_overrides, 4, "--force", "--seed", "3")) == 0
@@ -50,7 +61,8 @@ def test_a_forced_run_replaces_the_old_one_once_it_commits(run_dir: Path, tiny_o
 
 
 def test_a_run_set_aside_by_an_interrupted_force_is_never_overwritten(
-        run_dir: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(train_args(run_dir, tiny_overrides, 2)) == 0
     (run_dir / ".replaced").mkdir()
     assert main(train_args(run_dir, tiny_overrides, 2, "--force")) == 2
@@ -58,7 +70,8 @@ def test_a_run_set_aside_by_an_interrupted_force_is_never_overwritten(
 
 
 def test_a_second_writer_is_refused_with_the_holders_pid(
-        run_dir: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(train_args(run_dir, tiny_overrides, 2)) == 0
     before = snapshot(run_dir)
     with open(run_dir / ".lock", "a+") as handle:  # another process's lock, as irem takes it
@@ -71,18 +84,39 @@ def test_a_second_writer_is_refused_with_the_holders_pid(
         assert main(train_args(run_dir, tiny_overrides, 4, "--force")) == 2
     assert "being written by another irem process (PID 4242)" in capsys.readouterr().err
     assert snapshot(run_dir) == before
-    assert main(["train", "--out", str(run_dir), "--resume", "--no-progress",
-                 "--set", "train.iterations=3"]) == 0  # the lock is free again
+    assert (
+        main(
+            [
+                "train",
+                "--out",
+                str(run_dir),
+                "--resume",
+                "--no-progress",
+                "--set",
+                "train.iterations=3",
+            ]
+        )
+        == 0
+    )  # the lock is free again
 
 
-@pytest.mark.parametrize("arguments", [
-    ["eval", "{run}", "-n", "0"], ["eval", "{run}", "--split", "bogus"],
-    ["nested", "{run}", "-n", "0"], ["nested", "{run}", "--split", "bogus"],
-    ["nested", "{run}", "--depth", "-3"], ["nested", "{run}", "--steps", "-5"],
-])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["eval", "{run}", "-n", "0"],
+        ["eval", "{run}", "--split", "bogus"],
+        ["nested", "{run}", "-n", "0"],
+        ["nested", "{run}", "--split", "bogus"],
+        ["nested", "{run}", "--depth", "-3"],
+        ["nested", "{run}", "--steps", "-5"],
+    ],
+)
 def test_inputs_that_used_to_be_silently_replaced_are_rejected(
-        run_dir: Path, tiny_overrides: list[str], arguments: list[str],
-        capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir: Path,
+    tiny_overrides: list[str],
+    arguments: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(train_args(run_dir, tiny_overrides, 2)) == 0
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:
@@ -109,19 +143,36 @@ def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("irem 0.1.0 (torch ")
 
 
-def test_sigterm_stops_training_with_143_and_says_how_to_resume(run_dir: Path,
-                                                                tiny_overrides: list[str]) -> None:
+def test_sigterm_stops_training_with_143_and_says_how_to_resume(
+    run_dir: Path, tiny_overrides: list[str]
+) -> None:
     import signal
     import subprocess
     import sys
     import time
 
-    sets = [word for override in tiny_overrides + ["train.iterations=100000", "train.checkpoint_every=1",
-                                                   "train.eval_every=0"]
-            for word in ("--set", override)]
-    process = subprocess.Popen([sys.executable, "-m", "irem_core", "train", "--task", "addition",
-                                "--out", str(run_dir), "--no-progress", *sets],
-                               stderr=subprocess.PIPE, text=True)
+    sets = [
+        word
+        for override in tiny_overrides
+        + ["train.iterations=100000", "train.checkpoint_every=1", "train.eval_every=0"]
+        for word in ("--set", override)
+    ]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "irem_core",
+            "train",
+            "--task",
+            "addition",
+            "--out",
+            str(run_dir),
+            "--no-progress",
+            *sets,
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not (run_dir / "config.json").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -133,8 +184,9 @@ def test_sigterm_stops_training_with_143_and_says_how_to_resume(run_dir: Path,
     assert main(["eval", str(run_dir), "-n", "4", "--steps", "2"]) == 0  # the checkpoint is sound
 
 
-def test_tracebacks_that_became_messages(run_dir: Path, tmp_path: Path, tiny_overrides: list[str],
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_tracebacks_that_became_messages(
+    run_dir: Path, tmp_path: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     import torch
     from safetensors.torch import save_file
 
@@ -142,8 +194,22 @@ def test_tracebacks_that_became_messages(run_dir: Path, tmp_path: Path, tiny_ove
     capsys.readouterr()
     assert main(["nested", str(run_dir), "--strategy", "repeat", "-n", "4", "--steps", "2"]) == 2
     assert "strategy 'repeat' composes an operation of 1 operand(s)" in capsys.readouterr().err
-    assert main(["train", "--out", str(run_dir), "--resume", "--no-progress",
-                 "--set", "task.size=4", "--set", "train.iterations=4"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--out",
+                str(run_dir),
+                "--resume",
+                "--no-progress",
+                "--set",
+                "task.size=4",
+                "--set",
+                "train.iterations=4",
+            ]
+        )
+        == 2
+    )
     assert "does not fit the resumed config" in capsys.readouterr().err
     empty = tmp_path / "empty.safetensors"
     save_file({"x": torch.zeros(0, 18), "y": torch.zeros(0, 9)}, str(empty))
@@ -151,43 +217,92 @@ def test_tracebacks_that_became_messages(run_dir: Path, tmp_path: Path, tiny_ove
     assert "holds no problems" in capsys.readouterr().err
     metrics = run_dir / "metrics.jsonl"
     metrics.write_text(metrics.read_text() + '{"iteration": 3, "lo')  # a kill mid-line
-    assert main(["train", "--out", str(run_dir), "--resume", "--no-progress",
-                 "--set", "train.iterations=3"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--out",
+                str(run_dir),
+                "--resume",
+                "--no-progress",
+                "--set",
+                "train.iterations=3",
+            ]
+        )
+        == 0
+    )
     assert "dropped an unreadable line" in capsys.readouterr().err
 
 
-def test_nested_on_a_graph_run_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_nested_on_a_graph_run_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = tmp_path / "sp"
-    sets = ["task.max_train_nodes=4", "train.batch_size=4", "train.replay_batch_size=2",
-            "train.steps=2", "train.iterations=1", "train.eval_every=0"]
-    assert main(["train", "--task", "shortest_path", "--out", str(run), "--no-progress",
-                 *[word for item in sets for word in ("--set", item)]]) == 0
+    sets = [
+        "task.max_train_nodes=4",
+        "train.batch_size=4",
+        "train.replay_batch_size=2",
+        "train.steps=2",
+        "train.iterations=1",
+        "train.eval_every=0",
+    ]
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "shortest_path",
+                "--out",
+                str(run),
+                "--no-progress",
+                *[word for item in sets for word in ("--set", item)],
+            ]
+        )
+        == 0
+    )
     assert main(["nested", str(run), "-n", "2", "--steps", "2"]) == 2
     assert "declares no nested strategy" in capsys.readouterr().err
     assert main(["nested", str(run), "--strategy", "fold", "-n", "2", "--steps", "2"]) == 2
     assert "does not support nested reasoning" in capsys.readouterr().err
 
 
-def test_device_auto_and_the_summary_of_a_resumed_run(run_dir: Path, tiny_overrides: list[str],
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_device_auto_and_the_summary_of_a_resumed_run(
+    run_dir: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     import torch
 
     from irem_core.runs import resolve_device
 
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert main(train_args(run_dir, tiny_overrides, 2, "--device", "auto")) == 0
-    assert main(["train", "--out", str(run_dir), "--resume", "--no-progress",
-                 "--set", "train.iterations=3"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--out",
+                str(run_dir),
+                "--resume",
+                "--no-progress",
+                "--set",
+                "train.iterations=3",
+            ]
+        )
+        == 0
+    )
     assert "trained 1 iterations (iteration 3 in all)" in capsys.readouterr().out
 
 
-def test_irem_data_like_a_run_or_a_preset_fits_the_run(run_dir: Path, tmp_path: Path,
-                                                       tiny_overrides: list[str]) -> None:
+def test_irem_data_like_a_run_or_a_preset_fits_the_run(
+    run_dir: Path, tmp_path: Path, tiny_overrides: list[str]
+) -> None:
     from safetensors.torch import load_file
 
     assert main(train_args(run_dir, tiny_overrides, 2)) == 0  # a 3x3 run
     like, quick = tmp_path / "like.safetensors", tmp_path / "quick.safetensors"
-    assert main(["data", "--like", str(run_dir), "--split", "harder", "-n", "5", "--out", str(like)]) == 0
+    assert (
+        main(["data", "--like", str(run_dir), "--split", "harder", "-n", "5", "--out", str(like)])
+        == 0
+    )
     assert load_file(like)["x"].shape == (5, 18)
     assert main(["eval", str(run_dir), "--data", str(like), "--steps", "2"]) == 0
     assert main(["data", "addition", "--preset", "quick", "-n", "2", "--out", str(quick)]) == 0
@@ -195,9 +310,12 @@ def test_irem_data_like_a_run_or_a_preset_fits_the_run(run_dir: Path, tmp_path: 
     assert main(["data", "addition", "--like", str(run_dir), "--out", str(quick)]) == 2
 
 
-def test_a_long_run_announces_its_duration(run_dir: Path, tiny_overrides: list[str],
-                                           monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_long_run_announces_its_duration(
+    run_dir: Path,
+    tiny_overrides: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from irem_core import trainer
 
     monkeypatch.setattr(trainer, "LONG_RUN_SECONDS", 0.0)
@@ -208,8 +326,9 @@ def test_a_long_run_announces_its_duration(run_dir: Path, tiny_overrides: list[s
     assert "about" not in capsys.readouterr().err
 
 
-def test_resuming_a_finished_run_says_it_is_finished(run_dir: Path, tiny_overrides: list[str],
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_resuming_a_finished_run_says_it_is_finished(
+    run_dir: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(train_args(run_dir, tiny_overrides, 2)) == 0
     before = (run_dir / "model.safetensors").read_bytes()
     capsys.readouterr()
@@ -219,7 +338,9 @@ def test_resuming_a_finished_run_says_it_is_finished(run_dir: Path, tiny_overrid
     assert (run_dir / "model.safetensors").read_bytes() == before
 
 
-def test_a_resume_removes_what_interrupted_saves_left(run_dir: Path, tiny_overrides: list[str]) -> None:
+def test_a_resume_removes_what_interrupted_saves_left(
+    run_dir: Path, tiny_overrides: list[str]
+) -> None:
     assert main(train_args(run_dir, tiny_overrides, 2)) == 0
     orphans = [run_dir / ".state.safetensors.x1y2.tmp", run_dir / "model.safetensors.next"]
     for orphan in orphans:
@@ -228,15 +349,19 @@ def test_a_resume_removes_what_interrupted_saves_left(run_dir: Path, tiny_overri
     assert not any(orphan.exists() for orphan in orphans)
 
 
-def test_a_whole_section_set_to_a_value_is_a_plain_error(run_dir: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_whole_section_set_to_a_value_is_a_plain_error(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["train", "--task", "addition", "--out", str(run_dir), "--set", "train=3"]) == 2
     assert "train is a table of options, got 3" in capsys.readouterr().err
 
 
 def test_resume_without_the_runs_plugin_names_the_pip_install(
-        run_dir: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir: Path,
+    tiny_overrides: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from irem_core.plugins import build_plugins, entry_point_sources
 
     assert main(train_args(run_dir, tiny_overrides, 2)) == 0

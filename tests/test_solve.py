@@ -13,8 +13,9 @@ from irem_core.evaluate import select_min_energy
 from irem_core.nested import OracleSolver
 
 
-def test_a_saved_run_solves_new_problems_in_three_lines(tiny_config: irem.RunConfig,
-                                                         run_dir: Path) -> None:
+def test_a_saved_run_solves_new_problems_in_three_lines(
+    tiny_config: irem.RunConfig, run_dir: Path
+) -> None:
     irem.train(tiny_config, run_dir, progress=False)
     x = torch.rand(5, 18) * 2 - 1
 

@@ -20,8 +20,9 @@ class NegateTask(VectorTask):
 
     def draw(self, split: str, count: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """Inputs ``(count, L)`` and their negations ``(count, L)``."""
-        inputs = torch.rand((count, self.input_features), generator=generator,
-                            device=generator.device)
+        inputs = torch.rand(
+            (count, self.input_features), generator=generator, device=generator.device
+        )
         return inputs, -inputs
 
 
@@ -47,17 +48,27 @@ def test_an_unknown_split_names_the_valid_ones() -> None:
         NegateTask().sample("test", 2, torch.Generator())
 
 
-@pytest.mark.parametrize(("tensors", "message"), [
-    ({"x": torch.zeros(2, 3)}, "lacks tensor\\(s\\) y; a NegateTask file holds x and y"),
-    ({"x": torch.zeros(2, 3), "y": torch.zeros(2, 3), "mask": torch.zeros(2)},
-     "holds tensor\\(s\\) mask that a NegateTask file does not have"),
-    ({"x": torch.zeros(2, 3), "y": torch.zeros(2, 4)},
-     "'y' has shape \\(2, 4\\).*expected \\(2, 3\\) floating point \\(set the task's options"),
-    ({"x": torch.zeros(2, 3, dtype=torch.long), "y": torch.zeros(2, 3)},
-     "'x' has shape \\(2, 3\\) and dtype torch.int64"),
-])
-def test_malformed_files_are_refused_saying_what_is_wrong(tensors: dict[str, Tensor],
-                                                           message: str) -> None:
+@pytest.mark.parametrize(
+    ("tensors", "message"),
+    [
+        ({"x": torch.zeros(2, 3)}, "lacks tensor\\(s\\) y; a NegateTask file holds x and y"),
+        (
+            {"x": torch.zeros(2, 3), "y": torch.zeros(2, 3), "mask": torch.zeros(2)},
+            "holds tensor\\(s\\) mask that a NegateTask file does not have",
+        ),
+        (
+            {"x": torch.zeros(2, 3), "y": torch.zeros(2, 4)},
+            "'y' has shape \\(2, 4\\).*expected \\(2, 3\\) floating point \\(set the task's options",
+        ),
+        (
+            {"x": torch.zeros(2, 3, dtype=torch.long), "y": torch.zeros(2, 3)},
+            "'x' has shape \\(2, 3\\) and dtype torch.int64",
+        ),
+    ],
+)
+def test_malformed_files_are_refused_saying_what_is_wrong(
+    tensors: dict[str, Tensor], message: str
+) -> None:
     with pytest.raises(IremError, match=message):
         NegateTask().from_tensors(tensors)
 
@@ -69,6 +80,7 @@ def test_a_subclass_names_its_size_option_in_the_width_error() -> None:
 
 
 def test_files_are_read_as_float32() -> None:
-    problems = NegateTask().from_tensors({"x": torch.zeros(2, 3, dtype=torch.float64),
-                                          "y": torch.zeros(2, 3, dtype=torch.float64)})
+    problems = NegateTask().from_tensors(
+        {"x": torch.zeros(2, 3, dtype=torch.float64), "y": torch.zeros(2, 3, dtype=torch.float64)}
+    )
     assert problems.inputs.dtype == problems.target.dtype == torch.float32

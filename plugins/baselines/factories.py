@@ -35,8 +35,10 @@ def networks(solver: str, task: Task) -> ModuleType:
     """The module of networks for ``task``'s domain; ``IremError`` when there is none."""
     domain = getattr(task, "domain", None)
     if domain not in DOMAIN_MODULES:
-        raise IremError(f"solver {solver!r} serves {' and '.join(map(repr, DOMAIN_MODULES))} "
-                        f"tasks; task {type(task).__name__} is a {domain!r} task")
+        raise IremError(
+            f"solver {solver!r} serves {' and '.join(map(repr, DOMAIN_MODULES))} "
+            f"tasks; task {type(task).__name__} is a {domain!r} task"
+        )
     return importlib.import_module(DOMAIN_MODULES[domain])
 
 
@@ -53,8 +55,9 @@ def build_recurrent(options: RecurrentConfig, task: Task) -> UnrolledSolver:
 def build_iterative(options: IterativeConfig, task: Task) -> UnrolledSolver:
     """``iterative``: ``y ← y + f([y, x])`` from ``y0``, trained on the last answer like IREM
     (truncated backprop unless ``full_backprop``)."""
-    return UnrolledSolver(networks("iterative", task).update_core(options, task),
-                          truncate=not options.full_backprop)
+    return UnrolledSolver(
+        networks("iterative", task).update_core(options, task), truncate=not options.full_backprop
+    )
 
 
 def build_ponder(options: PonderConfig, task: Task) -> PonderSolver:

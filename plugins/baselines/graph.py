@@ -51,8 +51,10 @@ class EdgeInputLayer(nn.Linear):
 
 def _answer_features(task: Task, solver: str) -> int:
     if getattr(task, "domain", None) != "graph":
-        raise IremError(f"the graph variant of solver {solver!r} needs a graph task; "
-                        f"{type(task).__name__} is not one")
+        raise IremError(
+            f"the graph variant of solver {solver!r} needs a graph task; "
+            f"{type(task).__name__} is not one"
+        )
     return task.answer_features
 
 
@@ -98,8 +100,9 @@ class EdgeDecoder(nn.Module):
 
     def forward(self, nodes: Tensor, edge_index: Tensor, *edge_features: Tensor) -> Tensor:
         """Per-edge answers ``(E, F)``."""
-        return self.linear(torch.cat([nodes[edge_index[0]], nodes[edge_index[1]], *edge_features],
-                                     dim=-1))
+        return self.linear(
+            torch.cat([nodes[edge_index[0]], nodes[edge_index[1]], *edge_features], dim=-1)
+        )
 
 
 class GineStack(nn.Module):
@@ -134,8 +137,14 @@ class GraphFeedforward(nn.Module):
         ``graphs (E edges) -> answers (E, F)``
     """
 
-    def __init__(self, answer_features: int, hidden: int, layers: int, aggregation: str,
-                 self_pair_input: bool) -> None:
+    def __init__(
+        self,
+        answer_features: int,
+        hidden: int,
+        layers: int,
+        aggregation: str,
+        self_pair_input: bool,
+    ) -> None:
         super().__init__()
         self.embed = EdgeInputLayer(hidden, self_pair_input)
         self.stack = GineStack(hidden, layers, aggregation)
@@ -172,8 +181,9 @@ class GraphLstmCore(GraphStepCore):
         - readout: ``(E, F)``; summary: mean of ``h`` over each graph's nodes, ``(G, H)``
     """
 
-    def __init__(self, answer_features: int, hidden: int, aggregation: str,
-                 self_pair_input: bool) -> None:
+    def __init__(
+        self, answer_features: int, hidden: int, aggregation: str, self_pair_input: bool
+    ) -> None:
         super().__init__(answer_features, hidden, self_pair_input)
         self.message = gine_layer(hidden, aggregation)
         self.cell = nn.LSTMCell(hidden, hidden)
@@ -206,12 +216,14 @@ class GraphScratchCore(GraphStepCore):
         - state: ``s (V, H)``; readout: ``(E, F)``
     """
 
-    def __init__(self, answer_features: int, hidden: int, aggregation: str,
-                 self_pair_input: bool) -> None:
+    def __init__(
+        self, answer_features: int, hidden: int, aggregation: str, self_pair_input: bool
+    ) -> None:
         super().__init__(answer_features, hidden, self_pair_input)
         self.message = gine_layer(hidden, aggregation)
-        self.instruction = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(),
-                                         nn.Linear(hidden, hidden))
+        self.instruction = nn.Sequential(
+            nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden)
+        )
         self.norm = nn.LayerNorm(hidden)
 
     def start(self, context: GraphContext, y0: Tensor) -> Tensor:
@@ -242,8 +254,14 @@ class GraphAnswerUpdateCore(StepCore):
         - context edge features: ``W_x x (E, H)``; state: ``y (E, F)``; readout: ``y``
     """
 
-    def __init__(self, answer_features: int, hidden: int, layers: int, aggregation: str,
-                 self_pair_input: bool) -> None:
+    def __init__(
+        self,
+        answer_features: int,
+        hidden: int,
+        layers: int,
+        aggregation: str,
+        self_pair_input: bool,
+    ) -> None:
         super().__init__()
         self.input_layer = EdgeInputLayer(hidden, self_pair_input, bias=False)
         self.answer_layer = nn.Linear(answer_features, hidden)
@@ -273,26 +291,41 @@ class GraphAnswerUpdateCore(StepCore):
 
 def feedforward_network(options: FeedforwardConfig, task: Task) -> GraphFeedforward:
     """The feed-forward graph network for ``task``."""
-    return GraphFeedforward(_answer_features(task, "feedforward"), options.hidden or GRAPH_WIDTH,
-                            options.layers, options.aggregation, options.self_pair_input)
+    return GraphFeedforward(
+        _answer_features(task, "feedforward"),
+        options.hidden or GRAPH_WIDTH,
+        options.layers,
+        options.aggregation,
+        options.self_pair_input,
+    )
 
 
-def lstm_core(options: RecurrentConfig | PonderConfig, task: Task,
-              solver: str) -> GraphLstmCore:
+def lstm_core(options: RecurrentConfig | PonderConfig, task: Task, solver: str) -> GraphLstmCore:
     """The LSTM core of ``recurrent`` and ``ponder`` for ``task``."""
-    return GraphLstmCore(_answer_features(task, solver), options.hidden or GRAPH_WIDTH,
-                         options.aggregation, options.self_pair_input)
+    return GraphLstmCore(
+        _answer_features(task, solver),
+        options.hidden or GRAPH_WIDTH,
+        options.aggregation,
+        options.self_pair_input,
+    )
 
 
 def scratch_core(options: ProgrammaticConfig, task: Task) -> GraphScratchCore:
     """The programmatic core for ``task``."""
-    return GraphScratchCore(_answer_features(task, "programmatic"),
-                            options.hidden or GRAPH_WIDTH, options.aggregation,
-                            options.self_pair_input)
+    return GraphScratchCore(
+        _answer_features(task, "programmatic"),
+        options.hidden or GRAPH_WIDTH,
+        options.aggregation,
+        options.self_pair_input,
+    )
 
 
 def update_core(options: IterativeConfig, task: Task) -> GraphAnswerUpdateCore:
     """The iterative feed-forward core for ``task``."""
-    return GraphAnswerUpdateCore(_answer_features(task, "iterative"),
-                                 options.hidden or GRAPH_WIDTH, options.layers,
-                                 options.aggregation, options.self_pair_input)
+    return GraphAnswerUpdateCore(
+        _answer_features(task, "iterative"),
+        options.hidden or GRAPH_WIDTH,
+        options.layers,
+        options.aggregation,
+        options.self_pair_input,
+    )

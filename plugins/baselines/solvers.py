@@ -68,8 +68,9 @@ class StepCore(nn.Module):
         raise NotImplementedError
 
 
-def unroll(core: StepCore, problems: Problems, y0: Tensor, steps: int,
-           truncate: bool = False) -> tuple[Any, list[Any]]:
+def unroll(
+    core: StepCore, problems: Problems, y0: Tensor, steps: int, truncate: bool = False
+) -> tuple[Any, list[Any]]:
     """Run ``core`` for ``steps`` steps; returns the context and the ``steps + 1`` states.
 
     With ``truncate``, steps ``1..steps−1`` build no autograd graph, so only the last step is
@@ -99,15 +100,23 @@ class FeedforwardSolver(Solver):
         super().__init__()
         self.network = network
 
-    def solve(self, problems: Problems, y0: Tensor, steps: int, *,
-              differentiable: bool = False, record: bool = False,
-              generator: torch.Generator | None = None) -> Trajectory:
+    def solve(
+        self,
+        problems: Problems,
+        y0: Tensor,
+        steps: int,
+        *,
+        differentiable: bool = False,
+        record: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> Trajectory:
         """Answer in one pass (``y0`` is ignored); ``answers`` repeats it ``steps + 1`` times."""
         with torch.set_grad_enabled(differentiable):
             answer = self.network(problems.inputs)
         answers = answer.detach().expand(steps + 1, *answer.shape) if record else None
-        return Trajectory(answer=answer, steps_used=_full_steps(problems, 1, answer.device),
-                          answers=answers)
+        return Trajectory(
+            answer=answer, steps_used=_full_steps(problems, 1, answer.device), answers=answers
+        )
 
 
 class UnrolledSolver(Solver):
@@ -130,19 +139,30 @@ class UnrolledSolver(Solver):
         self.core = core
         self.truncate = truncate
 
-    def solve(self, problems: Problems, y0: Tensor, steps: int, *,
-              differentiable: bool = False, record: bool = False,
-              generator: torch.Generator | None = None) -> Trajectory:
+    def solve(
+        self,
+        problems: Problems,
+        y0: Tensor,
+        steps: int,
+        *,
+        differentiable: bool = False,
+        record: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> Trajectory:
         """Run ``steps`` steps from ``y0 (rows, F)``; ``answers`` is ``(steps + 1, rows, F)``."""
         every = record or (differentiable and self.supervise_every_step)
         with torch.set_grad_enabled(differentiable):
             context, states = unroll(self.core, problems, y0, steps, self.truncate)
-            answers = torch.stack([self.core.readout(context, state)
-                                   for state in (states if every else states[-1:])])
-        extras = ({"answers": answers[1:]} if differentiable and self.supervise_every_step
-                  else {})
-        return Trajectory(answer=answers[-1], steps_used=_full_steps(problems, steps, y0.device),
-                          answers=answers.detach() if record else None, extras=extras)
+            answers = torch.stack(
+                [self.core.readout(context, state) for state in (states if every else states[-1:])]
+            )
+        extras = {"answers": answers[1:]} if differentiable and self.supervise_every_step else {}
+        return Trajectory(
+            answer=answers[-1],
+            steps_used=_full_steps(problems, steps, y0.device),
+            answers=answers.detach() if record else None,
+            extras=extras,
+        )
 
 
 class ProgrammaticSolver(UnrolledSolver):
@@ -208,9 +228,16 @@ class PonderSolver(Solver):
         self.options = options
         self.register_buffer("horizon", torch.zeros((), dtype=torch.long))
 
-    def solve(self, problems: Problems, y0: Tensor, steps: int, *,
-              differentiable: bool = False, record: bool = False,
-              generator: torch.Generator | None = None) -> Trajectory:
+    def solve(
+        self,
+        problems: Problems,
+        y0: Tensor,
+        steps: int,
+        *,
+        differentiable: bool = False,
+        record: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> Trajectory:
         """Run ``min(steps, horizon)`` steps (``steps ≥ 1``); answer each problem at its
         halting step. A differentiable solve sets the horizon to ``steps``."""
         if steps < 1:
@@ -222,22 +249,30 @@ class PonderSolver(Solver):
         with torch.set_grad_enabled(differentiable):
             context, states = unroll(self.core, problems, y0, run)
             answers = torch.stack([self.core.readout(context, state) for state in states])
-            logits = torch.stack([self.halting(self.core.summary(context, state)).squeeze(-1)
-                                  for state in states[1:]])
+            logits = torch.stack(
+                [
+                    self.halting(self.core.summary(context, state)).squeeze(-1)
+                    for state in states[1:]
+                ]
+            )
             log_p = halting_log_distribution(logits)
         halt = halting_step(log_p.detach(), self.options.halt_threshold)
         rows = torch.arange(answers.shape[1], device=answers.device)
         answer = answers[halt[problems.row_problem], rows]
         extras = {"answers": answers[1:], "log_halting": log_p} if differentiable else {}
-        recorded = (frozen_after_halting(answers, halt[problems.row_problem], steps + 1).detach()
-                    if record else None)
+        recorded = (
+            frozen_after_halting(answers, halt[problems.row_problem], steps + 1).detach()
+            if record
+            else None
+        )
         return Trajectory(answer=answer, steps_used=halt, answers=recorded, extras=extras)
 
     def training_loss(self, problems: Problems, trajectory: Trajectory) -> Tensor:
         """``Σ_n p_n MSE_n`` (element-wise mean over rows) ``+ kl_weight · KL``, mean over problems."""
         if "log_halting" not in trajectory.extras:
-            raise IremError("ponder's training loss needs a trajectory from "
-                            "solve(..., differentiable=True)")
+            raise IremError(
+                "ponder's training loss needs a trajectory from solve(..., differentiable=True)"
+            )
         step_answers, log_p = trajectory.extras["answers"], trajectory.extras["log_halting"]
         squared = (step_answers - problems.target).pow(2).mean(dim=-1)
         reconstruction = (log_p.exp()[:, problems.row_problem] * squared).sum(dim=0).mean()

@@ -34,8 +34,10 @@ LSTM_WIDTH = 196
 def _features(task: Task, solver: str) -> tuple[int, int]:
     input_features = getattr(task, "input_features", None)
     if input_features is None:
-        raise IremError(f"solver {solver!r} needs a vector task with input_features; "
-                        f"{type(task).__name__} has none")
+        raise IremError(
+            f"solver {solver!r} needs a vector task with input_features; "
+            f"{type(task).__name__} has none"
+        )
     return input_features, task.answer_features
 
 
@@ -129,8 +131,9 @@ class ScratchCore(StepCore):
     def __init__(self, input_features: int, answer_features: int, hidden: int) -> None:
         super().__init__()
         self.embed = nn.Linear(input_features, hidden)
-        self.instruction = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(),
-                                         nn.Linear(hidden, hidden))
+        self.instruction = nn.Sequential(
+            nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden)
+        )
         self.norm = nn.LayerNorm(hidden)
         self.decode = nn.Linear(hidden, answer_features)
 
@@ -171,8 +174,7 @@ class AnswerUpdateCore(StepCore):
         - readout: ``y (B, F)``
     """
 
-    def __init__(self, input_features: int, answer_features: int, hidden: int,
-                 layers: int) -> None:
+    def __init__(self, input_features: int, answer_features: int, hidden: int, layers: int) -> None:
         super().__init__()
         self.answer_layer = nn.Linear(answer_features, hidden)
         self.input_layer = nn.Linear(input_features, hidden, bias=False)
@@ -223,5 +225,6 @@ def scratch_core(options: ProgrammaticConfig, task: Task) -> ScratchCore:
 def update_core(options: IterativeConfig, task: Task) -> AnswerUpdateCore:
     """The iterative feed-forward core for ``task``."""
     input_features, answer_features = _features(task, "iterative")
-    return AnswerUpdateCore(input_features, answer_features, options.hidden or MLP_WIDTH,
-                            options.layers)
+    return AnswerUpdateCore(
+        input_features, answer_features, options.hidden or MLP_WIDTH, options.layers
+    )

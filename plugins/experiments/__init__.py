@@ -23,7 +23,13 @@ def add_reproduce_command(parser: argparse.ArgumentParser) -> Callable[[argparse
 @hookimpl
 def irem_register_commands(register: Register) -> None:
     """Register ``irem reproduce`` and ``irem plot``."""
-    register("reproduce", add_reproduce_command,
-             help="train and evaluate solvers on tasks; tabulate against the paper")
-    register("plot", add_plot_command,
-             help="draw a run's training curves and its error against steps (PNG)")
+    register(
+        "reproduce",
+        add_reproduce_command,
+        help="train and evaluate solvers on tasks; tabulate against the paper",
+    )
+    register(
+        "plot",
+        add_plot_command,
+        help="draw a run's training curves and its error against steps (PNG)",
+    )

@@ -48,13 +48,25 @@ from irem_core.runs import TrainedRun, build_task, load_run, sized_task
 from irem_core.seeding import derive_seed
 from irem_core.trainer import train
 
-DEFAULT_TASKS: tuple[str, ...] = ("addition", "completion", "inverse", "shortest_path",
-                                  "connected_components", "edge_copy")
+DEFAULT_TASKS: tuple[str, ...] = (
+    "addition",
+    "completion",
+    "inverse",
+    "shortest_path",
+    "connected_components",
+    "edge_copy",
+)
 """The paper's six tasks: the matrix tasks of its tables (IREM, ICML 2022; IRED, ICML 2024,
 Table 1) and its three graph tasks."""
 
-DEFAULT_SOLVERS: tuple[str, ...] = ("irem", "feedforward", "recurrent", "iterative", "ponder",
-                                    "programmatic")
+DEFAULT_SOLVERS: tuple[str, ...] = (
+    "irem",
+    "feedforward",
+    "recurrent",
+    "iterative",
+    "ponder",
+    "programmatic",
+)
 DEFAULT_SIZES: tuple[int, ...] = (10, 15, 20, 25, 30)
 """Problem sizes of the size curve, for tasks that declare a size option (graph nodes)."""
 
@@ -79,6 +91,7 @@ VALIDATION = "validation"
 
 EVALUATION_FILE = "evaluation.json"
 SWEEP_FILE = "validation.json"
+
 
 def paper(task: str, *, plugins: Plugins) -> dict[str, Any]:
     """The paper's numbers ``task`` declares in its registration (meta ``paper``): ``source``,
@@ -132,8 +145,15 @@ def parse_scoped_override(text: str) -> tuple[str | None, str]:
     return scope.strip(), f"{plain_key}{equals}{value}"
 
 
-def run_config(key: RunKey, preset: str, overrides: Sequence[str], seed: int,
-               device: str | None, *, plugins: Plugins) -> RunConfig:
+def run_config(
+    key: RunKey,
+    preset: str,
+    overrides: Sequence[str],
+    seed: int,
+    device: str | None,
+    *,
+    plugins: Plugins,
+) -> RunConfig:
     """The config of one run: the task's preset for the solver, then the overrides that apply.
 
     Solvers registered with ``uses_start=False`` ignore the start ``y0``, so the replay buffer
@@ -141,8 +161,15 @@ def run_config(key: RunKey, preset: str, overrides: Sequence[str], seed: int,
     """
     scoped = [parse_scoped_override(text) for text in overrides]
     applying = [text for scope, text in scoped if scope in (None, key.task, key.solver)]
-    config = build_run_config(task=key.task, solver=key.solver, preset=preset,
-                              overrides=applying, seed=seed, device=device, plugins=plugins)
+    config = build_run_config(
+        task=key.task,
+        solver=key.solver,
+        preset=preset,
+        overrides=applying,
+        seed=seed,
+        device=device,
+        plugins=plugins,
+    )
     if not plugins.get("solver", key.solver).meta.get("uses_start", True):
         config = attrs.evolve(config, train=attrs.evolve(config.train, replay_batch_size=0))
     return config
@@ -154,9 +181,11 @@ def check_shared_evaluation(configs: dict[RunKey, RunConfig]) -> None:
     for key, config in configs.items():
         wanted = (unstructure(config.task), unstructure(config.eval))
         if shared.setdefault(key.task, wanted) != wanted:
-            raise IremError(f"the solvers of task {key.task!r} would be evaluated differently "
-                            f"({shared[key.task]} and {wanted}); a scoped --set that changes "
-                            "task or eval options must name the task, not a solver")
+            raise IremError(
+                f"the solvers of task {key.task!r} would be evaluated differently "
+                f"({shared[key.task]} and {wanted}); a scoped --set that changes "
+                "task or eval options must name the task, not a solver"
+            )
 
 
 def _plain(config: RunConfig) -> dict[str, Any]:
@@ -165,24 +194,31 @@ def _plain(config: RunConfig) -> dict[str, Any]:
 
 def _differences(saved: Any, wanted: Any, prefix: str = "") -> list[str]:
     if isinstance(saved, dict) and isinstance(wanted, dict):
-        return [difference for name in sorted(set(saved) | set(wanted))
-                for difference in _differences(saved.get(name), wanted.get(name),
-                                               f"{prefix}{name}.")]
+        return [
+            difference
+            for name in sorted(set(saved) | set(wanted))
+            for difference in _differences(saved.get(name), wanted.get(name), f"{prefix}{name}.")
+        ]
     return [] if saved == wanted else [f"{prefix.rstrip('.')} ({saved!r} there, {wanted!r} now)"]
 
 
-def _check_same_config(directory: Path, saved: dict[str, Any], wanted: dict[str, Any], *,
-                       plugins: Plugins) -> None:
+def _check_same_config(
+    directory: Path, saved: dict[str, Any], wanted: dict[str, Any], *, plugins: Plugins
+) -> None:
     """Refuse to reuse a run of another config; options added since it ran take defaults."""
     try:
         saved = _plain(structure(saved, RunConfig, plugins=plugins))
     except ConfigError as error:
-        raise IremError(f"{directory} holds a run whose config no longer loads ({error}). Delete "
-                        "that directory to redo it, or choose another --out") from None
+        raise IremError(
+            f"{directory} holds a run whose config no longer loads ({error}). Delete "
+            "that directory to redo it, or choose another --out"
+        ) from None
     differences = _differences(saved, wanted)
     if differences:
-        raise IremError(f"{directory} holds a run with another config: {'; '.join(differences)}. "
-                        "Delete that directory to redo it, or choose another --out")
+        raise IremError(
+            f"{directory} holds a run with another config: {'; '.join(differences)}. "
+            "Delete that directory to redo it, or choose another --out"
+        )
 
 
 def read_record_file(path: Path) -> dict[str, Any] | None:
@@ -200,8 +236,9 @@ def read_record_file(path: Path) -> dict[str, Any] | None:
     return record
 
 
-def finished_evaluation(directory: Path, config: RunConfig, sizes: Sequence[int], *,
-                        plugins: Plugins) -> dict[str, Any] | None:
+def finished_evaluation(
+    directory: Path, config: RunConfig, sizes: Sequence[int], *, plugins: Plugins
+) -> dict[str, Any] | None:
     """The saved record of a finished run of ``config`` in ``directory``, else ``None``.
 
     A record evaluated at other sizes than ``sizes`` is not finished (its run is evaluated
@@ -213,26 +250,37 @@ def finished_evaluation(directory: Path, config: RunConfig, sizes: Sequence[int]
     _check_same_config(directory, record["config"], _plain(config), plugins=plugins)
     wanted = [str(size) for size in size_curve_sizes(config.task.name, sizes, plugins=plugins)]
     has_nested = nested_strategy(config.task.name, plugins=plugins) is not None
-    if "error" not in record and (list(record["sizes"]) != wanted
-                                  or ("nested" in record) != has_nested):
+    if "error" not in record and (
+        list(record["sizes"]) != wanted or ("nested" in record) != has_nested
+    ):
         return None
     return record
 
 
-def ensure_trained(config: RunConfig, directory: Path, progress: bool, *,
-                   plugins: Plugins) -> dict[str, Any]:
+def ensure_trained(
+    config: RunConfig, directory: Path, progress: bool, *, plugins: Plugins
+) -> dict[str, Any]:
     """Train the run in ``directory`` to ``config.train.iterations``, resuming a checkpoint."""
     resume = (directory / CONFIG_FILE).is_file()
     if resume:
         record = read_record(directory)
         _check_same_config(directory, record["config"], _plain(config), plugins=plugins)
         if record["iteration"] >= config.train.iterations:
-            return {"iterations": record["iteration"], "wall_seconds": None, "final_loss": None,
-                    "resumed": True}
-    summary = train(config, directory, resume=resume, force=not resume, progress=progress,
-                    plugins=plugins)
-    return {"iterations": summary.iterations, "wall_seconds": summary.wall_seconds,
-            "final_loss": summary.final_loss, "resumed": resume}
+            return {
+                "iterations": record["iteration"],
+                "wall_seconds": None,
+                "final_loss": None,
+                "resumed": True,
+            }
+    summary = train(
+        config, directory, resume=resume, force=not resume, progress=progress, plugins=plugins
+    )
+    return {
+        "iterations": summary.iterations,
+        "wall_seconds": summary.wall_seconds,
+        "final_loss": summary.final_loss,
+        "resumed": resume,
+    }
 
 
 class ProblemSets:
@@ -261,21 +309,24 @@ class ProblemSets:
         """Seed of the starts ``y0`` used on ``case`` (``starts:<case>``, as ``irem eval``)."""
         return derive_seed(self.seed, f"starts:{case}")
 
-    def get(self, config: RunConfig, split: str, device: torch.device, *,
-            plugins: Plugins) -> tuple[Task, Problems]:
+    def get(
+        self, config: RunConfig, split: str, device: torch.device, *, plugins: Plugins
+    ) -> tuple[Task, Problems]:
         """The task (built by ``plugins``) and problems of ``split`` for ``config``'s task."""
         if (config.task.name, split) not in self._cache:
             self._cache[config.task.name, split] = self._draw(config, split, device, plugins)
         return self._cache[config.task.name, split]
 
-    def _draw(self, config: RunConfig, split: str, device: torch.device,
-              plugins: Plugins) -> tuple[Task, Problems]:
+    def _draw(
+        self, config: RunConfig, split: str, device: torch.device, plugins: Plugins
+    ) -> tuple[Task, Problems]:
         generator = torch.Generator().manual_seed(self.problem_seed(split))
         if split.startswith("size:"):
             task = sized_task(config.task, int(split.removeprefix("size:")), plugins=plugins)
             problems = task.sample("same", min(SIZE_PROBLEMS, config.eval.problems), generator)
-            return task, task.from_tensors({key: value.to(device)
-                                            for key, value in task.to_tensors(problems).items()})
+            return task, task.from_tensors(
+                {key: value.to(device) for key, value in task.to_tensors(problems).items()}
+            )
         task = build_task(config.task, plugins=plugins)
         distribution = "same" if split == VALIDATION else split
         tensors = task.to_tensors(task.sample(distribution, config.eval.problems, generator))
@@ -294,8 +345,14 @@ def nested_strategy(task: str, *, plugins: Plugins) -> str | None:
     return plugins.get("task", task).meta.get("nested")
 
 
-def evaluate_nested(run: TrainedRun, config: RunConfig, problem_sets: ProblemSets,
-                    strategy: str, *, plugins: Plugins) -> dict[str, Any]:
+def evaluate_nested(
+    run: TrainedRun,
+    config: RunConfig,
+    problem_sets: ProblemSets,
+    strategy: str,
+    *,
+    plugins: Plugins,
+) -> dict[str, Any]:
     """MSE after each of :data:`NESTED_DEPTH` composed operations on the ``same`` split.
 
     Every solver of a task gets the same operands and starts (seeded from the reproduction
@@ -303,36 +360,60 @@ def evaluate_nested(run: TrainedRun, config: RunConfig, problem_sets: ProblemSet
     """
     problems = min(NESTED_PROBLEMS, config.eval.problems)
     steps = max(config.eval.steps)
-    errors = nested_mse(run.solver, run.task, strategy, NESTED_DEPTH, "same", problems, steps,
-                        problem_sets.seed, run.device, plugins=plugins)
+    errors = nested_mse(
+        run.solver,
+        run.task,
+        strategy,
+        NESTED_DEPTH,
+        "same",
+        problems,
+        steps,
+        problem_sets.seed,
+        run.device,
+        plugins=plugins,
+    )
     return {"strategy": strategy, "problems": problems, "steps": steps, "mse": errors}
 
 
-def evaluate_run(config: RunConfig, directory: Path, problem_sets: ProblemSets,
-                 sizes: Sequence[int], *, plugins: Plugins) -> dict[str, Any]:
+def evaluate_run(
+    config: RunConfig,
+    directory: Path,
+    problem_sets: ProblemSets,
+    sizes: Sequence[int],
+    *,
+    plugins: Plugins,
+) -> dict[str, Any]:
     """Evaluate the trained run in ``directory`` on every split and size, and on nested
     problems where the task declares a strategy."""
     run = load_run(directory, config.device, plugins=plugins)
-    sized = [f"size:{size}" for size in size_curve_sizes(config.task.name, sizes,
-                                                         plugins=plugins)]
+    sized = [f"size:{size}" for size in size_curve_sizes(config.task.name, sizes, plugins=plugins)]
     cases = list(EVAL_SPLITS) + sized
     results: dict[str, Any] = {}
     for case in cases:
         task, problems = problem_sets.get(config, case, run.device, plugins=plugins)
         generator = torch.Generator(run.device).manual_seed(problem_sets.start_seed(case))
-        results[case] = evaluate(run.solver, task, problems, config.eval.steps, generator,
-                                 config.eval.batch_size).to_dict()
-    record = {"splits": {split: results[split] for split in EVAL_SPLITS},
-              "sizes": {case.removeprefix("size:"): results[case] for case in sized}}
+        results[case] = evaluate(
+            run.solver, task, problems, config.eval.steps, generator, config.eval.batch_size
+        ).to_dict()
+    record = {
+        "splits": {split: results[split] for split in EVAL_SPLITS},
+        "sizes": {case.removeprefix("size:"): results[case] for case in sized},
+    }
     strategy = nested_strategy(config.task.name, plugins=plugins)
     if strategy is not None:
         record["nested"] = evaluate_nested(run, config, problem_sets, strategy, plugins=plugins)
     return record
 
 
-def train_and_evaluate(config: RunConfig, directory: Path, problem_sets: ProblemSets,
-                       sizes: Sequence[int], progress: bool, *,
-                       plugins: Plugins) -> dict[str, Any]:
+def train_and_evaluate(
+    config: RunConfig,
+    directory: Path,
+    problem_sets: ProblemSets,
+    sizes: Sequence[int],
+    progress: bool,
+    *,
+    plugins: Plugins,
+) -> dict[str, Any]:
     """Train (or resume) one run, evaluate it, and save the record as ``evaluation.json``.
 
     A run whose training loss becomes NaN/Inf is recorded with its ``error`` instead of
@@ -344,9 +425,12 @@ def train_and_evaluate(config: RunConfig, directory: Path, problem_sets: Problem
         record: dict[str, Any] = {"config": _plain(config), "error": str(error)}
     else:
         evaluation_started = time.perf_counter()
-        record = {"config": _plain(config), "train": training,
-                  **evaluate_run(config, directory, problem_sets, sizes, plugins=plugins),
-                  "eval_seconds": time.perf_counter() - evaluation_started}
+        record = {
+            "config": _plain(config),
+            "train": training,
+            **evaluate_run(config, directory, problem_sets, sizes, plugins=plugins),
+            "eval_seconds": time.perf_counter() - evaluation_started,
+        }
     atomic_write(directory / EVALUATION_FILE, json_bytes(record))
     return record
 
@@ -363,8 +447,9 @@ def sweep_rates(config: RunConfig, factors: Sequence[float]) -> list[float]:
     return sorted({float(f"{config.train.lr * factor:.3g}") for factor in factors})
 
 
-def finished_validation(directory: Path, config: RunConfig, *,
-                        plugins: Plugins) -> dict[str, Any] | None:
+def finished_validation(
+    directory: Path, config: RunConfig, *, plugins: Plugins
+) -> dict[str, Any] | None:
     """The saved record of a finished sweep run of ``config`` in ``directory``, else ``None``."""
     record = read_record_file(directory / SWEEP_FILE)
     if record is None:
@@ -373,8 +458,14 @@ def finished_validation(directory: Path, config: RunConfig, *,
     return record
 
 
-def train_and_validate(config: RunConfig, directory: Path, problem_sets: ProblemSets,
-                       progress: bool, *, plugins: Plugins) -> dict[str, Any]:
+def train_and_validate(
+    config: RunConfig,
+    directory: Path,
+    problem_sets: ProblemSets,
+    progress: bool,
+    *,
+    plugins: Plugins,
+) -> dict[str, Any]:
     """Train (or resume) one sweep run and save its validation MSE as ``validation.json``.
 
     ``validation`` is the final-answer MSE on the validation problems at the largest test
@@ -389,8 +480,9 @@ def train_and_validate(config: RunConfig, directory: Path, problem_sets: Problem
         run = load_run(directory, config.device, plugins=plugins)
         task, problems = problem_sets.get(config, VALIDATION, run.device, plugins=plugins)
         generator = torch.Generator(run.device).manual_seed(problem_sets.start_seed(VALIDATION))
-        evaluation = evaluate(run.solver, task, problems, config.eval.steps, generator,
-                              config.eval.batch_size).to_dict()
+        evaluation = evaluate(
+            run.solver, task, problems, config.eval.steps, generator, config.eval.batch_size
+        ).to_dict()
         mse = evaluation["mse"][MIN_ENERGY]
         clean = not evaluation["nonfinite_problems"] and mse is not None and math.isfinite(mse)
         record["validation"] = mse if clean else None
@@ -401,8 +493,11 @@ def train_and_validate(config: RunConfig, directory: Path, problem_sets: Problem
 def chosen_rate(records: dict[float, dict[str, Any]]) -> float:
     """The rate whose sweep run has the lowest validation MSE; runs that diverged lose. When
     every run diverged, the smallest rate."""
-    scored = {lr: record["validation"] for lr, record in records.items()
-              if record["validation"] is not None}
+    scored = {
+        lr: record["validation"]
+        for lr, record in records.items()
+        if record["validation"] is not None
+    }
     return min(scored, key=scored.__getitem__) if scored else min(records)
 
 
@@ -426,26 +521,55 @@ def _problem_sets(out: Path, seed: int) -> ProblemSets:
     return ProblemSets(out, seed)
 
 
-def _sweep_job(config: dict[str, Any], directory: Path, out: Path, seed: int,
-               progress: bool, plugins: Plugins | None) -> dict[str, Any]:
+def _sweep_job(
+    config: dict[str, Any],
+    directory: Path,
+    out: Path,
+    seed: int,
+    progress: bool,
+    plugins: Plugins | None,
+) -> dict[str, Any]:
     """:func:`train_and_validate` with picklable arguments (for worker processes, which
     pass ``plugins=None``: the installed plugins)."""
     plugins = resolve_plugins(plugins)
-    return train_and_validate(structure(config, RunConfig, plugins=plugins), directory,
-                              _problem_sets(out, seed), progress, plugins=plugins)
+    return train_and_validate(
+        structure(config, RunConfig, plugins=plugins),
+        directory,
+        _problem_sets(out, seed),
+        progress,
+        plugins=plugins,
+    )
 
 
-def _evaluation_job(config: dict[str, Any], directory: Path, out: Path, seed: int,
-                    sizes: list[int], progress: bool, plugins: Plugins | None) -> dict[str, Any]:
+def _evaluation_job(
+    config: dict[str, Any],
+    directory: Path,
+    out: Path,
+    seed: int,
+    sizes: list[int],
+    progress: bool,
+    plugins: Plugins | None,
+) -> dict[str, Any]:
     """:func:`train_and_evaluate` with picklable arguments (for worker processes, which
     pass ``plugins=None``: the installed plugins)."""
     plugins = resolve_plugins(plugins)
-    return train_and_evaluate(structure(config, RunConfig, plugins=plugins), directory,
-                              _problem_sets(out, seed), sizes, progress, plugins=plugins)
+    return train_and_evaluate(
+        structure(config, RunConfig, plugins=plugins),
+        directory,
+        _problem_sets(out, seed),
+        sizes,
+        progress,
+        plugins=plugins,
+    )
 
 
-def _execute(calls: dict[Any, tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]], jobs: int,
-             bar: tqdm, progress: bool, plugins: Plugins) -> dict[Any, dict[str, Any]]:
+def _execute(
+    calls: dict[Any, tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]],
+    jobs: int,
+    bar: tqdm,
+    progress: bool,
+    plugins: Plugins,
+) -> dict[Any, dict[str, Any]]:
     """Run ``function(*arguments, progress, plugins)`` for every entry of ``calls``: in this
     process when ``jobs`` is 1, else in ``jobs`` worker processes with ``cpus // jobs`` torch
     threads each, which load the installed plugins (a :class:`Plugins` does not pickle).
@@ -459,10 +583,16 @@ def _execute(calls: dict[Any, tuple[Callable[..., dict[str, Any]], tuple[Any, ..
         return records
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(jobs, len(calls)), mp_context=context,
-                             initializer=torch.set_num_threads, initargs=(threads,)) as pool:
-        futures = {pool.submit(function, *arguments, False, None): name
-                   for name, (function, arguments) in calls.items()}
+    with ProcessPoolExecutor(
+        min(jobs, len(calls)),
+        mp_context=context,
+        initializer=torch.set_num_threads,
+        initargs=(threads,),
+    ) as pool:
+        futures = {
+            pool.submit(function, *arguments, False, None): name
+            for name, (function, arguments) in calls.items()
+        }
         for future in as_completed(futures):
             records[futures[future]] = future.result()
             bar.set_postfix_str(f"finished {futures[future]}")
@@ -470,8 +600,9 @@ def _execute(calls: dict[Any, tuple[Callable[..., dict[str, Any]], tuple[Any, ..
     return records
 
 
-def _check_arguments(seeds: Sequence[int], lr_factors: Sequence[float], sweep_fraction: float,
-                     jobs: int | None) -> None:
+def _check_arguments(
+    seeds: Sequence[int], lr_factors: Sequence[float], sweep_fraction: float, jobs: int | None
+) -> None:
     if not seeds or len(set(seeds)) != len(seeds):
         raise IremError(f"seeds must be distinct and at least one, got {list(seeds)}")
     if any(not (math.isfinite(factor) and factor > 0) for factor in lr_factors):
@@ -482,8 +613,9 @@ def _check_arguments(seeds: Sequence[int], lr_factors: Sequence[float], sweep_fr
         raise IremError(f"jobs must be positive, got {jobs}")
 
 
-def _check_selection(tasks: list[str], solvers: list[str], overrides: Sequence[str], *,
-                     plugins: Plugins) -> None:
+def _check_selection(
+    tasks: list[str], solvers: list[str], overrides: Sequence[str], *, plugins: Plugins
+) -> None:
     """Refuse repeated names and ``NAME:`` scopes that name no installed task or solver (a
     typo would silently apply to nothing)."""
     for kind, names in (("tasks", tasks), ("solvers", solvers)):
@@ -492,23 +624,35 @@ def _check_selection(tasks: list[str], solvers: list[str], overrides: Sequence[s
             raise IremError(f"--{kind} names {', '.join(repeated)} more than once")
     scopes = {scope for scope, _ in map(parse_scoped_override, overrides) if scope is not None}
     registries = plugins.registries
-    known = {component.name for kind in ("task", "solver")
-             for component in registries[kind].components()}
+    known = {
+        component.name for kind in ("task", "solver") for component in registries[kind].components()
+    }
     unknown = sorted(scopes - known)
     if unknown:
-        raise IremError(f"--set scope(s) {', '.join(unknown)} name no installed task or solver; "
-                        f"tasks: {', '.join(sorted(c.name for c in registries['task'].components()))}"
-                        f"; solvers: "
-                        f"{', '.join(sorted(c.name for c in registries['solver'].components()))}")
+        raise IremError(
+            f"--set scope(s) {', '.join(unknown)} name no installed task or solver; "
+            f"tasks: {', '.join(sorted(c.name for c in registries['task'].components()))}"
+            f"; solvers: "
+            f"{', '.join(sorted(c.name for c in registries['solver'].components()))}"
+        )
 
 
-def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = DEFAULT_TASKS,
-              solvers: Iterable[str] = DEFAULT_SOLVERS, overrides: Sequence[str] = (),
-              seeds: Sequence[int] = (0,), device: str | None = None,
-              sizes: Sequence[int] = DEFAULT_SIZES,
-              lr_factors: Sequence[float] = DEFAULT_LR_FACTORS,
-              sweep_fraction: float = DEFAULT_SWEEP_FRACTION, jobs: int | None = None,
-              progress: bool = True, plugins: Plugins | None = None) -> ReproduceSummary:
+def reproduce(
+    out: str | Path,
+    *,
+    preset: str = "quick",
+    tasks: Iterable[str] = DEFAULT_TASKS,
+    solvers: Iterable[str] = DEFAULT_SOLVERS,
+    overrides: Sequence[str] = (),
+    seeds: Sequence[int] = (0,),
+    device: str | None = None,
+    sizes: Sequence[int] = DEFAULT_SIZES,
+    lr_factors: Sequence[float] = DEFAULT_LR_FACTORS,
+    sweep_fraction: float = DEFAULT_SWEEP_FRACTION,
+    jobs: int | None = None,
+    progress: bool = True,
+    plugins: Plugins | None = None,
+) -> ReproduceSummary:
     """Sweep each solver's learning rate, train it with the best one for every seed, evaluate
     it on every task; write results into ``out``.
 
@@ -543,45 +687,108 @@ def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = 
     _check_arguments(seeds, lr_factors, sweep_fraction, jobs)
     _check_selection(tasks, solvers, overrides, plugins=plugins)
     keys = [RunKey(task, solver) for task in tasks for solver in solvers]
-    base = {key: run_config(key, preset, overrides, seeds[0], device, plugins=plugins)
-            for key in keys}
+    base = {
+        key: run_config(key, preset, overrides, seeds[0], device, plugins=plugins) for key in keys
+    }
     check_shared_evaluation(base)
     jobs = default_jobs(base.values()) if jobs is None else jobs
     rates = {key: sweep_rates(base[key], lr_factors) for key in keys} if lr_factors else {}
-    sweeps = {(key, lr): sweep_config(base[key], lr, sweep_fraction)
-              for key, key_rates in rates.items() for lr in key_rates}
-    bar = tqdm(total=len(sweeps) + len(keys) * len(seeds), desc=f"reproduce {preset}",
-               unit="run", disable=not progress, dynamic_ncols=True)
-    found_sweeps = {cell: finished_validation(cell[0].sweep_directory(out, cell[1]), config,
-                                              plugins=plugins)
-                    for cell, config in sweeps.items()}
+    sweeps = {
+        (key, lr): sweep_config(base[key], lr, sweep_fraction)
+        for key, key_rates in rates.items()
+        for lr in key_rates
+    }
+    bar = tqdm(
+        total=len(sweeps) + len(keys) * len(seeds),
+        desc=f"reproduce {preset}",
+        unit="run",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    found_sweeps = {
+        cell: finished_validation(cell[0].sweep_directory(out, cell[1]), config, plugins=plugins)
+        for cell, config in sweeps.items()
+    }
     validations = {cell: record for cell, record in found_sweeps.items() if record is not None}
     bar.update(len(validations))
-    validations.update(_execute(
-        {cell: (_sweep_job, (_plain(config), cell[0].sweep_directory(out, cell[1]), out,
-                             seeds[0]))
-         for cell, config in sweeps.items() if cell not in validations}, jobs, bar, progress,
-        plugins))
-    chosen = {key: chosen_rate({lr: validations[key, lr] for lr in rates[key]}) if rates
-              else base[key].train.lr for key in keys}
-    configs = {(key, seed): with_rate(run_config(key, preset, overrides, seed, device,
-                                                 plugins=plugins), chosen[key])
-               for key in keys for seed in seeds}
-    found_runs = {run: finished_evaluation(run[0].directory(out, run[1]), config, sizes,
-                                           plugins=plugins)
-                  for run, config in configs.items()}
+    validations.update(
+        _execute(
+            {
+                cell: (
+                    _sweep_job,
+                    (_plain(config), cell[0].sweep_directory(out, cell[1]), out, seeds[0]),
+                )
+                for cell, config in sweeps.items()
+                if cell not in validations
+            },
+            jobs,
+            bar,
+            progress,
+            plugins,
+        )
+    )
+    chosen = {
+        key: chosen_rate({lr: validations[key, lr] for lr in rates[key]})
+        if rates
+        else base[key].train.lr
+        for key in keys
+    }
+    configs = {
+        (key, seed): with_rate(
+            run_config(key, preset, overrides, seed, device, plugins=plugins), chosen[key]
+        )
+        for key in keys
+        for seed in seeds
+    }
+    found_runs = {
+        run: finished_evaluation(run[0].directory(out, run[1]), config, sizes, plugins=plugins)
+        for run, config in configs.items()
+    }
     records = {run: record for run, record in found_runs.items() if record is not None}
     bar.update(len(records))
     pending = [run for run in configs if run not in records]
-    records.update(_execute(
-        {run: (_evaluation_job, (_plain(configs[run]), run[0].directory(out, run[1]), out,
-                                 seeds[0], list(sizes)))
-         for run in pending}, jobs, bar, progress, plugins))
+    records.update(
+        _execute(
+            {
+                run: (
+                    _evaluation_job,
+                    (
+                        _plain(configs[run]),
+                        run[0].directory(out, run[1]),
+                        out,
+                        seeds[0],
+                        list(sizes),
+                    ),
+                )
+                for run in pending
+            },
+            jobs,
+            bar,
+            progress,
+            plugins,
+        )
+    )
     bar.close()
-    summary = ReproduceSummary(out, pending, [run for run in configs if run not in pending],
-                               chosen, time.perf_counter() - started)
-    results = results_document(preset, seeds, sizes, overrides, lr_factors, sweep_fraction,
-                               keys, records, validations, summary, plugins=plugins)
+    summary = ReproduceSummary(
+        out,
+        pending,
+        [run for run in configs if run not in pending],
+        chosen,
+        time.perf_counter() - started,
+    )
+    results = results_document(
+        preset,
+        seeds,
+        sizes,
+        overrides,
+        lr_factors,
+        sweep_fraction,
+        keys,
+        records,
+        validations,
+        summary,
+        plugins=plugins,
+    )
     atomic_write(out / "results.json", json_bytes(results))
     atomic_write(out / "results.md", results_markdown(results, plugins=plugins).encode())
     write_plots(out, results, plugins=plugins)
@@ -589,42 +796,81 @@ def reproduce(out: str | Path, *, preset: str = "quick", tasks: Iterable[str] = 
 
 
 def _environment() -> dict[str, Any]:
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "platform": platform.platform(), "processor": platform.processor(),
-            "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "processor": platform.processor(),
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
 def _joined(values: Iterable[Any]) -> str:
     return ",".join(f"{value:g}" if isinstance(value, float) else str(value) for value in values)
 
 
-def command_line(preset: str, tasks: list[str], solvers: list[str], seeds: Sequence[int],
-                 sizes: Sequence[int], overrides: Sequence[str], lr_factors: Sequence[float],
-                 sweep_fraction: float, out: Path) -> str:
+def command_line(
+    preset: str,
+    tasks: list[str],
+    solvers: list[str],
+    seeds: Sequence[int],
+    sizes: Sequence[int],
+    overrides: Sequence[str],
+    lr_factors: Sequence[float],
+    sweep_fraction: float,
+    out: Path,
+) -> str:
     """The ``irem reproduce`` command that gives these results."""
-    words = ["irem", "reproduce", "--preset", preset, "--tasks", ",".join(tasks),
-             "--solvers", ",".join(solvers), "--seeds", _joined(seeds),
-             "--sizes", _joined(sizes) or "''", "--lr-sweep", _joined(lr_factors) or "''",
-             "--sweep-fraction", f"{sweep_fraction:g}"]
+    words = [
+        "irem",
+        "reproduce",
+        "--preset",
+        preset,
+        "--tasks",
+        ",".join(tasks),
+        "--solvers",
+        ",".join(solvers),
+        "--seeds",
+        _joined(seeds),
+        "--sizes",
+        _joined(sizes) or "''",
+        "--lr-sweep",
+        _joined(lr_factors) or "''",
+        "--sweep-fraction",
+        f"{sweep_fraction:g}",
+    ]
     words += [word for override in overrides for word in ("--set", shlex.quote(override))]
     return " ".join(words + ["--out", shlex.quote(str(out))])
 
 
 def _seed_errors(records: dict[int, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
     """``{split: {seed: final-answer MSE}}``; ``None`` for a diverged run or NaN/Inf answers."""
-    return {split: {str(seed): None if "error" in record
-                    or record["splits"][split]["nonfinite_problems"]
-                    else record["splits"][split]["mse"][MIN_ENERGY]
-                    for seed, record in records.items()}
-            for split in EVAL_SPLITS}
+    return {
+        split: {
+            str(seed): None
+            if "error" in record or record["splits"][split]["nonfinite_problems"]
+            else record["splits"][split]["mse"][MIN_ENERGY]
+            for seed, record in records.items()
+        }
+        for split in EVAL_SPLITS
+    }
 
 
-def results_document(preset: str, seeds: list[int], sizes: Sequence[int],
-                     overrides: Sequence[str], lr_factors: Sequence[float],
-                     sweep_fraction: float, keys: list[RunKey],
-                     records: dict[tuple[RunKey, int], dict[str, Any]],
-                     validations: dict[tuple[RunKey, float], dict[str, Any]],
-                     summary: ReproduceSummary, *, plugins: Plugins) -> dict[str, Any]:
+def results_document(
+    preset: str,
+    seeds: list[int],
+    sizes: Sequence[int],
+    overrides: Sequence[str],
+    lr_factors: Sequence[float],
+    sweep_fraction: float,
+    keys: list[RunKey],
+    records: dict[tuple[RunKey, int], dict[str, Any]],
+    validations: dict[tuple[RunKey, float], dict[str, Any]],
+    summary: ReproduceSummary,
+    *,
+    plugins: Plugins,
+) -> dict[str, Any]:
     """The content of ``results.json``: per task and solver, the record of the first seed's
     run, the MSE of every seed (``seeds``), the chosen rate (``lr``) and the sweep's
     validation MSE per rate (``lr_sweep``)."""
@@ -633,31 +879,64 @@ def results_document(preset: str, seeds: list[int], sizes: Sequence[int],
     papers = {task: paper(task, plugins=plugins) for task in tasks}
 
     def cell(key: RunKey) -> dict[str, Any]:
-        return {**records[key, seeds[0]], "lr": summary.learning_rates[key],
-                "lr_sweep": {f"{lr:g}": record["validation"]
-                             for (swept, lr), record in validations.items() if swept == key},
-                "seeds": _seed_errors({seed: records[key, seed] for seed in seeds})}
+        return {
+            **records[key, seeds[0]],
+            "lr": summary.learning_rates[key],
+            "lr_sweep": {
+                f"{lr:g}": record["validation"]
+                for (swept, lr), record in validations.items()
+                if swept == key
+            },
+            "seeds": _seed_errors({seed: records[key, seed] for seed in seeds}),
+        }
 
     return {
-        "command": command_line(preset, tasks, solvers, seeds, sizes, overrides, lr_factors,
-                                sweep_fraction, summary.directory),
-        "preset": preset, "seed": seeds[0], "seeds": seeds, "tasks": tasks, "solvers": solvers,
-        "metric": MIN_ENERGY, "splits": list(EVAL_SPLITS),
-        "lr_factors": list(lr_factors), "sweep_fraction": sweep_fraction,
+        "command": command_line(
+            preset,
+            tasks,
+            solvers,
+            seeds,
+            sizes,
+            overrides,
+            lr_factors,
+            sweep_fraction,
+            summary.directory,
+        ),
+        "preset": preset,
+        "seed": seeds[0],
+        "seeds": seeds,
+        "tasks": tasks,
+        "solvers": solvers,
+        "metric": MIN_ENERGY,
+        "splits": list(EVAL_SPLITS),
+        "lr_factors": list(lr_factors),
+        "sweep_fraction": sweep_fraction,
         "sizes": {task: size_curve_sizes(task, sizes, plugins=plugins) for task in tasks},
         "wall_seconds": summary.wall_seconds,
-        "reused_runs": len(summary.reused), "environment": _environment(),
-        "runs": {task: {key.solver: cell(key) for key in keys if key.task == task}
-                 for task in tasks},
-        "paper": {"source": {task: papers[task]["source"] for task in tasks
-                             if "source" in papers[task]},
-                  "results": {solver: {task: papers[task]["results"][solver] for task in tasks
-                                       if solver in papers[task].get("results", {})}
-                              for solver in solvers},
-                  "size_curves": {task: papers[task]["size_curves"] for task in tasks
-                                  if "size_curves" in papers[task]},
-                  "nested_curves": {task: papers[task]["nested_curves"] for task in tasks
-                                    if "nested_curves" in papers[task]}},
+        "reused_runs": len(summary.reused),
+        "environment": _environment(),
+        "runs": {
+            task: {key.solver: cell(key) for key in keys if key.task == task} for task in tasks
+        },
+        "paper": {
+            "source": {task: papers[task]["source"] for task in tasks if "source" in papers[task]},
+            "results": {
+                solver: {
+                    task: papers[task]["results"][solver]
+                    for task in tasks
+                    if solver in papers[task].get("results", {})
+                }
+                for solver in solvers
+            },
+            "size_curves": {
+                task: papers[task]["size_curves"] for task in tasks if "size_curves" in papers[task]
+            },
+            "nested_curves": {
+                task: papers[task]["nested_curves"]
+                for task in tasks
+                if "nested_curves" in papers[task]
+            },
+        },
     }
 
 
@@ -668,8 +947,11 @@ def _number(value: float | None) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-            *("| " + " | ".join(row) + " |" for row in rows)]
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
 
 
 def _evaluation(run: dict[str, Any], group: str, case: str) -> dict[str, Any] | None:
@@ -714,8 +996,9 @@ def _size_cell(evaluation: dict[str, Any] | None, paper: float | None) -> str:
     return cell + (f" ({_number(paper)})" if paper is not None else "")
 
 
-def _any_evaluation(results: dict[str, Any], task: str, group: str,
-                    case: str) -> dict[str, Any] | None:
+def _any_evaluation(
+    results: dict[str, Any], task: str, group: str, case: str
+) -> dict[str, Any] | None:
     runs = results["runs"][task].values()
     return next((run[group][case] for run in runs if "error" not in run), None)
 
@@ -723,22 +1006,44 @@ def _any_evaluation(results: dict[str, Any], task: str, group: str,
 def _main_table(results: dict[str, Any], plugins: Plugins) -> list[str]:
     columns = [(task, split) for task in results["tasks"] for split in results["splits"]]
     header = ["solver"] + [f"{task} {split}" for task, split in columns]
-    scores = {(solver, task, split): _score(results["runs"][task][solver], split)
-              for solver in results["solvers"] for task, split in columns}
-    best = {(task, split): min((score for (_, t, s), score in scores.items()
-                                if (t, s) == (task, split) and score is not None), default=None)
-            for task, split in columns}
-    rows = [[solver] + [_cell(results["runs"][task][solver], split,
-                              paper(task, plugins=plugins).get("results", {})
-                              .get(solver, {}).get(split),
-                              scores[solver, task, split] is not None
-                              and scores[solver, task, split] == best[task, split])
-                        for task, split in columns]
-            for solver in results["solvers"]]
+    scores = {
+        (solver, task, split): _score(results["runs"][task][solver], split)
+        for solver in results["solvers"]
+        for task, split in columns
+    }
+    best = {
+        (task, split): min(
+            (
+                score
+                for (_, t, s), score in scores.items()
+                if (t, s) == (task, split) and score is not None
+            ),
+            default=None,
+        )
+        for task, split in columns
+    }
+    rows = [
+        [solver]
+        + [
+            _cell(
+                results["runs"][task][solver],
+                split,
+                paper(task, plugins=plugins).get("results", {}).get(solver, {}).get(split),
+                scores[solver, task, split] is not None
+                and scores[solver, task, split] == best[task, split],
+            )
+            for task, split in columns
+        ]
+        for solver in results["solvers"]
+    ]
     zero = [_any_evaluation(results, task, "splits", split) for task, split in columns]
-    rows.append(["zero predictor"] + [_number(None if evaluation is None
-                                              else evaluation["zero_predictor"])
-                                      for evaluation in zero])
+    rows.append(
+        ["zero predictor"]
+        + [
+            _number(None if evaluation is None else evaluation["zero_predictor"])
+            for evaluation in zero
+        ]
+    )
     return _table(header, rows)
 
 
@@ -751,10 +1056,16 @@ def _rate_table(results: dict[str, Any]) -> list[str]:
         row = [solver]
         for task in results["tasks"]:
             run = results["runs"][task][solver]
-            tried = [f"{rate}: {_number(error) if error is not None else 'diverged'}"
-                     for rate, error in run["lr_sweep"].items()]
-            row.append(", ".join(f"**{text}**" if float(text.partition(":")[0]) == run["lr"]
-                                 else text for text in tried))
+            tried = [
+                f"{rate}: {_number(error) if error is not None else 'diverged'}"
+                for rate, error in run["lr_sweep"].items()
+            ]
+            row.append(
+                ", ".join(
+                    f"**{text}**" if float(text.partition(":")[0]) == run["lr"] else text
+                    for text in tried
+                )
+            )
         rows.append(row)
     return _table(["solver", *results["tasks"]], rows)
 
@@ -772,20 +1083,37 @@ def _budget_table(results: dict[str, Any], task: str) -> list[str]:
         return ["Every solver diverged."]
     budgets = [key for key in reference["mse"] if key != MIN_ENERGY]
     splits, runs = results["splits"], results["runs"][task]
-    rows = [[solver] + [_number(_final(_evaluation(runs[solver], "splits", split), budget))
-                        for split in splits for budget in budgets]
-            + [_steps_used(_evaluation(runs[solver], "splits", split)) for split in splits]
-            for solver in results["solvers"]]
-    lines = _table(["solver"] + [f"{split} @{budget}" for split in splits for budget in budgets]
-                   + [f"{split} steps used" for split in splits], rows)
+    rows = [
+        [solver]
+        + [
+            _number(_final(_evaluation(runs[solver], "splits", split), budget))
+            for split in splits
+            for budget in budgets
+        ]
+        + [_steps_used(_evaluation(runs[solver], "splits", split)) for split in splits]
+        for solver in results["solvers"]
+    ]
+    lines = _table(
+        ["solver"]
+        + [f"{split} @{budget}" for split in splits for budget in budgets]
+        + [f"{split} steps used" for split in splits],
+        rows,
+    )
     for name in sorted(reference["metrics"]):
-        rows = [[solver] + [_number(None if evaluation is None
-                                    else evaluation["metrics"][name][MIN_ENERGY])
-                            for evaluation in (_evaluation(runs[solver], "splits", split)
-                                               for split in splits)]
-                for solver in results["solvers"]]
-        lines += ["", f"Task metric `{name}` of the final answer:", "",
-                  *_table(["solver"] + splits, rows)]
+        rows = [
+            [solver]
+            + [
+                _number(None if evaluation is None else evaluation["metrics"][name][MIN_ENERGY])
+                for evaluation in (_evaluation(runs[solver], "splits", split) for split in splits)
+            ]
+            for solver in results["solvers"]
+        ]
+        lines += [
+            "",
+            f"Task metric `{name}` of the final answer:",
+            "",
+            *_table(["solver"] + splits, rows),
+        ]
     return lines
 
 
@@ -795,13 +1123,23 @@ def _size_table(results: dict[str, Any], task: str, plugins: Plugins) -> list[st
         return []
     reference = paper(task, plugins=plugins).get("size_curves", {})
     runs = results["runs"][task]
-    rows = [[solver] + [_size_cell(_evaluation(runs[solver], "sizes", str(size)),
-                                   reference.get(solver, {}).get(size)) for size in sizes]
-            for solver in results["solvers"]]
+    rows = [
+        [solver]
+        + [
+            _size_cell(
+                _evaluation(runs[solver], "sizes", str(size)), reference.get(solver, {}).get(size)
+            )
+            for size in sizes
+        ]
+        for solver in results["solvers"]
+    ]
     reference_run = _any_evaluation(results, task, "sizes", str(sizes[0]))
     count = "?" if reference_run is None else reference_run["num_problems"]
-    return (["", f"Final-answer MSE by problem size ({count} problems each; paper in "
-             "brackets):", ""] + _table(["solver"] + [f"n={size}" for size in sizes], rows))
+    return [
+        "",
+        f"Final-answer MSE by problem size ({count} problems each; paper in brackets):",
+        "",
+    ] + _table(["solver"] + [f"n={size}" for size in sizes], rows)
 
 
 def _nested_table(results: dict[str, Any], task: str, plugins: Plugins) -> list[str]:
@@ -811,17 +1149,32 @@ def _nested_table(results: dict[str, Any], task: str, plugins: Plugins) -> list[
         return []
     depths = range(1, len(nested["mse"]) + 1)
     reference = paper(task, plugins=plugins).get("nested_curves", {})
-    rows = [[solver] + ["diverged" if "nested" not in runs[solver] else
-                        _number(runs[solver]["nested"]["mse"][depth - 1])
-                        + (f" ({_number(reference[solver][depth])})"
-                           if depth in reference.get(solver, {}) else "")
-                        for depth in depths]
-            for solver in results["solvers"]]
-    return (["", f"Nested problems (`{nested['strategy']}`, {nested['problems']} problems, "
-             f"{nested['steps']} steps per operation, predicted results fed back): MSE after "
-             "each composed operation; paper in brackets:", ""]
-            + _table(["solver"] + [str(depth) for depth in depths], rows)
-            + ["", f"![error vs composed operations](nested_{task}.png)"])
+    rows = [
+        [solver]
+        + [
+            "diverged"
+            if "nested" not in runs[solver]
+            else _number(runs[solver]["nested"]["mse"][depth - 1])
+            + (
+                f" ({_number(reference[solver][depth])})"
+                if depth in reference.get(solver, {})
+                else ""
+            )
+            for depth in depths
+        ]
+        for solver in results["solvers"]
+    ]
+    return (
+        [
+            "",
+            f"Nested problems (`{nested['strategy']}`, {nested['problems']} problems, "
+            f"{nested['steps']} steps per operation, predicted results fed back): MSE after "
+            "each composed operation; paper in brackets:",
+            "",
+        ]
+        + _table(["solver"] + [str(depth) for depth in depths], rows)
+        + ["", f"![error vs composed operations](nested_{task}.png)"]
+    )
 
 
 def _timing_table(results: dict[str, Any]) -> list[str]:
@@ -833,9 +1186,16 @@ def _timing_table(results: dict[str, Any]) -> list[str]:
                 rows.append([task, solver, "—", "—", "—", run["error"]])
                 continue
             training = run["train"]
-            rows.append([task, solver, str(training["iterations"]),
-                         _number(training["wall_seconds"]), _number(run["eval_seconds"]),
-                         _number(training["final_loss"])])
+            rows.append(
+                [
+                    task,
+                    solver,
+                    str(training["iterations"]),
+                    _number(training["wall_seconds"]),
+                    _number(run["eval_seconds"]),
+                    _number(training["final_loss"]),
+                ]
+            )
     return _table(["task", "solver", "iterations", "train s", "eval s", "final loss"], rows)
 
 
@@ -845,11 +1205,14 @@ def results_markdown(results: dict[str, Any], *, plugins: Plugins) -> str:
     environment = results["environment"]
     sources = "; ".join(f"{task}: {source}" for task, source in results["paper"]["source"].items())
     lines = [
-        f"# irem reproduce --preset {results['preset']}", "",
-        f"`{results['command']}`", "",
+        f"# irem reproduce --preset {results['preset']}",
+        "",
+        f"`{results['command']}`",
+        "",
         f"Seeds {_joined(results['seeds'])}; {environment['platform']}, {environment['cpus']} CPUs, "
         f"torch {environment['torch']}; wall time of the last call "
-        f"{results['wall_seconds']:.0f} s ({results['reused_runs']} finished runs reused).", "",
+        f"{results['wall_seconds']:.0f} s ({results['reused_runs']} finished runs reused).",
+        "",
         "Element-wise MSE of each solver's final answer (the `min_energy` column of `irem "
         "eval`: each problem's lowest-energy iterate for IREM, the last iterate for solvers "
         "without an energy, which for a halting solver such as PonderNet is its halting "
@@ -857,26 +1220,40 @@ def results_markdown(results: dict[str, Any], *, plugins: Plugins) -> str:
         f"brackets ({sources}). With several seeds: mean ± standard deviation over them. "
         "Bold: our best in the column; †: some problems gave NaN/Inf answers (no number, "
         "never bold); diverged: the training loss became NaN/Inf. The paper used 20×20 "
-        "matrices; presets other than `paper` may not.", "",
-        *_main_table(results, plugins), "",
-        "## Learning rates", "",
+        "matrices; presets other than `paper` may not.",
+        "",
+        *_main_table(results, plugins),
+        "",
+        "## Learning rates",
+        "",
         "The same protocol for every solver, IREM included: short runs "
         f"({results['sweep_fraction']:g} of the iterations, same schedule) at the preset's "
-        "learning rate times " + (", ".join(f"{factor:.3g}" for factor in results["lr_factors"])
-                                  or "nothing") + ", then the full runs at the rate with the "
+        "learning rate times "
+        + (", ".join(f"{factor:.3g}" for factor in results["lr_factors"]) or "nothing")
+        + ", then the full runs at the rate with the "
         "lowest validation MSE (final answers on problems of the `same` distribution drawn "
         "from their own seed, never the test sets). Validation MSE per rate; the chosen rate "
-        "in bold:", "",
-        *_rate_table(results), "",
-        f"## Error at each step budget (seed {results['seed']})", "",
+        "in bold:",
+        "",
+        *_rate_table(results),
+        "",
+        f"## Error at each step budget (seed {results['seed']})",
+        "",
         "MSE after `@b` steps (IREM: its iterate `b`; a halting solver: its answer with "
         "budget `b`); steps used: mean (95th percentile) over problems at the largest budget.",
         "",
     ]
     for task in results["tasks"]:
-        lines += [f"### {task}", "", *_budget_table(results, task),
-                  *_size_table(results, task, plugins), *_nested_table(results, task, plugins), "",
-                  f"![error vs steps](error_vs_steps_{task}.png)", ""]
+        lines += [
+            f"### {task}",
+            "",
+            *_budget_table(results, task),
+            *_size_table(results, task, plugins),
+            *_nested_table(results, task, plugins),
+            "",
+            f"![error vs steps](error_vs_steps_{task}.png)",
+            "",
+        ]
         if results["sizes"].get(task):
             lines += [f"![error vs size](size_curve_{task}.png)", ""]
     lines += [f"## Runs (seed {results['seed']})", "", *_timing_table(results), ""]
@@ -892,11 +1269,15 @@ def write_plots(out: Path, results: dict[str, Any], *, plugins: Plugins) -> None
     """
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("irem reproduce: matplotlib is not installed, so no plots were written "
-              "(pip install 'irem[plot]')", file=sys.stderr)
+        print(
+            "irem reproduce: matplotlib is not installed, so no plots were written "
+            "(pip install 'irem[plot]')",
+            file=sys.stderr,
+        )
         return
     for task in results["tasks"]:
         runs = {solver: run for solver, run in results["runs"][task].items() if "error" not in run}
@@ -920,16 +1301,32 @@ def write_plots(out: Path, results: dict[str, Any], *, plugins: Plugins) -> None
             _plot_nested_curve(plt, out, task, runs, plugins)
 
 
-def _plot_size_curve(plt: Any, out: Path, task: str, sizes: list[int],
-                     runs: dict[str, dict[str, Any]], plugins: Plugins) -> None:
+def _plot_size_curve(
+    plt: Any,
+    out: Path,
+    task: str,
+    sizes: list[int],
+    runs: dict[str, dict[str, Any]],
+    plugins: Plugins,
+) -> None:
     figure, axis = plt.subplots(figsize=(8, 4))
     for solver, run in runs.items():
-        line, = axis.plot(sizes, [run["sizes"][str(size)]["mse"][MIN_ENERGY] for size in sizes],
-                          marker="o", label=solver)
+        (line,) = axis.plot(
+            sizes,
+            [run["sizes"][str(size)]["mse"][MIN_ENERGY] for size in sizes],
+            marker="o",
+            label=solver,
+        )
         reference = paper(task, plugins=plugins).get("size_curves", {}).get(solver)
         if reference:
-            axis.plot(list(reference), list(reference.values()), linestyle="--", marker="x",
-                      color=line.get_color(), label=f"{solver} (paper)")
+            axis.plot(
+                list(reference),
+                list(reference.values()),
+                linestyle="--",
+                marker="x",
+                color=line.get_color(),
+                label=f"{solver} (paper)",
+            )
     axis.set(title=f"{task}: error vs problem size", xlabel="size", ylabel="MSE", yscale="log")
     axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
     figure.tight_layout()
@@ -937,18 +1334,30 @@ def _plot_size_curve(plt: Any, out: Path, task: str, sizes: list[int],
     plt.close(figure)
 
 
-def _plot_nested_curve(plt: Any, out: Path, task: str, runs: dict[str, dict[str, Any]],
-                       plugins: Plugins) -> None:
+def _plot_nested_curve(
+    plt: Any, out: Path, task: str, runs: dict[str, dict[str, Any]], plugins: Plugins
+) -> None:
     figure, axis = plt.subplots(figsize=(8, 4))
     for solver, run in runs.items():
         errors = run["nested"]["mse"]
-        line, = axis.plot(range(1, len(errors) + 1), errors, marker="o", label=solver)
+        (line,) = axis.plot(range(1, len(errors) + 1), errors, marker="o", label=solver)
         reference = paper(task, plugins=plugins).get("nested_curves", {}).get(solver)
         if reference:
-            axis.plot(list(reference), list(reference.values()), linestyle="none", marker="x",
-                      markersize=9, color=line.get_color(), label=f"{solver} (paper)")
-    axis.set(title=f"{task}: error vs composed operations", xlabel="composed operations",
-             ylabel="MSE", yscale="log")
+            axis.plot(
+                list(reference),
+                list(reference.values()),
+                linestyle="none",
+                marker="x",
+                markersize=9,
+                color=line.get_color(),
+                label=f"{solver} (paper)",
+            )
+    axis.set(
+        title=f"{task}: error vs composed operations",
+        xlabel="composed operations",
+        ylabel="MSE",
+        yscale="log",
+    )
     axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
     figure.tight_layout()
     figure.savefig(out / f"nested_{task}.png", dpi=120)
@@ -962,26 +1371,31 @@ def _names(text: str) -> list[str]:
     return names
 
 
-def _number_list(kind: Callable[[str], Any], valid: Callable[[Any], bool],
-                 description: str) -> Callable[[str], list[Any]]:
+def _number_list(
+    kind: Callable[[str], Any], valid: Callable[[Any], bool], description: str
+) -> Callable[[str], list[Any]]:
     """An argparse type for comma-separated numbers that each pass ``valid`` ('' is none)."""
+
     def parse(text: str) -> list[Any]:
         try:
             values = [kind(part) for part in text.split(",") if part.strip()]
         except ValueError:
             values = None
         if values is None or not all(valid(value) for value in values):
-            raise argparse.ArgumentTypeError(f"expected comma-separated {description}, got "
-                                             f"{text!r}")
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated {description}, got {text!r}"
+            )
         return values
+
     return parse
 
 
 positive_sizes = _number_list(int, lambda size: size > 0, "positive integers")
 """Parse comma-separated positive sizes (argparse type of ``--sizes``)."""
-_seeds = _number_list(int, lambda seed: 0 <= seed < 2 ** 63, "non-negative integers")
-_factors = _number_list(float, lambda factor: math.isfinite(factor) and factor > 0,
-                        "positive numbers")
+_seeds = _number_list(int, lambda seed: 0 <= seed < 2**63, "non-negative integers")
+_factors = _number_list(
+    float, lambda factor: math.isfinite(factor) and factor > 0, "positive numbers"
+)
 
 
 def _fraction(text: str) -> float:
@@ -996,46 +1410,96 @@ def _fraction(text: str) -> float:
 
 def add_reproduce_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``irem reproduce``."""
-    parser.add_argument("--preset", default="quick", help="the tasks' preset: quick, fast or paper "
-                        "(default: quick)")
-    parser.add_argument("--tasks", type=_names, default=list(DEFAULT_TASKS),
-                        help=f"comma-separated tasks (default: {','.join(DEFAULT_TASKS)})")
-    parser.add_argument("--solvers", type=_names, default=list(DEFAULT_SOLVERS),
-                        help=f"comma-separated solvers (default: {','.join(DEFAULT_SOLVERS)})")
-    parser.add_argument("--out", required=True, type=Path,
-                        help="output directory; finished runs in it are reused")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="[NAME:]KEY=VALUE",
-                        help="override a config field of every run, or with NAME: only of the "
-                             "runs of that task or solver (repeatable)")
-    parser.add_argument("--sizes", type=positive_sizes, default=list(DEFAULT_SIZES),
-                        help="sizes of the size curve for sized tasks, e.g. 10,15,20 ('' for none; "
-                             f"default: {','.join(map(str, DEFAULT_SIZES))})")
-    parser.add_argument("--seeds", "--seed", dest="seeds", type=_seeds, default=[0],
-                        help="comma-separated training seeds of the full runs; the sweep and "
-                             "the evaluation problems use the first (default: 0)")
-    parser.add_argument("--lr-sweep", dest="lr_factors", type=_factors,
-                        default=list(DEFAULT_LR_FACTORS), metavar="FACTORS",
-                        help="factors of the preset's learning rate that every solver tries in "
-                             "short runs before its full runs ('' for none; default: "
-                             f"{_joined(f'{factor:.3g}' for factor in DEFAULT_LR_FACTORS)})")
-    parser.add_argument("--sweep-fraction", type=_fraction, default=DEFAULT_SWEEP_FRACTION,
-                        help="length of a sweep run as a fraction of the full run's iterations "
-                             f"(default: {DEFAULT_SWEEP_FRACTION:g})")
+    parser.add_argument(
+        "--preset", default="quick", help="the tasks' preset: quick, fast or paper (default: quick)"
+    )
+    parser.add_argument(
+        "--tasks",
+        type=_names,
+        default=list(DEFAULT_TASKS),
+        help=f"comma-separated tasks (default: {','.join(DEFAULT_TASKS)})",
+    )
+    parser.add_argument(
+        "--solvers",
+        type=_names,
+        default=list(DEFAULT_SOLVERS),
+        help=f"comma-separated solvers (default: {','.join(DEFAULT_SOLVERS)})",
+    )
+    parser.add_argument(
+        "--out", required=True, type=Path, help="output directory; finished runs in it are reused"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="[NAME:]KEY=VALUE",
+        help="override a config field of every run, or with NAME: only of the "
+        "runs of that task or solver (repeatable)",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=positive_sizes,
+        default=list(DEFAULT_SIZES),
+        help="sizes of the size curve for sized tasks, e.g. 10,15,20 ('' for none; "
+        f"default: {','.join(map(str, DEFAULT_SIZES))})",
+    )
+    parser.add_argument(
+        "--seeds",
+        "--seed",
+        dest="seeds",
+        type=_seeds,
+        default=[0],
+        help="comma-separated training seeds of the full runs; the sweep and "
+        "the evaluation problems use the first (default: 0)",
+    )
+    parser.add_argument(
+        "--lr-sweep",
+        dest="lr_factors",
+        type=_factors,
+        default=list(DEFAULT_LR_FACTORS),
+        metavar="FACTORS",
+        help="factors of the preset's learning rate that every solver tries in "
+        "short runs before its full runs ('' for none; default: "
+        f"{_joined(f'{factor:.3g}' for factor in DEFAULT_LR_FACTORS)})",
+    )
+    parser.add_argument(
+        "--sweep-fraction",
+        type=_fraction,
+        default=DEFAULT_SWEEP_FRACTION,
+        help="length of a sweep run as a fraction of the full run's iterations "
+        f"(default: {DEFAULT_SWEEP_FRACTION:g})",
+    )
     parser.add_argument("--device", help="cpu, cuda, ... (default: cpu)")
-    parser.add_argument("--jobs", type=int, help="runs trained at once, each in its own process "
-                        "(default: one per CPU core up to 4 on CPU, 1 on an accelerator)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        help="runs trained at once, each in its own process "
+        "(default: one per CPU core up to 4 on CPU, 1 on an accelerator)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """``irem reproduce``."""
-    summary = reproduce(args.out, preset=args.preset, tasks=args.tasks, solvers=args.solvers,
-                        overrides=args.overrides, seeds=args.seeds, device=args.device,
-                        sizes=args.sizes, lr_factors=args.lr_factors,
-                        sweep_fraction=args.sweep_fraction, jobs=args.jobs,
-                        progress=not args.no_progress, plugins=args.plugins)
-    print(f"{len(summary.trained)} runs trained and evaluated, {len(summary.reused)} reused "
-          f"(besides the learning-rate sweep), in "
-          f"{summary.wall_seconds:.0f} s; results in {summary.directory / 'results.md'}")
+    summary = reproduce(
+        args.out,
+        preset=args.preset,
+        tasks=args.tasks,
+        solvers=args.solvers,
+        overrides=args.overrides,
+        seeds=args.seeds,
+        device=args.device,
+        sizes=args.sizes,
+        lr_factors=args.lr_factors,
+        sweep_fraction=args.sweep_fraction,
+        jobs=args.jobs,
+        progress=not args.no_progress,
+        plugins=args.plugins,
+    )
+    print(
+        f"{len(summary.trained)} runs trained and evaluated, {len(summary.reused)} reused "
+        f"(besides the learning-rate sweep), in "
+        f"{summary.wall_seconds:.0f} s; results in {summary.directory / 'results.md'}"
+    )
     return 0

@@ -31,8 +31,16 @@ solves 64 graphs at a time: up to n = 30 that keeps every ``(E, 128)`` activatio
 glibc's 32 MB mmap ceiling; bigger chunks spend most of their time in page faults."""
 
 QUICK_PRESET: dict[str, Any] = {
-    "train": {"iterations": 1000, "batch_size": 128, "replay_batch_size": 8, "steps": 5,
-              "lr": 3e-4, "eval_every": 250, "checkpoint_every": 250, "log_every": 50},
+    "train": {
+        "iterations": 1000,
+        "batch_size": 128,
+        "replay_batch_size": 8,
+        "steps": 5,
+        "lr": 3e-4,
+        "eval_every": 250,
+        "checkpoint_every": 250,
+        "log_every": 50,
+    },
     "eval": {"steps": [10, 20, 40], "problems": 500, "batch_size": 64},
     "solvers": {"irem": {"energy": {"name": "gine"}, "optimizer": {"name": "gd"}}},
 }
@@ -40,18 +48,30 @@ QUICK_PRESET: dict[str, Any] = {
 1,000 iterations at lr 3e-4; beats the trivial predictors on ``same`` and ``harder`` (see
 docs/graph.md)."""
 
+
 def fast_preset(self_pair_input: bool = False) -> dict[str, Any]:
     """The ``fast`` preset; ``self_pair_input`` gives every solver the self-pair edge flag."""
-    graph_options = {"aggregation": "mean", **({"self_pair_input": True} if self_pair_input
-                                                else {})}
+    graph_options = {
+        "aggregation": "mean",
+        **({"self_pair_input": True} if self_pair_input else {}),
+    }
     return {
-        "train": {"iterations": 3000, "replay_batch_size": 32, "steps": 5, "lr": 1e-3,
-                  "lr_warmup": 100, "lr_decay": "cosine", "lr_final": 0.01, "eval_every": 500,
-                  "checkpoint_every": 250},
+        "train": {
+            "iterations": 3000,
+            "replay_batch_size": 32,
+            "steps": 5,
+            "lr": 1e-3,
+            "lr_warmup": 100,
+            "lr_decay": "cosine",
+            "lr_final": 0.01,
+            "eval_every": 500,
+            "checkpoint_every": 250,
+        },
         "eval": {"steps": [10, 20, 40], "batch_size": 64},
-        "solvers": {"irem": {"energy": {"name": "gine", **graph_options},
-                             "optimizer": {"name": "gd"}},
-                    **{baseline: dict(graph_options) for baseline in BASELINES}},
+        "solvers": {
+            "irem": {"energy": {"name": "gine", **graph_options}, "optimizer": {"name": "gd"}},
+            **{baseline: dict(graph_options) for baseline in BASELINES},
+        },
     }
 
 
@@ -73,8 +93,10 @@ COMPONENTS_PRESETS = {**PRESETS, "fast": fast_preset(self_pair_input=True)}
 SHORTEST_PATH_PAPER: dict[str, Any] = {
     "source": "the IREM project-page figure, read off the plot (±0.01)",
     "results": {"irem": {"same": 0.025, "harder": 0.04}},
-    "size_curves": {"irem": {10: 0.025, 15: 0.04, 20: 0.055, 25: 0.065, 30: 0.08},
-                    "recurrent": {20: 0.48, 30: 2.5}},
+    "size_curves": {
+        "irem": {10: 0.025, 15: 0.04, 20: 0.055, 25: 0.065, 30: 0.08},
+        "recurrent": {20: 0.48, 30: 2.5},
+    },
 }
 """The paper's shortest-path numbers (meta ``paper``): MSE at n = 10 / 15 and against size."""
 
@@ -83,12 +105,33 @@ SHORTEST_PATH_PAPER: dict[str, Any] = {
 def irem_register_tasks(register: Register) -> None:
     """Register ``edge_copy``, ``connected_components`` and ``shortest_path`` (with the
     paper's numbers; the paper reports none for the other two)."""
-    register("edge_copy", EdgeCopyTask, config=GraphConfig, domain="graph", presets=PRESETS,
-             size_option="nodes", paper={})
-    register("connected_components", ConnectedComponentsTask, config=GraphConfig,
-             domain="graph", presets=COMPONENTS_PRESETS, size_option="nodes", paper={})
-    register("shortest_path", ShortestPathTask, config=GraphConfig, domain="graph",
-             presets=PRESETS, size_option="nodes", paper=SHORTEST_PATH_PAPER)
+    register(
+        "edge_copy",
+        EdgeCopyTask,
+        config=GraphConfig,
+        domain="graph",
+        presets=PRESETS,
+        size_option="nodes",
+        paper={},
+    )
+    register(
+        "connected_components",
+        ConnectedComponentsTask,
+        config=GraphConfig,
+        domain="graph",
+        presets=COMPONENTS_PRESETS,
+        size_option="nodes",
+        paper={},
+    )
+    register(
+        "shortest_path",
+        ShortestPathTask,
+        config=GraphConfig,
+        domain="graph",
+        presets=PRESETS,
+        size_option="nodes",
+        paper=SHORTEST_PATH_PAPER,
+    )
 
 
 @hookimpl

@@ -85,8 +85,9 @@ class CompleteGraphs:
 
     def graph_batch(self, edge_attr: Tensor) -> GraphBatch:
         """These graphs with edge inputs ``edge_attr (E, 1)``."""
-        return GraphBatch(self.edge_index, edge_attr, self.batch, self.ptr, self.nodes,
-                          self.node_bound)
+        return GraphBatch(
+            self.edge_index, edge_attr, self.batch, self.ptr, self.nodes, self.node_bound
+        )
 
 
 def edge_inputs(graphs: GraphBatch, self_pair_input: bool) -> Tensor:
@@ -122,8 +123,17 @@ def complete_graphs(nodes: Tensor, node_bound: int) -> CompleteGraphs:
     ptr[1:] = nodes.cumsum(0)
     offset = ptr[edge_graph]
     batch = torch.repeat_interleave(torch.arange(nodes.shape[0], device=nodes.device), nodes)
-    return CompleteGraphs(nodes, node_bound, torch.stack([source + offset, target + offset]),
-                          edge_graph, source, target, slot, batch, ptr)
+    return CompleteGraphs(
+        nodes,
+        node_bound,
+        torch.stack([source + offset, target + offset]),
+        edge_graph,
+        source,
+        target,
+        slot,
+        batch,
+        ptr,
+    )
 
 
 def edge_slots(graphs: GraphBatch) -> Tensor:

@@ -15,8 +15,9 @@ from irem_core.protocols import Task
 
 def _even(instance: object, attribute: attrs.Attribute, value: int) -> None:
     if value % 2:
-        raise ValueError(f"'{attribute.name}' must be even (half embeds the input, half the "
-                         f"answer), got {value}")
+        raise ValueError(
+            f"'{attribute.name}' must be even (half embeds the input, half the answer), got {value}"
+        )
 
 
 @attrs.define

@@ -75,8 +75,10 @@ class GineEnergy(nn.Module):
     def __init__(self, options: GineEnergyConfig, task: Task) -> None:
         super().__init__()
         if getattr(task, "domain", None) != "graph" or getattr(task, "answer_features", None) != 1:
-            raise IremError(f"energy model 'gine' needs a graph task with one answer feature per "
-                            f"edge; {type(task).__name__} is not one")
+            raise IremError(
+                f"energy model 'gine' needs a graph task with one answer feature per "
+                f"edge; {type(task).__name__} is not one"
+            )
         hidden, half = options.hidden, options.hidden // 2
         self.self_pair_input = options.self_pair_input
         self.activation = options.activation
@@ -84,11 +86,14 @@ class GineEnergy(nn.Module):
         self.answer_embedding = nn.Linear(1, half)
         widths = [1] + [hidden] * options.layers
         self.edge_projections = nn.ModuleList(nn.Linear(hidden, width) for width in widths[:-1])
-        self.convolutions = nn.ModuleList(GINEConv(nn.Linear(width, hidden), aggr=options.aggregation)
-                                          for width in widths[:-1])
-        self.readout = nn.Sequential(nn.Linear(hidden, hidden),
-                                     nn.ReLU() if options.activation == "relu" else nn.SiLU(),
-                                     nn.Linear(hidden, 1))
+        self.convolutions = nn.ModuleList(
+            GINEConv(nn.Linear(width, hidden), aggr=options.aggregation) for width in widths[:-1]
+        )
+        self.readout = nn.Sequential(
+            nn.Linear(hidden, hidden),
+            nn.ReLU() if options.activation == "relu" else nn.SiLU(),
+            nn.Linear(hidden, 1),
+        )
 
     def encode(self, inputs: GraphBatch) -> GineContext:
         """Precompute every layer's answer-independent edge term (see the class docstring)."""
@@ -106,15 +111,20 @@ class GineEnergy(nn.Module):
     def select(self, context: GineContext, problems: Tensor) -> GineContext:
         """The context of graphs ``problems`` only (sorted ``(G',)``), for per-problem halting."""
         graphs, edges = select_graphs(context.graphs, problems)
-        return GineContext(graphs, context.nodes.new_zeros(graphs.batch.shape[0], 1),
-                           [offset[edges] for offset in context.edge_offsets], context.edge_slopes)
+        return GineContext(
+            graphs,
+            context.nodes.new_zeros(graphs.batch.shape[0], 1),
+            [offset[edges] for offset in context.edge_offsets],
+            context.edge_slopes,
+        )
 
     def forward(self, context: GineContext, answer: Tensor) -> Tensor:
         """Energies ``(G,)`` of per-edge answers ``(E, 1)``."""
         graphs, hidden = context.graphs, context.nodes
         if self.activation == "relu":
-            for convolution, offset, slope in zip(self.convolutions, context.edge_offsets,
-                                                  context.edge_slopes):
+            for convolution, offset, slope in zip(
+                self.convolutions, context.edge_offsets, context.edge_slopes
+            ):
                 edge_features = torch.addcmul(offset, answer, slope)
                 hidden = convolution(hidden, graphs.edge_index, edge_features)
         else:
@@ -122,8 +132,9 @@ class GineEnergy(nn.Module):
         pooled = global_max_pool(hidden, graphs.batch, size=graphs.num_graphs)
         return self.readout(pooled).squeeze(-1)
 
-    def energy_and_gradient(self, context: GineContext,
-                            answer: Tensor) -> tuple[Tensor, Tensor] | None:
+    def energy_and_gradient(
+        self, context: GineContext, answer: Tensor
+    ) -> tuple[Tensor, Tensor] | None:
         r"""Energies ``(G,)`` and ``∇_y E``, ``(E, 1)``, backpropagated by hand (the
         :class:`~irem_core.protocols.GradientEnergy` capability), for every aggregation and
         both activations.
@@ -161,8 +172,10 @@ class GineEnergy(nn.Module):
         activated = activate(readout)
         energies = last(activated).squeeze(-1)
         first, last = cast(nn.Linear, first), cast(nn.Linear, last)
-        gradient = (self._activation_backward(last.weight.expand_as(readout), readout, activated)
-                    @ first.weight)
+        gradient = (
+            self._activation_backward(last.weight.expand_as(readout), readout, activated)
+            @ first.weight
+        )
         node_gradient = _max_backward(hidden, graphs.batch, pooled, gradient)
         answer_gradient = torch.zeros_like(answer)
         layers = list(zip(cast(Iterable[GINEConv], self.convolutions), context.edge_slopes, saved))
@@ -172,8 +185,11 @@ class GineEnergy(nn.Module):
             if convolution.aggr == "max":
                 message_gradient = _max_backward(messages, target, aggregated, combined)
             elif convolution.aggr == "mean":
-                degree = torch.zeros_like(combined[:, 0]).index_add_(
-                    0, target, torch.ones_like(messages[:, 0])).clamp(min=1)
+                degree = (
+                    torch.zeros_like(combined[:, 0])
+                    .index_add_(0, target, torch.ones_like(messages[:, 0]))
+                    .clamp(min=1)
+                )
                 message_gradient = (combined / degree.unsqueeze(-1)).index_select(0, target)
             else:
                 message_gradient = combined.index_select(0, target)
@@ -181,7 +197,8 @@ class GineEnergy(nn.Module):
             answer_gradient = answer_gradient + message_gradient @ slope.unsqueeze(-1)
             if depth:  # the first layer's node features are constant zeros
                 node_gradient = ((1 + convolution.eps) * combined).index_add(
-                    0, source, message_gradient)
+                    0, source, message_gradient
+                )
         return energies, answer_gradient
 
     def _activation_backward(self, gradient: Tensor, inputs: Tensor, outputs: Tensor) -> Tensor:
@@ -201,8 +218,9 @@ class GineEnergy(nn.Module):
             return torch.ops.aten.silu_backward(gradient, inputs)
         return gradient * (torch.sigmoid(inputs) * (inputs + 1 - outputs))
 
-    def _propagate(self, context: GineContext,
-                   answer: Tensor) -> tuple[Tensor, list[tuple[Tensor, Tensor, Tensor]]]:
+    def _propagate(
+        self, context: GineContext, answer: Tensor
+    ) -> tuple[Tensor, list[tuple[Tensor, Tensor, Tensor]]]:
         """The convolutions written out: node features ``(V, h)`` after the last, and per
         layer the messages' pre-activations and activations ``(E, h)`` and their aggregates
         ``(V, h)``."""
@@ -210,12 +228,14 @@ class GineEnergy(nn.Module):
         source, target = graphs.edge_index[0], graphs.edge_index[1]
         activate = F.relu if self.activation == "relu" else F.silu
         saved = []
-        for convolution, offset, slope in zip(cast(Iterable[GINEConv], self.convolutions),
-                                              context.edge_offsets, context.edge_slopes):
+        for convolution, offset, slope in zip(
+            cast(Iterable[GINEConv], self.convolutions), context.edge_offsets, context.edge_slopes
+        ):
             inputs = hidden.index_select(0, source) + torch.addcmul(offset, answer, slope)
             messages = activate(inputs)
-            aggregated = scatter(messages, target, 0, hidden.shape[0],
-                                 reduce=cast(str, convolution.aggr))
+            aggregated = scatter(
+                messages, target, 0, hidden.shape[0], reduce=cast(str, convolution.aggr)
+            )
             saved.append((inputs, messages, aggregated))
             hidden = cast(nn.Linear, convolution.nn)(aggregated + (1 + convolution.eps) * hidden)
         return hidden, saved

@@ -25,8 +25,10 @@ from irem_plugins.graph.tensor_files import graphs_from_tensors, graphs_to_tenso
 
 def _not_below_min(instance: GraphConfig, attribute: attrs.Attribute, value: int) -> None:
     if value < instance.min_train_nodes:
-        raise ValueError(f"'{attribute.name}' ({value}) must be at least 'min_train_nodes' "
-                         f"({instance.min_train_nodes})")
+        raise ValueError(
+            f"'{attribute.name}' ({value}) must be at least 'min_train_nodes' "
+            f"({instance.min_train_nodes})"
+        )
 
 
 @attrs.define
@@ -77,8 +79,9 @@ class GraphTask:
         self.options = options
         self.storage_nodes = max(options.max_train_nodes, options.nodes or 0)
 
-    def draw(self, nodes: Tensor, node_bound: int,
-             generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    def draw(
+        self, nodes: Tensor, node_bound: int, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor]:
         """Edge inputs and targets as dense matrices.
 
         Args:
@@ -107,17 +110,23 @@ class GraphTask:
     def sample(self, split: str, num_problems: int, generator: torch.Generator) -> Problems:
         """``num_problems`` graphs of ``split`` (``train``: ``n`` uniform per graph)."""
         low, high = self.split_nodes(split)
-        nodes = torch.randint(low, high + 1, (num_problems,), generator=generator,
-                              device=generator.device)
+        nodes = torch.randint(
+            low, high + 1, (num_problems,), generator=generator, device=generator.device
+        )
         inputs, target = self.draw(nodes, high, generator)
         layout = complete_graphs(nodes, high)
-        return self._problems(layout, layout.graph_batch(layout.from_dense(inputs)),
-                              layout.from_dense(target))
+        return self._problems(
+            layout, layout.graph_batch(layout.from_dense(inputs)), layout.from_dense(target)
+        )
 
     @staticmethod
     def _problems(layout: CompleteGraphs, graphs: GraphBatch, target: Tensor) -> Problems:
-        return Problems(inputs=graphs, target=target, row_problem=layout.edge_graph,
-                        num_problems=graphs.num_graphs)
+        return Problems(
+            inputs=graphs,
+            target=target,
+            row_problem=layout.edge_graph,
+            num_problems=graphs.num_graphs,
+        )
 
     def init_answer(self, problems: Problems, generator: torch.Generator) -> Tensor:
         """``y_0 ~ U(−1, 1)`` per edge, shape ``(E, 1)``."""
@@ -134,10 +143,12 @@ class GraphTask:
         """
         graphs: GraphBatch = problems.inputs
         bound = max(self.storage_nodes, graphs.node_bound)
-        return {"edge_attr": to_padded(graphs.edge_attr, graphs, bound),
-                "target": to_padded(problems.target, graphs, bound),
-                "answer": to_padded(answer, graphs, bound),
-                "nodes": graphs.nodes}
+        return {
+            "edge_attr": to_padded(graphs.edge_attr, graphs, bound),
+            "target": to_padded(problems.target, graphs, bound),
+            "answer": to_padded(answer, graphs, bound),
+            "nodes": graphs.nodes,
+        }
 
     def unpack(self, packed: dict[str, Tensor]) -> tuple[Problems, Tensor]:
         """Inverse of :meth:`pack`: the graphs and their answers ``(E, 1)``."""
@@ -160,8 +171,9 @@ class GraphTask:
 class EdgeCopyTask(GraphTask):
     """Copy the edge input: ``R_ij ~ U(−1, 1)``, target ``R_ij``."""
 
-    def draw(self, nodes: Tensor, node_bound: int,
-             generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    def draw(
+        self, nodes: Tensor, node_bound: int, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor]:
         """See :meth:`GraphTask.draw`."""
         values = _uniform((nodes.shape[0], node_bound, node_bound), -1.0, 1.0, generator)
         return values, values
@@ -174,11 +186,13 @@ class ConnectedComponentsTask(GraphTask):
     ``A ∨ Aᵀ`` (diagonal 1), else 0.
     """
 
-    def draw(self, nodes: Tensor, node_bound: int,
-             generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    def draw(
+        self, nodes: Tensor, node_bound: int, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor]:
         """See :meth:`GraphTask.draw`."""
-        noise = torch.rand((nodes.shape[0], node_bound, node_bound), generator=generator,
-                           device=generator.device)
+        noise = torch.rand(
+            (nodes.shape[0], node_bound, node_bound), generator=generator, device=generator.device
+        )
         adjacency = (noise > 0.95) & pair_mask(nodes, node_bound)
         return adjacency.float(), same_component(adjacency).float()
 
@@ -195,11 +209,13 @@ class ShortestPathTask(GraphTask):
     weighted by ``W``.
     """
 
-    def draw(self, nodes: Tensor, node_bound: int,
-             generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    def draw(
+        self, nodes: Tensor, node_bound: int, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor]:
         """See :meth:`GraphTask.draw`."""
-        noise = torch.rand((nodes.shape[0], node_bound, node_bound), generator=generator,
-                           device=generator.device)
+        noise = torch.rand(
+            (nodes.shape[0], node_bound, node_bound), generator=generator, device=generator.device
+        )
         weights = noise + noise.transpose(1, 2)
         weights.diagonal(dim1=1, dim2=2).zero_()
         masked = weights.masked_fill(~pair_mask(nodes, node_bound), torch.inf)

@@ -15,21 +15,29 @@ TENSOR_NAMES = ("edge_index", "edge_attr", "y", "ptr")
 
 def graphs_to_tensors(graphs: GraphBatch, target: Tensor) -> dict[str, Tensor]:
     """``{"edge_index": (2, E), "edge_attr": (E, 1), "y": (E, 1), "ptr": (G + 1,)}``."""
-    return {"edge_index": graphs.edge_index, "edge_attr": graphs.edge_attr, "y": target,
-            "ptr": graphs.ptr}
+    return {
+        "edge_index": graphs.edge_index,
+        "edge_attr": graphs.edge_attr,
+        "y": target,
+        "ptr": graphs.ptr,
+    }
 
 
 def _fail(problem: str) -> IremError:
-    return IremError(f"graph problem file: {problem}; a graph file holds "
-                     f"{', '.join(TENSOR_NAMES)} for complete graphs with self-loops, edges "
-                     "row-major per graph (write it with 'irem data')")
+    return IremError(
+        f"graph problem file: {problem}; a graph file holds "
+        f"{', '.join(TENSOR_NAMES)} for complete graphs with self-loops, edges "
+        "row-major per graph (write it with 'irem data')"
+    )
 
 
 def _check_ptr(ptr: Tensor) -> Tensor:
     """Validated node counts ``(G,)`` from node offsets ``(G + 1,)``."""
     if ptr.dim() != 1 or ptr.shape[0] < 2 or ptr.dtype != torch.long:
-        raise _fail(f"'ptr' has shape {tuple(ptr.shape)} and dtype {ptr.dtype}; expected "
-                    "(G + 1,) int64 with G >= 1")
+        raise _fail(
+            f"'ptr' has shape {tuple(ptr.shape)} and dtype {ptr.dtype}; expected "
+            "(G + 1,) int64 with G >= 1"
+        )
     nodes = ptr[1:] - ptr[:-1]
     if int(ptr[0]) != 0 or bool((nodes < 1).any()):
         raise _fail("'ptr' must start at 0 and increase strictly (every graph has a node)")
@@ -59,13 +67,17 @@ def graphs_from_tensors(tensors: dict[str, Tensor]) -> tuple[CompleteGraphs, Gra
     edges = int((nodes * nodes).sum())
     edge_index = tensors["edge_index"]
     if edge_index.shape != (2, edges) or edge_index.dtype != torch.long:
-        raise _fail(f"'edge_index' has shape {tuple(edge_index.shape)} and dtype "
-                    f"{edge_index.dtype}; expected (2, {edges}) int64 for the node counts in 'ptr'")
+        raise _fail(
+            f"'edge_index' has shape {tuple(edge_index.shape)} and dtype "
+            f"{edge_index.dtype}; expected (2, {edges}) int64 for the node counts in 'ptr'"
+        )
     for name in ("edge_attr", "y"):
         tensor = tensors[name]
         if tensor.shape != (edges, 1) or not tensor.is_floating_point():
-            raise _fail(f"{name!r} has shape {tuple(tensor.shape)} and dtype {tensor.dtype}; "
-                        f"expected ({edges}, 1) floating point")
+            raise _fail(
+                f"{name!r} has shape {tuple(tensor.shape)} and dtype {tensor.dtype}; "
+                f"expected ({edges}, 1) floating point"
+            )
     layout = complete_graphs(nodes, int(nodes.max()))
     if not torch.equal(edge_index, layout.edge_index):
         raise _fail("'edge_index' does not list every edge (i, j) of each graph row-major")

@@ -14,5 +14,10 @@ __all__ = ["IremConfig", "build_irem_solver"]
 @hookimpl
 def irem_register_solvers(register: Register, plugins: Plugins) -> None:
     """Register ``irem``; it builds its energy model and optimizer from ``plugins``."""
-    register("irem", functools.partial(build_irem_solver, plugins=plugins), config=IremConfig,
-             default=True, halting="optimizer")
+    register(
+        "irem",
+        functools.partial(build_irem_solver, plugins=plugins),
+        config=IremConfig,
+        default=True,
+        halting="optimizer",
+    )

@@ -32,12 +32,18 @@ def build_irem_solver(options: IremConfig, task: Task, *, plugins: Plugins) -> E
     energy_component = plugins.get("energy_model", options.energy.name)
     domain = energy_component.meta.get("domain")
     if domain is not None and domain != task.domain:
-        valid = [c.name for c in plugins.registries["energy_model"].components()
-                 if c.meta.get("domain") == task.domain]
-        raise PluginError(f"energy model {options.energy.name!r} is for {domain!r} tasks but the "
-                          f"task is a {task.domain!r} task; choose one of: "
-                          f"{', '.join(valid) or '(none installed)'}")
+        valid = [
+            c.name
+            for c in plugins.registries["energy_model"].components()
+            if c.meta.get("domain") == task.domain
+        ]
+        raise PluginError(
+            f"energy model {options.energy.name!r} is for {domain!r} tasks but the "
+            f"task is a {task.domain!r} task; choose one of: "
+            f"{', '.join(valid) or '(none installed)'}"
+        )
     energy_model = energy_component.factory(options.energy.options, task)
     optimizer = plugins.get("optimizer", options.optimizer.name).factory(options.optimizer.options)
-    return EnergySolver(energy_model, optimizer,
-                        f"{options.energy.name!r} (plugin {energy_component.plugin.name})")
+    return EnergySolver(
+        energy_model, optimizer, f"{options.energy.name!r} (plugin {energy_component.plugin.name})"
+    )

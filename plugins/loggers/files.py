@@ -48,8 +48,10 @@ class JsonlLogger:
                 if json.loads(line)["iteration"] <= iteration:
                     kept.append(line)
             except (json.JSONDecodeError, KeyError, TypeError):
-                print(f"warning: dropped an unreadable line of {self.path} (cut off by a kill?)",
-                      file=sys.stderr)
+                print(
+                    f"warning: dropped an unreadable line of {self.path} (cut off by a kill?)",
+                    file=sys.stderr,
+                )
         self.path.write_text("".join(line + "\n" for line in kept))
 
     def log(self, iteration: int, values: Mapping[str, LogValue]) -> None:
@@ -81,8 +83,9 @@ class CsvLogger:
         with open(self.path, newline="") as file:
             reader = csv.DictReader(file)
             self.columns = list(reader.fieldnames or self.columns)
-            return [{name: cell for name, cell in row.items() if name is not None}
-                    for row in reader]
+            return [
+                {name: cell for name, cell in row.items() if name is not None} for row in reader
+            ]
 
     def _keep(self, row: dict[str, str], resumed_from: int) -> bool:
         """Whether ``row`` precedes the resumed iteration; an unreadable row is dropped with
@@ -90,8 +93,10 @@ class CsvLogger:
         try:
             return int(row["iteration"]) <= resumed_from
         except (KeyError, TypeError, ValueError):
-            print(f"warning: dropped an unreadable row of {self.path} (cut off by a kill?)",
-                  file=sys.stderr)
+            print(
+                f"warning: dropped an unreadable row of {self.path} (cut off by a kill?)",
+                file=sys.stderr,
+            )
             return False
 
     def _write(self, rows: list[dict[str, str]]) -> None:
@@ -107,8 +112,10 @@ class CsvLogger:
     def log(self, iteration: int, values: Mapping[str, LogValue]) -> None:
         """Append one row (rewriting the file with a wider header if ``values`` add a
         column)."""
-        row = {"iteration": str(iteration),
-               **{name: repr(number) for name, number in flatten(values).items()}}
+        row = {
+            "iteration": str(iteration),
+            **{name: repr(number) for name, number in flatten(values).items()},
+        }
         added = [name for name in row if name not in self.columns]
         if added or not self.written:
             rows = self._read() if self.written else []

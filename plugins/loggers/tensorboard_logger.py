@@ -24,12 +24,15 @@ class TensorBoardLogger:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
-            raise IremError("train.loggers names 'tensorboard', which needs the tensorboard "
-                            "package: pip install 'irem[tensorboard]' (or drop it from "
-                            "train.loggers)") from None
+            raise IremError(
+                "train.loggers names 'tensorboard', which needs the tensorboard "
+                "package: pip install 'irem[tensorboard]' (or drop it from "
+                "train.loggers)"
+            ) from None
         purge = None if run.resumed_from is None else run.resumed_from + 1
-        self.writer = SummaryWriter(str(run.directory / TENSORBOARD_DIR), purge_step=purge,
-                                    flush_secs=FLUSH_SECONDS)
+        self.writer = SummaryWriter(
+            str(run.directory / TENSORBOARD_DIR), purge_step=purge, flush_secs=FLUSH_SECONDS
+        )
 
     def log(self, iteration: int, values: Mapping[str, LogValue]) -> None:
         """Add every value as a scalar at step ``iteration``."""

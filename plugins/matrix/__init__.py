@@ -16,12 +16,22 @@ PAPER_PRESET: dict[str, Any] = {
 
 QUICK_PRESET: dict[str, Any] = {
     "task": {"size": 8},
-    "train": {"iterations": 1000, "batch_size": 256, "replay_batch_size": 256, "lr": 5e-4,
-              "eval_every": 250, "checkpoint_every": 250, "log_every": 25},
+    "train": {
+        "iterations": 1000,
+        "batch_size": 256,
+        "replay_batch_size": 256,
+        "lr": 5e-4,
+        "eval_every": 250,
+        "checkpoint_every": 250,
+        "log_every": 25,
+    },
     "eval": {"problems": 1000},
-    "solvers": {"irem": {"energy": {"name": "mlp", "hidden": 256}, "optimizer": {"name": "gd"}},
-                "feedforward": {"hidden": 256}, "iterative": {"hidden": 256},
-                "programmatic": {"hidden": 256}},
+    "solvers": {
+        "irem": {"energy": {"name": "mlp", "hidden": 256}, "optimizer": {"name": "gd"}},
+        "feedforward": {"hidden": 256},
+        "iterative": {"hidden": 256},
+        "programmatic": {"hidden": 256},
+    },
 }
 """About a CPU minute: 8×8 matrices, a 256-wide energy, batch 256 + 256 replayed and a 5×
 larger learning rate than the paper's; see docs/results.md. The MLP baselines get the
@@ -29,9 +39,19 @@ energy's width, as in the paper (the LSTMs keep the paper's 196)."""
 
 
 def _fast(lr: float, iterations: int, **train: Any) -> dict[str, Any]:
-    return {"train": {"iterations": iterations, "lr": lr, "lr_warmup": 100, "lr_decay": "cosine",
-                      "lr_final": 0.01, "eval_every": 250, "checkpoint_every": 250, **train},
-            "solvers": {"irem": {"energy": {"name": "mlp"}, "optimizer": {"name": "gd"}}}}
+    return {
+        "train": {
+            "iterations": iterations,
+            "lr": lr,
+            "lr_warmup": 100,
+            "lr_decay": "cosine",
+            "lr_final": 0.01,
+            "eval_every": 250,
+            "checkpoint_every": 250,
+            **train,
+        },
+        "solvers": {"irem": {"energy": {"name": "mlp"}, "optimizer": {"name": "gd"}}},
+    }
 
 
 FAST_PRESETS: dict[str, dict[str, Any]] = {
@@ -52,26 +72,51 @@ def presets(task: str) -> dict[str, dict[str, Any]]:
     return {"paper": PAPER_PRESET, "fast": FAST_PRESETS[task], "quick": QUICK_PRESET}
 
 
-
 MATRIX_SOURCE = "IRED (ICML 2024) Table 1, which re-reports IREM and its baselines; 20×20 matrices"
 
 
 def _paper(results: dict[str, tuple[float, float]], **curves: Any) -> dict[str, Any]:
-    return {"source": MATRIX_SOURCE,
-            "results": {solver: {"same": same, "harder": harder}
-                        for solver, (same, harder) in results.items()}, **curves}
+    return {
+        "source": MATRIX_SOURCE,
+        "results": {
+            solver: {"same": same, "harder": harder} for solver, (same, harder) in results.items()
+        },
+        **curves,
+    }
 
 
 PAPER_NUMBERS: dict[str, dict[str, Any]] = {
-    "addition": _paper({"feedforward": (0.0448, 0.7029), "recurrent": (0.3610, 2.6133),
-                        "programmatic": (0.0111, 0.3446), "irem": (0.0003, 0.0021)},
-                       nested_curves={"irem": {4: 0.01, 9: 0.04}, "feedforward": {4: 0.27, 9: 0.88},
-                                      "programmatic": {9: 0.47}, "iterative": {9: 3.8},
-                                      "recurrent": {9: 4.9}}),
-    "completion": _paper({"feedforward": (0.0203, 0.2720), "recurrent": (0.0266, 0.3285),
-                          "programmatic": (0.0203, 0.2637), "irem": (0.0183, 0.2074)}),
-    "inverse": _paper({"feedforward": (0.0112, 0.2150), "recurrent": (0.0109, 0.2123),
-                       "programmatic": (0.0124, 0.2209), "irem": (0.0108, 0.2083)}),
+    "addition": _paper(
+        {
+            "feedforward": (0.0448, 0.7029),
+            "recurrent": (0.3610, 2.6133),
+            "programmatic": (0.0111, 0.3446),
+            "irem": (0.0003, 0.0021),
+        },
+        nested_curves={
+            "irem": {4: 0.01, 9: 0.04},
+            "feedforward": {4: 0.27, 9: 0.88},
+            "programmatic": {9: 0.47},
+            "iterative": {9: 3.8},
+            "recurrent": {9: 4.9},
+        },
+    ),
+    "completion": _paper(
+        {
+            "feedforward": (0.0203, 0.2720),
+            "recurrent": (0.0266, 0.3285),
+            "programmatic": (0.0203, 0.2637),
+            "irem": (0.0183, 0.2074),
+        }
+    ),
+    "inverse": _paper(
+        {
+            "feedforward": (0.0112, 0.2150),
+            "recurrent": (0.0109, 0.2123),
+            "programmatic": (0.0124, 0.2209),
+            "irem": (0.0108, 0.2083),
+        }
+    ),
 }
 """The paper's MSE per task (meta ``paper``): ``results[solver][split]`` and, for addition,
 the nested-sum curve read off the IREM project page (``nested_curves[solver][operations]``)."""
@@ -81,12 +126,32 @@ the nested-sum curve read off the IREM project page (``nested_curves[solver][ope
 def irem_register_tasks(register: Register) -> None:
     """Register ``addition`` (nested problems: sums of many matrices by ``fold``),
     ``completion`` (alias ``lowrank``) and ``inverse``."""
-    register("addition", AdditionTask, config=MatrixConfig, domain="vector",
-             presets=presets("addition"), nested="fold", paper=PAPER_NUMBERS["addition"])
-    register("completion", CompletionTask, config=MatrixConfig, domain="vector",
-             presets=presets("completion"), aliases=("lowrank",), paper=PAPER_NUMBERS["completion"])
-    register("inverse", InverseTask, config=MatrixConfig, domain="vector", presets=presets("inverse"),
-             paper=PAPER_NUMBERS["inverse"])
+    register(
+        "addition",
+        AdditionTask,
+        config=MatrixConfig,
+        domain="vector",
+        presets=presets("addition"),
+        nested="fold",
+        paper=PAPER_NUMBERS["addition"],
+    )
+    register(
+        "completion",
+        CompletionTask,
+        config=MatrixConfig,
+        domain="vector",
+        presets=presets("completion"),
+        aliases=("lowrank",),
+        paper=PAPER_NUMBERS["completion"],
+    )
+    register(
+        "inverse",
+        InverseTask,
+        config=MatrixConfig,
+        domain="vector",
+        presets=presets("inverse"),
+        paper=PAPER_NUMBERS["inverse"],
+    )
 
 
 @hookimpl

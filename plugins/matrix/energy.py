@@ -52,13 +52,16 @@ class VectorEnergy(nn.Module):
     def __init__(self, options: VectorEnergyConfig, task: Task) -> None:
         super().__init__()
         if not isinstance(task, VectorInputTask):
-            raise IremError(f"energy model 'mlp' needs a vector task with input_features; "
-                            f"{type(task).__name__} has none")
+            raise IremError(
+                f"energy model 'mlp' needs a vector task with input_features; "
+                f"{type(task).__name__} has none"
+            )
         self.memory_features = options.memory
         self.answer_layer = nn.Linear(task.answer_features + options.memory, options.hidden)
         self.input_layer = nn.Linear(task.input_features, options.hidden, bias=False)
-        self.hidden_layers = nn.ModuleList(nn.Linear(options.hidden, options.hidden)
-                                           for _ in range(options.layers - 1))
+        self.hidden_layers = nn.ModuleList(
+            nn.Linear(options.hidden, options.hidden) for _ in range(options.layers - 1)
+        )
         self.output_layer = nn.Linear(options.hidden, 1)
         init_as_concatenation([self.answer_layer, self.input_layer])
 
@@ -100,8 +103,11 @@ class VectorEnergy(nn.Module):
         gradient = self.output_layer.weight.expand_as(hidden)
         differentiable = torch.is_grad_enabled()
         for index in range(len(layers) - 1, -1, -1):
-            gradient = (_swish_backward(gradient, activations[index]) if differentiable
-                        else torch.ops.aten.silu_backward(gradient, activations[index]))
+            gradient = (
+                _swish_backward(gradient, activations[index])
+                if differentiable
+                else torch.ops.aten.silu_backward(gradient, activations[index])
+            )
             if index:
                 gradient = gradient @ layers[index].weight
         return energies, gradient @ self.answer_layer.weight

@@ -50,8 +50,8 @@ class MatrixTask(VectorTask):
     def __init__(self, options: MatrixConfig) -> None:
         self.options = options
         self.size = options.size
-        self.answer_features = options.size ** 2
-        self.input_features = self.input_matrices * options.size ** 2
+        self.answer_features = options.size**2
+        self.input_features = self.input_matrices * options.size**2
 
     @property
     def operation_arity(self) -> int:
@@ -62,11 +62,14 @@ class MatrixTask(VectorTask):
         """``for n x n matrices (set task.size to match)``."""
         return f"for {self.size}x{self.size} matrices (set task.size to match)"
 
-    def sample_operands(self, split: str, count: int, operands: int,
-                        generator: torch.Generator) -> list[Tensor]:
+    def sample_operands(
+        self, split: str, count: int, operands: int, generator: torch.Generator
+    ) -> list[Tensor]:
         """``operands`` operand matrices of ``split``, each ``(count, n²)``, for nested problems."""
-        raise IremError(f"task {type(self).__name__} has no operation to compose, so it does "
-                        "not support nested reasoning (addition and inverse do)")
+        raise IremError(
+            f"task {type(self).__name__} has no operation to compose, so it does "
+            "not support nested reasoning (addition and inverse do)"
+        )
 
     def from_operands(self, operands: list[Tensor]) -> Problems:
         """One operation's problems on ``input_matrices`` operands ``(N, n²)`` each, with its
@@ -84,8 +87,9 @@ class AdditionTask(MatrixTask):
         operands = torch.stack(self.sample_operands(split, count, 2, generator), dim=1)
         return operands.flatten(1), operands.sum(1)
 
-    def sample_operands(self, split: str, count: int, operands: int,
-                        generator: torch.Generator) -> list[Tensor]:
+    def sample_operands(
+        self, split: str, count: int, operands: int, generator: torch.Generator
+    ) -> list[Tensor]:
         """Matrices ``~ U(−1, 1)`` (harder ``U(−2.5, 2.5)``), each ``(count, n²)``."""
         bound = 2.5 if split == "harder" else 1.0
         return list(_uniform((operands, count, self.answer_features), -bound, bound, generator))
@@ -127,8 +131,9 @@ class InverseTask(MatrixTask):
         problems = self.from_operands([matrix])
         return problems.inputs, problems.target
 
-    def sample_operands(self, split: str, count: int, operands: int,
-                        generator: torch.Generator) -> list[Tensor]:
+    def sample_operands(
+        self, split: str, count: int, operands: int, generator: torch.Generator
+    ) -> list[Tensor]:
         """Symmetric positive-definite ``S`` matrices, each ``(count, n²)``."""
         n = self.size
         shift = 0.1 if split == "harder" else 0.5

@@ -21,7 +21,15 @@ class GradientDescent(DescentLoop):
     differentiated (second order through one step).
     """
 
-    def update(self, energy: BoundEnergy, answer: Tensor, values: Tensor, gradient: Tensor,
-               state: State, step: int, steps: int) -> tuple[Tensor, State]:
+    def update(
+        self,
+        energy: BoundEnergy,
+        answer: Tensor,
+        values: Tensor,
+        gradient: Tensor,
+        state: State,
+        step: int,
+        steps: int,
+    ) -> tuple[Tensor, State]:
         """``y − λ g``."""
         return answer - self.options.step_size * gradient, state

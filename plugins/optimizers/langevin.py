@@ -33,8 +33,16 @@ class Langevin(DescentLoop):
     options: LangevinConfig
     draws_random = True
 
-    def update(self, energy: BoundEnergy, answer: Tensor, values: Tensor, gradient: Tensor,
-               state: State, step: int, steps: int) -> tuple[Tensor, State]:
+    def update(
+        self,
+        energy: BoundEnergy,
+        answer: Tensor,
+        values: Tensor,
+        gradient: Tensor,
+        state: State,
+        step: int,
+        steps: int,
+    ) -> tuple[Tensor, State]:
         """One noisy gradient step."""
         scale = self.options.noise * (1 - (step + 1) / steps)
         noise, state = normal_noise(state, answer)

@@ -20,8 +20,12 @@ class LineSearchConfig(DescentOptions):
         max_backtracks: trials per step; a problem whose trials all fail takes the smallest.
     """
 
-    shrink: float = attrs.field(default=0.5, validator=[attrs.validators.gt(0), attrs.validators.lt(1)])
-    armijo: float = attrs.field(default=1e-4, validator=[attrs.validators.ge(0), attrs.validators.lt(1)])
+    shrink: float = attrs.field(
+        default=0.5, validator=[attrs.validators.gt(0), attrs.validators.lt(1)]
+    )
+    armijo: float = attrs.field(
+        default=1e-4, validator=[attrs.validators.ge(0), attrs.validators.lt(1)]
+    )
     max_backtracks: int = attrs.field(default=8, validator=attrs.validators.ge(1))
 
 
@@ -39,22 +43,34 @@ class LineSearch(DescentLoop):
     def init_state(self, answer: Tensor, energy: BoundEnergy) -> State:
         """Every problem starts at ``step_size``."""
         count = energy.num_problems
-        return {"step": torch.full((count,), self.options.step_size, device=answer.device),
-                "evaluations": torch.zeros(count, dtype=torch.long, device=answer.device)}
+        return {
+            "step": torch.full((count,), self.options.step_size, device=answer.device),
+            "evaluations": torch.zeros(count, dtype=torch.long, device=answer.device),
+        }
 
-    def update(self, energy: BoundEnergy, answer: Tensor, values: Tensor, gradient: Tensor,
-               state: State, step: int, steps: int) -> tuple[Tensor, State]:
+    def update(
+        self,
+        energy: BoundEnergy,
+        answer: Tensor,
+        values: Tensor,
+        gradient: Tensor,
+        state: State,
+        step: int,
+        steps: int,
+    ) -> tuple[Tensor, State]:
         """Backtrack each problem's step until sufficient decrease, then take it."""
         options = self.options
         direction = gradient.detach()
-        squared_norm = energy.per_problem((direction ** 2).sum(-1))
+        squared_norm = energy.per_problem((direction**2).sum(-1))
         step_sizes = state["step"].clone()
         pending = torch.ones_like(step_sizes, dtype=torch.bool)
         evaluations = state["evaluations"].clone()
         with torch.no_grad():
             for _ in range(options.max_backtracks):
                 trial = answer.detach() - step_sizes[energy.row_problem, None] * direction
-                accepted = energy(trial) <= values.detach() - options.armijo * step_sizes * squared_norm
+                accepted = (
+                    energy(trial) <= values.detach() - options.armijo * step_sizes * squared_norm
+                )
                 evaluations += pending.long()
                 pending &= ~accepted
                 if not bool(pending.any()):

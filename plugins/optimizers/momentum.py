@@ -19,7 +19,9 @@ class MomentumConfig(DescentOptions):
         nesterov: use Nesterov's look-ahead form instead of the heavy ball.
     """
 
-    momentum: float = attrs.field(default=0.5, validator=[attrs.validators.ge(0), attrs.validators.lt(1)])
+    momentum: float = attrs.field(
+        default=0.5, validator=[attrs.validators.ge(0), attrs.validators.lt(1)]
+    )
     nesterov: bool = False
 
 
@@ -35,9 +37,19 @@ class Momentum(DescentLoop):
         """Zero velocity, shaped like the answers."""
         return {"velocity": torch.zeros_like(answer.detach())}
 
-    def update(self, energy: BoundEnergy, answer: Tensor, values: Tensor, gradient: Tensor,
-               state: State, step: int, steps: int) -> tuple[Tensor, State]:
+    def update(
+        self,
+        energy: BoundEnergy,
+        answer: Tensor,
+        values: Tensor,
+        gradient: Tensor,
+        state: State,
+        step: int,
+        steps: int,
+    ) -> tuple[Tensor, State]:
         """One momentum step."""
         velocity = self.options.momentum * state["velocity"] + gradient
-        direction = gradient + self.options.momentum * velocity if self.options.nesterov else velocity
+        direction = (
+            gradient + self.options.momentum * velocity if self.options.nesterov else velocity
+        )
         return answer - self.options.step_size * direction, {"velocity": velocity}

@@ -28,8 +28,14 @@ class RecursionOptions:
     min_energy: bool = True
 
 
-def solve_once(solver: Solver, task: Task, operands: list[Tensor], steps: int,
-               generator: torch.Generator, min_energy: bool) -> Tensor:
+def solve_once(
+    solver: Solver,
+    task: Task,
+    operands: list[Tensor],
+    steps: int,
+    generator: torch.Generator,
+    min_energy: bool,
+) -> Tensor:
     """The solver's answer ``(N, F)`` to one operation on ``operands`` (``(N, F)`` each) of a
     :class:`~irem_core.protocols.NestableTask`."""
     problems = cast(NestableTask, task).from_operands(operands)
@@ -54,13 +60,21 @@ class Fold:
     def __init__(self, options: RecursionOptions) -> None:
         self.options = options
 
-    def solve(self, solver: Solver, task: Task, operands: list[Tensor], depth: int, steps: int,
-              generator: torch.Generator) -> list[Tensor]:
+    def solve(
+        self,
+        solver: Solver,
+        task: Task,
+        operands: list[Tensor],
+        depth: int,
+        steps: int,
+        generator: torch.Generator,
+    ) -> list[Tensor]:
         """The running result after each of ``depth`` operations on ``depth + 1`` operands."""
         results, current = [], operands[0]
-        for operand in operands[1:depth + 1]:
-            current = solve_once(solver, task, [current, operand], steps, generator,
-                                 self.options.min_energy)
+        for operand in operands[1 : depth + 1]:
+            current = solve_once(
+                solver, task, [current, operand], steps, generator, self.options.min_energy
+            )
             results.append(current)
         return results
 
@@ -78,8 +92,15 @@ class Repeat:
     def __init__(self, options: RecursionOptions) -> None:
         self.options = options
 
-    def solve(self, solver: Solver, task: Task, operands: list[Tensor], depth: int, steps: int,
-              generator: torch.Generator) -> list[Tensor]:
+    def solve(
+        self,
+        solver: Solver,
+        task: Task,
+        operands: list[Tensor],
+        depth: int,
+        steps: int,
+        generator: torch.Generator,
+    ) -> list[Tensor]:
         """The result after each of ``depth`` applications to ``operands[0]``."""
         results, current = [], operands[0]
         for _ in range(depth):

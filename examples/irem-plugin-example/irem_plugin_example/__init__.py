@@ -16,10 +16,18 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": {"solvers": {"irem": {"energy": {"name": "mlp"}, "optimizer": {"name": "gd"}}}},
     "quick": {
         "task": {"length": 8},
-        "train": {"iterations": 1000, "batch_size": 256, "replay_batch_size": 256, "lr": 5e-4,
-                  "eval_every": 250, "checkpoint_every": 250, "log_every": 25},
-        "solvers": {"irem": {"energy": {"name": "mlp", "hidden": 256},
-                             "optimizer": {"name": "gd"}}},
+        "train": {
+            "iterations": 1000,
+            "batch_size": 256,
+            "replay_batch_size": 256,
+            "lr": 5e-4,
+            "eval_every": 250,
+            "checkpoint_every": 250,
+            "log_every": 25,
+        },
+        "solvers": {
+            "irem": {"energy": {"name": "mlp", "hidden": 256}, "optimizer": {"name": "gd"}}
+        },
     },
 }
 """``irem train --task sort --preset quick|paper``: overrides of the core defaults."""

@@ -22,8 +22,12 @@ class AdamConfig(DescentOptions):
     """
 
     step_size: float = attrs.field(default=0.05, validator=attrs.validators.gt(0))
-    beta1: float = attrs.field(default=0.9, validator=[attrs.validators.ge(0), attrs.validators.lt(1)])
-    beta2: float = attrs.field(default=0.999, validator=[attrs.validators.ge(0), attrs.validators.lt(1)])
+    beta1: float = attrs.field(
+        default=0.9, validator=[attrs.validators.ge(0), attrs.validators.lt(1)]
+    )
+    beta2: float = attrs.field(
+        default=0.999, validator=[attrs.validators.ge(0), attrs.validators.lt(1)]
+    )
     epsilon: float = attrs.field(default=1e-8, validator=attrs.validators.gt(0))
 
 
@@ -39,13 +43,21 @@ class Adam(DescentLoop):
         zeros = torch.zeros_like(answer.detach())
         return {"mean": zeros, "square": zeros.clone()}
 
-    def update(self, energy: BoundEnergy, answer: Tensor, values: Tensor, gradient: Tensor,
-               state: State, step: int, steps: int) -> tuple[Tensor, State]:
+    def update(
+        self,
+        energy: BoundEnergy,
+        answer: Tensor,
+        values: Tensor,
+        gradient: Tensor,
+        state: State,
+        step: int,
+        steps: int,
+    ) -> tuple[Tensor, State]:
         """One Adam step."""
         options = self.options
         mean = options.beta1 * state["mean"] + (1 - options.beta1) * gradient
-        square = options.beta2 * state["square"] + (1 - options.beta2) * gradient ** 2
+        square = options.beta2 * state["square"] + (1 - options.beta2) * gradient**2
         mean_hat = mean / (1 - options.beta1 ** (step + 1))
         square_hat = square / (1 - options.beta2 ** (step + 1))
-        moved = answer - options.step_size * mean_hat / (square_hat + options.epsilon ** 2).sqrt()
+        moved = answer - options.step_size * mean_hat / (square_hat + options.epsilon**2).sqrt()
         return moved, {"mean": mean, "square": square}

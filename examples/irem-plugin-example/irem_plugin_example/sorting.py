@@ -42,8 +42,11 @@ class SortTask(VectorTask):
     def draw(self, split: str, count: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """``count`` vectors of ``split`` ``(count, L)`` and their sorted values ``(count, L)``."""
         bound = 2.0 if split == "harder" else 1.0
-        values = torch.rand((count, self.options.length), generator=generator,
-                            device=generator.device) * (2 * bound) - bound
+        values = (
+            torch.rand((count, self.options.length), generator=generator, device=generator.device)
+            * (2 * bound)
+            - bound
+        )
         return values, values.sort(dim=1).values
 
     def size_hint(self) -> str:
