@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -75,6 +76,18 @@ def _int_list(text: str) -> list[int]:
         ) from None
     if not values or min(values) <= 0:
         raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _factor_list(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
+    if not values or not all(math.isfinite(value) and value > 0 for value in values):
+        raise argparse.ArgumentTypeError(f"expected positive numbers, got {text!r}")
     return values
 
 
@@ -205,6 +218,13 @@ def build_parser(plugins: Plugins | None = None) -> argparse.ArgumentParser:
         type=_int_list,
         help="evaluate at each problem size, e.g. "
         "10,15,20,25,30 (tasks that declare a size option, e.g. graph nodes)",
+    )
+    eval_parser.add_argument(
+        "--steps-per-size",
+        type=_factor_list,
+        metavar="FACTORS",
+        help="with --sizes, instead of --steps: budgets proportional to the size, "
+        "factor x size steps (rounded half up) per factor, e.g. 0.5 (5 steps at size 10, 15 at 30)",
     )
     eval_parser.add_argument(
         "--seed", type=_seed, default=1234, help="seed of problems and starts (default: 1234)"
@@ -476,11 +496,15 @@ def _print_evaluation(title: str, result: Evaluation) -> None:
         print(f"  warning: {result.nonfinite_problems} problems gave NaN/Inf and are excluded")
 
 
-def _print_size_table(title: str, by_size: dict[str, Evaluation]) -> None:
-    """One row per problem size: MSE at each budget and min energy, zero predictor, steps."""
+def _print_size_table(title: str, by_size: dict[str, Evaluation], budget_labels: list[str]) -> None:
+    """One row per problem size: MSE at each budget and min energy, zero predictor, steps.
+
+    The budgets are the columns, named ``budget_labels`` where they differ between sizes
+    (``--steps-per-size``: the i-th budget of every size), else by their step counts."""
     first = next(iter(by_size.values()))
     keys = list(first.mse)
     labels = [("min-energy" if key == MIN_ENERGY else f"{key} steps") for key in keys]
+    labels[: len(budget_labels)] = budget_labels
     print(title)
     print(
         f"  {'size':>5} "
@@ -490,7 +514,7 @@ def _print_size_table(title: str, by_size: dict[str, Evaluation]) -> None:
     for size, result in by_size.items():
         print(
             f"  {size:>5} "
-            + " ".join(f"{result.mse[key]:10.6f}" for key in keys)
+            + " ".join(f"{value:10.6f}" for value in result.mse.values())
             + f" {result.zero_predictor:8.4f} {result.steps_used['mean']:10.1f}"
             + (
                 f"  ({result.nonfinite_problems} non-finite excluded)"
@@ -498,6 +522,26 @@ def _print_size_table(title: str, by_size: dict[str, Evaluation]) -> None:
                 else ""
             )
         )
+
+
+def _size_budgets(args: argparse.Namespace) -> dict[str, list[int]]:
+    """``--steps-per-size``: each size's budgets, ``factor × size`` rounded half up (at least 1) per
+    factor, keyed like the evaluated sizes; refuses factors that give a size one budget twice."""
+    if not args.sizes or args.steps:
+        raise IremError(
+            "--steps-per-size needs --sizes and replaces --steps; "
+            "e.g. --sizes 10,20,30 --steps-per-size 0.5"
+        )
+    budgets_at = {}
+    for size in args.sizes:
+        budgets = [max(1, math.floor(factor * size + 0.5)) for factor in args.steps_per_size]
+        if len(set(budgets)) < len(budgets) or budgets != sorted(budgets):
+            raise IremError(
+                f"--steps-per-size {','.join(f'{f:g}' for f in args.steps_per_size)} gives "
+                f"budgets {budgets} at size {size}; use increasing factors whose budgets differ"
+            )
+        budgets_at[str(size)] = budgets
+    return budgets_at
 
 
 def _halting_overrides(args: argparse.Namespace, options: str) -> list[str]:
@@ -542,6 +586,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             plugins=plugins,
         ).solver
     budgets = args.steps or run.config.eval.steps
+    budgets_at = _size_budgets(args) if args.steps_per_size else {}
     count = args.problems or run.config.eval.problems
     header: dict[str, Any] = {
         "task": run.config.task.name,
@@ -572,14 +617,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
             if args.sizes
             else {"": run.task}
         )
-        for task in tasks.values():
+        for size, task in tasks.items():
             check_evaluation_memory(
                 "irem eval",
                 task,
                 args.split,
                 count,
                 min(count, run.config.eval.batch_size),
-                max(budgets),
+                max(budgets_at.get(size, budgets)),
                 run.device,
             )
         generator = seeded_generator(args.seed, f"problems:{args.split}", run.device)
@@ -597,7 +642,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         task, problems = cases[size]
         generator = seeded_generator(args.seed, f"starts:{args.split}", run.device)
         results.setdefault(size, {})[mode] = evaluate(
-            solvers[mode], task, problems, budgets, generator, run.config.eval.batch_size
+            solvers[mode],
+            task,
+            problems,
+            budgets_at.get(size, budgets),
+            generator,
+            run.config.eval.batch_size,
         )
     reports = {
         size: {
@@ -606,6 +656,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         }
         for size, by_mode in results.items()
     }
+    if args.steps_per_size:
+        header["steps_per_size"] = args.steps_per_size
     if args.json:
         body = {"sizes": reports} if args.sizes else reports[""]
         print(json_bytes({**header, **body}).decode())  # NaN (all problems non-finite) as null
@@ -617,6 +669,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 f"n={count} per size, {_weights(run)}iteration {run.iteration}"
                 f"{', ' + mode if mode else ''})",
                 {size: by_mode[mode] for size, by_mode in results.items()},
+                [f"{factor:g}xn steps" for factor in args.steps_per_size or []],
             )
         return 0
     if args.overrides:

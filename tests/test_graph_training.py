@@ -66,6 +66,28 @@ def test_eval_over_sizes_and_problem_files(tmp_path: Path, capsys) -> None:
     assert json.loads(capsys.readouterr().out)["n"] == 5
 
 
+def test_steps_per_size_gives_each_size_budgets_proportional_to_it(tmp_path: Path, capsys) -> None:
+    train_tiny("shortest_path", tmp_path / "run")
+    run = str(tmp_path / "run")
+    capsys.readouterr()
+    argv = ["eval", run, "--sizes", "4,6", "--steps-per-size", "0.5,1", "-n", "3"]
+    assert main([*argv, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["steps_per_size"] == [0.5, 1.0]
+    assert set(report["sizes"]["4"]["mse"]) == {"2", "4", "min_energy"}
+    assert set(report["sizes"]["6"]["mse"]) == {"3", "6", "min_energy"}
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    assert "0.5xn steps" in table and "1xn steps" in table
+    for bad in (
+        ["eval", run, "--steps-per-size", "0.5"],
+        ["eval", run, "--sizes", "4", "--steps", "2", "--steps-per-size", "0.5"],
+        ["eval", run, "--sizes", "4", "--steps-per-size", "0.5,0.6"],
+    ):
+        assert main(bad) == 2
+        assert "--steps-per-size" in capsys.readouterr().err
+
+
 def test_wrong_problem_file_is_a_clear_error(tmp_path: Path, capsys) -> None:
     train_tiny("edge_copy", tmp_path / "run")
     data = tmp_path / "matrices.safetensors"
