@@ -9,6 +9,7 @@ from torch import Tensor, nn
 import irem_core as irem
 from irem_core import (
     EnergySolver,
+    GradientEnergy,
     IremError,
     MemoryEnergy,
     NestableTask,
@@ -25,7 +26,14 @@ from irem_plugins.matrix.energy import VectorEnergy, VectorEnergyConfig
 from irem_plugins.matrix.tasks import AdditionTask, InverseTask, MatrixConfig
 from irem_plugins.optimizers.gradient_descent import GradientDescent, GradientDescentConfig
 
-CAPABILITIES = (ScoringTask, NestableTask, VectorInputTask, SelectableEnergy, MemoryEnergy)
+CAPABILITIES = (
+    ScoringTask,
+    NestableTask,
+    VectorInputTask,
+    SelectableEnergy,
+    MemoryEnergy,
+    GradientEnergy,
+)
 
 
 def test_built_in_components_have_the_capabilities_they_implement() -> None:
@@ -39,11 +47,11 @@ def test_built_in_components_have_the_capabilities_they_implement() -> None:
             VectorEnergy(
                 VectorEnergyConfig(hidden=4, layers=1), AdditionTask(MatrixConfig(size=2))
             ),
-            {SelectableEnergy, MemoryEnergy},
+            {SelectableEnergy, MemoryEnergy, GradientEnergy},
         ),
         "gine": (
             build_gine_energy(GineEnergyConfig(hidden=4, layers=1), ShortestPathTask(graph)),
-            {SelectableEnergy},
+            {SelectableEnergy, GradientEnergy},
         ),
     }
     for name, (component, expected) in owned.items():
