@@ -48,7 +48,7 @@ import torch
 from torch import Tensor, nn
 
 from irem_core.config import structure, unstructure
-from irem_core.energy import BoundEnergy, energy_and_gradient
+from irem_core.energy import BoundEnergy, autograd_energy_and_gradient, energy_and_gradient
 from irem_core.errors import IremError, PluginError
 from irem_core.plugins import (
     Plugins,
@@ -62,6 +62,7 @@ from irem_core.plugins import (
 from irem_core.protocols import (
     SPLITS,
     EnergyModel,
+    GradientEnergy,
     MemoryEnergy,
     Optimizer,
     Problems,
@@ -337,6 +338,10 @@ def check_energy_model(
         label,
         "a differentiated descent step must give finite, non-zero parameter gradients",
     )
+    if isinstance(model, GradientEnergy):
+        _check_own_gradient(
+            bind(problems), answer, problems.target, start.shape[1], parameters, label
+        )
     with torch.no_grad():
         moved = answer.detach().clone()
         moved[problems.row_problem == 0] += 1.0
@@ -366,6 +371,45 @@ def check_energy_model(
                 label,
                 "select(context, problems) must keep those problems' energies",
             )
+
+
+def _check_own_gradient(
+    energy: BoundEnergy,
+    answer: Tensor,
+    target: Tensor,
+    features: int,
+    parameters: list[nn.Parameter],
+    label: str,
+) -> None:
+    """A :class:`GradientEnergy`'s energies, answer gradient and the parameter gradients of a
+    differentiated descent step must equal autograd's (a parameter without a gradient on one
+    path must have a zero gradient on the other)."""
+
+    def step_gradients(path: Callable[..., tuple[Tensor, Tensor]]) -> list[Tensor]:
+        values, gradient = path(energy, answer, create_graph=True)
+        stepped = (answer - gradient)[:, :features]
+        loss = ((stepped - target) ** 2).mean() + values.mean()
+        grads = torch.autograd.grad(loss, parameters, allow_unused=True, retain_graph=True)
+        return [torch.zeros_like(p) if g is None else g for p, g in zip(parameters, grads)]
+
+    own = energy_and_gradient(energy, answer, create_graph=False)
+    reference = autograd_energy_and_gradient(energy, answer, create_graph=False)
+    _require(
+        all(torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(own, reference)),
+        label,
+        "energy_and_gradient (GradientEnergy) must equal autograd's energies and gradient",
+    )
+    _require(
+        all(
+            torch.allclose(a, b, rtol=1e-3, atol=1e-6)
+            for a, b in zip(
+                step_gradients(energy_and_gradient),
+                step_gradients(autograd_energy_and_gradient),
+            )
+        ),
+        label,
+        "parameter gradients through energy_and_gradient (GradientEnergy) must equal autograd's",
+    )
 
 
 @attrs.frozen

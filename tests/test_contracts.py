@@ -143,6 +143,21 @@ def test_an_energy_that_ignores_the_answer_is_caught() -> None:
         check_energy_model(Constant, AdditionTask(MatrixConfig(size=3)))
 
 
+def test_an_energy_whose_own_gradient_is_wrong_is_caught() -> None:
+    class WrongGradient(VectorEnergy):
+        """Supplies twice the true gradient (a hand-written backward with a slip)."""
+
+        def energy_and_gradient(self, context: Tensor, answer: Tensor) -> tuple[Tensor, Tensor]:
+            with torch.enable_grad():
+                energies = self(context, answer)
+                (gradient,) = torch.autograd.grad(energies.sum(), answer, create_graph=True)
+            return energies, 2 * gradient
+
+    task = AdditionTask(MatrixConfig(size=3))
+    with pytest.raises(AssertionError, match="must equal autograd's energies and gradient"):
+        check_energy_model(lambda: WrongGradient(VectorEnergyConfig(hidden=8), task), task)
+
+
 def test_pytest_loads_the_kit_from_its_entry_point(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
         def test_fixtures(irem_device, irem_generator, irem_plugins):
