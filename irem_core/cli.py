@@ -12,7 +12,7 @@ import math
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,28 +67,25 @@ from irem_core.seeding import generator as seeded_generator
 from irem_core.trainer import Terminated, TrainingStopped, resume_config, train
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
-    if not values or min(values) <= 0:
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-    return values
+def _positive_list(convert: Callable[[str], Any], kind: str) -> Callable[[str], list[Any]]:
+    """An argparse type: comma-separated finite positive ``kind`` (``"integers"``, ...)."""
+
+    def parse(text: str) -> list[Any]:
+        try:
+            values = [convert(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated {kind}, got {text!r}"
+            ) from None
+        if not values or not all(math.isfinite(value) and value > 0 for value in values):
+            raise argparse.ArgumentTypeError(f"expected positive {kind}, got {text!r}")
+        return values
+
+    return parse
 
 
-def _factor_list(text: str) -> list[float]:
-    try:
-        values = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}"
-        ) from None
-    if not values or not all(math.isfinite(value) and value > 0 for value in values):
-        raise argparse.ArgumentTypeError(f"expected positive numbers, got {text!r}")
-    return values
+_int_list = _positive_list(int, "integers")
+_factor_list = _positive_list(float, "numbers")
 
 
 def _positive_int(text: str) -> int:
