@@ -55,7 +55,10 @@ class GineEnergy(nn.Module):
     activation sits between convolutions (the message ReLU is the non-linearity; ``activation
     = "silu"`` replaces it and the readout's ReLU by SiLU). The energy
     is ``Linear(h→1)(ReLU(Linear(h→h)(max_i h_i)))``, one scalar per graph; the parameter count
-    equals the release's (``h = 128``: 83,330).
+    equals the release's (``h = 128``: 83,330). The layers are ``GINEConv`` modules (their
+    weights, ``eps`` and aggregation); :meth:`forward` and :meth:`energy_and_gradient` both
+    run them written out by :meth:`_propagate` (tested equal to ``GINEConv``'s own forward),
+    so the two activations share one path.
 
     The edge term is affine in the answer, so :meth:`encode` precomputes its input part
     ``P_l [W_x x + b_x; b_y] + p_l`` and the answer direction ``P_l^{(y)} W_y``; each step then
@@ -120,15 +123,8 @@ class GineEnergy(nn.Module):
 
     def forward(self, context: GineContext, answer: Tensor) -> Tensor:
         """Energies ``(G,)`` of per-edge answers ``(E, 1)``."""
-        graphs, hidden = context.graphs, context.nodes
-        if self.activation == "relu":
-            for convolution, offset, slope in zip(
-                self.convolutions, context.edge_offsets, context.edge_slopes
-            ):
-                edge_features = torch.addcmul(offset, answer, slope)
-                hidden = convolution(hidden, graphs.edge_index, edge_features)
-        else:
-            hidden, _ = self._propagate(context, answer)
+        graphs = context.graphs
+        hidden, _ = self._propagate(context, answer)
         pooled = global_max_pool(hidden, graphs.batch, size=graphs.num_graphs)
         return self.readout(pooled).squeeze(-1)
 
