@@ -34,6 +34,7 @@ from cattrs.v import transform_error
 from irem_core.errors import ConfigError, IremError, PluginError
 from irem_core.loggers import default_loggers
 from irem_core.plugins import Plugins, resolve_plugins
+from irem_core.precision import PRECISIONS
 from irem_core.seeding import SEED_LIMIT
 
 if sys.version_info >= (3, 11):
@@ -163,6 +164,9 @@ class TrainConfig:
         ema_decay: when positive, the saved and evaluated model is an exponential moving
             average of the trained weights with this decay (training continues on the raw
             weights, kept in the training state); 0: the raw weights.
+        precision: ``fp32``, or ``bf16``: each iteration's solve and loss under bf16
+            autocast (float32 weights, answers and loss), only where the device multiplies
+            bf16 natively (see :mod:`irem_core.precision`).
         log_every: iterations between metrics-log lines.
         eval_every: iterations between evaluations on the ``same`` split (0: never).
         eval_problems: problems in each periodic evaluation.
@@ -187,6 +191,7 @@ class TrainConfig:
     weight_decay: float = attrs.field(default=0.0, validator=_non_negative)
     grad_clip: float = attrs.field(default=0.0, validator=_non_negative)
     ema_decay: float = attrs.field(default=0.0, validator=[_non_negative, v.lt(1.0)])
+    precision: str = attrs.field(default="fp32", validator=v.in_(PRECISIONS))
     log_every: int = attrs.field(default=50, validator=_positive)
     eval_every: int = attrs.field(default=1_000, validator=_non_negative)
     eval_problems: int = attrs.field(default=256, validator=_positive)

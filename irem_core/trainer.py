@@ -52,6 +52,7 @@ from irem_core.errors import CheckpointError, IremError, NonFiniteError, PluginE
 from irem_core.evaluate import evaluate
 from irem_core.loggers import Loggers, check_loggers, logger_files
 from irem_core.plugins import Plugins, resolve_plugins
+from irem_core.precision import autocast, check_precision
 from irem_core.protocols import Problems, Solver
 from irem_core.runs import build_solver, build_task, check_problems
 from irem_core.schedule import learning_rate, make_optimizer
@@ -347,7 +348,8 @@ class Trainer:
             problems, y0 = self.task.unpack(
                 {key: torch.cat([part[key] for part in packed]) for key in packed[0]}
             )
-        loss, answer = self.model(problems, y0, self.local_shards[0].generator)
+        with autocast(settings.precision, self.device):
+            loss, answer = self.model(problems, y0, self.local_shards[0].generator)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         loss = mean_over_processes(loss) if self.world.distributed else loss.detach()
@@ -594,6 +596,7 @@ def train(
     plugins = resolve_plugins(plugins)
     directory = Path(directory)
     check_loggers(config.train.loggers, plugins=plugins)
+    check_precision(config.train.precision, training_device(config.device, world))
     if not resume:
         resolve_shards(config.train, world.size)
     with run_lock(directory, plugins=plugins) if world.is_main else contextlib.nullcontext():

@@ -1,0 +1,71 @@
+"""Training precision (``train.precision``): fp32, or bf16 autocast where the hardware has it.
+
+``bf16`` runs the solve and the loss of each training iteration under
+``torch.autocast(dtype=torch.bfloat16)``: matmuls take bf16 inputs, while the weights (the
+optimizer's master copy), the answers ``y`` and the loss stay float32. It pays only where the
+device multiplies bf16 natively: a CUDA GPU that supports it, or a CPU with AVX-512 BF16 or
+AMX. Elsewhere torch emulates bf16 matmuls about 20× slower than float32 (docs/performance.md),
+so :func:`check_precision` refuses the setting with a clear message instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import torch
+
+from irem_core.errors import IremError
+
+PRECISIONS = ("fp32", "bf16")
+NATIVE_BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+"""``/proc/cpuinfo`` flags that mean the CPU multiplies bf16 natively."""
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
+    """The feature flags of the first CPU listed in ``cpuinfo`` (empty where the file does
+    not exist, as on macOS and Windows)."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return frozenset(value.split())
+    return frozenset()
+
+
+def native_bf16(device: torch.device, flags: frozenset[str] | None = None) -> bool:
+    """Whether ``device`` multiplies bf16 natively (``flags``: the CPU's, read when None).
+
+    torch's own ``get_cpu_capability()`` reports only the vector ISA (``AVX512``) and not the
+    bf16 extension, hence the CPU flags.
+    """
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return bool(NATIVE_BF16_CPU_FLAGS & (cpu_flags() if flags is None else flags))
+    return False
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """Raise :class:`IremError` when ``precision`` is bf16 and ``device`` lacks native bf16."""
+    if precision == "bf16" and not native_bf16(device):
+        where = (
+            "this CPU has neither AVX-512 BF16 nor AMX"
+            if device.type == "cpu"
+            else f"device {device} does not support bf16"
+        )
+        raise IremError(
+            f"train.precision=bf16 needs native bf16 matrix multiplication, but {where}; "
+            "emulated bf16 trains about 20x slower than fp32 here. Use train.precision=fp32 "
+            "(the default), or train on a GPU or a CPU with AMX / AVX-512 BF16"
+        )
+
+
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager[None]:
+    """The context a training iteration's solve and loss run in for ``precision``."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
