@@ -27,6 +27,7 @@ from benchmarks.reference import ReferenceLoop
 from irem_core.config import build_run_config
 from irem_core.evaluate import evaluate
 from irem_core.plugins import load_plugins
+from irem_core.precision import native_bf16
 from irem_core.trainer import Trainer, prepare_directory, train
 
 
@@ -90,7 +91,9 @@ def bench_training(task: str, repeats: int, scratch: Path) -> dict[str, Any]:
     """Seconds per training iteration, problems/s and generation share at paper shapes.
 
     For vector tasks the iteration, the reference loop and the peak matmul are timed
-    interleaved in process CPU time, and the FLOP/s share is of the peak measured alongside.
+    interleaved, and the FLOP/s share is of the peak measured alongside; with one torch
+    thread in process CPU time (time a busy machine takes away is not counted), with more in
+    wall time (process CPU time would add up the threads).
     """
     trainer = trainer_for(task, [], scratch / task)
     settings = trainer.config.train
@@ -117,7 +120,7 @@ def bench_training(task: str, repeats: int, scratch: Path) -> dict[str, Any]:
         medians = interleaved(
             {"irem": trainer.step, "reference": reference.step, "peak": lambda: torch.mm(a, b)},
             repeats,
-            clock=time.process_time,
+            clock=time.process_time if torch.get_num_threads() == 1 else time.perf_counter,
         )
         seconds = medians["irem"]
         peak = 2 * PEAK_SIZE**3 / medians["peak"]
@@ -224,6 +227,8 @@ def main(argv: list[str] | None = None) -> None:
             "processor": platform.processor(),
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "native_bf16": native_bf16(torch.device("cpu")),
         },
         "matmul_peak_flops": matmul_peak(),
         "training": [bench_training(task, repeats, scratch) for task in args.tasks.split(",")],

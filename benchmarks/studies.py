@@ -177,8 +177,8 @@ def study_bf16(run: Path, repeats: int) -> None:
 
 
 def study_threads(repeats: int) -> None:
-    """One against two torch threads for the matrix and graph training iterations."""
-    for task in ("addition", "shortest_path"):
+    """One against two torch threads for the training iterations of every benchmark task."""
+    for task in ("addition", "inverse", "shortest_path"):
         trainer = trainer_for(task, [], Path(tempfile.mkdtemp(prefix="irem-study-")))
 
         def step(threads: int, trainer: Any = trainer) -> Callable[[], Any]:
