@@ -7,7 +7,9 @@ For each size ``n`` it measures, on ``n``-node graphs of the run's task (the ``s
 distribution at that size):
 
 - the targets: mean and variance of the labels (the zero predictor's MSE);
-- the energy: mean energy at the start ``y0``, at the target ``y*`` and after descent;
+- the energy: mean energy at the start ``y0``, at the target ``y*`` and after 80 steps
+  ``y_80``, and the share of graphs whose ``y*`` has a lower energy than their ``y_80`` (where
+  it is small, the energy's minimum is not at the answer and longer descents drift);
 - the gradient: RMS of ``∇_y E`` per edge at ``y0`` and at ``y*`` (with a fixed step size λ,
   the first step moves each edge by ``λ`` times this);
 - the activations: mean absolute node feature after each GINE layer at ``y*`` (sum
@@ -38,10 +40,11 @@ BUDGETS = [10, 20, 40, 80]
 
 
 def layer_activations(run: TrainedRun, context: Any, answer: torch.Tensor) -> list[float]:
-    """Mean ``|h|`` after each convolution of a ``gine`` energy at ``answer``."""
+    """Mean ``|h|`` after each convolution of a ``gine`` energy at ``answer`` (the output of
+    each convolution's node network: ``gine`` writes the convolutions out and calls those)."""
     recorded: list[float] = []
     hooks = [
-        convolution.register_forward_hook(
+        convolution.nn.register_forward_hook(
             lambda module, inputs, output: recorded.append(float(output.abs().mean()))
         )
         for convolution in run.solver.energy_model.convolutions
@@ -78,6 +81,11 @@ def measure(
         energies, gradient = energy_and_gradient(energy, leaf, create_graph=False)
         stats[f"energy_{name}"] = float(energies.detach().mean())
         stats[f"grad_rms_{name}"] = float(gradient.pow(2).mean().sqrt())
+    descended = run.solver.solve(problems, y0, BUDGETS[-1]).answer.detach()
+    with torch.no_grad():
+        at_target, at_descended = energy(problems.target), energy(descended)
+    stats["energy_descended"] = float(at_descended.mean())
+    stats["target_below_descended"] = float((at_target < at_descended).double().mean())
     stats["activations_at_target"] = layer_activations(run, context, problems.target)
     base_step = run.config.solver.options.optimizer.options.step_size
     stats["mse"] = {}
@@ -183,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"run": args.run, "iteration": run.iteration, "sizes": rows}, indent=1))
         return 0
     print(
-        f"{'n':>3} {'var(y*)':>8} {'E(y0)':>9} {'E(y*)':>9} {'|g|(y0)':>9} {'|g|(y*)':>9} "
+        f"{'n':>3} {'var(y*)':>8} {'E(y0)':>9} {'E(y*)':>9} {'E(y_80)':>9} {'y*<y_80':>7} "
+        f"{'|g|(y0)':>9} {'|g|(y*)':>9} "
         f"{'|h| layers at y*':>24} {'zero':>7} " + " ".join(f"{'x' + str(s):>22}" for s in scales)
     )
     for row in rows:
@@ -195,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         layers = "/".join(f"{value:.3g}" for value in row["activations_at_target"])
         print(
             f"{row['n']:>3} {row['label_variance']:8.4f} {row['energy_start']:9.3g} "
-            f"{row['energy_target']:9.3g} {row['grad_rms_start']:9.3g} {row['grad_rms_target']:9.3g} "
+            f"{row['energy_target']:9.3g} {row['energy_descended']:9.3g} "
+            f"{row['target_below_descended']:7.2f} "
+            f"{row['grad_rms_start']:9.3g} {row['grad_rms_target']:9.3g} "
             f"{layers:>24} {row['zero_predictor']:7.3f} {errors}"
         )
     print("errors: MSE at 10 / 80 steps / min energy, per step-size scale")

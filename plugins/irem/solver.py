@@ -20,10 +20,15 @@ class IremConfig:
         energy: the energy model and its options (each task's presets name its domain's
             model, e.g. ``mlp`` for matrices).
         optimizer: the optimizer and its options; default ``gd`` (step size 100).
+        fixed_point_weight: weight of a second loss term, the MSE between the true answer
+            and one optimizer step taken from it, which makes the answer a fixed point of
+            the descent (0: the paper's loss alone; see
+            :class:`~irem_core.energy_solver.EnergySolver`).
     """
 
     energy: EnergySpec
     optimizer: OptimizerSpec = plugins_default({"name": "gd"}, OptimizerSpec)
+    fixed_point_weight: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))
 
 
 def build_irem_solver(options: IremConfig, task: Task, *, plugins: Plugins) -> EnergySolver:
@@ -45,5 +50,8 @@ def build_irem_solver(options: IremConfig, task: Task, *, plugins: Plugins) -> E
     energy_model = energy_component.factory(options.energy.options, task)
     optimizer = plugins.get("optimizer", options.optimizer.name).factory(options.optimizer.options)
     return EnergySolver(
-        energy_model, optimizer, f"{options.energy.name!r} (plugin {energy_component.plugin.name})"
+        energy_model,
+        optimizer,
+        f"{options.energy.name!r} (plugin {energy_component.plugin.name})",
+        options.fixed_point_weight,
     )
