@@ -81,9 +81,10 @@ def measure(
         energies, gradient = energy_and_gradient(energy, leaf, create_graph=False)
         stats[f"energy_{name}"] = float(energies.detach().mean())
         stats[f"grad_rms_{name}"] = float(gradient.pow(2).mean().sqrt())
+    at_target = energies.detach()  # the loop's last answer is the target
     descended = run.solver.solve(problems, y0, BUDGETS[-1]).answer.detach()
     with torch.no_grad():
-        at_target, at_descended = energy(problems.target), energy(descended)
+        at_descended = energy(descended)
     stats["energy_descended"] = float(at_descended.mean())
     stats["target_below_descended"] = float((at_target < at_descended).double().mean())
     stats["activations_at_target"] = layer_activations(run, context, problems.target)

@@ -105,7 +105,7 @@ class EnergySolver(Solver):
     def training_loss(self, problems: Problems, trajectory: Trajectory) -> Tensor:
         """MSE of the final answer, plus ``fixed_point_weight`` times the MSE of one step
         taken from the true answer (see the class)."""
-        loss = nn.functional.mse_loss(trajectory.answer, problems.target)
+        loss = super().training_loss(problems, trajectory)
         if not self.fixed_point_weight:
             return loss
         step = trajectory.extras[FIXED_POINT]
