@@ -167,7 +167,7 @@ def build_parser(plugins: Plugins | None = None) -> argparse.ArgumentParser:
         default="paper",
         help="the task's preset: paper (the release's settings, hours on a "
         "CPU), fast (the paper's shapes in CPU-minutes; docs/training.md) "
-        "or quick (8x8, a CPU minute) (default: paper)",
+        "or quick (small: 8x8 matrices, 128-graph batches; 1-2 CPU minutes) (default: paper)",
     )
     train_parser.add_argument("--config", type=Path, help="TOML or JSON config file")
     _add_set(train_parser)
@@ -179,7 +179,8 @@ def build_parser(plugins: Plugins | None = None) -> argparse.ArgumentParser:
     train_parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue the run in --out from its checkpoint (--set still applies)",
+        help="continue the run in --out from its checkpoint with its saved config (--set and "
+        "--device still apply; a different --task, --solver or --seed is refused)",
     )
     train_parser.add_argument(
         "--force", action="store_true", help="overwrite a run already in --out"
@@ -197,7 +198,7 @@ def build_parser(plugins: Plugins | None = None) -> argparse.ArgumentParser:
     eval_parser = commands.add_parser("eval", help="evaluate a trained run")
     eval_parser.add_argument("run", type=Path, help="run directory written by 'irem train'")
     eval_parser.add_argument(
-        "--split", default="same", choices=SPLITS, help="same or harder (default: same)"
+        "--split", default="same", choices=SPLITS, help="train, same or harder (default: same)"
     )
     eval_parser.add_argument(
         "--steps",
@@ -381,6 +382,28 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_resume_arguments(args: argparse.Namespace, saved: dict[str, Any]) -> None:
+    """Refuse ``--resume`` with arguments it would ignore: a different ``--task``,
+    ``--solver`` or ``--seed`` than the run's (``saved``, its config as plain data),
+    or a ``--config`` file. ``--preset`` is not stored, so it is accepted and unused."""
+    if args.config is not None:
+        raise IremError(
+            "--config does not apply with --resume (the run continues with its saved "
+            "config); change fields with --set, or start a new run without --resume"
+        )
+    given = {
+        "--task": (args.task, saved["task"]["name"]),
+        "--solver": (args.solver, saved["solver"]["name"]),
+        "--seed": (args.seed, saved["seed"]),
+    }
+    for option, (value, kept) in given.items():
+        if value is not None and value != kept:
+            raise IremError(
+                f"{option} {value} differs from the run's {kept!r} in {args.out}; --resume "
+                f"continues the saved config: drop {option}, or train a new run elsewhere"
+            )
+
+
 def _check_nproc(config: RunConfig, args: argparse.Namespace) -> None:
     """Refuse an ``--nproc`` launch that would fail in every worker, before starting them."""
     if config.device.startswith("cuda") and torch.cuda.device_count() < args.nproc:
@@ -414,6 +437,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume:
         saved = resume_config(args.out, plugins=plugins)
         check_run_plugins(args.out, plugins=plugins)
+        _check_resume_arguments(args, saved)
         for path, value in map(parse_override, args.overrides):
             set_path(saved, path, value)
         if args.device:

@@ -596,7 +596,8 @@ def train(
     plugins = resolve_plugins(plugins)
     directory = Path(directory)
     check_loggers(config.train.loggers, plugins=plugins)
-    check_precision(config.train.precision, training_device(config.device, world))
+    device = training_device(config.device, world)
+    check_precision(config.train.precision, device)
     if not resume:
         resolve_shards(config.train, world.size)
     with run_lock(directory, plugins=plugins) if world.is_main else contextlib.nullcontext():
@@ -611,7 +612,7 @@ def train(
             else None
         )
         try:
-            with process_group(world, training_device(config.device, world)):
+            with process_group(world, device):
                 trainer = Trainer(config, directory, world, plugins=plugins)
                 trainer.replaced = aside
                 if resume:

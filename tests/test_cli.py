@@ -93,6 +93,30 @@ def test_refuses_to_overwrite_a_run_without_force(
 
 
 @pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--seed", "7"], "--seed 7 differs from the run's 0"),
+        (["--task", "inverse"], "--task inverse differs from the run's 'addition'"),
+        (["--config", "c.toml"], "--config does not apply with --resume"),
+    ],
+)
+def test_resume_refuses_arguments_it_would_ignore(
+    run_dir: Path,
+    tiny_overrides: list[str],
+    extra: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    before = (run_dir / "model.safetensors").read_bytes()
+    resume = ["train", "--out", str(run_dir), "--resume", "--no-progress", *extra]
+    assert main(resume) == 2
+    assert message in capsys.readouterr().err
+    assert (run_dir / "model.safetensors").read_bytes() == before
+    assert main([*resume[:5], "--task", "addition", "--set", "train.iterations=3"]) == 0
+
+
+@pytest.mark.parametrize(
     "args, message",
     [
         (["train", "--task", "additon", "--out", "{tmp}/r"], "valid names: addition"),

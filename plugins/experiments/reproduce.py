@@ -44,7 +44,7 @@ from irem_core.evaluate import MIN_ENERGY, evaluate, json_bytes
 from irem_core.nested import nested_mse
 from irem_core.plugins import Plugins, resolve_plugins
 from irem_core.protocols import Problems, Task
-from irem_core.runs import TrainedRun, build_task, load_run, sized_task
+from irem_core.runs import TrainedRun, build_task, load_run, resolve_device, sized_task
 from irem_core.seeding import derive_seed
 from irem_core.trainer import train
 
@@ -510,7 +510,7 @@ def default_jobs(configs: Iterable[RunConfig]) -> int:
     """Runs trained at once by default: one per CPU core, at most four, for CPU runs (the
     quick presets' small networks use cores better as separate runs than as threads of one
     run); one when any run uses an accelerator."""
-    if any(torch.device(config.device).type != "cpu" for config in configs):
+    if any(resolve_device(config.device).type != "cpu" for config in configs):
         return 1
     return max(1, min(4, os.cpu_count() or 1))
 
