@@ -98,3 +98,46 @@ def test_every_protocol_and_capability_is_in_plugins_md_with_its_members() -> No
         assert rows, f"docs/plugins.md has no table row for {cls.__name__}"
         missing = [name for name in protocol_members(cls) if f"`{name}" not in rows[0]]
         assert not missing, f"docs/plugins.md's {cls.__name__} row lacks {missing}"
+
+
+ROOT = DOCS.parent
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def heading_anchors(path: Path) -> set[str]:
+    """GitHub's anchors of a Markdown file's headings: lowercased, punctuation but ``-`` and
+    ``_`` dropped, spaces as ``-``; a repeated heading gets ``-1``, ``-2``..."""
+    anchors: set[str] = set()
+    in_code = False
+    for line in path.read_text().splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        if in_code or not line.startswith("#"):
+            continue
+        text = line.lstrip("#").strip().lower()
+        slug = re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+        anchor, count = slug, 0
+        while anchor in anchors:
+            count += 1
+            anchor = f"{slug}-{count}"
+        anchors.add(anchor)
+    return anchors
+
+
+def markdown_files() -> list[Path]:
+    return [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_relative_link_and_anchor_resolves(path: Path) -> None:
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.DOTALL)
+    broken = []
+    for link in LINK.findall(text):
+        if re.match(r"[a-z]+:", link):
+            continue
+        target, _, anchor = link.partition("#")
+        file = (path.parent / target).resolve() if target else path
+        missing_anchor = bool(anchor) and file.suffix == ".md"
+        if not file.exists() or (missing_anchor and anchor not in heading_anchors(file)):
+            broken.append(link)
+    assert not broken, f"{path.relative_to(ROOT)}: broken links {broken}"
