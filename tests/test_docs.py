@@ -137,7 +137,7 @@ def test_every_relative_link_and_anchor_resolves(path: Path) -> None:
             continue
         target, _, anchor = link.partition("#")
         file = (path.parent / target).resolve() if target else path
-        missing_anchor = bool(anchor) and file.suffix == ".md"
-        if not file.exists() or (missing_anchor and anchor not in heading_anchors(file)):
+        checks_anchor = bool(anchor) and file.suffix == ".md"
+        if not file.exists() or (checks_anchor and anchor not in heading_anchors(file)):
             broken.append(link)
     assert not broken, f"{path.relative_to(ROOT)}: broken links {broken}"
