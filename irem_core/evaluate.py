@@ -26,6 +26,9 @@ class Evaluation:
             solvers without an energy).
         curve: MSE of iterate ``t`` for ``t = 0 .. max budget``.
         zero_predictor: MSE of answering all zeros, the trivial reference.
+        mean_predictor: MSE of answering every entry with the mean of all evaluated targets:
+            their variance, the best any constant answer can do (where targets shrink with
+            the problem's size, as shortest-path distances do, the fairer reference).
         metrics: the task's own scores (``Task.score``, if it has one), averaged over
             answer rows, as ``{metric: {budget key: value}}``.
         nonfinite_problems: problems whose answers or energies became NaN/Inf; they are
@@ -40,6 +43,7 @@ class Evaluation:
     mse: dict[str, float]
     curve: list[float]
     zero_predictor: float
+    mean_predictor: float
     metrics: dict[str, dict[str, float]]
     nonfinite_problems: int
     steps_used: dict[str, float]
@@ -114,6 +118,7 @@ def _solve_chunk(
     totals.add("curve", squared_errors[:, keep].sum(dim=(1, 2)))
     totals.add(MIN_ENERGY, ((selected[keep] - target) ** 2).sum())
     totals.add("zero", (target**2).sum())
+    totals.add("target", target.sum())
     if isinstance(task, ScoringTask):
         chosen = {str(budget): answers[budget] for budget in budgets}
         chosen[MIN_ENERGY] = selected
@@ -161,13 +166,16 @@ def evaluate(
         if key.startswith("metric:"):
             _, name, budget = key.split(":")
             metrics.setdefault(name, {})[budget] = float(value) / rows
+    zero = float(totals.sums["zero"]) / elements
+    target_mean = float(totals.sums["target"]) / elements
     steps_used = torch.cat(totals.steps_used).double()
     quantiles = torch.quantile(steps_used, torch.tensor([0.5, 0.95], dtype=torch.float64)).tolist()
     return Evaluation(
         problems.num_problems,
         mse,
         curve,
-        float(totals.sums["zero"]) / elements,
+        zero,
+        max(0.0, zero - target_mean**2),
         metrics,
         totals.nonfinite,
         {"mean": float(steps_used.mean()), "p50": quantiles[0], "p95": quantiles[1]},

@@ -118,7 +118,7 @@ def plot_steps(plt: Any, run: TrainedRun, result: Evaluation, split: str, path: 
 
 
 def plot_sizes(plt: Any, run: TrainedRun, results: dict[int, Evaluation], path: Path) -> None:
-    """Final-answer MSE and the zero predictor's against integer problem sizes."""
+    """Final-answer MSE and the zero and mean predictors' against integer problem sizes."""
     sizes = sorted(results)
     figure, axis = plt.subplots(figsize=(8, 4))
     axis.plot(
@@ -134,6 +134,14 @@ def plot_sizes(plt: Any, run: TrainedRun, results: dict[int, Evaluation], path: 
         linestyle=":",
         marker=".",
         label="zero predictor",
+    )
+    axis.plot(
+        sizes,
+        [results[size].mean_predictor for size in sizes],
+        color="grey",
+        linestyle="--",
+        marker=".",
+        label="mean predictor",
     )
     axis.set_xticks(sizes)
     axis.set(xlabel="size", ylabel="MSE", yscale="log")

@@ -1036,15 +1036,22 @@ def _main_table(results: dict[str, Any], plugins: Plugins) -> list[str]:
         ]
         for solver in results["solvers"]
     ]
-    zero = [_any_evaluation(results, task, "splits", split) for task, split in columns]
-    rows.append(
-        ["zero predictor"]
-        + [
-            _number(None if evaluation is None else evaluation["zero_predictor"])
-            for evaluation in zero
-        ]
+    rows += _reference_rows(
+        [_any_evaluation(results, task, "splits", split) for task, split in columns]
     )
     return _table(header, rows)
+
+
+def _reference_rows(evaluations: list[dict[str, Any] | None]) -> list[list[str]]:
+    """Rows of the trivial references, one cell per evaluation (one column each): the zero
+    predictor and the mean predictor (a record from before it was measured shows "—")."""
+    return [
+        [label] + [_number(None if record is None else record.get(key)) for record in evaluations]
+        for label, key in (
+            ("zero predictor", "zero_predictor"),
+            ("mean predictor", "mean_predictor"),
+        )
+    ]
 
 
 def _rate_table(results: dict[str, Any]) -> list[str]:
@@ -1132,7 +1139,7 @@ def _size_table(results: dict[str, Any], task: str, plugins: Plugins) -> list[st
             for size in sizes
         ]
         for solver in results["solvers"]
-    ]
+    ] + _reference_rows([_any_evaluation(results, task, "sizes", str(size)) for size in sizes])
     reference_run = _any_evaluation(results, task, "sizes", str(sizes[0]))
     count = "?" if reference_run is None else reference_run["num_problems"]
     return [
