@@ -127,22 +127,15 @@ def plot_sizes(plt: Any, run: TrainedRun, results: dict[int, Evaluation], path: 
         marker="o",
         label=f"{run.config.solver.name} (final answer)",
     )
-    axis.plot(
-        sizes,
-        [results[size].zero_predictor for size in sizes],
-        color="grey",
-        linestyle=":",
-        marker=".",
-        label="zero predictor",
-    )
-    axis.plot(
-        sizes,
-        [results[size].mean_predictor for size in sizes],
-        color="grey",
-        linestyle="--",
-        marker=".",
-        label="mean predictor",
-    )
+    for reference, linestyle in (("zero", ":"), ("mean", "--")):
+        axis.plot(
+            sizes,
+            [getattr(results[size], f"{reference}_predictor") for size in sizes],
+            color="grey",
+            linestyle=linestyle,
+            marker=".",
+            label=f"{reference} predictor",
+        )
     axis.set_xticks(sizes)
     axis.set(xlabel="size", ylabel="MSE", yscale="log")
     title(axis, run, f"error against size, n={results[sizes[0]].num_problems} per size")
