@@ -206,6 +206,17 @@ def test_connected_components_fast_gives_every_solver_the_self_pair_input() -> N
     assert not shortest.solver.options.energy.options.self_pair_input
 
 
+@pytest.mark.parametrize("task", ["shortest_path", "connected_components", "edge_copy"])
+def test_graph_fast_trains_a_silu_energy_with_the_matrices_replay_share(task: str) -> None:
+    config = build_run_config(task=task, preset="fast")
+    energy = config.solver.options.energy.options
+    assert (energy.activation, energy.aggregation) == ("silu", "mean")
+    assert (config.train.batch_size, config.train.replay_batch_size) == (512, 512)
+    paper = build_run_config(task=task, preset="paper")
+    assert paper.solver.options.energy.options.activation == "relu"
+    assert paper.train.replay_batch_size == 32
+
+
 def _training_loss_gradients(activation: str) -> dict[str, torch.Tensor | None]:
     """Parameter gradients of one IREM-style loss: the target's MSE after two descent steps
     (a double backward through ``energy_and_gradient``)."""
