@@ -119,7 +119,11 @@ def test_results_md_puts_the_paper_beside_ours(reproduction: Path) -> None:
     feedforward = next(line for line in lines if line.startswith("| feedforward |"))
     assert "(0.0448)" in feedforward and "(0.7029)" in feedforward
     assert any(line.startswith("| zero predictor |") for line in lines)
-    assert any(line.startswith("| solver | n=3 | n=5 |") for line in lines)
+    assert sum(line.startswith("| solver | n=3 | n=5 |") for line in lines) == 2
+    assert any(line.startswith("| mean predictor |") for line in lines)
+    after = lines.index("The same after 1 / 3 steps (IREM: its iterate, not the min-energy one):")
+    per_budget = next(line for line in lines[after:] if line.startswith("| irem |"))
+    assert [len(cell.split(" / ")) for cell in per_budget.strip("| ").split(" | ")[1:]] == [2, 2]
     assert "| solver | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 |" in lines
     irem_nested = next(line for line in lines if line.startswith("| irem |") and "(0.0100)" in line)
     assert irem_nested.count(" | ") == 10 and "(0.0400)" in irem_nested

@@ -1142,11 +1142,28 @@ def _size_table(results: dict[str, Any], task: str, plugins: Plugins) -> list[st
     ] + _reference_rows([_any_evaluation(results, task, "sizes", str(size)) for size in sizes])
     reference_run = _any_evaluation(results, task, "sizes", str(sizes[0]))
     count = "?" if reference_run is None else reference_run["num_problems"]
+    budgets = [key for key in reference_run["mse"] if key != MIN_ENERGY] if reference_run else []
+    by_budget = [
+        [solver]
+        + [
+            " / ".join(
+                _number(_final(_evaluation(runs[solver], "sizes", str(size)), budget))
+                for budget in budgets
+            )
+            for size in sizes
+        ]
+        for solver in results["solvers"]
+    ]
     return [
         "",
         f"Final-answer MSE by problem size ({count} problems each; paper in brackets):",
         "",
-    ] + _table(["solver"] + [f"n={size}" for size in sizes], rows)
+        *_table(["solver"] + [f"n={size}" for size in sizes], rows),
+        "",
+        f"The same after {' / '.join(budgets)} steps (IREM: its iterate, not the min-energy one):",
+        "",
+        *_table(["solver"] + [f"n={size}" for size in sizes], by_budget),
+    ]
 
 
 def _nested_table(results: dict[str, Any], task: str, plugins: Plugins) -> list[str]:
