@@ -220,6 +220,23 @@ def test_a_changed_config_is_refused(reproduction: Path) -> None:
         )
 
 
+def test_other_evaluation_settings_evaluate_again_without_training(tmp_path: Path) -> None:
+    """``eval`` settings do not change training: sweep and full runs are reused as trained,
+    validated and evaluated again at the new budgets."""
+    selection = dict(tasks=["addition"], solvers=["irem", "feedforward"], sizes=[], jobs=1)
+    reproduce(tmp_path, overrides=TINY, progress=False, **selection)
+    models = sorted(tmp_path.glob("*/addition/*/*/model.safetensors"))
+    before = [path.stat().st_mtime_ns for path in models]
+    reproduce(tmp_path, overrides=TINY + ["eval.steps=[1,2,3]"], progress=False, **selection)
+    assert len(models) == 8 and [path.stat().st_mtime_ns for path in models] == before
+    runs = strict_json(tmp_path / "results.json")["runs"]["addition"]
+    assert all(
+        set(run["splits"]["same"]["mse"]) == {"1", "2", "3", "min_energy"} for run in runs.values()
+    )
+    for path in (tmp_path / "sweep").rglob("validation.json"):
+        assert json.loads(path.read_text())["config"]["eval"]["steps"] == [1, 2, 3]
+
+
 def test_an_interrupted_training_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     step = Trainer.step
 

@@ -204,8 +204,11 @@ def _differences(saved: Any, wanted: Any, prefix: str = "") -> list[str]:
 
 def _check_same_config(
     directory: Path, saved: dict[str, Any], wanted: dict[str, Any], *, plugins: Plugins
-) -> None:
-    """Refuse to reuse a run of another config; options added since it ran take defaults."""
+) -> bool:
+    """Refuse to reuse a run trained with another config (options added since it ran take
+    defaults). The evaluation settings (``eval``) do not change training: a run that
+    differs only there is reused, and the result says whether they match (``False``: its
+    saved evaluation is stale and is made again)."""
     try:
         saved = _plain(structure(saved, RunConfig, plugins=plugins))
     except ConfigError as error:
@@ -213,12 +216,16 @@ def _check_same_config(
             f"{directory} holds a run whose config no longer loads ({error}). Delete "
             "that directory to redo it, or choose another --out"
         ) from None
-    differences = _differences(saved, wanted)
+    differences = _differences(
+        {key: value for key, value in saved.items() if key != "eval"},
+        {key: value for key, value in wanted.items() if key != "eval"},
+    )
     if differences:
         raise IremError(
             f"{directory} holds a run with another config: {'; '.join(differences)}. "
             "Delete that directory to redo it, or choose another --out"
         )
+    return saved.get("eval") == wanted.get("eval")
 
 
 def read_record_file(path: Path) -> dict[str, Any] | None:
@@ -241,13 +248,14 @@ def finished_evaluation(
 ) -> dict[str, Any] | None:
     """The saved record of a finished run of ``config`` in ``directory``, else ``None``.
 
-    A record evaluated at other sizes than ``sizes`` is not finished (its run is evaluated
-    again, without training).
+    A record evaluated at other sizes than ``sizes`` or with other ``eval`` settings is not
+    finished (its run is evaluated again, without training).
     """
     record = read_record_file(directory / EVALUATION_FILE)
     if record is None:
         return None
-    _check_same_config(directory, record["config"], _plain(config), plugins=plugins)
+    if not _check_same_config(directory, record["config"], _plain(config), plugins=plugins):
+        return None
     wanted = [str(size) for size in size_curve_sizes(config.task.name, sizes, plugins=plugins)]
     has_nested = nested_strategy(config.task.name, plugins=plugins) is not None
     if "error" not in record and (
@@ -454,7 +462,8 @@ def finished_validation(
     record = read_record_file(directory / SWEEP_FILE)
     if record is None:
         return None
-    _check_same_config(directory, record["config"], _plain(config), plugins=plugins)
+    if not _check_same_config(directory, record["config"], _plain(config), plugins=plugins):
+        return None
     return record
 
 
