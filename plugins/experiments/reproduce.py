@@ -1163,16 +1163,21 @@ def _size_table(results: dict[str, Any], task: str, plugins: Plugins) -> list[st
         ]
         for solver in results["solvers"]
     ]
-    return [
+    header = ["solver"] + [f"n={size}" for size in sizes]
+    lines = [
         "",
         f"Final-answer MSE by problem size ({count} problems each; paper in brackets):",
         "",
-        *_table(["solver"] + [f"n={size}" for size in sizes], rows),
-        "",
-        f"The same after {' / '.join(budgets)} steps (IREM: its iterate, not the min-energy one):",
-        "",
-        *_table(["solver"] + [f"n={size}" for size in sizes], by_budget),
+        *_table(header, rows),
     ]
+    if budgets:  # none when every run diverged
+        lines += [
+            "",
+            f"The same after {' / '.join(budgets)} steps (IREM: its iterate, not the min-energy one):",
+            "",
+            *_table(header, by_budget),
+        ]
+    return lines
 
 
 def _nested_table(results: dict[str, Any], task: str, plugins: Plugins) -> list[str]:
