@@ -216,3 +216,27 @@ def test_graph_baselines_aggregate_messages_as_configured(name: str) -> None:
     assert layers and {layer.aggr for layer in layers} == {"mean"}
     paper = build_run_config(task="shortest_path", solver=name, preset="paper")
     assert paper.solver.options.aggregation == "sum"
+
+
+@given(
+    nodes=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+    edge_width=st.sampled_from([0, 3]),
+    seed=st.integers(0, 2**16),
+)
+def test_edge_decoder_is_the_linear_map_of_the_concatenated_features(
+    nodes: list[int], edge_width: int, seed: int
+) -> None:
+    """Decoding per node and gathering equals ``Linear([h_i, h_j, e_ij])`` edge by edge."""
+    from irem_plugins.baselines.graph import EdgeDecoder
+    from irem_plugins.graph.batching import complete_graphs
+
+    torch.manual_seed(seed)
+    hidden = 4
+    decoder = EdgeDecoder(hidden, 2, edge_features=edge_width)
+    layout = complete_graphs(torch.tensor(nodes), max(nodes))
+    states = torch.randn(sum(nodes), hidden)
+    source, target = layout.edge_index
+    edge_features = torch.randn(source.shape[0], edge_width) if edge_width else None
+    concatenated = [states[source], states[target]] + ([edge_features] if edge_width else [])
+    expected = decoder.linear(torch.cat(concatenated, dim=-1))
+    torch.testing.assert_close(decoder(states, layout.edge_index, edge_features), expected)
