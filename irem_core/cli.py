@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from irem_core import __version__
+from irem_core.allocator import keep_freed_memory
 from irem_core.checkpoint import (
     atomic_write,
     path_error,
@@ -772,6 +773,7 @@ def main(argv: Sequence[str] | None = None, *, plugins: Plugins | None = None) -
     """Run the CLI with ``plugins`` (default: the installed plugins, loaded here once);
     returns the exit code. Every command finds them in ``args.plugins``."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    keep_freed_memory()
     plugins = resolve_plugins(plugins)
     args = build_parser(plugins).parse_args(argv)
     args.argv, args.plugins = argv, plugins

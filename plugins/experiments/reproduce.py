@@ -37,6 +37,7 @@ import attrs
 import torch
 from tqdm.auto import tqdm
 
+from irem_core.allocator import keep_freed_memory
 from irem_core.checkpoint import CONFIG_FILE, atomic_write, read_record, tensors_to_bytes
 from irem_core.config import RunConfig, build_run_config, structure, unstructure
 from irem_core.errors import ConfigError, IremError, NonFiniteError
@@ -595,7 +596,7 @@ def _execute(
     with ProcessPoolExecutor(
         min(jobs, len(calls)),
         mp_context=context,
-        initializer=torch.set_num_threads,
+        initializer=_start_worker,
         initargs=(threads,),
     ) as pool:
         futures = {
@@ -607,6 +608,12 @@ def _execute(
             bar.set_postfix_str(f"finished {futures[future]}")
             bar.update(1)
     return records
+
+
+def _start_worker(threads: int) -> None:
+    """A worker process's set-up: ``threads`` torch threads, freed memory kept (as the CLI)."""
+    torch.set_num_threads(threads)
+    keep_freed_memory()
 
 
 def _check_arguments(
