@@ -461,3 +461,28 @@ def test_a_damaged_record_is_evaluated_again(
     summary = reproduce(tmp_path, **arguments)
     assert len(summary.trained) == 1 and "damaged" in capsys.readouterr().err
     assert json.loads(record.read_text())["train"]["iterations"] == 2
+
+
+def test_the_records_alone_resume_a_reproduction_without_training(
+    reproduction: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Copied to a fresh folder, the runs' JSON records (no checkpoints, no problem files)
+    are a finished reproduction: nothing trains and the results are the same."""
+    for name in ("validation.json", "evaluation.json"):
+        for record in reproduction.rglob(name):
+            copy = tmp_path / record.relative_to(reproduction)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(record.read_bytes())
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a recorded run was trained again")
+
+    monkeypatch.setattr(reproduce_module, "train", refuse)
+    summary = reproduce(
+        tmp_path, tasks=TASKS, solvers=SOLVERS, overrides=TINY, sizes=[3, 5], jobs=1, progress=False
+    )
+    assert summary.trained == [] and len(summary.reused) == len(TASKS) * len(SOLVERS)
+    fresh, original = (
+        strict_json(out / "results.json")["runs"] for out in (tmp_path, reproduction)
+    )
+    assert fresh == original
