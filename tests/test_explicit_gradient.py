@@ -141,6 +141,7 @@ def test_mlp_energies_and_gradients_equal_autograd(
     task=st.sampled_from(sorted(GRAPH_TASKS)),
     aggregation=st.sampled_from(["sum", "mean", "max"]),
     self_pair_input=st.booleans(),
+    readout=st.sampled_from(["max", "edges"]),
     half=st.integers(1, 8),
     layers=st.integers(1, 3),
     count=st.integers(1, 4),
@@ -151,6 +152,7 @@ def test_gine_energies_and_gradients_equal_autograd(
     task: str,
     aggregation: str,
     self_pair_input: bool,
+    readout: str,
     half: int,
     layers: int,
     count: int,
@@ -163,6 +165,7 @@ def test_gine_energies_and_gradients_equal_autograd(
         aggregation=aggregation,
         self_pair_input=self_pair_input,
         activation=activation,
+        readout=readout,
     )
     problems, y0 = problems_of(graph_task, count, seed)
     energy = bind(model, problems)
@@ -172,12 +175,15 @@ def test_gine_energies_and_gradients_equal_autograd(
     assert_agrees_with_autograd(restricted, y0[rows])
 
 
+@pytest.mark.parametrize("readout", ["max", "edges"])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("aggregation", ["sum", "mean", "max"])
-def test_gine_ties_split_the_gradient_like_autograd(aggregation: str, activation: str) -> None:
+def test_gine_ties_split_the_gradient_like_autograd(
+    aggregation: str, activation: str, readout: str
+) -> None:
     """Equal inputs and answers make every node of a graph alike: the max aggregation and
     the max pooling tie everywhere, and the gradient is split among the tied like torch's."""
-    model, _ = gine(0, hidden=8, aggregation=aggregation, activation=activation)
+    model, _ = gine(0, hidden=8, aggregation=aggregation, activation=activation, readout=readout)
     layout = complete_graphs(torch.tensor([3, 1, 4]), 4)
     graphs = layout.graph_batch(torch.ones(26, 1, dtype=torch.float64))
     energy = BoundEnergy(model, model.encode(graphs), layout.edge_graph, 3, "test")
@@ -200,6 +206,9 @@ ENERGIES = {
         for aggregation in ("sum", "mean", "max")
         for activation in ACTIVATIONS
     },
+    "gine-silu-mean-edges": lambda: gine(
+        3, hidden=8, aggregation="mean", activation="silu", readout="edges"
+    ),
 }
 
 

@@ -20,11 +20,15 @@ from irem_plugins.graph.tasks import GraphConfig, ShortestPathTask
 from irem_plugins.matrix.tasks import AdditionTask, MatrixConfig
 
 TASK = ShortestPathTask(GraphConfig())
+READOUTS = ["max", "edges"]
 
 
-def make_energy(seed: int = 0, hidden: int = 32) -> GineEnergy:
+def make_energy(seed: int = 0, hidden: int = 32, readout: str = "max") -> GineEnergy:
     torch.manual_seed(seed)
-    return GineEnergy(GineEnergyConfig(hidden=hidden), TASK).double()
+    model = GineEnergy(GineEnergyConfig(hidden=hidden, readout=readout), TASK).double()
+    if readout == "edges":  # its output layer starts at zero: a flat energy tests nothing
+        torch.nn.init.normal_(model.readout[2].weight)
+    return model
 
 
 def attr_double(graphs: GraphBatch) -> GraphBatch:
@@ -46,13 +50,13 @@ def test_parameter_count_equals_the_release() -> None:
 
 
 @settings(max_examples=10)
-@given(size=st.integers(2, 8), seed=st.integers(0, 1000))
-def test_energy_is_invariant_under_node_relabelling(size: int, seed: int) -> None:
+@given(size=st.integers(2, 8), seed=st.integers(0, 1000), readout=st.sampled_from(READOUTS))
+def test_energy_is_invariant_under_node_relabelling(size: int, seed: int, readout: str) -> None:
     generator = torch.Generator().manual_seed(seed)
     inputs = torch.rand((2, size, size), generator=generator, dtype=torch.float64)
     answer = torch.rand((2, size, size), generator=generator, dtype=torch.float64) * 2 - 1
     permutation = torch.randperm(size, generator=generator)
-    model = make_energy(seed)
+    model = make_energy(seed, readout=readout)
     original = energies(model, inputs, answer, [size, size])
     relabelled = energies(
         model,
@@ -65,11 +69,11 @@ def test_energy_is_invariant_under_node_relabelling(size: int, seed: int) -> Non
 
 
 @settings(max_examples=5)
-@given(seed=st.integers(0, 1000))
-def test_each_graph_gets_one_energy_independent_of_its_batch(seed: int) -> None:
+@given(seed=st.integers(0, 1000), readout=st.sampled_from(READOUTS))
+def test_each_graph_gets_one_energy_independent_of_its_batch(seed: int, readout: str) -> None:
     problems = TASK.sample("train", 6, torch.Generator().manual_seed(seed))
     answer = TASK.init_answer(problems, torch.Generator().manual_seed(seed + 1)).double()
-    model = make_energy(seed)
+    model = make_energy(seed, readout=readout)
     graphs = problems.inputs
     batched = model(model.encode(attr_double(graphs)), answer)
     assert batched.shape == (6,)
@@ -97,6 +101,42 @@ def test_factored_edge_term_equals_the_direct_computation() -> None:
     pooled = torch.stack([hidden[graphs.batch == graph].amax(dim=0) for graph in range(5)])
     expected = model.readout(pooled).squeeze(-1)
     torch.testing.assert_close(model(model.encode(graphs), answer), expected)
+
+
+def test_edge_readout_equals_the_direct_sum_over_edges() -> None:
+    """``readout = "edges"``: ``Σ_ij w·σ(A h_i + B h_j + P e_ij + b)`` per graph, with the
+    readout's edge term folded into ``encode`` like the layers'."""
+    problems = TASK.sample("train", 5, torch.Generator().manual_seed(0))
+    graphs = attr_double(problems.inputs)
+    answer = TASK.init_answer(problems, torch.Generator().manual_seed(1)).double()
+    model = make_energy(hidden=16, readout="edges")
+    embedding = torch.cat(
+        [model.input_embedding(graphs.edge_attr), model.answer_embedding(answer)], dim=-1
+    )
+    hidden = graphs.edge_attr.new_zeros(graphs.batch.shape[0], 1)
+    for projection, convolution in zip(model.edge_projections, model.convolutions):
+        hidden = convolution(hidden, graphs.edge_index, projection(embedding))
+    from_source, from_target = model.readout_nodes(hidden).chunk(2, dim=-1)
+    source, target = graphs.edge_index
+    terms = model.readout[2](
+        model.readout[1](from_source[source] + from_target[target] + model.readout[0](embedding))
+    ).squeeze(-1)
+    expected = torch.stack([terms[graphs.edge_graph == graph].sum() for graph in range(5)])
+    torch.testing.assert_close(model(model.encode(graphs), answer), expected)
+
+
+def test_a_fresh_edge_readout_energy_is_flat_and_the_readout_is_validated() -> None:
+    """A sum over ~n² edge terms would start with gradients far larger than the max
+    readout's; its output layer starts at zero so the first descents stay put."""
+    problems = TASK.sample("train", 3, torch.Generator().manual_seed(0))
+    model = GineEnergy(GineEnergyConfig(hidden=16, readout="edges"), TASK)
+    answer = TASK.init_answer(problems, torch.Generator().manual_seed(1))
+    context = model.encode(problems.inputs)
+    energies, gradient = model.energy_and_gradient(context, answer)
+    assert bool(gradient.eq(0).all())
+    torch.testing.assert_close(model(context, answer.neg()), energies)
+    with pytest.raises(ValueError, match="readout"):
+        GineEnergyConfig(readout="mean")
 
 
 def test_energy_depends_on_the_answer_through_the_core_contract() -> None:

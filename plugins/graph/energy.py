@@ -45,6 +45,7 @@ class GineEnergyConfig:
     aggregation: str = attrs.field(default="sum", validator=v.in_(("sum", "mean", "max")))
     self_pair_input: bool = False
     activation: str = attrs.field(default="relu", validator=v.in_(("relu", "silu")))
+    readout: str = attrs.field(default="max", validator=v.in_(("max", "edges")))
 
 
 def build_gine_energy(options: GineEnergyConfig, task: Task) -> nn.Module:

@@ -30,16 +30,22 @@ class GineContext:
         nodes: initial node features (zeros), ``(V, 1)``.
         edge_offsets: ``offset_l``, ``(E, C_l)`` per layer (``C_1 = 1``, then ``h``).
         edge_slopes: ``slope_l``, ``(C_l,)`` per layer.
+        readout_offset: with ``readout = "edges"``, the readout's edge term ``(E, h)``, affine
+            in the answer like the layers' (``readout_offset + y · readout_slope``); else
+            ``None``.
+        readout_slope: its answer direction, ``(h,)``, or ``None``.
     """
 
     graphs: GraphBatch
     nodes: Tensor
     edge_offsets: list[Tensor]
     edge_slopes: list[Tensor]
+    readout_offset: Tensor | None = None
+    readout_slope: Tensor | None = None
 
 
 class GineEnergy(nn.Module):
-    r"""``E(x, y)``: GINE convolutions over edge embeddings, max-pooled per graph.
+    r"""``E(x, y)``: GINE convolutions over edge embeddings, read out per graph.
 
     The edge embedding is ``[W_x x_ij + b_x, W_y y_ij + b_y]`` (``h/2`` each); node features
     start at zero (width 1); each layer is a :class:`~torch_geometric.nn.conv.GINEConv`
@@ -55,7 +61,11 @@ class GineEnergy(nn.Module):
     activation sits between convolutions (the message ReLU is the non-linearity; ``activation
     = "silu"`` replaces it and the readout's ReLU by SiLU). The energy
     is ``Linear(h→1)(ReLU(Linear(h→h)(max_i h_i)))``, one scalar per graph; the parameter count
-    equals the release's (``h = 128``: 83,330). The layers are ``GINEConv`` modules (their
+    equals the release's (``h = 128``: 83,330). ``readout = "edges"`` instead sums a term per
+    edge, ``Σ_ij Linear(h→1)(σ(A h_i + B h_j + P e_ij + b))`` over the graph's edges, where
+    ``e_ij`` is the edge embedding and ``A, B`` the ``readout_nodes`` layer (``h → 2h``,
+    no bias): each answer's gradient then has a local term that does not shrink with the
+    graph's size (docs/graph.md). The layers are ``GINEConv`` modules (their
     weights, ``eps`` and aggregation); :meth:`forward` and :meth:`energy_and_gradient` both
     run them written out by :meth:`_propagate` (tested equal to ``GINEConv``'s own forward),
     so the two activations share one path.
@@ -97,18 +107,30 @@ class GineEnergy(nn.Module):
             nn.ReLU() if options.activation == "relu" else nn.SiLU(),
             nn.Linear(hidden, 1),
         )
+        self.readout_kind = options.readout
+        if options.readout == "edges":  # readout[0] is then P, b on the edge embedding
+            self.readout_nodes = nn.Linear(hidden, 2 * hidden, bias=False)
+            # a sum of edge terms has per-edge gradients ~50x the max readout's at the same
+            # initialisation, so λ = 100 would throw the first descents far off: the output
+            # starts at zero (a flat energy) and training grows it
+            nn.init.zeros_(cast(nn.Linear, self.readout[2]).weight)
 
     def encode(self, inputs: GraphBatch) -> GineContext:
         """Precompute every layer's answer-independent edge term (see the class docstring)."""
         half = self.input_embedding.out_features
         input_embedding = self.input_embedding(edge_inputs(inputs, self.self_pair_input))
+        projections = list(cast(Iterable[nn.Linear], self.edge_projections))
+        if self.readout_kind == "edges":
+            projections.append(cast(nn.Linear, self.readout[0]))
         offsets, slopes = [], []
-        for projection in cast(Iterable[nn.Linear], self.edge_projections):
+        for projection in projections:
             input_part, answer_part = projection.weight[:, :half], projection.weight[:, half:]
             bias = projection.bias + answer_part @ self.answer_embedding.bias
             offsets.append(F.linear(input_embedding, input_part, bias))
             slopes.append(answer_part @ self.answer_embedding.weight.squeeze(-1))
         nodes = inputs.edge_attr.new_zeros(inputs.batch.shape[0], 1)
+        if self.readout_kind == "edges":
+            return GineContext(inputs, nodes, offsets[:-1], slopes[:-1], offsets[-1], slopes[-1])
         return GineContext(inputs, nodes, offsets, slopes)
 
     def select(self, context: GineContext, problems: Tensor) -> GineContext:
@@ -119,14 +141,36 @@ class GineEnergy(nn.Module):
             context.nodes.new_zeros(graphs.batch.shape[0], 1),
             [offset[edges] for offset in context.edge_offsets],
             context.edge_slopes,
+            None if context.readout_offset is None else context.readout_offset[edges],
+            context.readout_slope,
         )
 
     def forward(self, context: GineContext, answer: Tensor) -> Tensor:
         """Energies ``(G,)`` of per-edge answers ``(E, 1)``."""
         graphs = context.graphs
         hidden, _ = self._propagate(context, answer)
+        if self.readout_kind == "edges":
+            edge_energies, _, _ = self._edge_readout(context, hidden, answer)
+            return scatter(edge_energies, graphs.edge_graph, 0, graphs.num_graphs, reduce="sum")
         pooled = global_max_pool(hidden, graphs.batch, size=graphs.num_graphs)
         return self.readout(pooled).squeeze(-1)
+
+    def _edge_readout(
+        self, context: GineContext, hidden: Tensor, answer: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """``readout = "edges"``: every edge's energy term ``(E,)``, with the readout's
+        pre-activations and activations ``(E, h)``."""
+        source, target = context.graphs.edge_index[0], context.graphs.edge_index[1]
+        from_source, from_target = self.readout_nodes(hidden).chunk(2, dim=-1)
+        inputs = (
+            from_source.index_select(0, source)
+            + from_target.index_select(0, target)
+            + torch.addcmul(
+                cast(Tensor, context.readout_offset), answer, cast(Tensor, context.readout_slope)
+            )
+        )
+        activated = self.readout[1](inputs)
+        return self.readout[2](activated).squeeze(-1), inputs, activated
 
     def energy_and_gradient(
         self, context: GineContext, answer: Tensor
@@ -162,18 +206,23 @@ class GineEnergy(nn.Module):
         graphs = context.graphs
         source, target = graphs.edge_index[0], graphs.edge_index[1]
         hidden, saved = self._propagate(context, answer)
-        pooled = scatter(hidden, graphs.batch, 0, graphs.num_graphs, reduce="max")
-        first, activate, last = cast(Iterable[nn.Module], self.readout)
-        readout = first(pooled)
-        activated = activate(readout)
-        energies = last(activated).squeeze(-1)
-        first, last = cast(nn.Linear, first), cast(nn.Linear, last)
-        gradient = (
-            self._activation_backward(last.weight.expand_as(readout), readout, activated)
-            @ first.weight
-        )
-        node_gradient = _max_backward(hidden, graphs.batch, pooled, gradient)
-        answer_gradient = torch.zeros_like(answer)
+        if self.readout_kind == "edges":
+            energies, node_gradient, answer_gradient = self._edge_readout_backward(
+                context, hidden, answer
+            )
+        else:
+            pooled = scatter(hidden, graphs.batch, 0, graphs.num_graphs, reduce="max")
+            first, activate, last = cast(Iterable[nn.Module], self.readout)
+            readout = first(pooled)
+            activated = activate(readout)
+            energies = last(activated).squeeze(-1)
+            first, last = cast(nn.Linear, first), cast(nn.Linear, last)
+            gradient = (
+                self._activation_backward(last.weight.expand_as(readout), readout, activated)
+                @ first.weight
+            )
+            node_gradient = _max_backward(hidden, graphs.batch, pooled, gradient)
+            answer_gradient = torch.zeros_like(answer)
         layers = list(zip(cast(Iterable[GINEConv], self.convolutions), context.edge_slopes, saved))
         for depth in range(len(layers) - 1, -1, -1):
             convolution, slope, (inputs, messages, aggregated) = layers[depth]
@@ -196,6 +245,26 @@ class GineEnergy(nn.Module):
                     0, source, message_gradient
                 )
         return energies, answer_gradient
+
+    def _edge_readout_backward(
+        self, context: GineContext, hidden: Tensor, answer: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """``readout = "edges"``: energies ``(G,)`` and their gradients in the last node
+        features ``(V, h)`` and, through the readout's own edge term, in the answer
+        ``(E, 1)``."""
+        graphs = context.graphs
+        source, target = graphs.edge_index[0], graphs.edge_index[1]
+        edge_energies, inputs, activated = self._edge_readout(context, hidden, answer)
+        energies = scatter(edge_energies, graphs.edge_graph, 0, graphs.num_graphs, reduce="sum")
+        last = cast(nn.Linear, self.readout[2])
+        edge_gradient = self._activation_backward(last.weight.expand_as(inputs), inputs, activated)
+        answer_gradient = edge_gradient @ cast(Tensor, context.readout_slope).unsqueeze(-1)
+        to_source, to_target = self.readout_nodes.weight.chunk(2, dim=0)
+        node_gradient = torch.zeros_like(hidden).index_add(0, source, edge_gradient) @ to_source
+        node_gradient = node_gradient + (
+            torch.zeros_like(hidden).index_add(0, target, edge_gradient) @ to_target
+        )
+        return energies, node_gradient, answer_gradient
 
     def _activation_backward(self, gradient: Tensor, inputs: Tensor, outputs: Tensor) -> Tensor:
         """``gradient ⊙ σ'(inputs)``, where ``outputs = σ(inputs)``.
