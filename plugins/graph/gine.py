@@ -211,17 +211,7 @@ class GineEnergy(nn.Module):
                 context, hidden, answer
             )
         else:
-            pooled = scatter(hidden, graphs.batch, 0, graphs.num_graphs, reduce="max")
-            first, activate, last = cast(Iterable[nn.Module], self.readout)
-            readout = first(pooled)
-            activated = activate(readout)
-            energies = last(activated).squeeze(-1)
-            first, last = cast(nn.Linear, first), cast(nn.Linear, last)
-            gradient = (
-                self._activation_backward(last.weight.expand_as(readout), readout, activated)
-                @ first.weight
-            )
-            node_gradient = _max_backward(hidden, graphs.batch, pooled, gradient)
+            energies, node_gradient = self._max_readout_backward(context, hidden)
             answer_gradient = torch.zeros_like(answer)
         layers = list(zip(cast(Iterable[GINEConv], self.convolutions), context.edge_slopes, saved))
         for depth in range(len(layers) - 1, -1, -1):
@@ -245,6 +235,22 @@ class GineEnergy(nn.Module):
                     0, source, message_gradient
                 )
         return energies, answer_gradient
+
+    def _max_readout_backward(self, context: GineContext, hidden: Tensor) -> tuple[Tensor, Tensor]:
+        """``readout = "max"``: energies ``(G,)`` and their gradients in the last node
+        features ``(V, h)``."""
+        graphs = context.graphs
+        pooled = scatter(hidden, graphs.batch, 0, graphs.num_graphs, reduce="max")
+        first, activate, last = cast(Iterable[nn.Module], self.readout)
+        readout = first(pooled)
+        activated = activate(readout)
+        energies = last(activated).squeeze(-1)
+        first, last = cast(nn.Linear, first), cast(nn.Linear, last)
+        gradient = (
+            self._activation_backward(last.weight.expand_as(readout), readout, activated)
+            @ first.weight
+        )
+        return energies, _max_backward(hidden, graphs.batch, pooled, gradient)
 
     def _edge_readout_backward(
         self, context: GineContext, hidden: Tensor, answer: Tensor
