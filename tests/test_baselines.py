@@ -240,3 +240,30 @@ def test_edge_decoder_is_the_linear_map_of_the_concatenated_features(
     concatenated = [states[source], states[target]] + ([edge_features] if edge_width else [])
     expected = decoder.linear(torch.cat(concatenated, dim=-1))
     torch.testing.assert_close(decoder(states, layout.edge_index, edge_features), expected)
+
+
+def test_iterative_reads_paths_through_third_nodes_on_graphs_only() -> None:
+    """``triangle`` feeds :class:`ThirdNodeMax` into the decoder (the graph network gains its
+    parameters, the per-edge update still learns); a vector task refuses the option."""
+    task_config = tiny("iterative", "graph", "solver.triangle=4")
+    task = build_task(task_config.task)
+    solver = build_solver(task_config.solver, task, seed=0)
+    plain = build_solver(tiny("iterative", "graph").solver, task, seed=0)
+    added = 16 * 3 * 4 + 3 * 4 + 4  # U, V, W and their biases; the decoder's 4 more inputs
+    count = sum(parameter.numel() for parameter in solver.parameters())
+    assert count == sum(parameter.numel() for parameter in plain.parameters()) + added
+    generator = torch.Generator().manual_seed(0)
+    problems = task.sample("train", 12, generator)
+    y0 = task.init_answer(problems, generator)
+    optimizer = torch.optim.Adam(solver.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(10):
+        loss = solver.training_loss(problems, solver.solve(problems, y0, 3, differentiable=True))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    assert losses[-1] < 0.9 * losses[0], losses
+    vector = tiny("iterative", "vector", "solver.triangle=4")
+    with pytest.raises(IremError, match="graph option"):
+        build_solver(vector.solver, build_task(vector.task), seed=0)

@@ -20,13 +20,18 @@ from irem_plugins.graph.tasks import GraphConfig, ShortestPathTask
 from irem_plugins.matrix.tasks import AdditionTask, MatrixConfig
 
 TASK = ShortestPathTask(GraphConfig())
-READOUTS = ["max", "edges"]
+READOUTS = {
+    "max": {},
+    "edges": {"readout": "edges"},
+    "triangle": {"readout": "edges", "triangle": 8},
+}
 
 
 def make_energy(seed: int = 0, hidden: int = 32, readout: str = "max") -> GineEnergy:
+    """A double-precision energy; ``readout`` names one of :data:`READOUTS`."""
     torch.manual_seed(seed)
-    model = GineEnergy(GineEnergyConfig(hidden=hidden, readout=readout), TASK).double()
-    if readout == "edges":  # its output layer starts at zero: a flat energy tests nothing
+    model = GineEnergy(GineEnergyConfig(hidden=hidden, **READOUTS[readout]), TASK).double()
+    if readout != "max":  # the edge readout starts flat: a flat energy tests nothing
         torch.nn.init.normal_(model.readout[2].weight)
     return model
 
@@ -50,7 +55,7 @@ def test_parameter_count_equals_the_release() -> None:
 
 
 @settings(max_examples=10)
-@given(size=st.integers(2, 8), seed=st.integers(0, 1000), readout=st.sampled_from(READOUTS))
+@given(size=st.integers(2, 8), seed=st.integers(0, 1000), readout=st.sampled_from(list(READOUTS)))
 def test_energy_is_invariant_under_node_relabelling(size: int, seed: int, readout: str) -> None:
     generator = torch.Generator().manual_seed(seed)
     inputs = torch.rand((2, size, size), generator=generator, dtype=torch.float64)
@@ -69,7 +74,7 @@ def test_energy_is_invariant_under_node_relabelling(size: int, seed: int, readou
 
 
 @settings(max_examples=5)
-@given(seed=st.integers(0, 1000), readout=st.sampled_from(READOUTS))
+@given(seed=st.integers(0, 1000), readout=st.sampled_from(list(READOUTS)))
 def test_each_graph_gets_one_energy_independent_of_its_batch(seed: int, readout: str) -> None:
     problems = TASK.sample("train", 6, torch.Generator().manual_seed(seed))
     answer = TASK.init_answer(problems, torch.Generator().manual_seed(seed + 1)).double()
@@ -123,6 +128,38 @@ def test_edge_readout_equals_the_direct_sum_over_edges() -> None:
     ).squeeze(-1)
     expected = torch.stack([terms[graphs.edge_graph == graph].sum() for graph in range(5)])
     torch.testing.assert_close(model(model.encode(graphs), answer), expected)
+
+
+def test_triangle_term_equals_the_max_over_third_nodes() -> None:
+    """``t_ij = max_k σ(U r_ik + V r_kj + W r_ij)`` over the nodes of each graph, computed
+    pair by pair, equals the padded batched computation (graphs of 2..10 nodes)."""
+    problems = TASK.sample("train", 4, torch.Generator().manual_seed(0))
+    graphs = attr_double(problems.inputs)
+    answer = TASK.init_answer(problems, torch.Generator().manual_seed(1)).double()
+    model = make_energy(hidden=16, readout="triangle")
+    context = model.encode(graphs)
+    edge_term = context.readout_offset + answer * context.readout_slope
+    first, second, own = model.triangle.linear(edge_term).chunk(3, dim=-1)
+    activate = torch.nn.functional.silu if model.activation == "silu" else torch.relu
+    expected = torch.empty_like(own)
+    for graph in range(4):
+        edges = (graphs.edge_graph == graph).nonzero().squeeze(-1)
+        size = int(graphs.nodes[graph])
+        for edge in edges.tolist():
+            i, j = divmod(edge - int(edges[0]), size)
+            row = edges[i * size : (i + 1) * size]  # (i, k) for every k
+            column = edges[j::size]  # (k, j) for every k
+            expected[edge] = activate(first[row] + second[column] + own[edge]).amax(dim=0)
+    torch.testing.assert_close(model.triangle(graphs, edge_term), expected)
+
+
+def test_triangle_needs_the_edge_readout_and_uses_autograd() -> None:
+    with pytest.raises(ValueError, match="readout"):
+        GineEnergyConfig(triangle=8)
+    model = make_energy(hidden=16, readout="triangle")
+    problems = TASK.sample("train", 2, torch.Generator().manual_seed(0))
+    answer = TASK.init_answer(problems, torch.Generator().manual_seed(1)).double()
+    assert model.energy_and_gradient(model.encode(attr_double(problems.inputs)), answer) is None
 
 
 def test_a_fresh_edge_readout_energy_is_flat_and_the_readout_is_validated() -> None:

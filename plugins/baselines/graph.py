@@ -28,6 +28,7 @@ from irem_plugins.baselines.options import (
 )
 from irem_plugins.baselines.solvers import StepCore
 from irem_plugins.graph.batching import edge_inputs
+from irem_plugins.graph.triangle import ThirdNodeMax
 
 if TYPE_CHECKING:
     from irem_plugins.graph.batching import GraphBatch
@@ -255,6 +256,8 @@ class GraphAnswerUpdateCore(StepCore):
     """Iterative feed-forward on graphs: ``y ← y + f(x, y)`` per edge, ``f`` a
     :class:`GineStack` over edge features ``e = ReLU(W_x x + W_y y + b)`` and an edge decoder
     on ``[h_i, h_j, e_ij]``, which starts at zero (the untrained network keeps its start).
+    With ``triangle = w`` the decoder also reads ``t_ij`` of
+    :class:`~irem_plugins.graph.triangle.ThirdNodeMax` over ``e`` (``(E, w)``).
 
     Unlike the other graph baselines the decoder also reads the edge's own features: the
     update of ``y_ij`` must see ``y_ij`` (``f([y, x])``), and node states alone cannot tell
@@ -272,12 +275,14 @@ class GraphAnswerUpdateCore(StepCore):
         layers: int,
         aggregation: str,
         self_pair_input: bool,
+        triangle: int = 0,
     ) -> None:
         super().__init__()
         self.input_layer = EdgeInputLayer(hidden, self_pair_input, bias=False)
         self.answer_layer = nn.Linear(answer_features, hidden)
         self.stack = GineStack(hidden, layers, aggregation)
-        self.decode = EdgeDecoder(hidden, answer_features, edge_features=hidden)
+        self.triangle = ThirdNodeMax(hidden, triangle, "relu") if triangle else None
+        self.decode = EdgeDecoder(hidden, answer_features, edge_features=hidden + triangle)
         nn.init.zeros_(self.decode.linear.weight)
         nn.init.zeros_(self.decode.linear.bias)
 
@@ -293,6 +298,9 @@ class GraphAnswerUpdateCore(StepCore):
         """``y + f(x, y)``."""
         edge_features = F.relu(context.edge_features + self.answer_layer(state))
         nodes = self.stack(context, edge_features)
+        if self.triangle is not None:
+            paths = self.triangle(context.graphs, edge_features)
+            edge_features = torch.cat([edge_features, paths], dim=-1)
         return state + self.decode(nodes, context.graphs.edge_index, edge_features)
 
     def readout(self, context: GraphContext, state: Tensor) -> Tensor:
@@ -339,4 +347,5 @@ def update_core(options: IterativeConfig, task: Task) -> GraphAnswerUpdateCore:
         options.layers,
         options.aggregation,
         options.self_pair_input,
+        options.triangle,
     )

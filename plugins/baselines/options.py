@@ -81,6 +81,10 @@ class IterativeConfig:
             ``sum`` (the paper's), ``mean`` or ``max`` (docs/graph.md); vector tasks have none.
         self_pair_input: graph tasks: a second edge input, 1 on the self-pairs ``(i, i)``
             (docs/graph.md); vector tasks have none.
+        triangle: graph tasks: width ``w`` of a term through third nodes that the decoder
+            reads beside ``[h_i, h_j, e_ij]`` (0: none): ``t_ij = max_k ReLU(U e_ik + V e_kj
+            + W e_ij)``, the same term as the ``gine`` energy's option (docs/graph.md);
+            vector tasks refuse it.
     """
 
     hidden: int | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
@@ -88,6 +92,7 @@ class IterativeConfig:
     full_backprop: bool = False
     aggregation: str = _aggregation()
     self_pair_input: bool = _self_pair_input()
+    triangle: int = attrs.field(default=0, validator=v.ge(0))
 
 
 @attrs.define

@@ -225,6 +225,11 @@ def scratch_core(options: ProgrammaticConfig, task: Task) -> ScratchCore:
 def update_core(options: IterativeConfig, task: Task) -> AnswerUpdateCore:
     """The iterative feed-forward core for ``task``."""
     input_features, answer_features = _features(task, "iterative")
+    if options.triangle:
+        raise IremError(
+            f"solver.triangle ({options.triangle}) is a graph option: task "
+            f"{type(task).__name__} has no graph; leave it at 0"
+        )
     return AnswerUpdateCore(
         input_features, answer_features, options.hidden or MLP_WIDTH, options.layers
     )

@@ -38,6 +38,15 @@ class GineEnergyConfig:
             in the answer is piecewise constant and the parameters that reach it only
             through the masks (the input embedding, every bias) are never trained by IREM's
             loss; SiLU is smooth, so they are (docs/graph.md).
+        readout: how node features become one energy per graph: ``max`` (the paper's: a
+            max pool over the nodes, then an MLP) or ``edges`` (a sum of one term per edge,
+            whose gradient does not shrink with the graph's size; docs/graph.md).
+        triangle: with ``readout = "edges"``, the width ``w`` of a term through third nodes
+            (0: none): each edge's term also reads ``t_ij = max_k σ(U r_ik + V r_kj + W
+            r_ij)`` over the nodes ``k`` of its graph, ``r`` the readout's embedding of each
+            edge's input and answer, so the energy can weigh ``y_ij`` against every path
+            ``i → k → j`` (docs/graph.md: node features alone lose this on big graphs).
+            Costs ``O(n³ w)`` per graph, and autograd's gradient replaces the hand-written one.
     """
 
     hidden: int = attrs.field(default=128, validator=[v.ge(2), _even])
@@ -46,6 +55,15 @@ class GineEnergyConfig:
     self_pair_input: bool = False
     activation: str = attrs.field(default="relu", validator=v.in_(("relu", "silu")))
     readout: str = attrs.field(default="max", validator=v.in_(("max", "edges")))
+    triangle: int = attrs.field(default=0, validator=v.ge(0))
+
+    def __attrs_post_init__(self) -> None:
+        if self.triangle and self.readout != "edges":
+            raise ValueError(
+                f"'triangle' ({self.triangle}) needs readout 'edges' (it adds to the edge "
+                f"terms), got readout {self.readout!r}: set solver.energy.readout=edges or "
+                "solver.energy.triangle=0"
+            )
 
 
 def build_gine_energy(options: GineEnergyConfig, task: Task) -> nn.Module:

@@ -16,6 +16,7 @@ from irem_core.errors import IremError
 from irem_core.protocols import Task
 from irem_plugins.graph.batching import GraphBatch, edge_inputs, select_graphs
 from irem_plugins.graph.energy import GineEnergyConfig
+from irem_plugins.graph.triangle import ThirdNodeMax
 
 
 @attrs.frozen
@@ -65,7 +66,10 @@ class GineEnergy(nn.Module):
     edge, ``Σ_ij Linear(h→1)(σ(A h_i + B h_j + P e_ij + b))`` over the graph's edges, where
     ``e_ij`` is the edge embedding and ``A, B`` the ``readout_nodes`` layer (``h → 2h``,
     no bias): each answer's gradient then has a local term that does not shrink with the
-    graph's size (docs/graph.md). The layers are ``GINEConv`` modules (their
+    graph's size (docs/graph.md); ``triangle = w`` adds to each edge's term ``Q t_ij``, ``t_ij
+    = max_k σ(U r_ik + V r_kj + W r_ij)`` over the graph's nodes ``k`` (``r`` the readout's edge
+    embedding, :class:`~irem_plugins.graph.triangle.ThirdNodeMax`, ``Q`` ``triangle_out``), a
+    comparison of the answer with every two-edge path. The layers are ``GINEConv`` modules (their
     weights, ``eps`` and aggregation); :meth:`forward` and :meth:`energy_and_gradient` both
     run them written out by :meth:`_propagate` (tested equal to ``GINEConv``'s own forward),
     so the two activations share one path.
@@ -114,6 +118,10 @@ class GineEnergy(nn.Module):
             # initialisation, so λ = 100 would throw the first descents far off: the output
             # starts at zero (a flat energy) and training grows it
             nn.init.zeros_(cast(nn.Linear, self.readout[2]).weight)
+        self.triangle: ThirdNodeMax | None = None
+        if options.triangle:  # t_ij, and its projection into the edge term
+            self.triangle = ThirdNodeMax(hidden, options.triangle, options.activation)
+            self.triangle_out = nn.Linear(options.triangle, hidden, bias=False)
 
     def encode(self, inputs: GraphBatch) -> GineContext:
         """Precompute every layer's answer-independent edge term (see the class docstring)."""
@@ -162,13 +170,13 @@ class GineEnergy(nn.Module):
         pre-activations and activations ``(E, h)``."""
         source, target = context.graphs.edge_index[0], context.graphs.edge_index[1]
         from_source, from_target = self.readout_nodes(hidden).chunk(2, dim=-1)
-        inputs = (
-            from_source.index_select(0, source)
-            + from_target.index_select(0, target)
-            + torch.addcmul(
-                cast(Tensor, context.readout_offset), answer, cast(Tensor, context.readout_slope)
-            )
+        edge_term = torch.addcmul(
+            cast(Tensor, context.readout_offset), answer, cast(Tensor, context.readout_slope)
         )
+        inputs = from_source.index_select(0, source) + from_target.index_select(0, target)
+        inputs = inputs + edge_term
+        if self.triangle is not None:
+            inputs = inputs + self.triangle_out(self.triangle(context.graphs, edge_term))
         activated = self.readout[1](inputs)
         return self.readout[2](activated).squeeze(-1), inputs, activated
 
@@ -199,9 +207,10 @@ class GineEnergy(nn.Module):
         biases are trained. Without
         grad mode ``⊙ σ'`` is torch's fused ``threshold_backward`` / ``silu_backward`` (one
         pass, as autograd's first-order backward); with it SiLU's is the formula (the fused
-        kernel has no derivative). ``None`` (autograd) for a subclass overriding ``forward``.
+        kernel has no derivative). ``None`` (autograd) for a subclass overriding ``forward``
+        and with the ``triangle`` term.
         """
-        if type(self).forward is not GineEnergy.forward:
+        if type(self).forward is not GineEnergy.forward or self.triangle is not None:
             return None
         graphs = context.graphs
         source, target = graphs.edge_index[0], graphs.edge_index[1]
