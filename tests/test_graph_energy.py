@@ -130,18 +130,23 @@ def test_edge_readout_equals_the_direct_sum_over_edges() -> None:
     torch.testing.assert_close(model(model.encode(graphs), answer), expected)
 
 
-def test_triangle_term_equals_the_max_over_third_nodes() -> None:
+@pytest.mark.parametrize("chunk", [1 << 22, 40])
+def test_triangle_term_equals_the_max_over_third_nodes(chunk: int) -> None:
     """``t_ij = max_k σ(U r_ik + V r_kj + W r_ij)`` over the nodes of each graph, computed
-    pair by pair, equals the padded batched computation (graphs of 2..10 nodes)."""
+    pair by pair with ``amax``, equals the padded batched computation (graphs of 2..10
+    nodes), in value and in its first and second derivatives, whether the search for the
+    max runs in one chunk or in many."""
     problems = TASK.sample("train", 4, torch.Generator().manual_seed(0))
     graphs = attr_double(problems.inputs)
     answer = TASK.init_answer(problems, torch.Generator().manual_seed(1)).double()
     model = make_energy(hidden=16, readout="triangle")
+    assert model.triangle is not None
+    model.triangle.chunk = chunk
     context = model.encode(graphs)
-    edge_term = context.readout_offset + answer * context.readout_slope
+    edge_term = (context.readout_offset + answer * context.readout_slope).requires_grad_(True)
     first, second, own = model.triangle.linear(edge_term).chunk(3, dim=-1)
     activate = torch.nn.functional.silu if model.activation == "silu" else torch.relu
-    expected = torch.empty_like(own)
+    rows = []
     for graph in range(4):
         edges = (graphs.edge_graph == graph).nonzero().squeeze(-1)
         size = int(graphs.nodes[graph])
@@ -149,8 +154,18 @@ def test_triangle_term_equals_the_max_over_third_nodes() -> None:
             i, j = divmod(edge - int(edges[0]), size)
             row = edges[i * size : (i + 1) * size]  # (i, k) for every k
             column = edges[j::size]  # (k, j) for every k
-            expected[edge] = activate(first[row] + second[column] + own[edge]).amax(dim=0)
-    torch.testing.assert_close(model.triangle(graphs, edge_term), expected)
+            rows.append(activate(first[row] + second[column] + own[edge]).amax(dim=0))
+    expected = torch.stack(rows)
+    actual = model.triangle(graphs, edge_term)
+    torch.testing.assert_close(actual, expected)
+    weights = torch.randn(expected.shape, generator=torch.Generator().manual_seed(2)).double()
+    gradients = [
+        torch.autograd.grad((weights * t).sum(), edge_term, create_graph=True)[0]
+        for t in (actual, expected)
+    ]
+    torch.testing.assert_close(*gradients)
+    second_order = [torch.autograd.grad(g.pow(2).sum(), edge_term)[0] for g in gradients]
+    torch.testing.assert_close(*second_order)
 
 
 def test_triangle_needs_the_edge_readout_and_uses_autograd() -> None:
