@@ -19,21 +19,18 @@ import sys
 import torch
 
 from irem_core.plugins import load_plugins
-from irem_core.runs import load_run, sized_task
+from irem_core.runs import TrainedRun, load_run, sized_task
 from irem_core.seeding import generator as seeded_generator
 
 
-def trace(
-    run_directory: str, size: int, count: int, steps: int, overrides: list[str]
-) -> list[dict]:
-    """One row per step ``0..steps`` of the descent on ``count`` graphs of ``size`` nodes."""
-    run = load_run(run_directory, overrides=overrides)
+def trace(run: TrainedRun, size: int, count: int, steps: int) -> list[dict]:
+    """One row per step ``0..steps`` of ``run``'s descent on ``count`` problems of ``size``."""
     task = sized_task(run.config.task, size, plugins=load_plugins())
     problems = task.sample("same", count, seeded_generator(0, f"problems:size:{size}", run.device))
     y0 = task.init_answer(problems, seeded_generator(0, f"starts:size:{size}", run.device))
     trajectory = run.solver.solve(problems, y0, steps, record=True)
     if trajectory.answers is None or trajectory.energies is None:
-        raise SystemExit(f"{run_directory}: its solver records no energies; nothing to trace")
+        raise SystemExit("the run's solver records no energies; nothing to trace")
     answers, energies = trajectory.answers.detach(), trajectory.energies.detach()
     rows = []
     for step in range(steps + 1):
@@ -66,10 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     shown = {int(step) for step in args.show.split(",")}
+    run = load_run(args.run, overrides=args.set)
     print("| n | step | mean E | share with E rising | RMS y | max abs y | MSE |")
     print("|---|---|---|---|---|---|---|")
     for size in (int(value) for value in args.sizes.split(",")):
-        for row in trace(args.run, size, args.problems, args.steps, args.set):
+        for row in trace(run, size, args.problems, args.steps):
             if row["step"] in shown:
                 print(
                     f"| {size} | {row['step']} | {row['energy']:.3f} | {row['rose']:.2f} | "

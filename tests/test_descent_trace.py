@@ -8,6 +8,7 @@ import pytest
 
 from benchmarks.descent_trace import trace
 from irem_core.cli import main
+from irem_core.runs import load_run
 
 
 @pytest.fixture
@@ -21,18 +22,13 @@ def trained(run_dir: Path, tiny_overrides: list[str]) -> Path:
 
 
 def test_trace_follows_the_solver_and_line_search_never_raises_the_energy(trained: Path) -> None:
-    plain = trace(str(trained), 6, 4, 4, ["solver.optimizer.step_size=1000"])
+    plain = trace(load_run(trained, overrides=["solver.optimizer.step_size=1000"]), 6, 4, 4)
     assert [row["step"] for row in plain] == [0, 1, 2, 3, 4]
     assert plain[0]["rose"] == 0.0
     assert plain[0]["rms"] <= 1.0  # starts are drawn in [-1, 1]
-    searched = trace(
-        str(trained),
-        6,
-        4,
-        4,
-        ["solver.optimizer.step_size=1000", "solver.optimizer.name=linesearch"],
-    )
+    line_search = ["solver.optimizer.step_size=1000", "solver.optimizer.name=linesearch"]
+    searched = trace(load_run(trained, overrides=line_search), 6, 4, 4)
     assert searched[0] == plain[0]  # the same problems and starts
     assert all(row["rose"] == 0.0 for row in searched)  # Armijo: every accepted step descends
-    default = trace(str(trained), 6, 4, 4, [])
+    default = trace(load_run(trained), 6, 4, 4)
     assert default[-1]["mse"] != plain[-1]["mse"]  # the override reached the solver
