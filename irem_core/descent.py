@@ -227,11 +227,14 @@ class DescentLoop:
         history: list[Tensor] = []
         answers, energies = [answer.clone()], []
         evaluations = torch.zeros((), dtype=torch.long, device=device)
+        restricted: tuple[BoundEnergy, Tensor] | None = None  # rebuilt when a problem halts
         for step in range(steps):
             if active.numel() == 0:
                 break
-            sub_energy, rows = energy.restrict(active)
-            row_index = rows.nonzero().squeeze(-1)
+            if restricted is None:
+                sub_energy, rows = energy.restrict(active)
+                restricted = sub_energy, rows.nonzero().squeeze(-1)
+            sub_energy, row_index = restricted
             sub_answer = answer[row_index].requires_grad_(True)
             values, gradient = energy_and_gradient(sub_energy, sub_answer, create_graph=False)
             values, gradient = values.detach(), gradient.detach()
@@ -253,6 +256,8 @@ class DescentLoop:
             going = active[~stop]
             self._write_state(state, sub_state, active, row_index, ~stop, going_rows)
             steps_used[going] += 1
+            if going.numel() < active.numel():
+                restricted = None
             active = going
             if record:
                 answers.append(answer.clone())
