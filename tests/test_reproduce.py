@@ -237,6 +237,45 @@ def test_other_evaluation_settings_evaluate_again_without_training(tmp_path: Pat
         assert json.loads(path.read_text())["config"]["eval"]["steps"] == [1, 2, 3]
 
 
+def test_test_time_changes_evaluate_again_without_training(tmp_path: Path) -> None:
+    """``--eval-set`` changes how the trained full runs reason, not how anything trains or
+    validates: the runs are reused, the sweep is not validated again, and only the scoped
+    solver's record carries the change."""
+    selection = dict(tasks=["addition"], solvers=["irem", "feedforward"], sizes=[], jobs=1)
+    reproduce(tmp_path, overrides=TINY, progress=False, **selection)
+    models = sorted(tmp_path.glob("*/addition/*/*/model.safetensors"))
+    validations = sorted(tmp_path.glob("sweep/**/validation.json"))
+    before = [path.stat().st_mtime_ns for path in models + validations]
+    change = "irem:solver.optimizer.name=linesearch"
+    reproduce(tmp_path, overrides=TINY, eval_overrides=[change], progress=False, **selection)
+    assert [path.stat().st_mtime_ns for path in models + validations] == before
+    results = strict_json(tmp_path / "results.json")
+    runs = results["runs"]["addition"]
+    assert runs["irem"]["eval_overrides"] == ["solver.optimizer.name=linesearch"]
+    assert runs["irem"]["config"]["solver"]["optimizer"]["name"] == "gd"
+    assert runs["feedforward"]["eval_overrides"] == []
+    assert results["eval_overrides"] == [change]
+    assert f"--eval-set {change}" in results["command"]
+    assert f"`{change}` (`--eval-set`)" in (tmp_path / "results.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("irem:train.lr=1", "takes solver.* fields"),
+        ("irem:solver.optimizer.name=no_such_optimizer", "does not fit the irem runs"),
+        ("iremm:solver.optimizer.name=linesearch", "iremm name no installed task or solver"),
+    ],
+)
+def test_bad_test_time_changes_are_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: str, message: str
+) -> None:
+    args = cli_args(tmp_path, ["addition"], ["irem"], TINY) + ["--eval-set", change]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
 def test_an_interrupted_training_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     step = Trainer.step
 

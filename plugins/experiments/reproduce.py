@@ -39,7 +39,14 @@ from tqdm.auto import tqdm
 
 from irem_core.allocator import keep_freed_memory
 from irem_core.checkpoint import CONFIG_FILE, atomic_write, read_record, tensors_to_bytes
-from irem_core.config import RunConfig, build_run_config, structure, unstructure
+from irem_core.config import (
+    RunConfig,
+    build_run_config,
+    override_saved,
+    parse_override,
+    structure,
+    unstructure,
+)
 from irem_core.errors import ConfigError, IremError, NonFiniteError
 from irem_core.evaluate import MIN_ENERGY, evaluate, json_bytes
 from irem_core.nested import nested_mse
@@ -146,6 +153,37 @@ def parse_scoped_override(text: str) -> tuple[str | None, str]:
     return scope.strip(), f"{plain_key}{equals}{value}"
 
 
+def applying_overrides(key: RunKey, overrides: Sequence[str]) -> list[str]:
+    """The plain ``KEY=VALUE`` of ``overrides`` that apply to the runs of ``key``: unscoped
+    ones and those scoped to its task or solver."""
+    scoped = [parse_scoped_override(text) for text in overrides]
+    return [text for scope, text in scoped if scope in (None, key.task, key.solver)]
+
+
+def check_eval_overrides(
+    key: RunKey, config: RunConfig, eval_overrides: Sequence[str], *, plugins: Plugins
+) -> None:
+    """Refuse test-time changes (``--eval-set``) that are not ``solver.*`` fields, or that give
+    a config that does not load, before any run trains (not hours later)."""
+    for text in eval_overrides:
+        path, _ = parse_override(text)
+        if path[0] != "solver" or len(path) < 2:
+            raise IremError(
+                f"--eval-set changes how a trained solver reasons, so it takes solver.* "
+                f"fields (e.g. solver.optimizer.name=linesearch), got {text!r}; change "
+                "the task or the evaluation of every solver with --set"
+            )
+    data = _plain(config)
+    override_saved(data, eval_overrides)
+    try:
+        structure(data, RunConfig, plugins=plugins)
+    except ConfigError as error:
+        raise IremError(
+            f"--eval-set {' '.join(eval_overrides)} does not fit the {key.solver} runs of "
+            f"{key.task}: {error}"
+        ) from None
+
+
 def run_config(
     key: RunKey,
     preset: str,
@@ -160,13 +198,11 @@ def run_config(
     Solvers registered with ``uses_start=False`` ignore the start ``y0``, so the replay buffer
     (which only stores starts) is switched off for them: they train on fresh problems only.
     """
-    scoped = [parse_scoped_override(text) for text in overrides]
-    applying = [text for scope, text in scoped if scope in (None, key.task, key.solver)]
     config = build_run_config(
         task=key.task,
         solver=key.solver,
         preset=preset,
-        overrides=applying,
+        overrides=applying_overrides(key, overrides),
         seed=seed,
         device=device,
         plugins=plugins,
@@ -245,12 +281,18 @@ def read_record_file(path: Path) -> dict[str, Any] | None:
 
 
 def finished_evaluation(
-    directory: Path, config: RunConfig, sizes: Sequence[int], *, plugins: Plugins
+    directory: Path,
+    config: RunConfig,
+    sizes: Sequence[int],
+    eval_overrides: Sequence[str],
+    *,
+    plugins: Plugins,
 ) -> dict[str, Any] | None:
     """The saved record of a finished run of ``config`` in ``directory``, else ``None``.
 
-    A record evaluated at other sizes than ``sizes`` or with other ``eval`` settings is not
-    finished (its run is evaluated again, without training).
+    A record evaluated at other sizes than ``sizes``, with other ``eval`` settings or other
+    test-time changes (``eval_overrides``) is not finished (its run is evaluated again,
+    without training).
     """
     record = read_record_file(directory / EVALUATION_FILE)
     if record is None:
@@ -260,7 +302,9 @@ def finished_evaluation(
     wanted = [str(size) for size in size_curve_sizes(config.task.name, sizes, plugins=plugins)]
     has_nested = nested_strategy(config.task.name, plugins=plugins) is not None
     if "error" not in record and (
-        list(record["sizes"]) != wanted or ("nested" in record) != has_nested
+        list(record["sizes"]) != wanted
+        or ("nested" in record) != has_nested
+        or record.get("eval_overrides", []) != list(eval_overrides)
     ):
         return None
     return record
@@ -389,12 +433,14 @@ def evaluate_run(
     directory: Path,
     problem_sets: ProblemSets,
     sizes: Sequence[int],
+    eval_overrides: Sequence[str] = (),
     *,
     plugins: Plugins,
 ) -> dict[str, Any]:
     """Evaluate the trained run in ``directory`` on every split and size, and on nested
-    problems where the task declares a strategy."""
-    run = load_run(directory, config.device, plugins=plugins)
+    problems where the task declares a strategy; ``eval_overrides`` (``solver.*=VALUE``)
+    change how the trained solver reasons (e.g. its optimizer), as ``irem eval --set``."""
+    run = load_run(directory, config.device, eval_overrides, plugins=plugins)
     sized = [f"size:{size}" for size in size_curve_sizes(config.task.name, sizes, plugins=plugins)]
     cases = list(EVAL_SPLITS) + sized
     results: dict[str, Any] = {}
@@ -405,6 +451,7 @@ def evaluate_run(
             run.solver, task, problems, config.eval.steps, generator, config.eval.batch_size
         ).to_dict()
     record = {
+        "eval_overrides": list(eval_overrides),
         "splits": {split: results[split] for split in EVAL_SPLITS},
         "sizes": {case.removeprefix("size:"): results[case] for case in sized},
     }
@@ -419,11 +466,13 @@ def train_and_evaluate(
     directory: Path,
     problem_sets: ProblemSets,
     sizes: Sequence[int],
+    eval_overrides: Sequence[str],
     progress: bool,
     *,
     plugins: Plugins,
 ) -> dict[str, Any]:
-    """Train (or resume) one run, evaluate it, and save the record as ``evaluation.json``.
+    """Train (or resume) one run, evaluate it (with the test-time changes
+    ``eval_overrides``), and save the record as ``evaluation.json``.
 
     A run whose training loss becomes NaN/Inf is recorded with its ``error`` instead of
     evaluations, so one diverging solver does not stop the reproduction.
@@ -437,7 +486,7 @@ def train_and_evaluate(
         record = {
             "config": _plain(config),
             "train": training,
-            **evaluate_run(config, directory, problem_sets, sizes, plugins=plugins),
+            **evaluate_run(config, directory, problem_sets, sizes, eval_overrides, plugins=plugins),
             "eval_seconds": time.perf_counter() - evaluation_started,
         }
     atomic_write(directory / EVALUATION_FILE, json_bytes(record))
@@ -557,6 +606,7 @@ def _evaluation_job(
     out: Path,
     seed: int,
     sizes: list[int],
+    eval_overrides: list[str],
     progress: bool,
     plugins: Plugins | None,
 ) -> dict[str, Any]:
@@ -568,6 +618,7 @@ def _evaluation_job(
         directory,
         _problem_sets(out, seed),
         sizes,
+        eval_overrides,
         progress,
         plugins=plugins,
     )
@@ -646,7 +697,7 @@ def _check_selection(
     unknown = sorted(scopes - known)
     if unknown:
         raise IremError(
-            f"--set scope(s) {', '.join(unknown)} name no installed task or solver; "
+            f"--set or --eval-set scope(s) {', '.join(unknown)} name no installed task or solver; "
             f"tasks: {', '.join(sorted(c.name for c in registries['task'].components()))}"
             f"; solvers: "
             f"{', '.join(sorted(c.name for c in registries['solver'].components()))}"
@@ -660,6 +711,7 @@ def reproduce(
     tasks: Iterable[str] = DEFAULT_TASKS,
     solvers: Iterable[str] = DEFAULT_SOLVERS,
     overrides: Sequence[str] = (),
+    eval_overrides: Sequence[str] = (),
     seeds: Sequence[int] = (0,),
     device: str | None = None,
     sizes: Sequence[int] = DEFAULT_SIZES,
@@ -684,6 +736,10 @@ def reproduce(
         solvers: solver names.
         overrides: ``--set`` overrides, ``KEY=VALUE`` for every run or ``NAME:KEY=VALUE`` for
             the runs of one task or solver.
+        eval_overrides: ``--eval-set`` test-time changes, ``[NAME:]solver.KEY=VALUE``: how the
+            trained full runs reason when evaluated (e.g. ``irem:solver.optimizer.name=
+            linesearch``), as ``irem eval --set``. Training and the sweep's validation do not
+            see them.
         seeds: training seeds of the full runs; the sweep trains with the first, and every
             evaluation seed derives from the first.
         device: torch device (default: the config's).
@@ -701,12 +757,15 @@ def reproduce(
     started = time.perf_counter()
     out, seeds, tasks, solvers = Path(out), list(seeds), list(tasks), list(solvers)
     _check_arguments(seeds, lr_factors, sweep_fraction, jobs)
-    _check_selection(tasks, solvers, overrides, plugins=plugins)
+    _check_selection(tasks, solvers, [*overrides, *eval_overrides], plugins=plugins)
     keys = [RunKey(task, solver) for task in tasks for solver in solvers]
     base = {
         key: run_config(key, preset, overrides, seeds[0], device, plugins=plugins) for key in keys
     }
     check_shared_evaluation(base)
+    test_changes = {key: applying_overrides(key, eval_overrides) for key in keys}
+    for key in keys:
+        check_eval_overrides(key, base[key], test_changes[key], plugins=plugins)
     jobs = default_jobs(base.values()) if jobs is None else jobs
     rates = {key: sweep_rates(base[key], lr_factors) for key in keys} if lr_factors else {}
     sweeps = {
@@ -757,7 +816,9 @@ def reproduce(
         for seed in seeds
     }
     found_runs = {
-        run: finished_evaluation(run[0].directory(out, run[1]), config, sizes, plugins=plugins)
+        run: finished_evaluation(
+            run[0].directory(out, run[1]), config, sizes, test_changes[run[0]], plugins=plugins
+        )
         for run, config in configs.items()
     }
     records = {run: record for run, record in found_runs.items() if record is not None}
@@ -774,6 +835,7 @@ def reproduce(
                         out,
                         seeds[0],
                         list(sizes),
+                        test_changes[run[0]],
                     ),
                 )
                 for run in pending
@@ -797,6 +859,7 @@ def reproduce(
         seeds,
         sizes,
         overrides,
+        eval_overrides,
         lr_factors,
         sweep_fraction,
         keys,
@@ -833,6 +896,7 @@ def command_line(
     seeds: Sequence[int],
     sizes: Sequence[int],
     overrides: Sequence[str],
+    eval_overrides: Sequence[str],
     lr_factors: Sequence[float],
     sweep_fraction: float,
     out: Path,
@@ -857,6 +921,7 @@ def command_line(
         f"{sweep_fraction:g}",
     ]
     words += [word for override in overrides for word in ("--set", shlex.quote(override))]
+    words += [word for change in eval_overrides for word in ("--eval-set", shlex.quote(change))]
     return " ".join(words + ["--out", shlex.quote(str(out))])
 
 
@@ -878,6 +943,7 @@ def results_document(
     seeds: list[int],
     sizes: Sequence[int],
     overrides: Sequence[str],
+    eval_overrides: Sequence[str],
     lr_factors: Sequence[float],
     sweep_fraction: float,
     keys: list[RunKey],
@@ -914,6 +980,7 @@ def results_document(
             seeds,
             sizes,
             overrides,
+            eval_overrides,
             lr_factors,
             sweep_fraction,
             summary.directory,
@@ -925,6 +992,7 @@ def results_document(
         "solvers": solvers,
         "metric": MIN_ENERGY,
         "splits": list(EVAL_SPLITS),
+        "eval_overrides": list(eval_overrides),
         "lr_factors": list(lr_factors),
         "sweep_fraction": sweep_fraction,
         "sizes": {task: size_curve_sizes(task, sizes, plugins=plugins) for task in tasks},
@@ -1244,6 +1312,18 @@ def _timing_table(results: dict[str, Any]) -> list[str]:
     return _table(["task", "solver", "iterations", "train s", "eval s", "final loss"], rows)
 
 
+def _test_time_note(eval_overrides: list[str]) -> list[str]:
+    """A paragraph naming the test-time changes (``--eval-set``), when there are any."""
+    if not eval_overrides:
+        return []
+    changes = ", ".join(f"`{change}`" for change in eval_overrides)
+    return [
+        f"Evaluated with the test-time changes {changes} (`--eval-set`): the runs trained "
+        "and were validated without them.",
+        "",
+    ]
+
+
 def results_markdown(results: dict[str, Any], *, plugins: Plugins) -> str:
     """The content of ``results.md``, with the paper's numbers the tasks of ``plugins``
     declare."""
@@ -1267,6 +1347,7 @@ def results_markdown(results: dict[str, Any], *, plugins: Plugins) -> str:
         "never bold); diverged: the training loss became NaN/Inf. The paper used 20×20 "
         "matrices; presets other than `paper` may not.",
         "",
+        *_test_time_note(results.get("eval_overrides", [])),
         *_main_table(results, plugins),
         "",
         "## Learning rates",
@@ -1483,6 +1564,15 @@ def add_reproduce_arguments(parser: argparse.ArgumentParser) -> None:
         "runs of that task or solver (repeatable)",
     )
     parser.add_argument(
+        "--eval-set",
+        dest="eval_overrides",
+        action="append",
+        default=[],
+        metavar="[NAME:]solver.KEY=VALUE",
+        help="change how the trained runs (of task or solver NAME) reason when evaluated, "
+        "not how they train, e.g. irem:solver.optimizer.name=linesearch (repeatable)",
+    )
+    parser.add_argument(
         "--sizes",
         type=positive_sizes,
         default=list(DEFAULT_SIZES),
@@ -1533,6 +1623,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         tasks=args.tasks,
         solvers=args.solvers,
         overrides=args.overrides,
+        eval_overrides=args.eval_overrides,
         seeds=args.seeds,
         device=args.device,
         sizes=args.sizes,
