@@ -433,7 +433,7 @@ def evaluate_run(
     directory: Path,
     problem_sets: ProblemSets,
     sizes: Sequence[int],
-    eval_overrides: Sequence[str] = (),
+    eval_overrides: Sequence[str],
     *,
     plugins: Plugins,
 ) -> dict[str, Any]:
