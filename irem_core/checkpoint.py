@@ -131,9 +131,11 @@ def _read_committed(path: Path, expected_sha256: str) -> bytes:
     )
 
 
-def read_tensors(path: Path, expected_sha256: str | None = None) -> dict[str, Tensor]:
+def read_tensors(
+    path: Path, expected_sha256: str | None = None, remedy: str = "restore it or retrain"
+) -> dict[str, Tensor]:
     """Read a safetensors file (checking its hash if given); raise :class:`CheckpointError`
-    if it is missing, damaged or not safetensors."""
+    if it is missing, damaged or not safetensors, ending with ``remedy`` (how to fix it)."""
     if expected_sha256 is not None:
         data = _read_committed(path, expected_sha256)
     else:
@@ -146,7 +148,7 @@ def read_tensors(path: Path, expected_sha256: str | None = None) -> dict[str, Te
     except (SafetensorError, ValueError, OSError) as error:
         raise CheckpointError(
             f"{path} is not a valid safetensors file ({error}); it may be "
-            "truncated or corrupted: restore it or retrain"
+            f"truncated or corrupted: {remedy}"
         ) from None
 
 

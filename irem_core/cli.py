@@ -623,7 +623,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "iteration": run.iteration,
     }
     if args.data:
-        tensors = {key: value.to(run.device) for key, value in read_tensors(args.data).items()}
+        tensors = {
+            key: value.to(run.device)
+            for key, value in read_tensors(
+                args.data, remedy="write it again with 'irem data --like RUN'"
+            ).items()
+        }
         problems = run.task.from_tensors(tensors)
         if problems.num_problems == 0:
             raise IremError(f"{args.data} holds no problems; write some with 'irem data -n N'")

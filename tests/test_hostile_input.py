@@ -217,6 +217,17 @@ def test_an_existing_folder_or_file_where_the_other_is_needed(
     assert f"cannot use {tmp_path}: Is a directory" in capsys.readouterr().err
 
 
+def test_a_data_file_that_is_not_safetensors_says_how_to_write_it_again(
+    tmp_path: Path, trained: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    garbage = tmp_path / "problems.safetensors"
+    garbage.write_bytes(b"not a tensor file at all")
+    assert main(["eval", str(trained), "--data", str(garbage)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a valid safetensors file" in err
+    assert "write it again with 'irem data --like RUN'" in err and "retrain" not in err
+
+
 def test_a_full_disk_is_an_error_naming_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
