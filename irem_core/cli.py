@@ -158,6 +158,7 @@ def build_parser(plugins: Plugins | None = None) -> argparse.ArgumentParser:
     )
     data.add_argument("--seed", type=_seed, default=0, help="generator seed (default: 0)")
     data.add_argument("--out", required=True, type=Path, help="output .safetensors file")
+    data.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     _add_set(data)
 
     train_parser = commands.add_parser("train", help="train a solver on a task")
@@ -368,6 +369,10 @@ def cmd_data(args: argparse.Namespace) -> int:
                     args.task, default_solver(plugins=plugins), args.preset, plugins=plugins
                 ).get("task", {})
             )
+    if args.out.is_file() and not args.force:
+        raise IremError(
+            f"{args.out} already exists; choose another --out, or pass --force to overwrite it"
+        )
     spec = structure(
         {**base, **data.get("task", {}), "name": base["name"]}, TaskSpec, plugins=plugins
     )

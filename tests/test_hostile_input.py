@@ -217,6 +217,21 @@ def test_an_existing_folder_or_file_where_the_other_is_needed(
     assert f"cannot use {tmp_path}: Is a directory" in capsys.readouterr().err
 
 
+def test_irem_data_never_overwrites_a_file_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"weights that took hours")
+    args = ["data", "addition", "--set", "task.size=3", "-n", "2", "--out", str(weights)]
+    assert main(args) == 2
+    assert f"{weights} already exists; choose another --out, or pass --force" in (
+        capsys.readouterr().err
+    )
+    assert weights.read_bytes() == b"weights that took hours"
+    assert main([*args, "--force"]) == 0
+    assert weights.read_bytes() != b"weights that took hours"
+
+
 def test_a_data_file_that_is_not_safetensors_says_how_to_write_it_again(
     tmp_path: Path, trained: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
