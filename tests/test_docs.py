@@ -106,12 +106,15 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 def heading_anchors(path: Path) -> set[str]:
     """GitHub's anchors of a Markdown file's headings: lowercased, punctuation but ``-`` and
-    ``_`` dropped, spaces as ``-``; a repeated heading gets ``-1``, ``-2``..."""
+    ``_`` dropped, spaces as ``-``; a repeated heading gets ``-1``, ``-2``...; and the names of
+    explicit anchors, ``<a id="name"></a>`` (which keep old links working after a move)."""
     anchors: set[str] = set()
     in_code = False
     for line in path.read_text().splitlines():
         if line.startswith("```"):
             in_code = not in_code
+        if not in_code:
+            anchors.update(re.findall(r'<a (?:id|name)="([^"]+)"', line))
         if in_code or not line.startswith("#"):
             continue
         text = line.lstrip("#").strip().lower()
@@ -141,3 +144,95 @@ def test_every_relative_link_and_anchor_resolves(path: Path) -> None:
         if not file.exists() or (checks_anchor and anchor not in heading_anchors(file)):
             broken.append(link)
     assert not broken, f"{path.relative_to(ROOT)}: broken links {broken}"
+
+
+# --- repository paths named in the docs exist; reference pages stay short -------------------
+
+REPO_DIRS = ("benchmarks", "docs", "examples", "irem_core", "models", "plugins", "tests")
+CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+FENCE = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
+REPO_PATH = re.compile(rf"(?<![\w./~-])((?:{'|'.join(REPO_DIRS)})/[\w./*<>…-]*)")
+
+
+def code_text(text: str) -> list[str]:
+    """The text of a Markdown file's fenced blocks and inline code spans."""
+    fences = FENCE.findall(text)
+    return fences + [span for _, span in CODE_SPAN.findall(FENCE.sub("", text))]
+
+
+def cited_paths(text: str) -> list[str]:
+    """Repository paths (``benchmarks/x.py``, ``models/addition``, ...) in code: in a fenced
+    block or a code span, alone or inside a command; placeholders (``<name>``, ``...``,
+    ``models/TASK``) are left out."""
+    found = []
+    for code in code_text(text):
+        for path in REPO_PATH.findall(code):
+            path = path.rstrip(".,:;")
+            if any(mark in path for mark in ("<", ">", "…", "...")) or any(
+                re.fullmatch(r"[A-Z][A-Z_]*", part) for part in path.split("/")
+            ):
+                continue
+            found.append(path)
+    return found
+
+
+def exists(path: str, folder: Path) -> bool:
+    """``path`` names a file or folder of the repository, from its root or from ``folder``;
+    a glob (``benchmarks/campaigns/*.runs``) must match at least one."""
+    for base in (ROOT, folder):
+        if "*" in path:
+            if any(base.glob(path)):
+                return True
+        elif (base / path).exists():
+            return True
+    return False
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_repository_path_in_code_exists(path: Path) -> None:
+    missing = sorted(
+        {cited for cited in cited_paths(path.read_text()) if not exists(cited, path.parent)}
+    )
+    assert not missing, f"{path.relative_to(ROOT)} names paths that do not exist: {missing}"
+
+
+def test_the_path_check_can_fail() -> None:
+    text = "Run `python benchmarks/nowhere.py`, see `models/variants/<name>` and\n```\nirem eval models/addition\n```\n"
+    assert cited_paths(text) == ["models/addition", "benchmarks/nowhere.py"]
+    assert not exists("benchmarks/nowhere.py", DOCS) and exists("models/addition", DOCS)
+    assert exists("benchmarks/campaigns/*.runs", DOCS)
+    assert cited_paths("`irem_plugins/graph.py`, `~/ttq/models/x`, `models/TASK`") == []
+
+
+@pytest.mark.parametrize("path", sorted(DOCS.glob("*.md")), ids=lambda path: path.name)
+def test_every_reference_page_fits_in_400_lines(path: Path) -> None:
+    lines = len(path.read_text().splitlines())
+    assert lines <= 400, (
+        f"docs/{path.name} has {lines} lines: reference pages say what is true now in at most "
+        "400; move investigations to docs/notes/ and leave a summary that links there"
+    )
+
+
+def first_table(text: str) -> list[list[str]]:
+    """The cells of a Markdown file's first table, header row included, separator left out."""
+    rows = []
+    for line in FENCE.sub("", text).splitlines():
+        if line.startswith("|"):
+            rows.append(line)
+        elif rows:
+            break
+    cells = [
+        [cell.strip() for cell in re.split(r"(?<!\\)\|", row.strip())[1:-1]] for row in rows
+    ]
+    return [row for row in cells if not all(re.fullmatch(r":?-+:?", cell) for cell in row)]
+
+
+def test_results_md_opens_with_one_short_claims_table() -> None:
+    table = first_table((DOCS / "results.md").read_text())
+    assert table and table[0] == ["claim", "paper", "ours", "verdict", "details"], table[:1]
+    assert len(table) > 5
+    long = [cell for row in table for cell in row if len(cell) > 200]
+    assert not long, f"docs/results.md's claims table has cells over 200 characters: {long}"
+    for row in table[1:]:
+        assert len(row) == 5, row
+        assert re.search(r"\]\([^)]+\)", row[4]), f"no link in the details cell: {row}"
