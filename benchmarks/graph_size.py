@@ -30,10 +30,10 @@ from typing import Any
 
 import torch
 
-from irem_core.energy import BoundEnergy, energy_and_gradient
-from irem_core.evaluate import MIN_ENERGY, evaluate
-from irem_core.plugins import load_plugins
-from irem_core.runs import TrainedRun, load_run, sized_task
+from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
+from irem_core.runs.evaluation import MIN_ENERGY, evaluate
+from irem_core.plugins.manager import load_plugins
+from irem_core.runs.build import TrainedRun, load_run, sized_task
 from irem_core.seeding import generator as seeded_generator
 
 BUDGETS = [10, 20, 40, 80]

@@ -25,8 +25,8 @@ import torch
 from torch import Tensor
 
 from irem_core import load_run, solve
-from irem_core.plugins import load_plugins
-from irem_core.runs import sized_task
+from irem_core.plugins.manager import load_plugins
+from irem_core.runs.build import sized_task
 from irem_core.seeding import generator as seeded_generator
 
 

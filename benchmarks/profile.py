@@ -25,7 +25,7 @@ from torch.autograd.profiler_util import FunctionEvent
 from torch.profiler import ProfilerActivity, profile, record_function
 
 from benchmarks.run import trainer_for
-from irem_core.trainer import Trainer
+from irem_core.training.loop import Trainer
 
 DATA_RANGE = "data"
 """Name of the ``record_function`` range around problem generation, packing and replay."""

@@ -24,11 +24,11 @@ import torch
 
 from benchmarks.flops import training_iteration_flops
 from benchmarks.reference import ReferenceLoop
-from irem_core.config import build_run_config
-from irem_core.evaluate import evaluate
-from irem_core.plugins import load_plugins
-from irem_core.precision import native_bf16
-from irem_core.trainer import Trainer, prepare_directory, train
+from irem_core.config.schema import build_run_config
+from irem_core.runs.evaluation import evaluate
+from irem_core.plugins.manager import load_plugins
+from irem_core.training.precision import native_bf16
+from irem_core.training.loop import Trainer, prepare_directory, train
 
 
 def timed(function: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
@@ -159,7 +159,7 @@ def bench_solving(iterations: int, problems: int, scratch: Path) -> dict[str, An
         overrides=[f"train.iterations={iterations}", "train.eval_every=0"],
     )
     train(config, directory, force=True, progress=False)
-    from irem_core.runs import load_run
+    from irem_core.runs.build import load_run
 
     results = {}
     for mode, overrides in (

@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from irem_core.cli import main as irem_main
+from irem_core.cli.app import main as irem_main
 
 MANIFEST = Path("models/manifest.json")
 """Hashes and checks of every shipped model, keyed by folder name."""

@@ -21,8 +21,8 @@ import torch
 from torch import Tensor
 
 from benchmarks.run import interleaved, trainer_for
-from irem_core.energy import BoundEnergy, energy_and_gradient
-from irem_core.runs import load_run
+from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
+from irem_core.runs.build import load_run
 
 
 def show(title: str, seconds: dict[str, float], baseline: str) -> None:

@@ -38,15 +38,15 @@ from typing import Any
 import attrs
 import torch
 
-from irem_core.checkpoint import atomic_write
-from irem_core.config import RunConfig, build_run_config, structure, unstructure
+from irem_core.runs.checkpoint import atomic_write
+from irem_core.config.schema import RunConfig, build_run_config, structure, unstructure
 from irem_core.errors import IremError
-from irem_core.evaluate import MIN_ENERGY, evaluate, json_bytes
-from irem_core.plugins import load_plugins
-from irem_core.protocols import Problems
-from irem_core.schedule import learning_rate
+from irem_core.runs.evaluation import MIN_ENERGY, evaluate, json_bytes
+from irem_core.plugins.manager import load_plugins
+from irem_core.reasoning.protocols import Problems
+from irem_core.training.schedule import learning_rate
 from irem_core.seeding import generator as seeded_generator
-from irem_core.trainer import Trainer, prepare_directory
+from irem_core.training.loop import Trainer, prepare_directory
 
 SPLITS = ("same", "harder")
 CURVE_FILE = "curve.json"

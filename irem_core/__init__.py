@@ -45,16 +45,16 @@ A pretrained run answers new problems in three lines::
 Contract tests for plugin authors live in :mod:`irem_core.testing` (a pytest plugin).
 """
 
-from irem_core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from irem_core.config import RunConfig, build_run_config, structure, unstructure
-from irem_core.descent import DescentLoop, DescentOptions, State, normal_noise
-from irem_core.energy import BoundEnergy, autograd_energy_and_gradient, energy_and_gradient
-from irem_core.energy_solver import EnergySolver
+from irem_core.runs.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from irem_core.config.schema import RunConfig, build_run_config, structure, unstructure
+from irem_core.reasoning.descent import DescentLoop, DescentOptions, State, normal_noise
+from irem_core.reasoning.energy import BoundEnergy, autograd_energy_and_gradient, energy_and_gradient
+from irem_core.reasoning.energy_solver import EnergySolver
 from irem_core.errors import CheckpointError, ConfigError, IremError, NonFiniteError, PluginError
-from irem_core.evaluate import Evaluation, evaluate, select_min_energy
-from irem_core.hookspecs import Register, hookimpl, hookspec
-from irem_core.plugins import Plugins, get, load_plugins
-from irem_core.protocols import (
+from irem_core.runs.evaluation import Evaluation, evaluate, select_min_energy
+from irem_core.plugins.hookspecs import Register, hookimpl, hookspec
+from irem_core.plugins.manager import Plugins, get, load_plugins
+from irem_core.reasoning.protocols import (
     EnergyModel,
     GradientEnergy,
     Logger,
@@ -71,13 +71,13 @@ from irem_core.protocols import (
     Trajectory,
     VectorInputTask,
 )
-from irem_core.registry import Component
-from irem_core.runs import TrainedRun, build_solver, build_task, load_run
+from irem_core.plugins.registry import Component
+from irem_core.runs.build import TrainedRun, build_solver, build_task, load_run
 from irem_core.seeding import derive_seed
 from irem_core.seeding import generator as seeded_generator
-from irem_core.solve import solve
-from irem_core.trainer import TrainSummary, train
-from irem_core.vector_task import VectorTask
+from irem_core.runs.solve import solve
+from irem_core.training.loop import TrainSummary, train
+from irem_core.reasoning.vector_task import VectorTask
 
 __version__ = "0.1.0"
 

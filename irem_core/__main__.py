@@ -1,5 +1,5 @@
 """``python -m irem_core``: the irem CLI."""
 
-from irem_core.cli import entry_point
+from irem_core.cli.app import entry_point
 
 entry_point()

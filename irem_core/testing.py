@@ -5,7 +5,7 @@ Installing irem makes these fixtures available in every pytest run of that envir
 ``irem_generator`` (a seeded generator on it), ``irem_plugins`` (the installed plugins) and
 ``irem_use_plugins`` (install plugin modules for one test). A test that needs its own set
 of plugins builds it with :func:`plugins_with` and passes it on (``plugins=`` of
-:func:`irem_core.train`, :func:`irem_core.cli.main`, ...). A plugin tests itself with::
+:func:`irem_core.train`, :func:`irem_core.cli.app.main`, ...). A plugin tests itself with::
 
     import pytest
     from irem_core.testing import check_task, component_cases
@@ -31,7 +31,7 @@ Each ``check_*`` raises ``AssertionError`` naming the component and the rule it 
   trajectory shapes, no in-place change of ``y0``, determinism, dtype preservation, and a
   result differentiable w.r.t. the energy's parameters.
 - :func:`check_config`: every option has a default and survives a JSON round trip
-  through :func:`irem_core.config.unstructure` / :func:`~irem_core.config.structure`;
+  through :func:`irem_core.config.schema.unstructure` / :func:`~irem_core.config.schema.structure`;
   unknown keys are refused.
 """
 
@@ -47,10 +47,10 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from irem_core.config import structure, unstructure
-from irem_core.energy import BoundEnergy, autograd_energy_and_gradient, energy_and_gradient
+from irem_core.config.schema import structure, unstructure
+from irem_core.reasoning.energy import BoundEnergy, autograd_energy_and_gradient, energy_and_gradient
 from irem_core.errors import IremError, PluginError
-from irem_core.plugins import (
+from irem_core.plugins.manager import (
     Plugins,
     build_plugins,
     entry_point_sources,
@@ -59,7 +59,7 @@ from irem_core.plugins import (
     resolve_plugins,
     set_plugins,
 )
-from irem_core.protocols import (
+from irem_core.reasoning.protocols import (
     SPLITS,
     EnergyModel,
     GradientEnergy,
@@ -153,7 +153,7 @@ def check_task(
     num_problems: int = 4,
     name: str | None = None,
 ) -> None:
-    """Check ``task`` against the :class:`~irem_core.protocols.Task` contract.
+    """Check ``task`` against the :class:`~irem_core.reasoning.protocols.Task` contract.
 
     Args:
         task: the task instance.

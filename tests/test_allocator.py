@@ -9,12 +9,12 @@ import sys
 
 import pytest
 
-from irem_core import cli
-from irem_core.allocator import USER_SETTINGS, keep_freed_memory
+from irem_core.cli import app as cli
+from irem_core.training.allocator import USER_SETTINGS, keep_freed_memory
 
 FAULTS = """
 import resource, sys, torch
-from irem_core.allocator import keep_freed_memory
+from irem_core.training.allocator import keep_freed_memory
 assert keep_freed_memory()
 def faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt

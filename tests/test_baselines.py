@@ -11,12 +11,12 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from irem_core.config import build_run_config
+from irem_core.config.schema import build_run_config
 from irem_core.errors import IremError
-from irem_core.evaluate import evaluate
-from irem_core.protocols import Problems, Solver
-from irem_core.runs import build_solver, build_task, load_run
-from irem_core.trainer import train
+from irem_core.runs.evaluation import evaluate
+from irem_core.reasoning.protocols import Problems, Solver
+from irem_core.runs.build import build_solver, build_task, load_run
+from irem_core.training.loop import train
 from irem_plugins.baselines.halting import (
     geometric_log_prior,
     halting_log_distribution,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from irem_core.checkpoint import MODEL_FILE, load_checkpoint
+from irem_core.runs.checkpoint import MODEL_FILE, load_checkpoint
 from irem_core.errors import CheckpointError
-from irem_core.runs import load_run
-from irem_core.trainer import train
+from irem_core.runs.build import load_run
+from irem_core.training.loop import train
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def trained(tiny_config, run_dir: Path) -> Path:
 
 
 def test_round_trip_is_bit_exact(tiny_config, trained: Path) -> None:
-    from irem_core.runs import build_solver, build_task
+    from irem_core.runs.build import build_solver, build_task
 
     run = load_run(trained)
     checkpoint = load_checkpoint(trained)
@@ -75,7 +75,7 @@ def test_missing_checkpoint_gives_a_clear_error(tmp_path: Path) -> None:
 WRITER = """
 import sys, torch
 from pathlib import Path
-from irem_core.checkpoint import save_checkpoint
+from irem_core.runs.checkpoint import save_checkpoint
 directory = Path(sys.argv[1])
 iteration = 0
 while True:
@@ -122,7 +122,7 @@ def test_a_checkpoint_needing_a_missing_plugin_names_it_and_how_to_install(
     record = json.loads((trained / "config.json").read_text())
     assert record["components"]["task:addition"] == "matrix"
     monkeypatch.setenv("IREM_BLOCK_PLUGINS", "matrix")
-    from irem_core.plugins import build_plugins, entry_point_sources
+    from irem_core.plugins.manager import build_plugins, entry_point_sources
 
     without_matrix = build_plugins(entry_point_sources())
     with pytest.raises(
@@ -136,7 +136,7 @@ def test_two_kills_in_a_row_keep_the_committed_checkpoint(
 ) -> None:
     """Kill a save after its commit, then kill the next save before its commit: the second
     save must not overwrite the pending files that hold the committed state."""
-    from irem_core import checkpoint as module
+    from irem_core.runs import checkpoint as module
 
     def save(tag: float) -> None:
         module.save_checkpoint(

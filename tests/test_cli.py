@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from irem_core.cli import main
+from irem_core.cli.app import main
 
 
 def train_args(run_dir: Path, overrides: list[str], iterations: int, *extra: str) -> list[str]:

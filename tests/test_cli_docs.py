@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 import pytest
 
-from irem_core.cli import build_parser, main
+from irem_core.cli.app import build_parser, main
 from tests.conftest import TINY_OVERRIDES
 from tests.test_graph_training import TINY_GRAPH_OVERRIDES
 

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from irem_core import hookimpl
-from irem_core.config import (
+from irem_core.config.schema import (
     EvalConfig,
     RunConfig,
     TrainConfig,
@@ -24,7 +24,7 @@ from irem_core.config import (
     unstructure,
 )
 from irem_core.errors import ConfigError, IremError, PluginError
-from irem_core.plugins import Plugins, build_plugins, entry_point_sources, module_plugin
+from irem_core.plugins.manager import Plugins, build_plugins, entry_point_sources, module_plugin
 
 train_configs = st.builds(
     TrainConfig,
@@ -236,7 +236,7 @@ config_keys = st.sampled_from(
 
 @given(entries=st.dictionaries(config_keys, json_values, max_size=5))
 def test_fuzzed_configs_either_load_or_raise_a_clear_error(entries: dict[str, object]) -> None:
-    from irem_core.config import set_path
+    from irem_core.config.schema import set_path
     from irem_core.errors import IremError
 
     data: dict[str, object] = {"task": {"name": "addition"}}

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 import irem_core as irem
-from irem_core.protocols import Problems
+from irem_core.reasoning.protocols import Problems
 from irem_core.testing import (
     ContractCase,
     check_config,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from irem_core.plugins import load_plugins
+from irem_core.plugins.manager import load_plugins
 
 CORE = Path(__file__).parent.parent / "irem_core"
 PROJECT = {"irem"}

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.descent_trace import trace
-from irem_core.cli import main
-from irem_core.runs import load_run
+from irem_core.cli.app import main
+from irem_core.runs.build import load_run
 
 
 @pytest.fixture

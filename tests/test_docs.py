@@ -9,9 +9,10 @@ from pathlib import Path
 import attrs
 import pytest
 
-from irem_core import hookspecs, protocols
-from irem_core.config import EvalConfig, RunConfig, TrainConfig
-from irem_core.plugins import load_plugins
+from irem_core.plugins import hookspecs
+from irem_core.reasoning import protocols
+from irem_core.config.schema import EvalConfig, RunConfig, TrainConfig
+from irem_core.plugins.manager import load_plugins
 
 DOCS = Path(__file__).parent.parent / "docs"
 

@@ -1,4 +1,4 @@
-"""irem_core.evaluate: the trivial references beside a solver's error."""
+"""irem_core.runs.evaluation: the trivial references beside a solver's error."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 import irem_core as irem
-from irem_core.config import TaskSpec
-from irem_core.evaluate import evaluate
-from irem_core.protocols import Problems, Solver, Trajectory
+from irem_core.config.schema import TaskSpec
+from irem_core.runs.evaluation import evaluate
+from irem_core.reasoning.protocols import Problems, Solver, Trajectory
 
 
 class ConstantSolver(Solver):

@@ -26,7 +26,7 @@ from irem_core import (
     autograd_energy_and_gradient,
     energy_and_gradient,
 )
-from irem_core.descent import DescentLoop
+from irem_core.reasoning.descent import DescentLoop
 from irem_plugins.graph.batching import complete_graphs
 from irem_plugins.graph.energy import GineEnergyConfig
 from irem_plugins.graph.gine import GineEnergy

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from irem_core.cli import main
-from irem_core.runs import load_run
+from irem_core.cli.app import main
+from irem_core.runs.build import load_run
 
 pytestmark = [
     pytest.mark.gpu,

@@ -8,11 +8,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from irem_core.config import build_run_config
-from irem_core.energy import BoundEnergy, energy_and_gradient
+from irem_core.config.schema import build_run_config
+from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
 from irem_core.errors import IremError
-from irem_core.evaluate import select_min_energy
-from irem_core.runs import build_solver, build_task
+from irem_core.runs.evaluation import select_min_energy
+from irem_core.runs.build import build_solver, build_task
 from irem_plugins.graph.batching import GraphBatch, complete_graphs
 from irem_plugins.graph.energy import GineEnergyConfig
 from irem_plugins.graph.gine import GineEnergy

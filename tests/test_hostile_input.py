@@ -17,10 +17,10 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from irem_core.cli import main
-from irem_core.hookspecs import hookimpl
-from irem_core.plugins import build_plugins, entry_point_sources, module_plugin
-from irem_core.protocols import Problems
+from irem_core.cli.app import main
+from irem_core.plugins.hookspecs import hookimpl
+from irem_core.plugins.manager import build_plugins, entry_point_sources, module_plugin
+from irem_core.reasoning.protocols import Problems
 from irem_plugins.matrix import PAPER_PRESET
 from irem_plugins.matrix.tasks import AdditionTask, MatrixConfig
 
@@ -246,7 +246,7 @@ def test_a_data_file_that_is_not_safetensors_says_how_to_write_it_again(
 def test_a_full_disk_is_an_error_naming_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from irem_core import checkpoint
+    from irem_core.runs import checkpoint
 
     def full(descriptor: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -280,7 +280,7 @@ def test_seeds_outside_64_bits_are_refused(
 
 
 def test_seeds_use_all_64_bits(tiny_config: Any) -> None:
-    from irem_core.runs import build_solver, build_task
+    from irem_core.runs.build import build_solver, build_task
     from irem_core.seeding import init_seed
 
     task = build_task(tiny_config.task)

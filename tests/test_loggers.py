@@ -12,9 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from irem_core.cli import main
-from irem_core.plugins import Plugins, build_plugins, entry_point_sources, module_plugin
-from irem_core.trainer import put_back, set_aside
+from irem_core.cli.app import main
+from irem_core.plugins.manager import Plugins, build_plugins, entry_point_sources, module_plugin
+from irem_core.training.loop import put_back, set_aside
 
 ALL = 'train.loggers=["jsonl", "csv", "tensorboard"]'
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import irem_core as irem
-from irem_core.cli import main
+from irem_core.cli.app import main
 
 ROOT = Path(__file__).parent.parent
 MODELS = ROOT / "models"

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from irem_core.energy import BoundEnergy
+from irem_core.reasoning.energy import BoundEnergy
 from irem_core.errors import IremError
 from irem_plugins.optimizers.gradient_descent import GradientDescent, GradientDescentConfig
 from irem_plugins.optimizers.langevin import Langevin, LangevinConfig

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from irem_core.cli import main
+from irem_core.cli.app import main
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -11,12 +11,12 @@ from typing import Any
 import attrs
 import pytest
 
-import irem_core.plugins
+import irem_core.plugins.manager
 from irem_core import hookimpl
-from irem_core.cli import main
-from irem_core.config import RunConfig, TrainConfig, build_run_config, converter_for, structure
-from irem_core.plugins import Plugins, build_plugins, entry_point_sources, module_plugin
-from irem_core.runs import load_run
+from irem_core.cli.app import main
+from irem_core.config.schema import RunConfig, TrainConfig, build_run_config, converter_for, structure
+from irem_core.plugins.manager import Plugins, build_plugins, entry_point_sources, module_plugin
+from irem_core.runs.build import load_run
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def installed_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
     def unreachable() -> Plugins:
         raise AssertionError("the installed plugins were loaded, not the ones passed")
 
-    monkeypatch.setattr(irem_core.plugins, "load_plugins", unreachable)
+    monkeypatch.setattr(irem_core.plugins.manager, "load_plugins", unreachable)
 
 
 @pytest.fixture
@@ -198,8 +198,8 @@ def test_configs_are_frozen_and_changed_with_evolve() -> None:
 
 def test_set_plugins_still_replaces_the_default(given: Plugins) -> None:
     """Code that takes the default plugins (``plugins=None``) sees what ``set_plugins`` set."""
-    previous = irem_core.plugins.set_plugins(given)
+    previous = irem_core.plugins.manager.set_plugins(given)
     try:
-        assert irem_core.plugins.resolve_plugins(None) is given
+        assert irem_core.plugins.manager.resolve_plugins(None) is given
     finally:
-        irem_core.plugins.set_plugins(previous)
+        irem_core.plugins.manager.set_plugins(previous)

@@ -12,14 +12,14 @@ import pytest
 
 from irem_core import hookimpl
 from irem_core.errors import PluginError
-from irem_core.plugins import (
+from irem_core.plugins.manager import (
     build_plugins,
     entry_point_sources,
     load_plugins,
     module_plugin,
     set_plugins,
 )
-from irem_core.registry import PluginInfo
+from irem_core.plugins.registry import PluginInfo
 
 
 @attrs.define
@@ -205,8 +205,8 @@ def test_a_clashing_name_is_an_error_for_both_plugins_not_a_silent_winner() -> N
 def test_a_run_refuses_components_from_another_plugin_than_it_was_trained_with(
     run_dir: Path, tiny_config
 ) -> None:
-    from irem_core.runs import load_run
-    from irem_core.trainer import train
+    from irem_core.runs.build import load_run
+    from irem_core.training.loop import train
 
     train(tiny_config, run_dir, progress=False)
     record = json.loads((run_dir / "config.json").read_text())

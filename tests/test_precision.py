@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-import irem_core.precision as precision
-from irem_core.cli import main
-from irem_core.config import build_run_config
+import irem_core.training.precision as precision
+from irem_core.cli.app import main
+from irem_core.config.schema import build_run_config
 from irem_core.errors import IremError
-from irem_core.plugins import load_plugins
-from irem_core.trainer import Trainer, prepare_directory
+from irem_core.plugins.manager import load_plugins
+from irem_core.training.loop import Trainer, prepare_directory
 from tests.conftest import TINY_OVERRIDES
 
 CPU = torch.device("cpu")

@@ -1,6 +1,6 @@
 """The README's command block runs in order, as written, on tiny settings.
 
-Each ``irem`` line of the block runs through :func:`irem_core.cli.main` in one working
+Each ``irem`` line of the block runs through :func:`irem_core.cli.app.main` in one working
 directory, so later lines read what earlier ones wrote (``runs/add`` ...). Only sizes
 shrink: ``train`` and ``reproduce`` get ``--set`` overrides for tiny models and 2 to 4
 iterations, problem counts of ``eval``, ``nested`` and ``plot`` shrink with ``-n``; every
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from irem_core.cli import main
+from irem_core.cli.app import main
 
 pytestmark = pytest.mark.slow
 

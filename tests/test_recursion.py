@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from irem_core.cli import main
-from irem_core.nested import OracleSolver
+from irem_core.cli.app import main
+from irem_core.runs.nested import OracleSolver
 from irem_plugins.matrix.tasks import AdditionTask, InverseTask, MatrixConfig
 from irem_plugins.recursion.strategies import Fold, RecursionOptions, Repeat
 

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from irem_core.replay import ReplayBuffer
+from irem_core.training.replay import ReplayBuffer
 
 
 def states(start: int, count: int) -> dict[str, torch.Tensor]:

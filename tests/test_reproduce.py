@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from irem_core.cli import main
+from irem_core.cli.app import main
 from irem_core.errors import IremError, NonFiniteError
-from irem_core.trainer import Trainer
+from irem_core.training.loop import Trainer
 from irem_plugins.experiments import reproduce as reproduce_module
 from irem_plugins.experiments.reproduce import RunKey, chosen_rate, parse_scoped_override, reproduce
 

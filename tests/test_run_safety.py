@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from irem_core.cli import main
+from irem_core.cli.app import main
 
 
 def train_args(run_dir: Path, overrides: list[str], iterations: int, *extra: str) -> list[str]:
@@ -271,7 +271,7 @@ def test_device_auto_and_the_summary_of_a_resumed_run(
 ) -> None:
     import torch
 
-    from irem_core.runs import resolve_device
+    from irem_core.runs.build import resolve_device
 
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert main(train_args(run_dir, tiny_overrides, 2, "--device", "auto")) == 0
@@ -316,7 +316,7 @@ def test_a_long_run_announces_its_duration(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from irem_core import trainer
+    from irem_core.training import loop as trainer
 
     monkeypatch.setattr(trainer, "LONG_RUN_SECONDS", 0.0)
     assert main(train_args(run_dir, tiny_overrides, 5)) == 0
@@ -362,7 +362,7 @@ def test_resume_without_the_runs_plugin_names_the_pip_install(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from irem_core.plugins import build_plugins, entry_point_sources
+    from irem_core.plugins.manager import build_plugins, entry_point_sources
 
     assert main(train_args(run_dir, tiny_overrides, 2)) == 0
     monkeypatch.setenv("IREM_PLUGINS", "optimizers,irem")  # the matrix plugin is missing

@@ -10,11 +10,11 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from irem_core.config import TrainConfig, build_run_config
+from irem_core.config.schema import TrainConfig, build_run_config
 from irem_core.errors import ConfigError
-from irem_core.plugins import load_plugins
-from irem_core.schedule import learning_rate
-from irem_core.trainer import Trainer, prepare_directory
+from irem_core.plugins.manager import load_plugins
+from irem_core.training.schedule import learning_rate
+from irem_core.training.loop import Trainer, prepare_directory
 
 
 def test_warmup_then_cosine_reaches_the_final_fraction() -> None:

@@ -1,4 +1,4 @@
-"""irem_core.solve: a saved run answers new problems in three lines."""
+"""irem_core.runs.solve: a saved run answers new problems in three lines."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import irem_core as irem
-from irem_core.config import TaskSpec
-from irem_core.evaluate import select_min_energy
-from irem_core.nested import OracleSolver
+from irem_core.config.schema import TaskSpec
+from irem_core.runs.evaluation import select_min_energy
+from irem_core.runs.nested import OracleSolver
 
 
 def test_a_saved_run_solves_new_problems_in_three_lines(

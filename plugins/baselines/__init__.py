@@ -7,7 +7,7 @@ start ``y0`` (and hence gain nothing from the replay buffer).
 
 from __future__ import annotations
 
-from irem_core.hookspecs import Register, hookimpl
+from irem_core.plugins.hookspecs import Register, hookimpl
 from irem_plugins.baselines.factories import (
     build_feedforward,
     build_iterative,

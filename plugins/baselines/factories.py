@@ -9,7 +9,7 @@ import importlib
 from types import ModuleType
 
 from irem_core.errors import IremError
-from irem_core.protocols import Task
+from irem_core.reasoning.protocols import Task
 from irem_plugins.baselines.options import (
     FeedforwardConfig,
     IterativeConfig,

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import GINEConv, global_mean_pool
 
 from irem_core.errors import IremError
-from irem_core.protocols import Task
+from irem_core.reasoning.protocols import Task
 from irem_plugins.baselines.options import (
     FeedforwardConfig,
     IterativeConfig,

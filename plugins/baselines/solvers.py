@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from irem_core.errors import IremError
-from irem_core.protocols import Problems, Solver, Trajectory
+from irem_core.reasoning.protocols import Problems, Solver, Trajectory
 from irem_plugins.baselines.halting import (
     geometric_log_prior,
     halting_log_distribution,

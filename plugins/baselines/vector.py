@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from irem_core.errors import IremError
-from irem_core.layers import init_as_concatenation
-from irem_core.protocols import Task
+from irem_core.reasoning.layers import init_as_concatenation
+from irem_core.reasoning.protocols import Task
 from irem_plugins.baselines.options import (
     FeedforwardConfig,
     IterativeConfig,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from irem_core.hookspecs import Register, hookimpl
+from irem_core.plugins.hookspecs import Register, hookimpl
 from irem_plugins.experiments.plot import add_plot_command
 from irem_plugins.experiments.reproduce import add_reproduce_arguments, cmd_reproduce
 

@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from irem_core.config import unstructure
+from irem_core.config.schema import unstructure
 from irem_core.errors import IremError
-from irem_core.evaluate import MIN_ENERGY, Evaluation, evaluate
-from irem_core.plugins import Plugins, resolve_plugins
-from irem_core.protocols import SPLITS
-from irem_core.runs import TrainedRun, load_run, sized_task
+from irem_core.runs.evaluation import MIN_ENERGY, Evaluation, evaluate
+from irem_core.plugins.manager import Plugins, resolve_plugins
+from irem_core.reasoning.protocols import SPLITS
+from irem_core.runs.build import TrainedRun, load_run, sized_task
 from irem_core.seeding import generator as seeded_generator
 from irem_plugins.experiments.reproduce import positive_sizes
 

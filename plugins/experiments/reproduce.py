@@ -2,9 +2,9 @@
 
 Every solver gets one protocol: a learning-rate sweep of short runs into
 ``DIR/sweep/<task>/<solver>/lr-<rate>``, chosen on validation problems, then for each seed a
-run trained with :func:`irem_core.trainer.train` at the chosen rate into
+run trained with :func:`irem_core.training.loop.train` at the chosen rate into
 ``DIR/runs/<task>/<solver>/seed-<s>`` (from the task's preset), evaluated with
-:func:`irem_core.evaluate.evaluate` on the ``same`` and ``harder`` problem sets of that task,
+:func:`irem_core.runs.evaluation.evaluate` on the ``same`` and ``harder`` problem sets of that task,
 drawn once from fixed seeds and written to ``DIR/data`` (as ``irem data`` would), so every
 solver sees the same problems and the same starts. Tasks that declare a size option are
 also evaluated at growing sizes, and tasks that declare a ``nested`` recursion strategy on
@@ -37,9 +37,9 @@ import attrs
 import torch
 from tqdm.auto import tqdm
 
-from irem_core.allocator import keep_freed_memory
-from irem_core.checkpoint import CONFIG_FILE, atomic_write, read_record, tensors_to_bytes
-from irem_core.config import (
+from irem_core.training.allocator import keep_freed_memory
+from irem_core.runs.checkpoint import CONFIG_FILE, atomic_write, read_record, tensors_to_bytes
+from irem_core.config.schema import (
     RunConfig,
     build_run_config,
     override_saved,
@@ -48,13 +48,13 @@ from irem_core.config import (
     unstructure,
 )
 from irem_core.errors import ConfigError, IremError, NonFiniteError
-from irem_core.evaluate import MIN_ENERGY, evaluate, json_bytes
-from irem_core.nested import nested_mse
-from irem_core.plugins import Plugins, resolve_plugins
-from irem_core.protocols import Problems, Task
-from irem_core.runs import TrainedRun, build_task, load_run, resolve_device, sized_task
+from irem_core.runs.evaluation import MIN_ENERGY, evaluate, json_bytes
+from irem_core.runs.nested import nested_mse
+from irem_core.plugins.manager import Plugins, resolve_plugins
+from irem_core.reasoning.protocols import Problems, Task
+from irem_core.runs.build import TrainedRun, build_task, load_run, resolve_device, sized_task
 from irem_core.seeding import derive_seed
-from irem_core.trainer import train
+from irem_core.training.loop import train
 
 DEFAULT_TASKS: tuple[str, ...] = (
     "addition",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from irem_core.hookspecs import Register, hookimpl
+from irem_core.plugins.hookspecs import Register, hookimpl
 from irem_plugins.graph.energy import GineEnergyConfig, build_gine_energy
 from irem_plugins.graph.tasks import (
     ConnectedComponentsTask,

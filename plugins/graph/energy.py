@@ -10,7 +10,7 @@ import attrs
 from attrs import validators as v
 from torch import nn
 
-from irem_core.protocols import Task
+from irem_core.reasoning.protocols import Task
 
 
 def _even(instance: object, attribute: attrs.Attribute, value: int) -> None:

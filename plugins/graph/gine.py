@@ -13,7 +13,7 @@ from torch_geometric.nn import GINEConv, global_max_pool
 from torch_geometric.utils import scatter
 
 from irem_core.errors import IremError
-from irem_core.protocols import Task
+from irem_core.reasoning.protocols import Task
 from irem_plugins.graph.batching import GraphBatch, edge_inputs, select_graphs
 from irem_plugins.graph.energy import GineEnergyConfig
 from irem_plugins.graph.triangle import ThirdNodeMax
@@ -184,7 +184,7 @@ class GineEnergy(nn.Module):
         self, context: GineContext, answer: Tensor
     ) -> tuple[Tensor, Tensor] | None:
         r"""Energies ``(G,)`` and ``∇_y E``, ``(E, 1)``, backpropagated by hand (the
-        :class:`~irem_core.protocols.GradientEnergy` capability), for every aggregation and
+        :class:`~irem_core.reasoning.protocols.GradientEnergy` capability), for every aggregation and
         both activations.
 
         The forward pass is :meth:`forward`'s written out: messages ``m = σ(u)`` of the

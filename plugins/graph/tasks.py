@@ -17,7 +17,7 @@ from attrs import validators as v
 from torch import Tensor
 
 from irem_core.errors import IremError
-from irem_core.protocols import SPLITS, Problems
+from irem_core.reasoning.protocols import SPLITS, Problems
 from irem_plugins.graph.batching import CompleteGraphs, GraphBatch, complete_graphs, to_padded
 from irem_plugins.graph.labels import pair_mask, same_component, shortest_path_lengths
 from irem_plugins.graph.tensor_files import graphs_from_tensors, graphs_to_tensors

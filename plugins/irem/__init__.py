@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from irem_core.hookspecs import Register, hookimpl
-from irem_core.plugins import Plugins
+from irem_core.plugins.hookspecs import Register, hookimpl
+from irem_core.plugins.manager import Plugins
 from irem_plugins.irem.solver import IremConfig, build_irem_solver
 
 __all__ = ["IremConfig", "build_irem_solver"]

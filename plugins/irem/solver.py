@@ -1,15 +1,15 @@
 """The ``irem`` solver: a registered energy model + a registered optimizer, built into the
-core's :class:`~irem_core.energy_solver.EnergySolver`."""
+core's :class:`~irem_core.reasoning.energy_solver.EnergySolver`."""
 
 from __future__ import annotations
 
 import attrs
 
-from irem_core.config import EnergySpec, OptimizerSpec, plugins_default
-from irem_core.energy_solver import EnergySolver
+from irem_core.config.schema import EnergySpec, OptimizerSpec, plugins_default
+from irem_core.reasoning.energy_solver import EnergySolver
 from irem_core.errors import PluginError
-from irem_core.plugins import Plugins
-from irem_core.protocols import Task
+from irem_core.plugins.manager import Plugins
+from irem_core.reasoning.protocols import Task
 
 
 @attrs.define
@@ -23,7 +23,7 @@ class IremConfig:
         fixed_point_weight: weight of a second loss term, the MSE between the true answer
             and one optimizer step taken from it, which makes the answer a fixed point of
             the descent (0: the paper's loss alone; see
-            :class:`~irem_core.energy_solver.EnergySolver`).
+            :class:`~irem_core.reasoning.energy_solver.EnergySolver`).
     """
 
     energy: EnergySpec

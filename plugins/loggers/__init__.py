@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from irem_core.hookspecs import Register, hookimpl
+from irem_core.plugins.hookspecs import Register, hookimpl
 from irem_plugins.loggers.files import CSV_FILE, JSONL_FILE, CsvLogger, JsonlLogger
 from irem_plugins.loggers.tensorboard_logger import TENSORBOARD_DIR, TensorBoardLogger
 

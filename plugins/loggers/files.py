@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-from irem_core.protocols import LogRun, LogValue
+from irem_core.reasoning.protocols import LogRun, LogValue
 
 JSONL_FILE = "metrics.jsonl"
 CSV_FILE = "metrics.csv"

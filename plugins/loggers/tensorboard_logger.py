@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from irem_core.errors import IremError
-from irem_core.protocols import LogRun, LogValue
+from irem_core.reasoning.protocols import LogRun, LogValue
 from irem_plugins.loggers.files import flatten
 
 TENSORBOARD_DIR = "tensorboard"

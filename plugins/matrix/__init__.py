@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from irem_core.hookspecs import Register, hookimpl
+from irem_core.plugins.hookspecs import Register, hookimpl
 from irem_plugins.matrix.energy import VectorEnergy, VectorEnergyConfig
 from irem_plugins.matrix.tasks import AdditionTask, CompletionTask, InverseTask, MatrixConfig
 

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from irem_core.errors import IremError
-from irem_core.layers import init_as_concatenation
-from irem_core.protocols import Task, VectorInputTask
+from irem_core.reasoning.layers import init_as_concatenation
+from irem_core.reasoning.protocols import Task, VectorInputTask
 
 
 @attrs.define
@@ -39,7 +39,7 @@ class VectorEnergy(nn.Module):
 
     Args:
         options: :class:`VectorEnergyConfig`.
-        task: a ``vector`` task, a :class:`~irem_core.protocols.VectorInputTask`
+        task: a ``vector`` task, a :class:`~irem_core.reasoning.protocols.VectorInputTask`
             (``input_features``, ``D_x``; ``answer_features``, ``F``).
 
     Shapes:
@@ -82,7 +82,7 @@ class VectorEnergy(nn.Module):
 
     def energy_and_gradient(self, context: Tensor, answer: Tensor) -> tuple[Tensor, Tensor] | None:
         """Energies ``(B,)`` and ``∇_y E``, ``(B, F + memory)``, backpropagated by hand (the
-        :class:`~irem_core.protocols.GradientEnergy` capability).
+        :class:`~irem_core.reasoning.protocols.GradientEnergy` capability).
 
         With ``a_k`` the pre-activations and ``swish'(a) = s(a)(1 + a(1 − s(a)))``,
         ``s = sigmoid``: ``g_L = w ⊙ swish'(a_L)``, ``g_{k−1} = (g_k W_k) ⊙ swish'(a_{k−1})``

@@ -11,8 +11,8 @@ import torch
 from torch import Tensor
 
 from irem_core.errors import IremError
-from irem_core.protocols import Problems
-from irem_core.vector_task import VectorTask
+from irem_core.reasoning.protocols import Problems
+from irem_core.reasoning.vector_task import VectorTask
 
 
 @attrs.define
@@ -38,7 +38,7 @@ class MatrixTask(VectorTask):
     """Base of the matrix tasks: one problem is one answer row of ``n²`` features.
 
     Subclasses implement :meth:`draw`, returning ``(x (N, D_x), y (N, n²))``;
-    :class:`~irem_core.vector_task.VectorTask` samples, starts answers ``U(−1, 1)``, packs
+    :class:`~irem_core.reasoning.vector_task.VectorTask` samples, starts answers ``U(−1, 1)``, packs
     and stores them (``irem data`` files ``{"x", "y"}``).
 
     Args:

@@ -1,12 +1,12 @@
 """Built-in optimizers: the paper's gradient descent, momentum, line search and Langevin.
 
-Every one shares the descent loop of :mod:`irem_core.descent` (public: `irem_core.DescentLoop`): truncated or
+Every one shares the descent loop of :mod:`irem_core.reasoning.descent` (public: `irem_core.DescentLoop`): truncated or
 full backprop in training, and per-problem halting at inference.
 """
 
 from __future__ import annotations
 
-from irem_core.hookspecs import Register, hookimpl
+from irem_core.plugins.hookspecs import Register, hookimpl
 from irem_plugins.optimizers.gradient_descent import GradientDescent, GradientDescentConfig
 from irem_plugins.optimizers.langevin import Langevin, LangevinConfig
 from irem_plugins.optimizers.line_search import LineSearch, LineSearchConfig

@@ -5,8 +5,8 @@ from __future__ import annotations
 import attrs
 from torch import Tensor
 
-from irem_core.descent import DescentLoop, DescentOptions, State
-from irem_core.energy import BoundEnergy
+from irem_core.reasoning.descent import DescentLoop, DescentOptions, State
+from irem_core.reasoning.energy import BoundEnergy
 
 
 @attrs.define

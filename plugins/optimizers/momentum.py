@@ -6,8 +6,8 @@ import attrs
 import torch
 from torch import Tensor
 
-from irem_core.descent import DescentLoop, DescentOptions, State
-from irem_core.energy import BoundEnergy
+from irem_core.reasoning.descent import DescentLoop, DescentOptions, State
+from irem_core.reasoning.energy import BoundEnergy
 
 
 @attrs.define

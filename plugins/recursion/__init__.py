@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from irem_core.hookspecs import Register, hookimpl
+from irem_core.plugins.hookspecs import Register, hookimpl
 from irem_plugins.recursion.strategies import Fold, RecursionOptions, Repeat
 
 

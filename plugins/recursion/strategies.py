@@ -12,8 +12,8 @@ import attrs
 import torch
 from torch import Tensor
 
-from irem_core.evaluate import select_min_energy
-from irem_core.protocols import NestableTask, Solver, Task
+from irem_core.runs.evaluation import select_min_energy
+from irem_core.reasoning.protocols import NestableTask, Solver, Task
 
 
 @attrs.define
@@ -37,7 +37,7 @@ def solve_once(
     min_energy: bool,
 ) -> Tensor:
     """The solver's answer ``(N, F)`` to one operation on ``operands`` (``(N, F)`` each) of a
-    :class:`~irem_core.protocols.NestableTask`."""
+    :class:`~irem_core.reasoning.protocols.NestableTask`."""
     problems = cast(NestableTask, task).from_operands(operands)
     y0 = task.init_answer(problems, generator)
     with torch.no_grad():

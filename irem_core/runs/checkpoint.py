@@ -34,7 +34,7 @@ from safetensors.torch import save as save_safetensors_bytes
 from torch import Tensor
 
 from irem_core.errors import CheckpointError, IremError
-from irem_core.registry import KINDS
+from irem_core.plugins.registry import KINDS
 
 MODEL_FILE = "model.safetensors"
 BEST_FILE = "best.safetensors"

@@ -22,9 +22,9 @@ from typing import Any
 import attrs
 import pluggy
 
-from irem_core import hookspecs
+from irem_core.plugins import hookspecs
 from irem_core.errors import PluginError
-from irem_core.registry import KINDS, Component, NoOptions, PluginInfo, Registry
+from irem_core.plugins.registry import KINDS, Component, NoOptions, PluginInfo, Registry
 
 ENTRY_POINT_GROUP = "irem"
 STRICT_ENV = "IREM_STRICT_PLUGINS"
@@ -52,7 +52,7 @@ class Plugins:
         infos: every plugin seen, working or broken, by name.
         registered: names each plugin registered, as ``{plugin: {kind: [names]}}``.
         converter: the cattrs converter structuring configs with these registries, built on
-            first use by :func:`irem_core.config.converter_for`.
+            first use by :func:`irem_core.config.schema.converter_for`.
     """
 
     manager: pluggy.PluginManager

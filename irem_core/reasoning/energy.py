@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from irem_core.errors import PluginError
-from irem_core.protocols import GradientEnergy, SelectableEnergy
+from irem_core.reasoning.protocols import GradientEnergy, SelectableEnergy
 
 
 class BoundEnergy:
@@ -77,7 +77,7 @@ def energy_and_gradient(
 ) -> tuple[Tensor, Tensor]:
     """Energies ``(B,)`` at ``answer`` and their gradient w.r.t. it, ``(rows, F)``.
 
-    A :class:`~irem_core.protocols.GradientEnergy` model computes both itself (an explicit
+    A :class:`~irem_core.reasoning.protocols.GradientEnergy` model computes both itself (an explicit
     graph: training needs no double backward); any other model, or one whose
     ``energy_and_gradient`` returns ``None``, goes through
     :func:`autograd_energy_and_gradient`. With ``create_graph`` both are differentiable
@@ -95,7 +95,7 @@ def autograd_energy_and_gradient(
     energy: BoundEnergy, answer: Tensor, *, create_graph: bool
 ) -> tuple[Tensor, Tensor]:
     """:func:`energy_and_gradient` by autograd, whatever the model supplies (the fallback,
-    and the reference a :class:`~irem_core.protocols.GradientEnergy` is tested against).
+    and the reference a :class:`~irem_core.reasoning.protocols.GradientEnergy` is tested against).
 
     ``answer`` must be a leaf requiring grad, or a differentiable function of one (full
     backprop). With ``create_graph`` the gradient is itself differentiable; without it the

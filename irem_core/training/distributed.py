@@ -29,9 +29,9 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-from irem_core.config import TrainConfig
+from irem_core.config.schema import TrainConfig
 from irem_core.errors import ConfigError, IremError
-from irem_core.runs import resolve_device
+from irem_core.runs.build import resolve_device
 
 TORCHRUN_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE")
 """Environment variables torchrun sets in every worker; all three mark a worker."""

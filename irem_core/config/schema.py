@@ -4,7 +4,7 @@ Precedence, lowest first: field defaults < the task's preset < ``--config`` file
 overrides < explicit CLI flags. A component section (``task``, ``solver`` and the nested
 specs of a solver) names its component with ``name``; its other keys are that component's
 options, structured into the attrs class it registered (a tagged union built from the
-registries of the :class:`~irem_core.plugins.Plugins` the data is structured with: each
+registries of the :class:`~irem_core.plugins.manager.Plugins` the data is structured with: each
 has its own converter, see :func:`converter_for`). Configs are frozen: change one with
 :func:`attrs.evolve`, or change its data before structuring it (``--set``).
 """
@@ -32,9 +32,9 @@ from cattrs.errors import (
 from cattrs.v import transform_error
 
 from irem_core.errors import ConfigError, IremError, PluginError
-from irem_core.loggers import default_loggers
-from irem_core.plugins import Plugins, resolve_plugins
-from irem_core.precision import PRECISIONS
+from irem_core.training.loggers import default_loggers
+from irem_core.plugins.manager import Plugins, resolve_plugins
+from irem_core.training.precision import PRECISIONS
 from irem_core.seeding import SEED_LIMIT
 
 if sys.version_info >= (3, 11):
@@ -122,7 +122,7 @@ def plugins_default(data: Any, cls: type | None = None, **field: Any) -> Any:
     is structured into ``cls`` when given, else taken as it is. A config structured for
     some plugins (:func:`structure`, ``plugins=``) gets their default; one built in Python
     without the field gets the installed plugins' (see
-    :func:`~irem_core.plugins.resolve_plugins`). ``field`` goes to :func:`attrs.field`.
+    :func:`~irem_core.plugins.manager.resolve_plugins`). ``field`` goes to :func:`attrs.field`.
 
     Example: ``optimizer: OptimizerSpec = plugins_default({"name": "gd"}, OptimizerSpec)``.
     """
@@ -150,7 +150,7 @@ class TrainConfig:
             ``replay_capacity // S``).
         shards: ``S``, the slices the global batch is split into, each with its own problem
             generator and replay ring; a multiple of the process count (0: one per process,
-            fixed when the run starts). See :mod:`irem_core.distributed`.
+            fixed when the run starts). See :mod:`irem_core.training.distributed`.
         steps: optimisation steps per training problem.
         lr: Adam learning rate (the peak, with a warm-up or a decay).
         lr_warmup: iterations over which the learning rate rises linearly from ``lr /
@@ -166,14 +166,14 @@ class TrainConfig:
             weights, kept in the training state); 0: the raw weights.
         precision: ``fp32``, or ``bf16``: each iteration's solve and loss under bf16
             autocast (float32 weights, answers and loss), only where the device multiplies
-            bf16 natively (see :mod:`irem_core.precision`).
+            bf16 natively (see :mod:`irem_core.training.precision`).
         log_every: iterations between metrics-log lines.
         eval_every: iterations between evaluations on the ``same`` split (0: never).
         eval_problems: problems in each periodic evaluation.
         checkpoint_every: iterations between checkpoints (the last one is always written).
         loggers: names of the loggers receiving the metrics (plugins of kind ``logger``);
             default: those registered with ``default=True``. Checked when training starts
-            (see :func:`~irem_core.loggers.check_loggers`), so that evaluating a run does
+            (see :func:`~irem_core.training.loggers.check_loggers`), so that evaluating a run does
             not need its logger plugins.
     """
 
@@ -344,7 +344,7 @@ _UNSTRUCTURER = _make_converter(None)
 def converter_for(plugins: Plugins) -> cattrs.Converter:
     """The strict converter that structures configs with ``plugins``' registries: component
     specs into the config classes ``plugins`` registered, :func:`plugins_default` fields
-    with their defaults. Built once per :class:`~irem_core.plugins.Plugins`."""
+    with their defaults. Built once per :class:`~irem_core.plugins.manager.Plugins`."""
     if plugins.converter is None:
         plugins.converter = _make_converter(plugins)
     return plugins.converter

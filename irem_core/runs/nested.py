@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from irem_core.config import structure
+from irem_core.config.schema import structure
 from irem_core.errors import IremError
-from irem_core.memory import check_memory, problem_bytes
-from irem_core.plugins import Plugins
-from irem_core.protocols import NestableTask, Problems, Solver, Task, Trajectory
+from irem_core.runs.memory import check_memory, problem_bytes
+from irem_core.plugins.manager import Plugins
+from irem_core.reasoning.protocols import NestableTask, Problems, Solver, Task, Trajectory
 from irem_core.seeding import generator as seeded_generator
 
 
@@ -49,10 +49,10 @@ def nested_mse(
     """MSE after each of ``depth`` composed operations of ``strategy`` (a recursion that
     ``plugins`` register).
 
-    ``task`` must be a :class:`~irem_core.protocols.NestableTask`. Operands are drawn from
+    ``task`` must be a :class:`~irem_core.reasoning.protocols.NestableTask`. Operands are drawn from
     ``task.sample_operands`` (seeded); the reference is the same strategy applied with
     :class:`OracleSolver`. Sizes that cannot fit in memory are refused first (see
-    :mod:`irem_core.memory`).
+    :mod:`irem_core.runs.memory`).
     """
     if depth <= 0:
         raise IremError(f"--depth must be positive, got {depth}")

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 
 import torch
 
-from irem_core.config import RunConfig, SolverSpec
+from irem_core.config.schema import RunConfig, SolverSpec
 from irem_core.errors import IremError
-from irem_core.plugins import Plugins
-from irem_core.protocols import Task
-from irem_core.runs import build_solver
+from irem_core.plugins.manager import Plugins
+from irem_core.reasoning.protocols import Task
+from irem_core.runs.build import build_solver
 
 Need = tuple[str, int, str]
 """One allocation: what it is, its bytes, and the setting that sizes it."""

@@ -10,7 +10,7 @@ import attrs
 import torch
 from torch import Tensor
 
-from irem_core.protocols import Problems, ScoringTask, Solver, Task
+from irem_core.reasoning.protocols import Problems, ScoringTask, Solver, Task
 
 MIN_ENERGY = "min_energy"
 

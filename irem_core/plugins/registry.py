@@ -54,7 +54,7 @@ class Component:
     Attributes:
         kind: one of :data:`KINDS`.
         name: the registered name.
-        factory: builds the component (signature per kind, see ``irem_core.hookspecs``).
+        factory: builds the component (signature per kind, see ``irem_core.plugins.hookspecs``).
         config: attrs class of its options.
         plugin: the plugin that registered it.
         aliases: other names for it.

@@ -1,10 +1,10 @@
 """The training loop shared by every solver: sample, replay, solve, update, checkpoint.
 
-The global batch is split into shards (see :mod:`irem_core.distributed`); a process
+The global batch is split into shards (see :mod:`irem_core.training.distributed`); a process
 trains on the concatenation of its shards' batches, wrapped in DistributedDataParallel
 when there are several processes. Rank 0 alone writes checkpoints, metrics and progress.
 The training state a checkpoint holds beside the weights (optimizer moments, the shards'
-generators and replay rings) is built and restored by :mod:`irem_core.training_state`.
+generators and replay rings) is built and restored by :mod:`irem_core.training.state`.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from irem_core.averaging import WeightAverage
-from irem_core.checkpoint import (
+from irem_core.training.averaging import WeightAverage
+from irem_core.runs.checkpoint import (
     BEST_FILE,
     CONFIG_FILE,
     MODEL_FILE,
@@ -39,8 +39,8 @@ from irem_core.checkpoint import (
     save_best,
     save_checkpoint,
 )
-from irem_core.config import RunConfig, component_specs, unstructure
-from irem_core.distributed import (
+from irem_core.config.schema import RunConfig, component_specs, unstructure
+from irem_core.training.distributed import (
     SINGLE,
     World,
     mean_over_processes,
@@ -49,15 +49,15 @@ from irem_core.distributed import (
     training_device,
 )
 from irem_core.errors import CheckpointError, IremError, NonFiniteError, PluginError
-from irem_core.evaluate import evaluate
-from irem_core.loggers import Loggers, check_loggers, logger_files
-from irem_core.plugins import Plugins, resolve_plugins
-from irem_core.precision import autocast, check_precision
-from irem_core.protocols import Problems, Solver
-from irem_core.runs import build_solver, build_task, check_problems
-from irem_core.schedule import learning_rate, make_optimizer
+from irem_core.runs.evaluation import evaluate
+from irem_core.training.loggers import Loggers, check_loggers, logger_files
+from irem_core.plugins.manager import Plugins, resolve_plugins
+from irem_core.training.precision import autocast, check_precision
+from irem_core.reasoning.protocols import Problems, Solver
+from irem_core.runs.build import build_solver, build_task, check_problems
+from irem_core.training.schedule import learning_rate, make_optimizer
 from irem_core.seeding import generator as seeded_generator
-from irem_core.training_state import (
+from irem_core.training.state import (
     Shard,
     make_shards,
     restore_optimizer,
@@ -89,7 +89,7 @@ def run_files(*, plugins: Plugins) -> list[str]:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread by the handler :func:`irem_core.cli` installs."""
+    """SIGTERM, raised in the main thread by the handler :func:`irem_core.cli.app` installs."""
 
 
 class TrainingStopped(KeyboardInterrupt):
@@ -451,7 +451,7 @@ class Trainer:
 
         Exactly where it stopped when the shard count is unchanged (whatever the number of
         processes); otherwise the shards are redistributed (see
-        :func:`~irem_core.training_state.reshard`).
+        :func:`~irem_core.training.state.reshard`).
         """
         checkpoint = load_checkpoint(self.directory)
         restore_weights(checkpoint, self.solver, self.average, self.directory, self.device)

@@ -10,17 +10,17 @@ import attrs
 import torch
 from torch import Tensor
 
-from irem_core.checkpoint import (
+from irem_core.runs.checkpoint import (
     BEST_FILE,
     Checkpoint,
     load_best,
     load_checkpoint,
     tensor_mismatches,
 )
-from irem_core.config import RunConfig, SolverSpec, TaskSpec, override_saved, structure
+from irem_core.config.schema import RunConfig, SolverSpec, TaskSpec, override_saved, structure
 from irem_core.errors import CheckpointError, IremError, PluginError
-from irem_core.plugins import Plugins, resolve_plugins
-from irem_core.protocols import Problems, Solver, Task
+from irem_core.plugins.manager import Plugins, resolve_plugins
+from irem_core.reasoning.protocols import Problems, Solver, Task
 from irem_core.seeding import init_seed
 
 
@@ -218,7 +218,7 @@ def load_run(
         overrides: ``key=value`` changes to the saved config before the solver is built,
             e.g. ``solver.optimizer.name=momentum`` to reason with another optimizer (which
             then gets its own defaults, not the trained one's options; see
-            :func:`~irem_core.config.override_saved`).
+            :func:`~irem_core.config.schema.override_saved`).
         checkpoint: ``"last"``, the weights of the last checkpoint, or ``"best"``, those of
             the lowest validation MSE seen in training (``best.safetensors``).
         plugins: the plugins that build its components (default: the installed plugins).

@@ -20,15 +20,15 @@ import torch
 from tqdm.auto import tqdm
 
 from irem_core import __version__
-from irem_core.allocator import keep_freed_memory
-from irem_core.checkpoint import (
+from irem_core.training.allocator import keep_freed_memory
+from irem_core.runs.checkpoint import (
     atomic_write,
     path_error,
     read_record,
     read_tensors,
     tensors_to_bytes,
 )
-from irem_core.config import (
+from irem_core.config.schema import (
     RunConfig,
     TaskSpec,
     build_run_config,
@@ -40,7 +40,7 @@ from irem_core.config import (
     structure,
     unstructure,
 )
-from irem_core.distributed import (
+from irem_core.training.distributed import (
     relaunch,
     resolve_shards,
     training_device,
@@ -48,13 +48,13 @@ from irem_core.distributed import (
     world_from_env,
 )
 from irem_core.errors import IremError
-from irem_core.evaluate import MIN_ENERGY, Evaluation, evaluate, json_bytes
-from irem_core.memory import check_evaluation_memory, check_training_memory
-from irem_core.nested import nested_mse
-from irem_core.plugins import Plugins, python_environment, resolve_plugins
-from irem_core.protocols import SPLITS
-from irem_core.registry import KINDS
-from irem_core.runs import (
+from irem_core.runs.evaluation import MIN_ENERGY, Evaluation, evaluate, json_bytes
+from irem_core.runs.memory import check_evaluation_memory, check_training_memory
+from irem_core.runs.nested import nested_mse
+from irem_core.plugins.manager import Plugins, python_environment, resolve_plugins
+from irem_core.reasoning.protocols import SPLITS
+from irem_core.plugins.registry import KINDS
+from irem_core.runs.build import (
     CHECKPOINTS,
     TrainedRun,
     build_task,
@@ -65,7 +65,7 @@ from irem_core.runs import (
 )
 from irem_core.seeding import check_seed
 from irem_core.seeding import generator as seeded_generator
-from irem_core.trainer import Terminated, TrainingStopped, resume_config, train
+from irem_core.training.loop import Terminated, TrainingStopped, resume_config, train
 
 
 def _positive_list(convert: Callable[[str], Any], kind: str) -> Callable[[str], list[Any]]:

@@ -16,8 +16,8 @@ import attrs
 import torch
 from torch import Tensor, nn
 
-if TYPE_CHECKING:  # irem_core.energy reads the capabilities below
-    from irem_core.energy import BoundEnergy
+if TYPE_CHECKING:  # irem_core.reasoning.energy reads the capabilities below
+    from irem_core.reasoning.energy import BoundEnergy
 
 Split = Literal["train", "same", "harder"]
 SPLITS: tuple[str, ...] = ("train", "same", "harder")

@@ -1,6 +1,6 @@
 """The hooks a plugin implements to contribute components to irem.
 
-Every hook receives a ``register`` callable and the :class:`~irem_core.plugins.Plugins`
+Every hook receives a ``register`` callable and the :class:`~irem_core.plugins.manager.Plugins`
 being loaded, ``plugins``, and returns nothing; as with any pluggy hook, an implementation
 names only the arguments it uses. A factory that builds other components (a solver built
 of an energy model and an optimizer) keeps ``plugins`` to look them up when it is called;
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 import pluggy
 
 if TYPE_CHECKING:
-    from irem_core.plugins import Plugins
+    from irem_core.plugins.manager import Plugins
 
 PROJECT_NAME = "irem"
 

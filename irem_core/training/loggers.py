@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from irem_core.errors import ConfigError, PluginError
-from irem_core.plugins import Plugins
-from irem_core.protocols import Logger, LogRun, LogValue
+from irem_core.plugins.manager import Plugins
+from irem_core.reasoning.protocols import Logger, LogRun, LogValue
 
 
 def default_loggers(plugins: Plugins) -> list[str]:

@@ -8,8 +8,8 @@ import attrs
 import torch
 from torch import Tensor, nn
 
-from irem_core.energy import BoundEnergy
-from irem_core.protocols import (
+from irem_core.reasoning.energy import BoundEnergy
+from irem_core.reasoning.protocols import (
     EnergyModel,
     MemoryEnergy,
     Optimizer,
@@ -61,9 +61,9 @@ class EnergySolver(Solver):
         record: bool = False,
         generator: torch.Generator | None = None,
     ) -> Trajectory:
-        """Descend the energy from ``y0 (rows, F)``; see :class:`irem_core.protocols.Solver`.
+        """Descend the energy from ``y0 (rows, F)``; see :class:`irem_core.reasoning.protocols.Solver`.
 
-        A :class:`~irem_core.protocols.MemoryEnergy` with ``memory_features = M > 0`` gets
+        A :class:`~irem_core.reasoning.protocols.MemoryEnergy` with ``memory_features = M > 0`` gets
         ``M`` scratchpad columns appended to the answer (zeros at the start), descended
         jointly and dropped from the returned answers.
         """

@@ -1,4 +1,4 @@
-"""The training state of a checkpoint: what :class:`~irem_core.trainer.Trainer` saves
+"""The training state of a checkpoint: what :class:`~irem_core.training.loop.Trainer` saves
 beside the model weights, and how it is restored.
 
 The state is the training optimiser's moments and parameter groups, every shard's problem
@@ -38,13 +38,13 @@ import attrs
 import torch
 from torch import Tensor, nn
 
-from irem_core.averaging import WeightAverage
-from irem_core.checkpoint import Checkpoint, same_layout, tensor_mismatches
-from irem_core.config import RunConfig
-from irem_core.distributed import World, gather_to_main, resolve_shards
+from irem_core.training.averaging import WeightAverage
+from irem_core.runs.checkpoint import Checkpoint, same_layout, tensor_mismatches
+from irem_core.config.schema import RunConfig
+from irem_core.training.distributed import World, gather_to_main, resolve_shards
 from irem_core.errors import CheckpointError
-from irem_core.protocols import Task
-from irem_core.replay import ReplayBuffer
+from irem_core.reasoning.protocols import Task
+from irem_core.training.replay import ReplayBuffer
 from irem_core.seeding import generator as seeded_generator
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from irem_core.config import TrainConfig
+from irem_core.config.schema import TrainConfig
 
 
 def learning_rate(settings: TrainConfig, update: int) -> float:
