@@ -9,10 +9,10 @@ from pathlib import Path
 import attrs
 import pytest
 
-from irem_core.plugins import hookspecs
-from irem_core.reasoning import protocols
 from irem_core.config.schema import EvalConfig, RunConfig, TrainConfig
+from irem_core.plugins import hookspecs
 from irem_core.plugins.manager import load_plugins
+from irem_core.reasoning import protocols
 
 DOCS = Path(__file__).parent.parent / "docs"
 
@@ -149,7 +149,17 @@ def test_every_relative_link_and_anchor_resolves(path: Path) -> None:
 
 # --- repository paths named in the docs exist; reference pages stay short -------------------
 
-REPO_DIRS = ("benchmarks", "docs", "examples", "irem_core", "models", "plugins", "tests")
+# ``irem_plugins`` is the import name of ``plugins/``: as a file path it never exists.
+REPO_DIRS = (
+    "benchmarks",
+    "docs",
+    "examples",
+    "irem_core",
+    "irem_plugins",
+    "models",
+    "plugins",
+    "tests",
+)
 CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 FENCE = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
 REPO_PATH = re.compile(rf"(?<![\w./~-])((?:{'|'.join(REPO_DIRS)})/[\w./*<>…-]*)")
@@ -198,11 +208,16 @@ def test_every_repository_path_in_code_exists(path: Path) -> None:
 
 
 def test_the_path_check_can_fail() -> None:
-    text = "Run `python benchmarks/nowhere.py`, see `models/variants/<name>` and\n```\nirem eval models/addition\n```\n"
+    text = (
+        "Run `python benchmarks/nowhere.py`, see `models/variants/<name>` and\n"
+        "```\nirem eval models/addition\n```\n"
+    )
     assert cited_paths(text) == ["models/addition", "benchmarks/nowhere.py"]
     assert not exists("benchmarks/nowhere.py", DOCS) and exists("models/addition", DOCS)
     assert exists("benchmarks/campaigns/*.runs", DOCS)
-    assert cited_paths("`irem_plugins/graph.py`, `~/ttq/models/x`, `models/TASK`") == []
+    assert cited_paths("`my_plugins/graph.py`, `~/ttq/models/x`, `models/TASK`") == []
+    assert cited_paths("`irem_plugins/graph.py`") == ["irem_plugins/graph.py"]
+    assert not exists("irem_plugins/graph.py", DOCS)
 
 
 @pytest.mark.parametrize("path", sorted(DOCS.glob("*.md")), ids=lambda path: path.name)
@@ -222,9 +237,7 @@ def first_table(text: str) -> list[list[str]]:
             rows.append(line)
         elif rows:
             break
-    cells = [
-        [cell.strip() for cell in re.split(r"(?<!\\)\|", row.strip())[1:-1]] for row in rows
-    ]
+    cells = [[cell.strip() for cell in re.split(r"(?<!\\)\|", row.strip())[1:-1]] for row in rows]
     return [row for row in cells if not all(re.fullmatch(r":?-+:?", cell) for cell in row)]
 
 
