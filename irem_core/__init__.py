@@ -45,61 +45,184 @@ A pretrained run answers new problems in three lines::
 Contract tests for plugin authors live in :mod:`irem_core.testing` (a pytest plugin).
 """
 
-from irem_core.runs.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from irem_core.config.schema import RunConfig, build_run_config, structure, unstructure
-from irem_core.reasoning.descent import DescentLoop, DescentOptions, State, normal_noise
-from irem_core.reasoning.energy import BoundEnergy, autograd_energy_and_gradient, energy_and_gradient
-from irem_core.reasoning.energy_solver import EnergySolver
-from irem_core.errors import CheckpointError, ConfigError, IremError, NonFiniteError, PluginError
-from irem_core.runs.evaluation import Evaluation, evaluate, select_min_energy
-from irem_core.plugins.hookspecs import Register, hookimpl, hookspec
-from irem_core.plugins.manager import Plugins, get, load_plugins
-from irem_core.reasoning.protocols import (
-    EnergyModel,
-    GradientEnergy,
-    Logger,
-    LogRun,
-    MemoryEnergy,
-    NestableTask,
-    Optimizer,
-    Problems,
-    Recursion,
-    ScoringTask,
-    SelectableEnergy,
-    Solver,
-    Task,
-    Trajectory,
-    VectorInputTask,
-)
-from irem_core.plugins.registry import Component
-from irem_core.runs.build import TrainedRun, build_solver, build_task, load_run
-from irem_core.seeding import derive_seed
-from irem_core.seeding import generator as seeded_generator
-from irem_core.runs.solve import solve
-from irem_core.training.loop import TrainSummary, train
-from irem_core.reasoning.vector_task import VectorTask
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from irem_core import deprecation
+
+__version__ = "0.2.0"
+
+if TYPE_CHECKING:
+    from irem_core.config.schema import (
+        EnergySpec,
+        OptimizerSpec,
+        RunConfig,
+        build_run_config,
+        plugins_default,
+        structure,
+        unstructure,
+    )
+    from irem_core.errors import (
+        CheckpointError,
+        ConfigError,
+        IremError,
+        NonFiniteError,
+        PluginError,
+    )
+    from irem_core.plugins.hookspecs import Register, hookimpl, hookspec
+    from irem_core.plugins.manager import Plugins, get, load_plugins
+    from irem_core.plugins.registry import Component, NoOptions
+    from irem_core.reasoning.descent import DescentLoop, DescentOptions, State, normal_noise
+    from irem_core.reasoning.energy import (
+        BoundEnergy,
+        autograd_energy_and_gradient,
+        energy_and_gradient,
+    )
+    from irem_core.reasoning.energy_solver import EnergySolver
+    from irem_core.reasoning.graphs import (
+        CompleteGraphs,
+        GraphBatch,
+        complete_graphs,
+        edge_inputs,
+        edge_slots,
+        select_graphs,
+        to_padded,
+    )
+    from irem_core.reasoning.layers import init_as_concatenation
+    from irem_core.reasoning.protocols import (
+        SPLITS,
+        EnergyModel,
+        GradientEnergy,
+        Logger,
+        LogRun,
+        LogValue,
+        MemoryEnergy,
+        NestableTask,
+        Optimizer,
+        Problems,
+        Recursion,
+        ScoringTask,
+        SelectableEnergy,
+        Solver,
+        Task,
+        Trajectory,
+        VectorInputTask,
+    )
+    from irem_core.reasoning.vector_task import VectorTask
+    from irem_core.runs.build import TrainedRun, build_solver, build_task, load_run, sized_task
+    from irem_core.runs.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+    from irem_core.runs.evaluation import MIN_ENERGY, Evaluation, evaluate, select_min_energy
+    from irem_core.runs.solve import solve
+    from irem_core.seeding import derive_seed
+    from irem_core.seeding import generator as seeded_generator
+    from irem_core.training.loop import TrainSummary, train
+
+PUBLIC: dict[str, str] = {
+    "IremError": "irem_core.errors",
+    "ConfigError": "irem_core.errors",
+    "PluginError": "irem_core.errors",
+    "CheckpointError": "irem_core.errors",
+    "NonFiniteError": "irem_core.errors",
+    "Register": "irem_core.plugins.hookspecs",
+    "hookimpl": "irem_core.plugins.hookspecs",
+    "hookspec": "irem_core.plugins.hookspecs",
+    "Component": "irem_core.plugins.registry",
+    "NoOptions": "irem_core.plugins.registry",
+    "Plugins": "irem_core.plugins.manager",
+    "get": "irem_core.plugins.manager",
+    "load_plugins": "irem_core.plugins.manager",
+    "EnergyModel": "irem_core.reasoning.protocols",
+    "GradientEnergy": "irem_core.reasoning.protocols",
+    "Logger": "irem_core.reasoning.protocols",
+    "LogRun": "irem_core.reasoning.protocols",
+    "LogValue": "irem_core.reasoning.protocols",
+    "MemoryEnergy": "irem_core.reasoning.protocols",
+    "NestableTask": "irem_core.reasoning.protocols",
+    "Optimizer": "irem_core.reasoning.protocols",
+    "Problems": "irem_core.reasoning.protocols",
+    "Recursion": "irem_core.reasoning.protocols",
+    "SPLITS": "irem_core.reasoning.protocols",
+    "ScoringTask": "irem_core.reasoning.protocols",
+    "SelectableEnergy": "irem_core.reasoning.protocols",
+    "Solver": "irem_core.reasoning.protocols",
+    "Task": "irem_core.reasoning.protocols",
+    "Trajectory": "irem_core.reasoning.protocols",
+    "VectorInputTask": "irem_core.reasoning.protocols",
+    "BoundEnergy": "irem_core.reasoning.energy",
+    "autograd_energy_and_gradient": "irem_core.reasoning.energy",
+    "energy_and_gradient": "irem_core.reasoning.energy",
+    "DescentLoop": "irem_core.reasoning.descent",
+    "DescentOptions": "irem_core.reasoning.descent",
+    "State": "irem_core.reasoning.descent",
+    "normal_noise": "irem_core.reasoning.descent",
+    "EnergySolver": "irem_core.reasoning.energy_solver",
+    "VectorTask": "irem_core.reasoning.vector_task",
+    "init_as_concatenation": "irem_core.reasoning.layers",
+    "GraphBatch": "irem_core.reasoning.graphs",
+    "CompleteGraphs": "irem_core.reasoning.graphs",
+    "complete_graphs": "irem_core.reasoning.graphs",
+    "edge_inputs": "irem_core.reasoning.graphs",
+    "edge_slots": "irem_core.reasoning.graphs",
+    "select_graphs": "irem_core.reasoning.graphs",
+    "to_padded": "irem_core.reasoning.graphs",
+    "RunConfig": "irem_core.config.schema",
+    "EnergySpec": "irem_core.config.schema",
+    "OptimizerSpec": "irem_core.config.schema",
+    "build_run_config": "irem_core.config.schema",
+    "plugins_default": "irem_core.config.schema",
+    "structure": "irem_core.config.schema",
+    "unstructure": "irem_core.config.schema",
+    "Checkpoint": "irem_core.runs.checkpoint",
+    "load_checkpoint": "irem_core.runs.checkpoint",
+    "save_checkpoint": "irem_core.runs.checkpoint",
+    "MIN_ENERGY": "irem_core.runs.evaluation",
+    "Evaluation": "irem_core.runs.evaluation",
+    "evaluate": "irem_core.runs.evaluation",
+    "select_min_energy": "irem_core.runs.evaluation",
+    "TrainedRun": "irem_core.runs.build",
+    "build_solver": "irem_core.runs.build",
+    "build_task": "irem_core.runs.build",
+    "load_run": "irem_core.runs.build",
+    "sized_task": "irem_core.runs.build",
+    "solve": "irem_core.runs.solve",
+    "derive_seed": "irem_core.seeding",
+    "TrainSummary": "irem_core.training.loop",
+    "train": "irem_core.training.loop",
+    "seeded_generator": "irem_core.seeding:generator",
+}
+"""Every public name → ``module`` (or ``module:attribute``) that defines it. Names load on first
+use (PEP 562), so ``from irem_core import hookimpl`` imports pluggy, not torch's training
+stack."""
 
 __all__ = [
+    "MIN_ENERGY",
+    "SPLITS",
     "BoundEnergy",
     "Checkpoint",
     "CheckpointError",
+    "CompleteGraphs",
     "Component",
     "ConfigError",
     "DescentLoop",
     "DescentOptions",
     "EnergyModel",
     "EnergySolver",
+    "EnergySpec",
     "Evaluation",
     "GradientEnergy",
+    "GraphBatch",
     "IremError",
     "LogRun",
+    "LogValue",
     "Logger",
     "MemoryEnergy",
     "NestableTask",
+    "NoOptions",
     "NonFiniteError",
     "Optimizer",
+    "OptimizerSpec",
     "PluginError",
     "Plugins",
     "Problems",
@@ -120,21 +243,46 @@ __all__ = [
     "build_run_config",
     "build_solver",
     "build_task",
+    "complete_graphs",
     "derive_seed",
+    "edge_inputs",
+    "edge_slots",
     "energy_and_gradient",
     "evaluate",
     "get",
     "hookimpl",
     "hookspec",
+    "init_as_concatenation",
     "load_checkpoint",
     "load_plugins",
     "load_run",
     "normal_noise",
+    "plugins_default",
     "save_checkpoint",
     "seeded_generator",
+    "select_graphs",
     "select_min_energy",
+    "sized_task",
     "solve",
     "structure",
+    "to_padded",
     "train",
     "unstructure",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    target = PUBLIC.get(name)
+    if target is None:
+        raise AttributeError(f"module 'irem_core' has no attribute {name!r}")
+    module, _, attribute = target.partition(":")
+    value = getattr(importlib.import_module(module), attribute or name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+deprecation.install()

@@ -48,7 +48,6 @@ import torch
 from torch import Tensor, nn
 
 from irem_core.config.schema import structure, unstructure
-from irem_core.reasoning.energy import BoundEnergy, autograd_energy_and_gradient, energy_and_gradient
 from irem_core.errors import IremError, PluginError
 from irem_core.plugins.manager import (
     Plugins,
@@ -58,6 +57,11 @@ from irem_core.plugins.manager import (
     module_plugin,
     resolve_plugins,
     set_plugins,
+)
+from irem_core.reasoning.energy import (
+    BoundEnergy,
+    autograd_energy_and_gradient,
+    energy_and_gradient,
 )
 from irem_core.reasoning.protocols import (
     SPLITS,

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from irem_core.config.schema import build_run_config
 from irem_core.errors import IremError
-from irem_core.runs.evaluation import evaluate
 from irem_core.reasoning.protocols import Problems, Solver
 from irem_core.runs.build import build_solver, build_task, load_run
+from irem_core.runs.evaluation import evaluate
 from irem_core.training.loop import train
 from irem_plugins.baselines.halting import (
     geometric_log_prior,
@@ -233,8 +233,8 @@ def test_edge_decoder_is_the_linear_map_of_the_concatenated_features(
     nodes: list[int], edge_width: int, seed: int
 ) -> None:
     """Decoding per node and gathering equals ``Linear([h_i, h_j, e_ij])`` edge by edge."""
+    from irem_core.reasoning.graphs import complete_graphs
     from irem_plugins.baselines.graph import EdgeDecoder
-    from irem_plugins.graph.batching import complete_graphs
 
     torch.manual_seed(seed)
     hidden = 4

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from irem_core.runs.checkpoint import BEST_FILE, load_best, save_best
 from irem_core.cli.app import main
 from irem_core.runs.build import load_run
+from irem_core.runs.checkpoint import BEST_FILE, load_best, save_best
 
 
 def train_args(run_dir: Path, overrides: list[str], iterations: int) -> list[str]:

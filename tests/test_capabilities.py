@@ -17,9 +17,9 @@ from irem_core import (
     SelectableEnergy,
     VectorInputTask,
 )
+from irem_core.plugins.manager import load_plugins
 from irem_core.reasoning.energy import BoundEnergy
 from irem_core.runs.nested import OracleSolver, nested_mse
-from irem_core.plugins.manager import load_plugins
 from irem_plugins.graph.energy import GineEnergyConfig, build_gine_energy
 from irem_plugins.graph.tasks import ConnectedComponentsTask, GraphConfig, ShortestPathTask
 from irem_plugins.matrix.energy import VectorEnergy, VectorEnergyConfig

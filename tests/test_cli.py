@@ -239,7 +239,7 @@ def test_eval_data_with_wrong_shapes_is_bad_input(
 
 
 def test_plugins_lists_builtins_and_environment(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["plugins", "--json"]) == 0
+    assert main(["plugins", "--json"]) == 0  # no broken plugin installed
     report = json.loads(capsys.readouterr().out)
     plugins = {plugin["name"]: plugin for plugin in report["plugins"]}
     assert plugins["matrix"]["status"] == "active"

@@ -19,11 +19,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from irem_core.runs.checkpoint import load_checkpoint, save_checkpoint
 from irem_core.cli.app import main
 from irem_core.config.schema import TrainConfig
-from irem_core.training.distributed import World, resolve_shards, without_option, world_from_env
 from irem_core.errors import ConfigError
+from irem_core.runs.checkpoint import load_checkpoint, save_checkpoint
+from irem_core.training.distributed import World, resolve_shards, without_option, world_from_env
 
 pytestmark = pytest.mark.slow
 

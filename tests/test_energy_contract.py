@@ -11,10 +11,10 @@ import torch
 from torch import Tensor, nn
 
 from irem_core.cli.app import main
-from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
 from irem_core.errors import PluginError
 from irem_core.plugins.hookspecs import hookimpl
 from irem_core.plugins.manager import build_plugins, entry_point_sources, module_plugin, set_plugins
+from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
 
 
 class WrongShape(nn.Module):

@@ -9,8 +9,8 @@ from torch import Tensor
 
 import irem_core as irem
 from irem_core.config.schema import TaskSpec
-from irem_core.runs.evaluation import evaluate
 from irem_core.reasoning.protocols import Problems, Solver, Trajectory
+from irem_core.runs.evaluation import evaluate
 
 
 class ConstantSolver(Solver):

@@ -27,7 +27,7 @@ from irem_core import (
     energy_and_gradient,
 )
 from irem_core.reasoning.descent import DescentLoop
-from irem_plugins.graph.batching import complete_graphs
+from irem_core.reasoning.graphs import complete_graphs
 from irem_plugins.graph.energy import GineEnergyConfig
 from irem_plugins.graph.gine import GineEnergy
 from irem_plugins.graph.tasks import ConnectedComponentsTask, GraphConfig, ShortestPathTask

@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from irem_core import EnergySolver, build_run_config
+from irem_core.errors import IremError
 from irem_core.reasoning.energy import BoundEnergy, autograd_energy_and_gradient
 from irem_core.reasoning.energy_solver import FIXED_POINT
-from irem_core.errors import IremError
 from irem_plugins.matrix.energy import VectorEnergy, VectorEnergyConfig
 from irem_plugins.matrix.tasks import AdditionTask, MatrixConfig
 from irem_plugins.optimizers.gradient_descent import GradientDescent, GradientDescentConfig

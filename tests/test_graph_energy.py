@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from irem_core.config.schema import build_run_config
-from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
 from irem_core.errors import IremError
-from irem_core.runs.evaluation import select_min_energy
+from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
+from irem_core.reasoning.graphs import GraphBatch, complete_graphs
 from irem_core.runs.build import build_solver, build_task
-from irem_plugins.graph.batching import GraphBatch, complete_graphs
+from irem_core.runs.evaluation import select_min_energy
 from irem_plugins.graph.energy import GineEnergyConfig
 from irem_plugins.graph.gine import GineEnergy
 from irem_plugins.graph.tasks import GraphConfig, ShortestPathTask

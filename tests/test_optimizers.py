@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from irem_core.reasoning.energy import BoundEnergy
 from irem_core.errors import IremError
+from irem_core.reasoning.energy import BoundEnergy
 from irem_plugins.optimizers.gradient_descent import GradientDescent, GradientDescentConfig
 from irem_plugins.optimizers.langevin import Langevin, LangevinConfig
 from irem_plugins.optimizers.line_search import LineSearch, LineSearchConfig

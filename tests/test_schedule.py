@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from irem_core.config.schema import TrainConfig, build_run_config
 from irem_core.errors import ConfigError
 from irem_core.plugins.manager import load_plugins
-from irem_core.training.schedule import learning_rate
 from irem_core.training.loop import Trainer, prepare_directory
+from irem_core.training.schedule import learning_rate
 
 
 def test_warmup_then_cosine_reaches_the_final_fraction() -> None:

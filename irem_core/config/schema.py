@@ -32,10 +32,10 @@ from cattrs.errors import (
 from cattrs.v import transform_error
 
 from irem_core.errors import ConfigError, IremError, PluginError
-from irem_core.training.loggers import default_loggers
 from irem_core.plugins.manager import Plugins, resolve_plugins
-from irem_core.training.precision import PRECISIONS
 from irem_core.seeding import SEED_LIMIT
+from irem_core.training.loggers import default_loggers
+from irem_core.training.precision import PRECISIONS
 
 if sys.version_info >= (3, 11):
     import tomllib

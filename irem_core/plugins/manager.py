@@ -22,8 +22,8 @@ from typing import Any
 import attrs
 import pluggy
 
-from irem_core.plugins import hookspecs
 from irem_core.errors import PluginError
+from irem_core.plugins import hookspecs
 from irem_core.plugins.registry import KINDS, Component, NoOptions, PluginInfo, Registry
 
 ENTRY_POINT_GROUP = "irem"

@@ -12,8 +12,8 @@ import attrs
 import torch
 from torch import Tensor
 
-from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
 from irem_core.errors import IremError
+from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
 from irem_core.reasoning.protocols import Trajectory
 
 HALT_RULES = ("none", "energy", "gradient")

@@ -16,7 +16,7 @@ class VectorTask:
     implements :meth:`draw`; it may override :meth:`init_answer` and :meth:`size_hint`. The
     base samples the splits, starts answers, packs problems for the replay buffer and reads
     and writes ``irem data`` files ``{"x": (N, D_x), "y": (N, F)}``. A subclass is a
-    :class:`~irem_core.reasoning.protocols.Task` and a :class:`~irem_core.reasoning.protocols.VectorInputTask`.
+    :class:`~irem_core.Task` and a :class:`~irem_core.VectorInputTask`.
 
     Shapes:
         - inputs ``x``: ``(N, D_x)``

@@ -25,7 +25,11 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from irem_core.training.averaging import WeightAverage
+from irem_core.config.schema import RunConfig, component_specs, unstructure
+from irem_core.errors import CheckpointError, IremError, NonFiniteError, PluginError
+from irem_core.plugins.manager import Plugins, resolve_plugins
+from irem_core.reasoning.protocols import Problems, Solver
+from irem_core.runs.build import build_solver, build_task, check_problems
 from irem_core.runs.checkpoint import (
     BEST_FILE,
     CONFIG_FILE,
@@ -39,7 +43,9 @@ from irem_core.runs.checkpoint import (
     save_best,
     save_checkpoint,
 )
-from irem_core.config.schema import RunConfig, component_specs, unstructure
+from irem_core.runs.evaluation import evaluate
+from irem_core.seeding import generator as seeded_generator
+from irem_core.training.averaging import WeightAverage
 from irem_core.training.distributed import (
     SINGLE,
     World,
@@ -48,15 +54,9 @@ from irem_core.training.distributed import (
     resolve_shards,
     training_device,
 )
-from irem_core.errors import CheckpointError, IremError, NonFiniteError, PluginError
-from irem_core.runs.evaluation import evaluate
 from irem_core.training.loggers import Loggers, check_loggers, logger_files
-from irem_core.plugins.manager import Plugins, resolve_plugins
 from irem_core.training.precision import autocast, check_precision
-from irem_core.reasoning.protocols import Problems, Solver
-from irem_core.runs.build import build_solver, build_task, check_problems
 from irem_core.training.schedule import learning_rate, make_optimizer
-from irem_core.seeding import generator as seeded_generator
 from irem_core.training.state import (
     Shard,
     make_shards,

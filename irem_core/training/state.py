@@ -38,14 +38,14 @@ import attrs
 import torch
 from torch import Tensor, nn
 
-from irem_core.training.averaging import WeightAverage
-from irem_core.runs.checkpoint import Checkpoint, same_layout, tensor_mismatches
 from irem_core.config.schema import RunConfig
-from irem_core.training.distributed import World, gather_to_main, resolve_shards
 from irem_core.errors import CheckpointError
 from irem_core.reasoning.protocols import Task
-from irem_core.training.replay import ReplayBuffer
+from irem_core.runs.checkpoint import Checkpoint, same_layout, tensor_mismatches
 from irem_core.seeding import generator as seeded_generator
+from irem_core.training.averaging import WeightAverage
+from irem_core.training.distributed import World, gather_to_main, resolve_shards
+from irem_core.training.replay import ReplayBuffer
 
 
 @attrs.define

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import GINEConv, global_mean_pool
 
 from irem_core.errors import IremError
+from irem_core.reasoning.graphs import edge_inputs
 from irem_core.reasoning.protocols import Task
 from irem_plugins.baselines.options import (
     FeedforwardConfig,
@@ -27,11 +28,10 @@ from irem_plugins.baselines.options import (
     RecurrentConfig,
 )
 from irem_plugins.baselines.solvers import StepCore
-from irem_plugins.graph.batching import edge_inputs
 from irem_plugins.graph.triangle import ThirdNodeMax
 
 if TYPE_CHECKING:
-    from irem_plugins.graph.batching import GraphBatch
+    from irem_core.reasoning.graphs import GraphBatch
 
 GRAPH_WIDTH = 128
 """Default node width (paper: 128, so the edge decoder is ``Linear(256 → 1)``)."""
@@ -39,7 +39,7 @@ GRAPH_WIDTH = 128
 
 class EdgeInputLayer(nn.Linear):
     """``Linear`` over a batch's edge inputs: ``(E, 1)``, or ``(E, 2)`` with the self-pair
-    flag (:func:`~irem_plugins.graph.batching.edge_inputs`); ``(E, H)`` out."""
+    flag (:func:`~irem_core.reasoning.graphs.edge_inputs`); ``(E, H)`` out."""
 
     def __init__(self, hidden: int, self_pair_input: bool, bias: bool = True) -> None:
         super().__init__(2 if self_pair_input else 1, hidden, bias=bias)

@@ -13,8 +13,8 @@ from torch_geometric.nn import GINEConv, global_max_pool
 from torch_geometric.utils import scatter
 
 from irem_core.errors import IremError
+from irem_core.reasoning.graphs import GraphBatch, edge_inputs, select_graphs
 from irem_core.reasoning.protocols import Task
-from irem_plugins.graph.batching import GraphBatch, edge_inputs, select_graphs
 from irem_plugins.graph.energy import GineEnergyConfig
 from irem_plugins.graph.triangle import ThirdNodeMax
 

@@ -3,7 +3,7 @@
 Every task draws a batch of ``G`` graphs at once as dense ``(G, P, P)`` matrices on the
 generator's device (``P`` the largest size the split can draw; smaller graphs use the top-left
 ``n × n`` block), computes labels with batched matrix algorithms, and lists the edges of each
-complete graph with self-loops (see :mod:`irem_plugins.graph.batching`). One answer row is one
+complete graph with self-loops (see :mod:`irem_core.reasoning.graphs`). One answer row is one
 edge: answers have shape ``(E, 1)``.
 """
 
@@ -17,8 +17,8 @@ from attrs import validators as v
 from torch import Tensor
 
 from irem_core.errors import IremError
+from irem_core.reasoning.graphs import CompleteGraphs, GraphBatch, complete_graphs, to_padded
 from irem_core.reasoning.protocols import SPLITS, Problems
-from irem_plugins.graph.batching import CompleteGraphs, GraphBatch, complete_graphs, to_padded
 from irem_plugins.graph.labels import pair_mask, same_component, shortest_path_lengths
 from irem_plugins.graph.tensor_files import graphs_from_tensors, graphs_to_tensors
 
@@ -60,7 +60,7 @@ def _uniform(shape: tuple[int, ...], low: float, high: float, generator: torch.G
 class GraphTask:
     """Base of the graph tasks: one problem is one graph, one answer row is one edge.
 
-    ``Problems.inputs`` is a :class:`~irem_plugins.graph.batching.GraphBatch`; ``target`` and
+    ``Problems.inputs`` is a :class:`~irem_core.reasoning.graphs.GraphBatch`; ``target`` and
     answers are ``(E, 1)``; ``row_problem`` is the graph of each edge. Subclasses implement
     :meth:`draw`.
 

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from irem_core.errors import IremError
-from irem_plugins.graph.batching import CompleteGraphs, GraphBatch, complete_graphs
+from irem_core.reasoning.graphs import CompleteGraphs, GraphBatch, complete_graphs
 
 TENSOR_NAMES = ("edge_index", "edge_attr", "y", "ptr")
 """What a graph problem file holds: ``edge_index (2, E)`` int64, ``edge_attr (E, 1)``,

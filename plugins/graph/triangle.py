@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from irem_plugins.graph.batching import GraphBatch
+from irem_core.reasoning.graphs import GraphBatch
 
 
 class ThirdNodeMax(nn.Module):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import attrs
 
 from irem_core.config.schema import EnergySpec, OptimizerSpec, plugins_default
-from irem_core.reasoning.energy_solver import EnergySolver
 from irem_core.errors import PluginError
 from irem_core.plugins.manager import Plugins
+from irem_core.reasoning.energy_solver import EnergySolver
 from irem_core.reasoning.protocols import Task
 
 

@@ -1,7 +1,7 @@
 """Built-in optimizers: the paper's gradient descent, momentum, line search and Langevin.
 
-Every one shares the descent loop of :mod:`irem_core.reasoning.descent` (public: `irem_core.DescentLoop`): truncated or
-full backprop in training, and per-problem halting at inference.
+Every one shares the core's descent loop, :class:`irem_core.DescentLoop`: truncated or full
+backprop in training, and per-problem halting at inference.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ import attrs
 import torch
 from torch import Tensor
 
-from irem_core.runs.evaluation import select_min_energy
 from irem_core.reasoning.protocols import NestableTask, Solver, Task
+from irem_core.runs.evaluation import select_min_energy
 
 
 @attrs.define

@@ -1,0 +1,66 @@
+"""Argument types and options that several commands share."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from typing import Any
+
+from irem_core.errors import IremError
+from irem_core.seeding import check_seed
+
+
+def positive_list(convert: Callable[[str], Any], kind: str) -> Callable[[str], list[Any]]:
+    """An argparse type: comma-separated finite positive ``kind`` (``"integers"``, ...)."""
+
+    def parse(text: str) -> list[Any]:
+        try:
+            values = [convert(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated {kind}, got {text!r}"
+            ) from None
+        if not values or not all(math.isfinite(value) and value > 0 for value in values):
+            raise argparse.ArgumentTypeError(f"expected positive {kind}, got {text!r}")
+        return values
+
+    return parse
+
+
+int_list = positive_list(int, "integers")
+
+
+factor_list = positive_list(float, "numbers")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def seed_type(text: str) -> int:
+    """An argparse type: a seed from 0 to 2**64 − 1."""
+    try:
+        return check_seed(int(text))
+    except (ValueError, IremError):
+        raise argparse.ArgumentTypeError(
+            f"expected an integer from 0 to 2**64 - 1, got {text!r}"
+        ) from None
+
+
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set train.iterations=100 "
+        "(repeatable; VALUE is read as TOML, else as a string)",
+    )
