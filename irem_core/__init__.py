@@ -55,15 +55,9 @@ from irem_core import deprecation
 __version__ = "0.2.0"
 
 if TYPE_CHECKING:
-    from irem_core.config.schema import (
-        EnergySpec,
-        OptimizerSpec,
-        RunConfig,
-        build_run_config,
-        plugins_default,
-        structure,
-        unstructure,
-    )
+    from irem_core.config.compose import build_run_config
+    from irem_core.config.convert import structure, unstructure
+    from irem_core.config.schema import EnergySpec, OptimizerSpec, RunConfig, plugins_default
     from irem_core.errors import (
         CheckpointError,
         ConfigError,
@@ -117,7 +111,8 @@ if TYPE_CHECKING:
     from irem_core.runs.solve import solve
     from irem_core.seeding import derive_seed
     from irem_core.seeding import generator as seeded_generator
-    from irem_core.training.loop import TrainSummary, train
+    from irem_core.training.loop import train
+    from irem_core.training.outcome import TrainSummary
 
 PUBLIC: dict[str, str] = {
     "IremError": "irem_core.errors",
@@ -170,10 +165,10 @@ PUBLIC: dict[str, str] = {
     "RunConfig": "irem_core.config.schema",
     "EnergySpec": "irem_core.config.schema",
     "OptimizerSpec": "irem_core.config.schema",
-    "build_run_config": "irem_core.config.schema",
+    "build_run_config": "irem_core.config.compose",
     "plugins_default": "irem_core.config.schema",
-    "structure": "irem_core.config.schema",
-    "unstructure": "irem_core.config.schema",
+    "structure": "irem_core.config.convert",
+    "unstructure": "irem_core.config.convert",
     "Checkpoint": "irem_core.runs.checkpoint",
     "load_checkpoint": "irem_core.runs.checkpoint",
     "save_checkpoint": "irem_core.runs.checkpoint",
@@ -188,7 +183,7 @@ PUBLIC: dict[str, str] = {
     "sized_task": "irem_core.runs.build",
     "solve": "irem_core.runs.solve",
     "derive_seed": "irem_core.seeding",
-    "TrainSummary": "irem_core.training.loop",
+    "TrainSummary": "irem_core.training.outcome",
     "train": "irem_core.training.loop",
     "seeded_generator": "irem_core.seeding:generator",
 }

@@ -47,7 +47,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from irem_core.config.schema import structure, unstructure
+from irem_core.config.convert import structure, unstructure
 from irem_core.errors import IremError, PluginError
 from irem_core.plugins.manager import (
     Plugins,

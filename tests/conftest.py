@@ -48,7 +48,7 @@ def tiny_overrides() -> list[str]:
 @pytest.fixture
 def tiny_config(tiny_overrides: list[str]) -> Any:
     """A tiny addition :class:`~irem_core.config.schema.RunConfig` (4 iterations)."""
-    from irem_core.config.schema import build_run_config
+    from irem_core.config.compose import build_run_config
 
     return build_run_config(
         task="addition", preset="paper", overrides=tiny_overrides + ["train.iterations=4"]

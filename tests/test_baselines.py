@@ -11,7 +11,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from irem_core.config.schema import build_run_config
+from irem_core.config.compose import build_run_config
 from irem_core.errors import IremError
 from irem_core.reasoning.protocols import Problems, Solver
 from irem_core.runs.build import build_solver, build_task, load_run

@@ -13,16 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from irem_core import hookimpl
-from irem_core.config.schema import (
-    EvalConfig,
-    RunConfig,
-    TrainConfig,
-    build_run_config,
-    parse_override,
-    read_config_file,
-    structure,
-    unstructure,
-)
+from irem_core.config.schema import EvalConfig, RunConfig, TrainConfig
+from irem_core.config.compose import build_run_config, parse_override, read_config_file
+from irem_core.config.convert import structure, unstructure
 from irem_core.errors import ConfigError, IremError, PluginError
 from irem_core.plugins.manager import Plugins, build_plugins, entry_point_sources, module_plugin
 
@@ -236,7 +229,7 @@ config_keys = st.sampled_from(
 
 @given(entries=st.dictionaries(config_keys, json_values, max_size=5))
 def test_fuzzed_configs_either_load_or_raise_a_clear_error(entries: dict[str, object]) -> None:
-    from irem_core.config.schema import set_path
+    from irem_core.config.compose import set_path
     from irem_core.errors import IremError
 
     data: dict[str, object] = {"task": {"name": "addition"}}

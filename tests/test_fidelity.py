@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from irem_core.cli.app import main
-from irem_core.config.schema import build_run_config
+from irem_core.config.compose import build_run_config
 from irem_core.plugins.manager import Plugins
 from irem_core.reasoning.layers import init_as_concatenation
 from irem_core.runs.build import build_solver, build_task

@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from irem_core.config.schema import build_run_config
+from irem_core.config.compose import build_run_config
 from irem_core.errors import IremError
 from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
 from irem_core.reasoning.graphs import GraphBatch, complete_graphs

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components, shortest_path
 
-from irem_core.config.schema import build_run_config
+from irem_core.config.compose import build_run_config
 from irem_core.errors import ConfigError, IremError
 from irem_core.reasoning.protocols import Problems
 from irem_plugins.graph.labels import same_component

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from irem_core.cli.app import main
-from irem_core.config.schema import build_run_config
+from irem_core.config.compose import build_run_config
 
 TINY_GRAPH_OVERRIDES = [
     "task.max_train_nodes=5",

@@ -14,7 +14,7 @@ import pytest
 
 from irem_core.cli.app import main
 from irem_core.plugins.manager import Plugins, build_plugins, entry_point_sources, module_plugin
-from irem_core.training.loop import put_back, set_aside
+from irem_core.training.rundir import put_back, set_aside
 
 ALL = 'train.loggers=["jsonl", "csv", "tensorboard"]'
 

@@ -10,10 +10,11 @@ import torch
 
 import irem_core.training.precision as precision
 from irem_core.cli.app import main
-from irem_core.config.schema import build_run_config
+from irem_core.config.compose import build_run_config
 from irem_core.errors import IremError
 from irem_core.plugins.manager import load_plugins
-from irem_core.training.loop import Trainer, prepare_directory
+from irem_core.training.loop import Trainer
+from irem_core.training.rundir import prepare_directory
 from tests.conftest import TINY_OVERRIDES
 
 CPU = torch.device("cpu")

@@ -4,11 +4,13 @@ one process at a time writes a directory."""
 from __future__ import annotations
 
 import fcntl
+import importlib.metadata
 import os
 from pathlib import Path
 
 import pytest
 
+import irem_core
 from irem_core.cli.app import main
 
 
@@ -140,7 +142,8 @@ def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0
-    assert capsys.readouterr().out.startswith("irem 0.1.0 (torch ")
+    assert capsys.readouterr().out.startswith(f"irem {irem_core.__version__} (torch ")
+    assert irem_core.__version__ == importlib.metadata.version("irem")  # pyproject.toml agrees
 
 
 def test_sigterm_stops_training_with_143_and_says_how_to_resume(

@@ -10,10 +10,12 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from irem_core.config.schema import TrainConfig, build_run_config
+from irem_core.config.compose import build_run_config
+from irem_core.config.schema import TrainConfig
 from irem_core.errors import ConfigError
 from irem_core.plugins.manager import load_plugins
-from irem_core.training.loop import Trainer, prepare_directory
+from irem_core.training.loop import Trainer
+from irem_core.training.rundir import prepare_directory
 from irem_core.training.schedule import learning_rate
 
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import irem_core
-from irem_core.cli import main
+from irem_core.cli.app import main
 from irem_core.deprecation import MOVED_MODULES, MOVED_NAMES
 from irem_core.plugins.manager import build_plugins, entry_point_sources
 from irem_core.plugins.registry import PluginInfo

@@ -20,7 +20,7 @@ from irem_core.plugins.manager import Plugins, resolve_plugins
 from irem_core.runs.checkpoint import path_error
 from irem_core.training.allocator import keep_freed_memory
 from irem_core.training.distributed import under_torchrun
-from irem_core.training.loop import TrainingStopped
+from irem_core.training.outcome import TrainingStopped
 
 
 def build_parser(plugins: Plugins | None = None) -> argparse.ArgumentParser:

@@ -9,14 +9,9 @@ from typing import Any
 import torch
 
 from irem_core.cli.arguments import add_set_option, seed_type
-from irem_core.config.schema import (
-    TaskSpec,
-    default_solver,
-    parse_override,
-    preset_overrides,
-    set_path,
-    structure,
-)
+from irem_core.config.compose import default_solver, parse_override, preset_overrides, set_path
+from irem_core.config.convert import structure
+from irem_core.config.schema import TaskSpec
 from irem_core.errors import IremError
 from irem_core.runs.build import (
     build_task,

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from irem_core.cli.arguments import add_set_option, factor_list, int_list, positive_int, seed_type
 from irem_core.cli.output import print_evaluation, print_size_table
-from irem_core.config.schema import unstructure
+from irem_core.config.convert import unstructure
 from irem_core.errors import IremError
 from irem_core.reasoning.protocols import SPLITS
 from irem_core.runs.build import (

@@ -10,14 +10,9 @@ from typing import Any
 import torch
 
 from irem_core.cli.arguments import add_set_option, seed_type
-from irem_core.config.schema import (
-    RunConfig,
-    build_run_config,
-    parse_override,
-    read_config_file,
-    set_path,
-    structure,
-)
+from irem_core.config.compose import build_run_config, parse_override, read_config_file, set_path
+from irem_core.config.convert import structure
+from irem_core.config.schema import RunConfig
 from irem_core.errors import IremError
 from irem_core.runs.build import (
     build_task,
@@ -32,7 +27,9 @@ from irem_core.training.distributed import (
     under_torchrun,
     world_from_env,
 )
-from irem_core.training.loop import Terminated, resume_config, train
+from irem_core.training.loop import train
+from irem_core.training.outcome import Terminated
+from irem_core.training.rundir import resume_config
 
 
 def _check_resume_arguments(args: argparse.Namespace, saved: dict[str, Any]) -> None:

@@ -17,7 +17,9 @@ from irem_core.runs.checkpoint import (
     load_checkpoint,
     tensor_mismatches,
 )
-from irem_core.config.schema import RunConfig, SolverSpec, TaskSpec, override_saved, structure
+from irem_core.config.schema import RunConfig, SolverSpec, TaskSpec
+from irem_core.config.compose import override_saved
+from irem_core.config.convert import structure
 from irem_core.errors import CheckpointError, IremError, PluginError
 from irem_core.plugins.manager import Plugins, resolve_plugins
 from irem_core.reasoning.protocols import Problems, Solver, Task

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from irem_core.config.schema import structure
+from irem_core.config.convert import structure
 from irem_core.errors import IremError
 from irem_core.runs.memory import check_memory, problem_bytes
 from irem_core.plugins.manager import Plugins

@@ -15,15 +15,6 @@ from irem_core.plugins.manager import Plugins
 from irem_core.reasoning.protocols import Logger, LogRun, LogValue
 
 
-def default_loggers(plugins: Plugins) -> list[str]:
-    """The loggers of a config that names none: those registered with ``default=True``."""
-    return [
-        component.name
-        for component in plugins.registries["logger"].components()
-        if component.meta.get("default")
-    ]
-
-
 def check_loggers(names: Sequence[str], *, plugins: Plugins) -> None:
     """Raise a :class:`ConfigError` listing the installed loggers if a name in ``names``
     (``train.loggers``) is not one of them."""

@@ -4,38 +4,31 @@ The global batch is split into shards (see :mod:`irem_core.training.distributed`
 trains on the concatenation of its shards' batches, wrapped in DistributedDataParallel
 when there are several processes. Rank 0 alone writes checkpoints, metrics and progress.
 The training state a checkpoint holds beside the weights (optimizer moments, the shards'
-generators and replay rings) is built and restored by :mod:`irem_core.training.state`.
-"""
+generators and replay rings) is built and restored by :mod:`irem_core.training.state`."""
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import attrs
 import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from irem_core.config.schema import RunConfig, component_specs, unstructure
-from irem_core.errors import CheckpointError, IremError, NonFiniteError, PluginError
+from irem_core.config.convert import unstructure
+from irem_core.config.schema import RunConfig, component_specs
+from irem_core.errors import NonFiniteError, PluginError
 from irem_core.plugins.manager import Plugins, resolve_plugins
-from irem_core.reasoning.protocols import Problems, Solver
+from irem_core.reasoning.protocols import Problems
 from irem_core.runs.build import build_solver, build_task, check_problems
 from irem_core.runs.checkpoint import (
     BEST_FILE,
     CONFIG_FILE,
-    MODEL_FILE,
-    PENDING_SUFFIX,
-    STATE_FILE,
     load_best,
     load_checkpoint,
     read_record,
@@ -54,8 +47,11 @@ from irem_core.training.distributed import (
     resolve_shards,
     training_device,
 )
-from irem_core.training.loggers import Loggers, check_loggers, logger_files
+from irem_core.training.loggers import Loggers, check_loggers
+from irem_core.training.loss import TrainingLoss
+from irem_core.training.outcome import TrainingStopped, TrainSummary, format_duration
 from irem_core.training.precision import autocast, check_precision
+from irem_core.training.rundir import prepare_directory, put_back, run_lock, set_aside
 from irem_core.training.schedule import learning_rate, make_optimizer
 from irem_core.training.state import (
     Shard,
@@ -68,183 +64,10 @@ from irem_core.training.state import (
 
 ESTIMATE_AFTER = 3
 """Iterations after which a long run announces its expected duration."""
+
+
 LONG_RUN_SECONDS = 600.0
 """Runs expected to last longer than this announce their duration."""
-LOCK_FILE = ".lock"
-REPLACED_DIR = ".replaced"
-
-
-def run_files(*, plugins: Plugins) -> list[str]:
-    """The files (and folders) of a run: the checkpoint's and the best weights, then what the
-    loggers of ``plugins`` write, then the checkpoint's files pending a commit."""
-    return [
-        CONFIG_FILE,
-        MODEL_FILE,
-        STATE_FILE,
-        BEST_FILE,
-        *logger_files(plugins=plugins),
-        MODEL_FILE + PENDING_SUFFIX,
-        STATE_FILE + PENDING_SUFFIX,
-    ]
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread by the handler :func:`irem_core.cli.app` installs."""
-
-
-class TrainingStopped(KeyboardInterrupt):
-    """Training was interrupted (Ctrl-C or SIGTERM) at ``iteration``; still a
-    ``KeyboardInterrupt``, so ``except Exception`` in user code does not swallow it.
-
-    Attributes:
-        iteration: iterations completed when it stopped.
-        saved: iteration of the last committed checkpoint (``None``: none yet).
-        directory: the run directory.
-        signal_exit: the conventional exit status, 130 (SIGINT) or 143 (SIGTERM).
-    """
-
-    def __init__(
-        self, iteration: int, saved: int | None, directory: Path, interrupt: KeyboardInterrupt
-    ) -> None:
-        self.iteration, self.saved, self.directory = iteration, saved, directory
-        self.signal_exit = 143 if isinstance(interrupt, Terminated) else 130
-        where = (
-            f"last checkpoint at iteration {saved} in {directory}; continue with --resume"
-            if saved is not None
-            else f"no checkpoint was written to {directory} yet"
-        )
-        super().__init__(f"stopped at iteration {iteration}; {where}")
-
-
-@attrs.frozen
-class TrainSummary:
-    """What a finished :func:`train` call did.
-
-    Attributes:
-        directory: the run directory.
-        iterations: iterations completed in total (including resumed ones).
-        trained_iterations: iterations this call trained (fewer after a resume).
-        wall_seconds: time this call took.
-        final_loss: loss of the last iteration.
-        problems_per_second: training problems (fresh + replayed) solved per second.
-    """
-
-    directory: Path
-    iterations: int
-    trained_iterations: int
-    wall_seconds: float
-    final_loss: float
-    problems_per_second: float
-
-
-def prepare_directory(
-    directory: Path, *, resume: bool, force: bool, modify: bool = True, plugins: Plugins
-) -> None:
-    """Check ``directory`` may receive a run; with ``force``, set the run it holds aside (see
-    :func:`set_aside`).
-
-    With ``modify=False`` (ranks other than 0) only the checks run.
-    """
-    existing = [name for name in run_files(plugins=plugins) if (directory / name).exists()]
-    if (directory / REPLACED_DIR).exists():
-        raise IremError(
-            f"{directory / REPLACED_DIR} holds a run that an interrupted --force set "
-            f"aside; move its files back into {directory} to keep that run, or delete "
-            "the folder to discard it"
-        )
-    if resume:
-        if not (directory / CONFIG_FILE).exists():
-            raise CheckpointError(
-                f"cannot resume: {directory} holds no checkpoint ({CONFIG_FILE} "
-                "missing); drop --resume to start a new run there"
-            )
-        return
-    if existing and not force:
-        raise IremError(
-            f"{directory} already holds a run ({', '.join(existing)}); pass --resume "
-            "to continue it, --force to overwrite it, or choose another --out"
-        )
-    if modify:
-        directory.mkdir(parents=True, exist_ok=True)
-
-
-def set_aside(directory: Path, *, plugins: Plugins) -> Path | None:
-    """Move the run files in ``directory`` into ``directory/.replaced``; returns that folder
-    (``None`` when there was nothing to move). ``--force`` keeps the old run there until the
-    new run's first checkpoint is committed, and puts it back if the new run fails first."""
-    existing = [name for name in run_files(plugins=plugins) if (directory / name).exists()]
-    if not existing:
-        return None
-    aside = directory / REPLACED_DIR
-    aside.mkdir()
-    for name in existing:
-        os.replace(directory / name, aside / name)
-    return aside
-
-
-def put_back(directory: Path, aside: Path, *, plugins: Plugins) -> None:
-    """Undo :func:`set_aside`: remove the new run's files and restore the old ones."""
-    for name in run_files(plugins=plugins):
-        path = directory / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
-    for path in aside.iterdir():
-        os.replace(path, directory / path.name)
-    aside.rmdir()
-
-
-@contextlib.contextmanager
-def run_lock(directory: Path, *, plugins: Plugins) -> Iterator[None]:
-    """Hold an exclusive lock on ``directory`` (``flock`` on ``directory/.lock``, which records
-    the holder's PID); another process already holding it is an error naming that PID. A
-    run that wrote nothing leaves no lock file behind."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / LOCK_FILE, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise IremError(
-                f"{directory} is being written by another irem process (PID {holder}); "
-                "wait for it to finish or stop it, or choose another --out"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        try:
-            yield
-        finally:
-            if not any((directory / name).exists() for name in run_files(plugins=plugins)):
-                (directory / LOCK_FILE).unlink(missing_ok=True)
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-class TrainingLoss(nn.Module):
-    """Solve and training loss as one ``forward``, the unit DistributedDataParallel wraps.
-
-    Args:
-        solver: the solver being trained.
-        steps: the training step budget.
-    """
-
-    def __init__(self, solver: Solver, steps: int) -> None:
-        super().__init__()
-        self.solver = solver
-        self.steps = steps
-
-    def forward(
-        self, problems: Problems, y0: Tensor, generator: torch.Generator
-    ) -> tuple[Tensor, Tensor]:
-        """The scalar loss (a mean over this process's rows) and the final answers
-        ``(rows, F)``; the solve's own randomness comes from ``generator``."""
-        trajectory = self.solver.solve(
-            problems, y0, self.steps, differentiable=True, generator=generator
-        )
-        return self.solver.training_loss(problems, trajectory), trajectory.answer
 
 
 class Trainer:
@@ -523,7 +346,7 @@ class Trainer:
         remaining = per_iteration * (self.config.train.iterations - self.iteration)
         if remaining >= LONG_RUN_SECONDS:
             print(
-                f"irem train: about {_duration(remaining)} to iteration "
+                f"irem train: about {format_duration(remaining)} to iteration "
                 f"{self.config.train.iterations:,} at {per_iteration:.2f} s per iteration",
                 file=sys.stderr,
             )
@@ -571,12 +394,6 @@ class Trainer:
                 self.save()
 
 
-def _duration(seconds: float) -> str:
-    """``"2 h 31 min"`` or ``"12 min"``."""
-    minutes = round(seconds / 60)
-    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
-
-
 def train(
     config: RunConfig,
     directory: str | Path,
@@ -622,9 +439,3 @@ def train(
             if aside is not None and aside.exists():
                 put_back(directory, aside, plugins=plugins)
             raise
-
-
-def resume_config(directory: str | Path, *, plugins: Plugins) -> dict[str, Any]:
-    """The config (plain data) saved in ``directory``'s checkpoint, for ``--resume``."""
-    prepare_directory(Path(directory), resume=True, force=False, plugins=plugins)
-    return read_record(Path(directory))["config"]

@@ -17,7 +17,6 @@ import torch
 
 from irem_core.errors import IremError
 
-PRECISIONS = ("fp32", "bf16")
 NATIVE_BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 """``/proc/cpuinfo`` flags that mean the CPU multiplies bf16 natively."""
 
