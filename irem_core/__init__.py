@@ -105,9 +105,10 @@ if TYPE_CHECKING:
         VectorInputTask,
     )
     from irem_core.reasoning.vector_task import VectorTask
-    from irem_core.runs.build import TrainedRun, build_solver, build_task, load_run, sized_task
+    from irem_core.runs.build import build_solver, build_task, sized_task
     from irem_core.runs.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
     from irem_core.runs.evaluation import MIN_ENERGY, Evaluation, evaluate, select_min_energy
+    from irem_core.runs.load import TrainedRun, load_run
     from irem_core.runs.solve import solve
     from irem_core.seeding import derive_seed
     from irem_core.seeding import generator as seeded_generator
@@ -176,10 +177,10 @@ PUBLIC: dict[str, str] = {
     "Evaluation": "irem_core.runs.evaluation",
     "evaluate": "irem_core.runs.evaluation",
     "select_min_energy": "irem_core.runs.evaluation",
-    "TrainedRun": "irem_core.runs.build",
+    "TrainedRun": "irem_core.runs.load",
     "build_solver": "irem_core.runs.build",
     "build_task": "irem_core.runs.build",
-    "load_run": "irem_core.runs.build",
+    "load_run": "irem_core.runs.load",
     "sized_task": "irem_core.runs.build",
     "solve": "irem_core.runs.solve",
     "derive_seed": "irem_core.seeding",

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from irem_core.config.compose import build_run_config
 from irem_core.errors import IremError
 from irem_core.reasoning.protocols import Problems, Solver
-from irem_core.runs.build import build_solver, build_task, load_run
+from irem_core.runs.build import build_solver, build_task
 from irem_core.runs.evaluation import evaluate
+from irem_core.runs.load import load_run
 from irem_core.training.loop import train
 from irem_plugins.baselines.halting import (
     geometric_log_prior,

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from irem_core.cli.app import main
-from irem_core.runs.build import load_run
 from irem_core.runs.checkpoint import BEST_FILE, load_best, save_best
+from irem_core.runs.load import load_run
 
 
 def train_args(run_dir: Path, overrides: list[str], iterations: int) -> list[str]:

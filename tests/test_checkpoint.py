@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from irem_core.errors import CheckpointError
-from irem_core.runs.build import load_run
 from irem_core.runs.checkpoint import MODEL_FILE, load_checkpoint
+from irem_core.runs.load import load_run
 from irem_core.training.loop import train
 
 

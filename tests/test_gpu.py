@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from irem_core.cli.app import main
-from irem_core.runs.build import load_run
+from irem_core.runs.load import load_run
 
 pytestmark = [
     pytest.mark.gpu,

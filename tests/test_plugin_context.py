@@ -14,11 +14,11 @@ import pytest
 import irem_core.plugins.manager
 from irem_core import hookimpl
 from irem_core.cli.app import main
-from irem_core.config.schema import RunConfig, TrainConfig
 from irem_core.config.compose import build_run_config
 from irem_core.config.convert import converter_for, structure
+from irem_core.config.schema import RunConfig, TrainConfig
 from irem_core.plugins.manager import Plugins, build_plugins, entry_point_sources, module_plugin
-from irem_core.runs.build import load_run
+from irem_core.runs.load import load_run
 
 
 @pytest.fixture

@@ -205,7 +205,7 @@ def test_a_clashing_name_is_an_error_for_both_plugins_not_a_silent_winner() -> N
 def test_a_run_refuses_components_from_another_plugin_than_it_was_trained_with(
     run_dir: Path, tiny_config
 ) -> None:
-    from irem_core.runs.build import load_run
+    from irem_core.runs.load import load_run
     from irem_core.training.loop import train
 
     train(tiny_config, run_dir, progress=False)

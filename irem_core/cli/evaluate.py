@@ -16,15 +16,10 @@ from irem_core.cli.output import print_evaluation, print_size_table
 from irem_core.config.convert import unstructure
 from irem_core.errors import IremError
 from irem_core.reasoning.protocols import SPLITS
-from irem_core.runs.build import (
-    CHECKPOINTS,
-    TrainedRun,
-    check_problems,
-    load_run,
-    sized_task,
-)
+from irem_core.runs.build import check_problems, sized_task
 from irem_core.runs.checkpoint import read_tensors
 from irem_core.runs.evaluation import Evaluation, evaluate, json_bytes
+from irem_core.runs.load import CHECKPOINTS, TrainedRun, load_run
 from irem_core.runs.memory import check_evaluation_memory
 from irem_core.seeding import generator as seeded_generator
 

@@ -10,7 +10,7 @@ from typing import Any
 from irem_core.cli.arguments import add_set_option, positive_int, seed_type
 from irem_core.errors import IremError
 from irem_core.reasoning.protocols import SPLITS
-from irem_core.runs.build import load_run
+from irem_core.runs.load import load_run
 from irem_core.runs.nested import nested_mse
 
 

@@ -14,11 +14,9 @@ from irem_core.config.compose import build_run_config, parse_override, read_conf
 from irem_core.config.convert import structure
 from irem_core.config.schema import RunConfig
 from irem_core.errors import IremError
-from irem_core.runs.build import (
-    build_task,
-    check_run_plugins,
-)
+from irem_core.runs.build import build_task
 from irem_core.runs.checkpoint import read_record
+from irem_core.runs.load import check_run_plugins
 from irem_core.runs.memory import check_training_memory
 from irem_core.training.distributed import (
     relaunch,

@@ -7,7 +7,7 @@ from torch import Tensor
 
 from irem_core.runs.evaluation import select_min_energy
 from irem_core.reasoning.protocols import Problems, Solver, Task
-from irem_core.runs.build import TrainedRun
+from irem_core.runs.load import TrainedRun
 from irem_core.seeding import generator as seeded_generator
 
 
