@@ -30,4 +30,4 @@ clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis
 
 bench: install
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.speed.run

@@ -1,4 +1,4 @@
-"""``benchmarks.descent_trace``: one row per step of a trained run's own descent."""
+"""``benchmarks.diagnostics.descent_trace``: one row per step of a trained run's own descent."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.descent_trace import trace
+from benchmarks.diagnostics.descent_trace import trace
 from irem_core.cli.app import main
 from irem_core.runs.build import load_run
 

@@ -1,4 +1,4 @@
-"""The hop counter of ``benchmarks.path_hops`` against scipy's shortest paths."""
+"""The hop counter of ``benchmarks.diagnostics.path_hops`` against scipy's shortest paths."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.sparse.csgraph import shortest_path
 
-from benchmarks.path_hops import hops_of_shortest_paths
+from benchmarks.diagnostics.path_hops import hops_of_shortest_paths
 
 
 def hops_from_predecessors(weights: np.ndarray) -> np.ndarray:

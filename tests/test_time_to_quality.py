@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from benchmarks.time_to_quality import main, reached
+from benchmarks.speed.time_to_quality import main, reached
 
 
 def tiny(tiny_overrides: list[str], iterations: int) -> list[str]:

@@ -1,6 +1,6 @@
 """Step by step through a trained run's descent on graphs of each size: does it overshoot?
 
-    python -m benchmarks.descent_trace RUN [--sizes 10,20,30] [-n 50] [--steps 40]
+    python -m benchmarks.diagnostics.descent_trace RUN [--sizes 10,20,30] [-n 50] [--steps 40]
         [--show 0,1,2,3,5,10,20,40] [--set KEY=VALUE ...]
 
 For each size ``n`` it solves ``n``-node problems of the run's task (the ``same``
@@ -51,7 +51,7 @@ def trace(run: TrainedRun, size: int, count: int, steps: int) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.descent_trace", description=__doc__.splitlines()[0]
+        prog="python -m benchmarks.diagnostics.descent_trace", description=__doc__.splitlines()[0]
     )
     parser.add_argument("run", help="run directory of an energy-based solver on a sized task")
     parser.add_argument("--sizes", default="10,20,30", help="problem sizes")

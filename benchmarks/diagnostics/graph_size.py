@@ -1,6 +1,6 @@
 """Why a graph energy trained on small graphs does (not) generalise to bigger ones.
 
-    python -m benchmarks.graph_size RUN [--sizes 5,10,15,20,25,30] [-n 200] [--json]
+    python -m benchmarks.diagnostics.graph_size RUN [--sizes 5,10,15,20,25,30] [-n 200] [--json]
         [--step-scales 1,0.5,0.25]
 
 For each size ``n`` it measures, on ``n``-node graphs of the run's task (the ``same``
@@ -30,10 +30,10 @@ from typing import Any
 
 import torch
 
-from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
-from irem_core.runs.evaluation import MIN_ENERGY, evaluate
 from irem_core.plugins.manager import load_plugins
+from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
 from irem_core.runs.build import TrainedRun, load_run, sized_task
+from irem_core.runs.evaluation import MIN_ENERGY, evaluate
 from irem_core.seeding import generator as seeded_generator
 
 BUDGETS = [10, 20, 40, 80]
@@ -156,7 +156,7 @@ def plot(reports: dict[str, list[dict[str, Any]]], path: str, budget: str = MIN_
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.graph_size", description=__doc__.splitlines()[0]
+        prog="python -m benchmarks.diagnostics.graph_size", description=__doc__.splitlines()[0]
     )
     parser.add_argument("run", nargs="?", help="run directory of a graph task with a gine energy")
     parser.add_argument(

@@ -1,6 +1,6 @@
 """Where a shortest-path model's error comes from as graphs grow: error by path length in hops.
 
-    python -m benchmarks.path_hops RUN [RUN ...] [--sizes 10,20,30] [-n 200] [--steps 80]
+    python -m benchmarks.diagnostics.path_hops RUN [RUN ...] [--sizes 10,20,30] [-n 200] [--steps 80]
         [--max-hops 5] [--json]
 
 Shortest-path distances on bigger graphs run over more edges: a model trained on 2..10
@@ -82,7 +82,7 @@ def measure(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.path_hops", description=__doc__.splitlines()[0]
+        prog="python -m benchmarks.diagnostics.path_hops", description=__doc__.splitlines()[0]
     )
     parser.add_argument("runs", nargs="+", help="run directories of shortest-path runs")
     parser.add_argument("--sizes", default="10,20,30", help="graph sizes")

@@ -11,7 +11,7 @@ bracketed: the predictor's MSE on the graphs it was fitted on is optimistic (a g
 once has no error) and on fresh graphs pessimistic (an unseen group gets the overall mean);
 the share of fresh pairs whose group was seen says how tight the bracket is.
 
-    python -m benchmarks.wl_ceiling --graphs 20000
+    python -m benchmarks.diagnostics.wl_ceiling --graphs 20000
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Where a training iteration's time goes: torch.profiler over a few paper-shape iterations.
 
-    python -m benchmarks.profile --task addition|inverse|shortest_path [--iterations N]
+    python -m benchmarks.speed.profile --task addition|inverse|shortest_path [--iterations N]
 
 Prints two markdown tables: the top operators by self CPU time, and the same time grouped
 (matmul, element-wise, message passing, autograd bookkeeping, data and replay, optimizer,
@@ -24,7 +24,7 @@ import torch
 from torch.autograd.profiler_util import FunctionEvent
 from torch.profiler import ProfilerActivity, profile, record_function
 
-from benchmarks.run import trainer_for
+from benchmarks.speed.run import trainer_for
 from irem_core.training.loop import Trainer
 
 DATA_RANGE = "data"

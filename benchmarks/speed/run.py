@@ -1,7 +1,7 @@
 """Speed benchmarks: training throughput, FLOP/s against the matmul peak, solving with and
 without halting, problem generation and peak memory. Prints one table.
 
-    python -m benchmarks.run [--quick] [--json] [--tasks addition,inverse,shortest_path]
+    python -m benchmarks.speed.run [--quick] [--json] [--tasks addition,inverse,shortest_path]
 
 Every ratio compares numbers measured in this same run on this same machine.
 """
@@ -22,13 +22,13 @@ from typing import Any
 
 import torch
 
-from benchmarks.flops import training_iteration_flops
-from benchmarks.reference import ReferenceLoop
+from benchmarks.speed.flops import training_iteration_flops
+from benchmarks.speed.reference import ReferenceLoop
 from irem_core.config.schema import build_run_config
-from irem_core.runs.evaluation import evaluate
 from irem_core.plugins.manager import load_plugins
-from irem_core.training.precision import native_bf16
+from irem_core.runs.evaluation import evaluate
 from irem_core.training.loop import Trainer, prepare_directory, train
+from irem_core.training.precision import native_bf16
 
 
 def timed(function: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
@@ -188,7 +188,7 @@ def bench_solving(iterations: int, problems: int, scratch: Path) -> dict[str, An
 MEMORY_PROBE = """
 import resource, sys, tempfile, torch
 from pathlib import Path
-from benchmarks.run import trainer_for
+from benchmarks.speed.run import trainer_for
 torch.set_num_threads(1)
 full = sys.argv[1] == "full"
 trainer = trainer_for("addition", ["solver.optimizer.full_backprop=" + ("true" if full else "false")],
@@ -207,7 +207,7 @@ def bench_memory() -> dict[str, float]:
             capture_output=True,
             text=True,
             check=True,
-            cwd=Path(__file__).parent.parent,
+            cwd=Path(__file__).parents[2],
         )
         peaks[mode] = int(output.stdout.split()[-1]) / 1024
     return peaks

@@ -1,8 +1,8 @@
 """The performance studies of the "Performance" issue: torch.compile, bf16 autocast, threads.
 
-    python -m benchmarks.studies compile [--repeats N]
-    python -m benchmarks.studies bf16 --run DIR [--repeats N]
-    python -m benchmarks.studies threads [--repeats N]
+    python -m benchmarks.speed.studies compile [--repeats N]
+    python -m benchmarks.speed.studies bf16 --run DIR [--repeats N]
+    python -m benchmarks.speed.studies threads [--repeats N]
 
 Every speed figure is a ratio of variants timed in this process, interleaved (variant A,
 variant B, A, B, ...) and summarised by the median, so a busy machine slows both alike.
@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from benchmarks.run import interleaved, trainer_for
+from benchmarks.speed.run import interleaved, trainer_for
 from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
 from irem_core.runs.build import load_run
 

@@ -1,8 +1,8 @@
 """Time to quality: train from scratch and record test error against training time.
 
-    python -m benchmarks.time_to_quality --task addition --preset fast [--set KEY=VALUE ...]
+    python -m benchmarks.speed.time_to_quality --task addition --preset fast [--set KEY=VALUE ...]
         [--out DIR] [--resume] [--max-minutes M] [--eval-every K] [--device cpu] [--json]
-    python -m benchmarks.time_to_quality --compare DIR_A DIR_B ... --plot curves.png
+    python -m benchmarks.speed.time_to_quality --compare DIR_A DIR_B ... --plot curves.png
 
 Training runs in ``DIR/run`` (an ordinary run directory: ``irem eval DIR/run`` works). At
 evaluation points the current model (the weight average with ``train.ema_decay``) solves
@@ -38,15 +38,15 @@ from typing import Any
 import attrs
 import torch
 
-from irem_core.runs.checkpoint import atomic_write
 from irem_core.config.schema import RunConfig, build_run_config, structure, unstructure
 from irem_core.errors import IremError
-from irem_core.runs.evaluation import MIN_ENERGY, evaluate, json_bytes
 from irem_core.plugins.manager import load_plugins
 from irem_core.reasoning.protocols import Problems
-from irem_core.training.schedule import learning_rate
+from irem_core.runs.checkpoint import atomic_write
+from irem_core.runs.evaluation import MIN_ENERGY, evaluate, json_bytes
 from irem_core.seeding import generator as seeded_generator
 from irem_core.training.loop import Trainer, prepare_directory
+from irem_core.training.schedule import learning_rate
 
 SPLITS = ("same", "harder")
 CURVE_FILE = "curve.json"
@@ -87,7 +87,7 @@ def _cores() -> int:
 
 def commit() -> str | None:
     """The git commit of the code being run (``+dirty`` with uncommitted changes), if known."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -328,7 +328,7 @@ def _now() -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.time_to_quality", description=__doc__.splitlines()[0]
+        prog="python -m benchmarks.speed.time_to_quality", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--task", help="task to train")
     parser.add_argument("--preset", default="fast", help="the task's preset (default: fast)")

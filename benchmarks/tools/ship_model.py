@@ -1,6 +1,6 @@
 """Ship a trained run as a model folder under ``models/`` and record its check.
 
-    python -m benchmarks.ship_model RUN models/TASK [--split harder] [--problems 100]
+    python -m benchmarks.tools.ship_model RUN models/TASK [--split harder] [--problems 100]
 
 Copies the run's weights (``model.safetensors``) and its ``config.json`` without the
 training state (optimizer and replay buffers are not shipped: the folder evaluates, it does

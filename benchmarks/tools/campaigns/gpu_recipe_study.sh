@@ -4,8 +4,8 @@
 # one CPU thread each, capped at MINUTES of training wall time, then the graph models are
 # measured at 10..30 nodes. Results (curves, configs, small models) are packed into $OUT.
 #
-#   OUT=/tmp/out DEVICE=cuda MINUTES=5.5 [RUNS_FILE=...] bash benchmarks/campaigns/gpu_recipe_study.sh
-#   OUT=/tmp/out DEVICE=cpu MINUTES=0.05 SMOKE=1 bash benchmarks/campaigns/gpu_recipe_study.sh
+#   OUT=/tmp/out DEVICE=cuda MINUTES=5.5 [RUNS_FILE=...] bash benchmarks/tools/campaigns/gpu_recipe_study.sh
+#   OUT=/tmp/out DEVICE=cpu MINUTES=0.05 SMOKE=1 bash benchmarks/tools/campaigns/gpu_recipe_study.sh
 set -u
 OUT=${OUT:?set OUT}; DEVICE=${DEVICE:-cuda}; MINUTES=${MINUTES:-6.3}; SMOKE=${SMOKE:-0}
 PYTHON=${PYTHON:-python3}
@@ -31,7 +31,7 @@ while IFS='|' read -r name task preset sets; do
     for s in $extra; do args+=(--set "$s"); done
     args+=(--eval-problems 16)
   fi
-  timeout "$HARD_LIMIT" $PYTHON -m benchmarks.time_to_quality --task "$task" --preset "$preset" \
+  timeout "$HARD_LIMIT" $PYTHON -m benchmarks.speed.time_to_quality --task "$task" --preset "$preset" \
     --device "$DEVICE" --out "$WORK/$name" --max-minutes "$MINUTES" "${args[@]}" \
     > "$WORK/$name.log" 2>&1 &
 done <<< "$RUNS"
@@ -41,7 +41,7 @@ echo "== trained $(date -u)"
 for dir in "$WORK"/sp-* "$WORK"/cc-*; do
   [ -f "$dir/run/config.json" ] || continue
   n=${SIZE_PROBLEMS:-200}; [ "$SMOKE" = 1 ] && n=4
-  $PYTHON -m benchmarks.graph_size "$dir/run" --sizes 10,15,20,25,30 -n $n --device "$DEVICE" \
+  $PYTHON -m benchmarks.diagnostics.graph_size "$dir/run" --sizes 10,15,20,25,30 -n $n --device "$DEVICE" \
     --json > "$dir/sizes.json" 2> "$dir/sizes.log" &
 done
 wait
