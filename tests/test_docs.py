@@ -214,10 +214,38 @@ def test_the_path_check_can_fail() -> None:
     )
     assert cited_paths(text) == ["models/addition", "benchmarks/nowhere.py"]
     assert not exists("benchmarks/nowhere.py", DOCS) and exists("models/addition", DOCS)
-    assert exists("benchmarks/campaigns/*.runs", DOCS)
+    assert exists("benchmarks/tools/campaigns/*.runs", DOCS)
     assert cited_paths("`my_plugins/graph.py`, `~/ttq/models/x`, `models/TASK`") == []
     assert cited_paths("`irem_plugins/graph.py`") == ["irem_plugins/graph.py"]
     assert not exists("irem_plugins/graph.py", DOCS)
+
+
+MODULE_COMMAND = re.compile(r"python3? -m ((?:benchmarks|irem_core|irem_plugins)(?:\.\w+)*)")
+
+
+def module_exists(module: str) -> bool:
+    """``python -m module`` finds a module of the repository (``irem_plugins`` is ``plugins/``)."""
+    parts = module.split(".")
+    parts[0] = "plugins" if parts[0] == "irem_plugins" else parts[0]
+    path = ROOT.joinpath(*parts)
+    return path.with_suffix(".py").is_file() or (path / "__main__.py").is_file()
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_python_m_command_names_a_module_that_exists(path: Path) -> None:
+    commands = {
+        module for code in code_text(path.read_text()) for module in MODULE_COMMAND.findall(code)
+    }
+    missing = sorted(module for module in commands if not module_exists(module))
+    assert not missing, f"{path.relative_to(ROOT)} runs modules that do not exist: {missing}"
+
+
+def test_the_module_check_can_fail() -> None:
+    assert MODULE_COMMAND.findall("`python -m benchmarks.speed.run --quick`") == [
+        "benchmarks.speed.run"
+    ]
+    assert module_exists("benchmarks.speed.run") and module_exists("irem_core")
+    assert not module_exists("benchmarks.nowhere")
 
 
 @pytest.mark.parametrize("path", sorted(DOCS.glob("*.md")), ids=lambda path: path.name)

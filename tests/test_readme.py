@@ -42,7 +42,7 @@ TINY_TRAINING = [
 
 COVERED_ELSEWHERE = {
     "--nproc": "tests/test_distributed.py launches torchrun the same way",
-    "benchmarks.time_to_quality": "tests/test_time_to_quality.py",
+    "benchmarks.speed.time_to_quality": "tests/test_time_to_quality.py",
 }
 
 
