@@ -51,8 +51,67 @@ MOVED_MODULES: dict[str, str] = {
     "irem_core.vector_task": "irem_core.reasoning.vector_task",
 }
 
-MOVED_NAMES: dict[str, dict[str, str]] = {}
-"""``{old module (now a package): {name: module holding it now}}``; filled by the packages."""
+MOVED_NAMES: dict[str, dict[str, str]] = {
+    "irem_core.config": {
+        "ComponentSpec": "irem_core.config.schema",
+        "TaskSpec": "irem_core.config.schema",
+        "SolverSpec": "irem_core.config.schema",
+        "EnergySpec": "irem_core.config.schema",
+        "OptimizerSpec": "irem_core.config.schema",
+        "LR_DECAYS": "irem_core.config.schema",
+        "PLUGINS_DEFAULT": "irem_core.config.schema",
+        "plugins_default": "irem_core.config.schema",
+        "TrainConfig": "irem_core.config.schema",
+        "EvalConfig": "irem_core.config.schema",
+        "RunConfig": "irem_core.config.schema",
+        "component_specs": "irem_core.config.schema",
+        "converter_for": "irem_core.config.convert",
+        "ConfigClassBug": "irem_core.config.convert",
+        "structure": "irem_core.config.convert",
+        "unstructure": "irem_core.config.convert",
+        "read_config_file": "irem_core.config.compose",
+        "parse_override": "irem_core.config.compose",
+        "set_path": "irem_core.config.compose",
+        "override_saved": "irem_core.config.compose",
+        "merge": "irem_core.config.compose",
+        "preset_overrides": "irem_core.config.compose",
+        "default_solver": "irem_core.config.compose",
+        "build_run_config": "irem_core.config.compose",
+    },
+    "irem_core.runs": {
+        "build_task": "irem_core.runs.build",
+        "check_problems": "irem_core.runs.build",
+        "build_solver": "irem_core.runs.build",
+        "resolve_device": "irem_core.runs.build",
+        "sized_task": "irem_core.runs.build",
+        "check_run_plugins": "irem_core.runs.load",
+        "TrainedRun": "irem_core.runs.load",
+        "CHECKPOINTS": "irem_core.runs.load",
+        "load_run": "irem_core.runs.load",
+    },
+    "irem_core.plugins": {
+        "ENTRY_POINT_GROUP": "irem_core.plugins.manager",
+        "STRICT_ENV": "irem_core.plugins.manager",
+        "ONLY_ENV": "irem_core.plugins.manager",
+        "BLOCK_ENV": "irem_core.plugins.manager",
+        "HOOK_KINDS": "irem_core.plugins.manager",
+        "Plugins": "irem_core.plugins.manager",
+        "new_manager": "irem_core.plugins.manager",
+        "build_plugins": "irem_core.plugins.manager",
+        "entry_point_sources": "irem_core.plugins.manager",
+        "load_plugins": "irem_core.plugins.manager",
+        "resolve_plugins": "irem_core.plugins.manager",
+        "set_plugins": "irem_core.plugins.manager",
+        "get": "irem_core.plugins.manager",
+        "module_plugin": "irem_core.plugins.manager",
+        "python_environment": "irem_core.plugins.manager",
+    },
+    "irem_core.cli": {
+        "build_parser": "irem_core.cli.app",
+    },
+}
+"""``{old module (now a package): {name: module holding it now}}``: each package's
+``__getattr__`` reads its entry through :func:`moved_attribute`."""
 
 
 def warn_moved(old: str, new: str, *, stacklevel: int = 3) -> None:

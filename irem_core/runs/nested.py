@@ -7,9 +7,9 @@ from torch import Tensor
 
 from irem_core.config.convert import structure
 from irem_core.errors import IremError
-from irem_core.runs.memory import check_memory, problem_bytes
 from irem_core.plugins.manager import Plugins
 from irem_core.reasoning.protocols import NestableTask, Problems, Solver, Task, Trajectory
+from irem_core.runs.memory import check_memory, problem_bytes
 from irem_core.seeding import generator as seeded_generator
 
 

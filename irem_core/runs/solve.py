@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from irem_core.runs.evaluation import select_min_energy
 from irem_core.reasoning.protocols import Problems, Solver, Task
+from irem_core.runs.evaluation import select_min_energy
 from irem_core.runs.load import TrainedRun
 from irem_core.seeding import generator as seeded_generator
 

@@ -45,7 +45,7 @@ class EdgeInputLayer(nn.Linear):
         super().__init__(2 if self_pair_input else 1, hidden, bias=bias)
         self.self_pair_input = self_pair_input
 
-    def forward(self, graphs: GraphBatch) -> Tensor:
+    def forward(self, graphs: GraphBatch) -> Tensor:  # type: ignore[override]
         """``W [x_ij (, 1[i = j])] + b`` per edge."""
         return super().forward(edge_inputs(graphs, self.self_pair_input))
 
