@@ -37,7 +37,7 @@ def build_parser(plugins: Plugins | None = None) -> argparse.ArgumentParser:
     for module in BUILT_IN:
         module.add_parser(commands)
     for component in resolve_plugins(plugins).registries["command"].components():
-        command = commands.add_parser(component.name, help=component.meta.get("help"))
+        command = commands.add_parser(component.name, help=component.meta.help)
         command.set_defaults(handler=component.factory(command))
     return parser
 

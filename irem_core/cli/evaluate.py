@@ -136,7 +136,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     run = load_run(args.run, args.device, args.overrides, args.checkpoint, plugins=plugins)
     solvers = {"": run.solver}
     if args.halt:
-        options = plugins.get("solver", run.config.solver.name).meta.get("halting")
+        options = plugins.get("solver", run.config.solver.name).meta.halting
         if options is None:
             raise IremError(
                 f"--halt needs a solver that halts per problem; "

@@ -54,7 +54,7 @@ def cmd_nested(args: argparse.Namespace) -> int:
     run = load_run(args.run, args.device, args.overrides, plugins=plugins)
     steps = args.steps or max(run.config.eval.steps)
     if args.strategy is None:
-        args.strategy = plugins.get("task", run.config.task.name).meta.get("nested")
+        args.strategy = plugins.get("task", run.config.task.name).meta.nested
         if args.strategy is None:
             raise IremError(
                 f"task {run.config.task.name!r} declares no nested strategy; pass --strategy NAME"

@@ -97,7 +97,7 @@ def preset_overrides(
 ) -> dict[str, Any]:
     """The overrides the task's ``preset`` makes for ``solver_name`` (a nested dict)."""
     component = plugins.get("task", task_name)
-    presets: dict[str, dict[str, Any]] = component.meta.get("presets", {})
+    presets: dict[str, dict[str, Any]] = component.meta.presets
     if preset not in presets:
         raise ConfigError(
             f"task {component.name!r} has no preset {preset!r}; "
@@ -115,7 +115,7 @@ def default_solver(*, plugins: Plugins) -> str:
     defaults = [
         component.name
         for component in plugins.registries["solver"].components()
-        if component.meta.get("default")
+        if component.meta.default
     ]
     if len(defaults) != 1:
         raise ConfigError(

@@ -104,7 +104,7 @@ def default_loggers(plugins: Plugins) -> list[str]:
     return [
         component.name
         for component in plugins.registries["logger"].components()
-        if component.meta.get("default")
+        if component.meta.default
     ]
 
 

@@ -24,6 +24,7 @@ import pluggy
 
 from irem_core.errors import PluginError
 from irem_core.plugins import hookspecs
+from irem_core.plugins.metadata import COMPONENT_KINDS, structure_meta
 from irem_core.plugins.registry import KINDS, Component, NoOptions, PluginInfo, Registry
 
 ENTRY_POINT_GROUP = "irem"
@@ -31,15 +32,8 @@ STRICT_ENV = "IREM_STRICT_PLUGINS"
 ONLY_ENV = "IREM_PLUGINS"
 BLOCK_ENV = "IREM_BLOCK_PLUGINS"
 
-HOOK_KINDS: dict[str, str] = {
-    "irem_register_tasks": "task",
-    "irem_register_energy_models": "energy_model",
-    "irem_register_optimizers": "optimizer",
-    "irem_register_solvers": "solver",
-    "irem_register_recursions": "recursion",
-    "irem_register_commands": "command",
-    "irem_register_loggers": "logger",
-}
+HOOK_KINDS: dict[str, str] = {kind.hook: name for name, kind in COMPONENT_KINDS.items()}
+"""Hook name -> the kind of component it registers."""
 
 
 @attrs.define
@@ -148,9 +142,16 @@ def build_plugins(sources: list[tuple[PluginInfo, Callable[[], Any]]]) -> Plugin
                 _names: list[str] = registrations,
                 **meta: Any,
             ) -> None:
+                try:
+                    typed = structure_meta(_kind, meta)
+                except (TypeError, ValueError) as error:
+                    raise PluginError(
+                        f"plugin {_info.describe()} registered {_kind} {name!r} with bad "
+                        f"metadata: {error}"
+                    ) from None
                 plugins.registries[_kind].add(
                     Component(
-                        _kind, name, factory, config or NoOptions, _info, tuple(aliases), dict(meta)
+                        _kind, name, factory, config or NoOptions, _info, tuple(aliases), typed
                     )
                 )
                 if name not in _names:

@@ -8,16 +8,10 @@ from typing import Any
 import attrs
 
 from irem_core.errors import PluginError
+from irem_core.plugins.metadata import COMPONENT_KINDS
 
-KINDS: tuple[str, ...] = (
-    "task",
-    "energy_model",
-    "optimizer",
-    "solver",
-    "recursion",
-    "command",
-    "logger",
-)
+KINDS: tuple[str, ...] = tuple(COMPONENT_KINDS)
+"""The component kinds (see :data:`~irem_core.plugins.metadata.COMPONENT_KINDS`)."""
 
 
 @attrs.define(frozen=True)
@@ -58,7 +52,8 @@ class Component:
         config: attrs class of its options.
         plugin: the plugin that registered it.
         aliases: other names for it.
-        meta: kind-specific metadata (``domain``, ``presets``...).
+        meta: its kind's metadata (an instance of :class:`~irem_core.plugins.metadata.TaskMeta`,
+            :class:`~irem_core.plugins.metadata.SolverMeta`, ...).
     """
 
     kind: str
@@ -67,7 +62,7 @@ class Component:
     config: type
     plugin: PluginInfo
     aliases: tuple[str, ...] = ()
-    meta: dict[str, Any] = attrs.field(factory=dict)
+    meta: Any = None
 
 
 class Registry:

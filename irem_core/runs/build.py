@@ -83,6 +83,14 @@ def build_solver(
     caller's RNG state is untouched; it is seeded with :func:`~irem_core.seeding.init_seed`.
     """
     component = resolve_plugins(plugins).get("solver", spec.name)
+    domains = component.meta.domains
+    if domains is not None and task.domain not in domains:
+        raise IremError(
+            f"solver {spec.name!r} (plugin {component.plugin.describe()}) serves "
+            f"{' and '.join(map(repr, domains))} tasks; task {type(task).__name__} is a "
+            f"{task.domain!r} task: choose another solver (irem plugins lists them), or give "
+            f"the solver's plugin networks for {task.domain!r} tasks"
+        )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed(seed))
         solver = component.factory(spec.options, task)
@@ -117,7 +125,7 @@ def sized_task(spec: TaskSpec, size: int, *, plugins: Plugins) -> Task:
     """``spec``'s task with the size option it declares (registration meta ``size_option``,
     e.g. graph nodes) set to ``size``."""
     component = plugins.get("task", spec.name)
-    option = component.meta.get("size_option")
+    option = component.meta.size_option
     if option is None:
         raise IremError(
             f"task {component.name!r} has no size option, so --sizes does not apply "

@@ -31,7 +31,7 @@ def logger_files(*, plugins: Plugins) -> list[str]:
     return [
         name
         for component in plugins.registries["logger"].components()
-        for name in component.meta.get("files", ())
+        for name in component.meta.files
     ]
 
 

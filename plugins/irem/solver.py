@@ -35,12 +35,12 @@ def build_irem_solver(options: IremConfig, task: Task, *, plugins: Plugins) -> E
     """Build the energy model for ``task`` and the optimizer named in ``options``, as
     ``plugins`` register them."""
     energy_component = plugins.get("energy_model", options.energy.name)
-    domain = energy_component.meta.get("domain")
+    domain = energy_component.meta.domain
     if domain is not None and domain != task.domain:
         valid = [
             c.name
             for c in plugins.registries["energy_model"].components()
-            if c.meta.get("domain") == task.domain
+            if c.meta.domain == task.domain
         ]
         raise PluginError(
             f"energy model {options.energy.name!r} is for {domain!r} tasks but the "
