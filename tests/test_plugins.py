@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import types
 from pathlib import Path
@@ -11,7 +12,10 @@ import attrs
 import pytest
 
 from irem_core import hookimpl
-from irem_core.errors import PluginError
+from irem_core.config.convert import structure
+from irem_core.config.schema import SolverSpec, TaskSpec
+from irem_core.errors import IremError, PluginError
+from irem_core.plugins import hookspecs
 from irem_core.plugins.manager import (
     build_plugins,
     entry_point_sources,
@@ -19,7 +23,9 @@ from irem_core.plugins.manager import (
     module_plugin,
     set_plugins,
 )
+from irem_core.plugins.metadata import COMPONENT_KINDS
 from irem_core.plugins.registry import PluginInfo
+from irem_core.runs.build import build_solver, build_task
 
 
 @attrs.define
@@ -232,3 +238,48 @@ def test_a_plugin_that_calls_sys_exit_at_import_is_broken_not_the_end_of_the_com
     )
     assert plugins.get("task", "toy").factory is toy_task
     assert "SystemExit" in plugins.infos["quitter"].error
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        ({"size_opton": "nodes"}, r"unknown metadata 'size_opton' \(task takes domain, presets"),
+        ({"size_option": 3}, r"'size_option' must be <class 'str'>"),
+        ({"presets": {"quick": 1}}, r"'presets'"),
+    ],
+)
+def test_registration_metadata_is_typed_and_a_bad_key_breaks_the_plugin_naming_it(
+    meta: dict, message: str
+) -> None:
+    def irem_register_tasks(register):
+        register("toy", toy_task, config=ToyOptions, **meta)
+
+    plugins = build_plugins(
+        [module_plugin(plugin_module("typo", irem_register_tasks=irem_register_tasks), "typo")]
+    )
+    error = plugins.infos["typo"].error
+    assert error is not None and "plugin typo registered task 'toy' with bad metadata" in error
+    assert re.search(message, error), error
+
+
+def test_registration_metadata_reads_as_attributes_with_defaults() -> None:
+    plugins = build_plugins([module_plugin(registers_task("toy"), "toys")])
+    meta = plugins.get("task", "toy").meta
+    assert (meta.domain, meta.size_option, meta.nested, dict(meta.presets)) == (
+        "vector",
+        None,
+        None,
+        {},
+    )
+
+
+def test_every_component_kind_has_its_hook_and_every_hook_a_kind() -> None:
+    hooks = {name for name in dir(hookspecs) if name.startswith("irem_register_")}
+    assert hooks == {kind.hook for kind in COMPONENT_KINDS.values()}
+
+
+def test_a_solver_is_refused_for_a_task_domain_it_does_not_declare() -> None:
+    task = build_task(structure({"name": "addition", "size": 2}, TaskSpec))
+    task.domain = "sudoku"
+    with pytest.raises(IremError, match=r"serves 'vector' and 'graph' tasks; .* 'sudoku' task"):
+        build_solver(structure({"name": "feedforward"}, SolverSpec), task, 0)
