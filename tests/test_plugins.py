@@ -25,7 +25,7 @@ from irem_core.plugins.manager import (
 )
 from irem_core.plugins.metadata import COMPONENT_KINDS
 from irem_core.plugins.registry import PluginInfo
-from irem_core.runs.build import build_solver, build_task
+from irem_core.runs.build import build_solver, build_task, sized_task
 
 
 @attrs.define
@@ -283,3 +283,18 @@ def test_a_solver_is_refused_for_a_task_domain_it_does_not_declare() -> None:
     task.domain = "sudoku"
     with pytest.raises(IremError, match=r"serves 'vector' and 'graph' tasks; .* 'sudoku' task"):
         build_solver(structure({"name": "feedforward"}, SolverSpec), task, 0)
+
+
+def test_sizes_refuse_a_size_that_changes_what_the_model_reads() -> None:
+    addition = load_plugins().get("task", "addition")
+
+    def irem_register_tasks(register):
+        register("sized_addition", addition.factory, config=addition.config, size_option="size")
+
+    plugins = build_plugins(
+        [module_plugin(plugin_module("sized", irem_register_tasks=irem_register_tasks), "sized")]
+    )
+    spec = structure({"name": "sized_addition", "size": 3}, TaskSpec, plugins=plugins)
+    assert sized_task(spec, 3, plugins=plugins).answer_features == 9
+    with pytest.raises(IremError, match=r"size = 4 has answer rows of 16 features.*\(size = 3\)"):
+        sized_task(spec, 4, plugins=plugins)

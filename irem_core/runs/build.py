@@ -11,7 +11,7 @@ from torch import Tensor
 from irem_core.config.schema import SolverSpec, TaskSpec
 from irem_core.errors import IremError, PluginError
 from irem_core.plugins.manager import Plugins, resolve_plugins
-from irem_core.reasoning.protocols import Problems, Solver, Task
+from irem_core.reasoning.protocols import Problems, Solver, Task, VectorInputTask
 from irem_core.seeding import init_seed
 
 
@@ -131,9 +131,28 @@ def sized_task(spec: TaskSpec, size: int, *, plugins: Plugins) -> Task:
             f"task {component.name!r} has no size option, so --sizes does not apply "
             "(its model is tied to one problem size)"
         )
-    return build_task(
+    sized = build_task(
         attrs.evolve(spec, options=attrs.evolve(spec.options, **{option: size})), plugins=plugins
     )
+    trained, resized = _shape(build_task(spec, plugins=plugins)), _shape(sized)
+    if resized != trained:
+        raise IremError(
+            f"task {component.name!r} at {option} = {size} has {resized} where the run's "
+            f"problems ({option} = {getattr(spec.options, option)}) have {trained}, so a model "
+            f"trained on them cannot read it: --sizes applies only to tasks whose answer rows "
+            f"and inputs keep their width across sizes (e.g. graph tasks); evaluate this task "
+            f"at its own size, or train a model per size"
+        )
+    return sized
+
+
+def _shape(task: Task) -> str:
+    """What a trained model's layers depend on: the answer row's width and, for a vector
+    task, the input's (``F``, ``D_x``)."""
+    shape = f"answer rows of {task.answer_features} features"
+    if isinstance(task, VectorInputTask):
+        shape += f" and inputs of {task.input_features}"
+    return shape
 
 
 def __getattr__(name: str) -> Any:  # TEMPORARY: until the experiments plugin imports anew
