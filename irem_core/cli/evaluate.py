@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
 from tqdm.auto import tqdm
 
 from irem_core.cli.arguments import add_set_option, factor_list, int_list, positive_int, seed_type
@@ -21,6 +22,7 @@ from irem_core.runs.checkpoint import read_tensors
 from irem_core.runs.evaluation import Evaluation, evaluate, json_bytes
 from irem_core.runs.load import CHECKPOINTS, TrainedRun, load_run
 from irem_core.runs.memory import check_evaluation_memory
+from irem_core.runs.sizes import evaluate_sizes
 from irem_core.seeding import generator as seeded_generator
 
 
@@ -133,6 +135,11 @@ def add_parser(commands: Any) -> None:
 def cmd_eval(args: argparse.Namespace) -> int:
     """``irem eval``."""
     plugins = args.plugins
+    if args.data and args.sizes:
+        raise IremError(
+            "--data evaluates the problems of a file and --sizes draws problems at each size; "
+            "pass one of them"
+        )
     run = load_run(args.run, args.device, args.overrides, args.checkpoint, plugins=plugins)
     solvers = {"": run.solver}
     if args.halt:
@@ -180,43 +187,59 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
         cases = {"": (run.task, problems)}
         header["split"] = f"file:{args.data}"
-    else:
-        tasks = (
-            {str(size): sized_task(run.config.task, size, plugins=plugins) for size in args.sizes}
-            if args.sizes
-            else {"": run.task}
-        )
-        for size, task in tasks.items():
+    elif args.sizes:
+        for size in args.sizes:
             check_evaluation_memory(
                 "irem eval",
-                task,
+                sized_task(run.config.task, size, plugins=plugins),
                 args.split,
                 count,
                 min(count, run.config.eval.batch_size),
-                max(budgets_at.get(size, budgets)),
+                max(budgets_at.get(str(size), budgets)),
                 run.device,
             )
-        generator = seeded_generator(args.seed, f"problems:{args.split}", run.device)
-        cases = {
-            key: (task, task.sample(args.split, count, generator)) for key, task in tasks.items()
-        }
-        for task, problems in cases.values():
-            check_problems(run.config.task.name, task, problems, count, plugins=plugins)
+        header["split"] = args.split
+    else:
+        check_evaluation_memory(
+            "irem eval",
+            run.task,
+            args.split,
+            count,
+            min(count, run.config.eval.batch_size),
+            max(budgets),
+            run.device,
+        )
+        problems = run.task.sample(
+            args.split, count, seeded_generator(args.seed, f"problems:{args.split}", run.device)
+        )
+        check_problems(run.config.task.name, run.task, problems, count, plugins=plugins)
+        cases = {"": (run.task, problems)}
         header["split"] = args.split
     results: dict[str, dict[str, Evaluation]] = {}
-    jobs = [(size, mode) for size in cases for mode in solvers]
-    for size, mode in tqdm(
-        jobs, desc="eval", unit="set", disable=len(jobs) < 2 or not sys.stderr.isatty(), leave=False
+    for mode in tqdm(
+        solvers,
+        desc="eval",
+        unit="set",
+        disable=len(solvers) < 2 or not sys.stderr.isatty(),
+        leave=False,
     ):
-        task, problems = cases[size]
+        if args.sizes:
+            curve = evaluate_sizes(
+                attrs.evolve(run, solver=solvers[mode]),
+                args.sizes,
+                {int(size): steps for size, steps in budgets_at.items()} or budgets,
+                problems=count,
+                seed=args.seed,
+                split=args.split,
+                plugins=plugins,
+            )
+            for size, result in curve.by_size().items():
+                results.setdefault(str(size), {})[mode] = result
+            continue
+        task, problems = cases[""]
         generator = seeded_generator(args.seed, f"starts:{args.split}", run.device)
-        results.setdefault(size, {})[mode] = evaluate(
-            solvers[mode],
-            task,
-            problems,
-            budgets_at.get(size, budgets),
-            generator,
-            run.config.eval.batch_size,
+        results.setdefault("", {})[mode] = evaluate(
+            solvers[mode], task, problems, budgets, generator, run.config.eval.batch_size
         )
     reports = {
         size: {
