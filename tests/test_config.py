@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from irem_core import hookimpl
-from irem_core.config.schema import EvalConfig, RunConfig, TrainConfig
 from irem_core.config.compose import build_run_config, parse_override, read_config_file
 from irem_core.config.convert import structure, unstructure
+from irem_core.config.schema import EvalConfig, RunConfig, TrainConfig
 from irem_core.errors import ConfigError, IremError, PluginError
 from irem_core.plugins.manager import Plugins, build_plugins, entry_point_sources, module_plugin
 
