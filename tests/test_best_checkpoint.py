@@ -12,15 +12,7 @@ import torch
 from irem_core.cli.app import main
 from irem_core.runs.checkpoint import BEST_FILE, load_best, save_best
 from irem_core.runs.load import load_run
-
-
-def train_args(run_dir: Path, overrides: list[str], iterations: int) -> list[str]:
-    sets = [
-        arg
-        for override in [*overrides, f"train.iterations={iterations}"]
-        for arg in ("--set", override)
-    ]
-    return ["train", "--task", "addition", "--out", str(run_dir), "--no-progress", *sets]
+from tests.cli_args import train_args
 
 
 def test_the_lowest_validation_mse_is_kept_and_evaluated(

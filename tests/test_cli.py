@@ -10,15 +10,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from irem_core.cli.app import main
-
-
-def train_args(run_dir: Path, overrides: list[str], iterations: int, *extra: str) -> list[str]:
-    sets = [
-        arg
-        for override in overrides + [f"train.iterations={iterations}"]
-        for arg in ("--set", override)
-    ]
-    return ["train", "--task", "addition", "--out", str(run_dir), "--no-progress", *sets, *extra]
+from tests.cli_args import train_args
 
 
 def test_train_eval_and_json_report(

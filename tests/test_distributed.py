@@ -24,34 +24,12 @@ from irem_core.config.schema import TrainConfig
 from irem_core.errors import ConfigError
 from irem_core.runs.checkpoint import load_checkpoint, save_checkpoint
 from irem_core.training.distributed import World, resolve_shards, without_option, world_from_env
+from tests.cli_args import resume_args, train_args
 
 pytestmark = pytest.mark.slow
 
 TIMEOUT = 120
 """Seconds a torchrun launch may take before the test fails instead of hanging."""
-
-
-def train_args(run_dir: Path, overrides: list[str], iterations: int, *extra: str) -> list[str]:
-    """``irem train`` arguments for a tiny addition run of ``iterations`` iterations."""
-    sets = [
-        arg
-        for override in overrides + [f"train.iterations={iterations}"]
-        for arg in ("--set", override)
-    ]
-    return ["train", "--task", "addition", "--out", str(run_dir), "--no-progress", *sets, *extra]
-
-
-def resume_args(run_dir: Path, iterations: int, *extra: str) -> list[str]:
-    return [
-        "train",
-        "--out",
-        str(run_dir),
-        "--resume",
-        "--no-progress",
-        "--set",
-        f"train.iterations={iterations}",
-        *extra,
-    ]
 
 
 def assert_same_parameters(first: Path, second: Path) -> None:

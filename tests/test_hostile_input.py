@@ -23,11 +23,7 @@ from irem_core.plugins.manager import build_plugins, entry_point_sources, module
 from irem_core.reasoning.protocols import Problems
 from irem_plugins.matrix import PAPER_PRESET
 from irem_plugins.matrix.tasks import AdditionTask, MatrixConfig
-
-
-def train_args(run_dir: Path, overrides: list[str], *extra: str) -> list[str]:
-    sets = [arg for override in overrides + ["train.iterations=2"] for arg in ("--set", override)]
-    return ["train", "--task", "addition", "--out", str(run_dir), "--no-progress", *sets, *extra]
+from tests.cli_args import train_args
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +32,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.conftest import TINY_OVERRIDES
 
     run = tmp_path_factory.mktemp("trained") / "run"
-    assert main(train_args(run, list(TINY_OVERRIDES))) == 0
+    assert main(train_args(run, list(TINY_OVERRIDES), 2)) == 0
     return run
 
 
@@ -199,7 +195,7 @@ def test_os_errors_on_written_paths_name_the_path_and_exit_2(
 ) -> None:
     (tmp_path / "file").write_text("")
     out = tmp_path / target
-    assert main(train_args(out, tiny_overrides)) == 2
+    assert main(train_args(out, tiny_overrides, 2)) == 2
     assert main(["data", "addition", "--set", "task.size=3", "-n", "2", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count(f"cannot use {out}") == 2 and phrase.split(";")[0] in err
@@ -209,7 +205,7 @@ def test_an_existing_folder_or_file_where_the_other_is_needed(
     tmp_path: Path, trained: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "file").write_text("")
-    assert main(train_args(tmp_path / "file", tiny_overrides)) == 2
+    assert main(train_args(tmp_path / "file", tiny_overrides, 2)) == 2
     assert "a file stands where a folder is needed" in capsys.readouterr().err
     assert main(["data", "addition", "-n", "2", "--out", str(tmp_path)]) == 2
     assert "Is a directory" in capsys.readouterr().err
@@ -267,7 +263,7 @@ def test_seeds_outside_64_bits_are_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     for argv in (
-        train_args(tmp_path / "run", tiny_overrides, "--seed", seed),
+        train_args(tmp_path / "run", tiny_overrides, 2, "--seed", seed),
         ["eval", str(trained), "-n", "2", "--seed", seed],
         ["nested", str(trained), "-n", "2", "--seed", seed],
     ):
@@ -275,7 +271,7 @@ def test_seeds_outside_64_bits_are_refused(
             main(argv)
         assert exit_info.value.code == 2
         assert "expected an integer from 0 to 2**64 - 1" in capsys.readouterr().err
-    assert main(train_args(tmp_path / "run", tiny_overrides, "--set", f"seed={seed}")) == 2
+    assert main(train_args(tmp_path / "run", tiny_overrides, 2, "--set", f"seed={seed}")) == 2
     assert "seed: must be an integer from 0 to 2**64 - 1" in capsys.readouterr().err
 
 
@@ -408,7 +404,7 @@ def test_absurd_training_sizes_are_refused_before_allocating(
         return {path.name: path.read_bytes() for path in run.iterdir() if path.name != ".lock"}
 
     before = files()
-    assert main(train_args(run, tiny_overrides, "--force", "--set", override)) == 2
+    assert main(train_args(run, tiny_overrides, 2, "--force", "--set", override)) == 2
     err = capsys.readouterr().err
     assert "this run needs at least" in err and "GB of memory" in err and phrase in err
     assert files() == before

@@ -15,29 +15,9 @@ import pytest
 from irem_core.cli.app import main
 from irem_core.plugins.manager import Plugins, build_plugins, entry_point_sources, module_plugin
 from irem_core.training.rundir import put_back, set_aside
+from tests.cli_args import resume_args, train_args
 
 ALL = 'train.loggers=["jsonl", "csv", "tensorboard"]'
-
-
-def train_args(run_dir: Path, overrides: list[str], iterations: int) -> list[str]:
-    sets = [
-        arg
-        for override in [*overrides, f"train.iterations={iterations}"]
-        for arg in ("--set", override)
-    ]
-    return ["train", "--task", "addition", "--out", str(run_dir), "--no-progress", *sets]
-
-
-def resume_args(run_dir: Path, iterations: int) -> list[str]:
-    return [
-        "train",
-        "--out",
-        str(run_dir),
-        "--resume",
-        "--no-progress",
-        "--set",
-        f"train.iterations={iterations}",
-    ]
 
 
 def csv_rows(run_dir: Path) -> list[dict[str, str]]:

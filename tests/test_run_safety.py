@@ -12,15 +12,7 @@ import pytest
 
 import irem_core
 from irem_core.cli.app import main
-
-
-def train_args(run_dir: Path, overrides: list[str], iterations: int, *extra: str) -> list[str]:
-    sets = [
-        arg
-        for override in overrides + [f"train.iterations={iterations}"]
-        for arg in ("--set", override)
-    ]
-    return ["train", "--task", "addition", "--out", str(run_dir), "--no-progress", *sets, *extra]
+from tests.cli_args import train_args
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
