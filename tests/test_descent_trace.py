@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks.diagnostics.descent_trace import trace
 from irem_core.cli.app import main
-from irem_core.runs.build import load_run
+from irem_core.runs.load import load_run
 
 
 @pytest.fixture

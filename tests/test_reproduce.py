@@ -11,8 +11,9 @@ from safetensors.torch import load_file
 from irem_core.cli.app import main
 from irem_core.errors import IremError, NonFiniteError
 from irem_core.training.loop import Trainer
-from irem_plugins.experiments import reproduce as reproduce_module
-from irem_plugins.experiments.reproduce import RunKey, chosen_rate, parse_scoped_override, reproduce
+from irem_plugins.experiments import runs as runs_module
+from irem_plugins.experiments.protocol import RunKey, chosen_rate, parse_scoped_override
+from irem_plugins.experiments.reproduce import reproduce
 
 TASKS = ["addition", "shortest_path"]
 SOLVERS = ["irem", "feedforward", "ponder"]
@@ -314,14 +315,14 @@ def test_an_interrupted_training_resumes(tmp_path: Path, monkeypatch: pytest.Mon
 def test_a_diverged_run_is_reported_and_the_rest_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ensure_trained = reproduce_module.ensure_trained
+    ensure_trained = runs_module.ensure_trained
 
     def diverging(config, directory, progress, *, plugins):
         if config.solver.name == "ponder":
             raise NonFiniteError("the training loss became NaN/Inf at iteration 1")
         return ensure_trained(config, directory, progress, plugins=plugins)
 
-    monkeypatch.setattr(reproduce_module, "ensure_trained", diverging)
+    monkeypatch.setattr(runs_module, "ensure_trained", diverging)
     summary = reproduce(
         tmp_path,
         tasks=["addition"],
@@ -516,7 +517,7 @@ def test_the_records_alone_resume_a_reproduction_without_training(
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a recorded run was trained again")
 
-    monkeypatch.setattr(reproduce_module, "train", refuse)
+    monkeypatch.setattr(runs_module, "train", refuse)
     summary = reproduce(
         tmp_path, tasks=TASKS, solvers=SOLVERS, overrides=TINY, sizes=[3, 5], jobs=1, progress=False
     )

@@ -19,7 +19,8 @@ import sys
 import torch
 
 from irem_core.plugins.manager import load_plugins
-from irem_core.runs.build import TrainedRun, load_run, sized_task
+from irem_core.runs.build import sized_task
+from irem_core.runs.load import TrainedRun, load_run
 from irem_core.seeding import generator as seeded_generator
 
 

@@ -32,11 +32,13 @@ import torch
 
 from irem_core.plugins.manager import load_plugins
 from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
-from irem_core.runs.build import TrainedRun, load_run, sized_task
-from irem_core.runs.evaluation import MIN_ENERGY, evaluate
-from irem_core.seeding import generator as seeded_generator
+from irem_core.runs.evaluation import MIN_ENERGY
+from irem_core.runs.load import TrainedRun, load_run
+from irem_core.runs.sizes import evaluate_sizes, size_problems, size_starts
 
 BUDGETS = [10, 20, 40, 80]
+SEED = 0
+"""The evaluation seed of every size's problems and starts (:mod:`irem_core.runs.sizes`)."""
 
 
 def layer_activations(run: TrainedRun, context: Any, answer: torch.Tensor) -> list[float]:
@@ -58,16 +60,11 @@ def layer_activations(run: TrainedRun, context: Any, answer: torch.Tensor) -> li
     return recorded
 
 
-def measure(
-    run: TrainedRun, size: int, problems_count: int, step_scales: list[float], directory: str
-) -> dict[str, Any]:
-    """The measurements of the module docstring at one size."""
-    task = sized_task(run.config.task, size, plugins=load_plugins())
-    device = run.device
-    problems = task.sample(
-        "same", problems_count, seeded_generator(0, f"problems:size:{size}", device)
-    )
-    y0 = task.init_answer(problems, seeded_generator(0, f"starts:size:{size}", device))
+def diagnose(run: TrainedRun, size: int, count: int) -> dict[str, Any]:
+    """The targets, energies, gradients and activations of the module docstring at one size,
+    on the problems and starts :func:`~irem_core.runs.sizes.evaluate_sizes` evaluates."""
+    task, problems = size_problems(run, size, count, SEED)
+    y0 = task.init_answer(problems, size_starts(run, size, SEED))
     model = run.solver.energy_model
     context = model.encode(problems.inputs)
     energy = BoundEnergy(model, context, problems.row_problem, problems.num_problems, "diagnosis")
@@ -88,30 +85,40 @@ def measure(
     stats["energy_descended"] = float(at_descended.mean())
     stats["target_below_descended"] = float((at_target < at_descended).double().mean())
     stats["activations_at_target"] = layer_activations(run, context, problems.target)
+    return stats
+
+
+def measure(
+    run: TrainedRun, sizes: list[int], count: int, step_scales: list[float], directory: str
+) -> list[dict[str, Any]]:
+    """The measurements of the module docstring, one row per size: :func:`diagnose`, then the
+    errors at each step-size scale (``mse``, keyed by the scale) and the zero predictor's."""
     base_step = run.config.solver.options.optimizer.options.step_size
-    stats["mse"] = {}
-    for scale in step_scales:
-        solver = (
-            run.solver
+    curves = {
+        scale: evaluate_sizes(
+            run
             if scale == 1
             else load_run(
-                directory, str(device), [f"solver.optimizer.step_size={base_step * scale!r}"]
-            ).solver
-        )
-        result = evaluate(
-            solver,
-            task,
-            problems,
+                directory, str(run.device), [f"solver.optimizer.step_size={base_step * scale!r}"]
+            ),
+            sizes,
             BUDGETS,
-            seeded_generator(0, f"starts:size:{size}", device),
-            run.config.eval.batch_size,
-        )
-        stats["mse"][str(scale)] = {
-            key: result.mse[key] for key in [*map(str, BUDGETS), MIN_ENERGY]
+            problems=count,
+            seed=SEED,
+        ).by_size()
+        for scale in step_scales
+    }
+    rows = []
+    for size in sizes:
+        stats = diagnose(run, size, count)
+        stats["mse"] = {
+            str(scale): {key: curve[size].mse[key] for key in [*map(str, BUDGETS), MIN_ENERGY]}
+            for scale, curve in curves.items()
         }
-        if scale == 1:
-            stats["zero_predictor"] = result.zero_predictor
-    return stats
+        if 1 in curves:
+            stats["zero_predictor"] = curves[1][size].zero_predictor
+        rows.append(stats)
+    return rows
 
 
 def plot(reports: dict[str, list[dict[str, Any]]], path: str, budget: str = MIN_ENERGY) -> None:
@@ -138,7 +145,7 @@ def plot(reports: dict[str, list[dict[str, Any]]], path: str, budget: str = MIN_
         linestyle=":",
         label="zero predictor",
     )
-    paper = load_plugins().get("task", "shortest_path").meta["paper"]["size_curves"]["irem"]
+    paper = load_plugins().get("task", "shortest_path").meta.paper["size_curves"]["irem"]
     axis.plot(
         list(paper),
         list(paper.values()),
@@ -185,9 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give a run directory, or --compare JSON ...")
     run = load_run(args.run, args.device)
     scales = [float(value) for value in args.step_scales.split(",")]
-    rows = [
-        measure(run, int(size), args.problems, scales, args.run) for size in args.sizes.split(",")
-    ]
+    rows = measure(
+        run, [int(size) for size in args.sizes.split(",")], args.problems, scales, args.run
+    )
     if args.json:
         print(json.dumps({"run": args.run, "iteration": run.iteration, "sizes": rows}, indent=1))
         return 0

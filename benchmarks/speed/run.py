@@ -24,10 +24,11 @@ import torch
 
 from benchmarks.speed.flops import training_iteration_flops
 from benchmarks.speed.reference import ReferenceLoop
-from irem_core.config.schema import build_run_config
+from irem_core.config.compose import build_run_config
 from irem_core.plugins.manager import load_plugins
 from irem_core.runs.evaluation import evaluate
-from irem_core.training.loop import Trainer, prepare_directory, train
+from irem_core.training.loop import Trainer, train
+from irem_core.training.rundir import prepare_directory
 from irem_core.training.precision import native_bf16
 
 
@@ -159,7 +160,7 @@ def bench_solving(iterations: int, problems: int, scratch: Path) -> dict[str, An
         overrides=[f"train.iterations={iterations}", "train.eval_every=0"],
     )
     train(config, directory, force=True, progress=False)
-    from irem_core.runs.build import load_run
+    from irem_core.runs.load import load_run
 
     results = {}
     for mode, overrides in (

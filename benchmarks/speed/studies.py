@@ -22,7 +22,7 @@ from torch import Tensor
 
 from benchmarks.speed.run import interleaved, trainer_for
 from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
-from irem_core.runs.build import load_run
+from irem_core.runs.load import load_run
 
 
 def show(title: str, seconds: dict[str, float], baseline: str) -> None:

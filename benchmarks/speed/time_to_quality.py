@@ -38,14 +38,17 @@ from typing import Any
 import attrs
 import torch
 
-from irem_core.config.schema import RunConfig, build_run_config, structure, unstructure
+from irem_core.config.schema import RunConfig
+from irem_core.config.compose import build_run_config
+from irem_core.config.convert import structure, unstructure
 from irem_core.errors import IremError
 from irem_core.plugins.manager import load_plugins
 from irem_core.reasoning.protocols import Problems
 from irem_core.runs.checkpoint import atomic_write
 from irem_core.runs.evaluation import MIN_ENERGY, evaluate, json_bytes
 from irem_core.seeding import generator as seeded_generator
-from irem_core.training.loop import Trainer, prepare_directory
+from irem_core.training.loop import Trainer
+from irem_core.training.rundir import prepare_directory
 from irem_core.training.schedule import learning_rate
 
 SPLITS = ("same", "harder")
@@ -136,7 +139,7 @@ class Benchmark:
         if resume:
             self.trainer.restore()
         self.sets = {split: self._problems(split, problems) for split in SPLITS}
-        paper = plugins.get("task", config.task.name).meta.get("paper", {})
+        paper = plugins.get("task", config.task.name).meta.paper
         targets = paper.get("results", {}).get("irem", {})
         self.curve = curve or {
             "task": config.task.name,

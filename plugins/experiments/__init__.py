@@ -6,18 +6,8 @@ tabulates them against the paper's numbers that each task declares (meta ``paper
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
-
 from irem_core.plugins.hookspecs import Register, hookimpl
-from irem_plugins.experiments.plot import add_plot_command
-from irem_plugins.experiments.reproduce import add_reproduce_arguments, cmd_reproduce
-
-
-def add_reproduce_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    """Add ``irem reproduce``'s arguments to ``parser``; returns the function that runs it."""
-    add_reproduce_arguments(parser)
-    return cmd_reproduce
+from irem_plugins.experiments.command import add_plot_command, add_reproduce_command
 
 
 @hookimpl

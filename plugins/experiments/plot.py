@@ -1,28 +1,32 @@
-"""``irem plot RUN``: a run's training curves and its error against reasoning steps, as PNG.
+"""Every figure of this plugin, as PNG: ``irem plot``'s of one run and ``irem reproduce``'s.
 
-``training.png`` draws the training loss and the periodic validation MSE (``train.eval_every``)
-against iterations from ``metrics.jsonl``; ``error_vs_steps.png`` evaluates the run on fresh
-problems of a split and draws the MSE of every iterate, with the zero predictor's MSE and a
-marker at the step count the solver was trained with; ``--sizes`` adds ``size_curve.png``
-for tasks with a size option (graph nodes), one point per integer size.
+``irem plot RUN`` (:func:`plot_run`): ``training.png`` draws the training loss and the
+periodic validation MSE (``train.eval_every``) against iterations from ``metrics.jsonl``;
+``error_vs_steps.png`` evaluates the run on fresh problems of a split and draws the MSE of
+every iterate, with the zero predictor's MSE and a marker at the step count the solver was
+trained with; ``--sizes`` adds ``size_curve.png`` for tasks with a size option (graph
+nodes), one point per integer size.
+
+``irem reproduce`` (:func:`write_plots`): per task the error against steps of every solver,
+and its size and nested curves beside the paper's.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from irem_core.config.schema import unstructure
+from irem_core.config.convert import unstructure
 from irem_core.errors import IremError
-from irem_core.runs.evaluation import MIN_ENERGY, Evaluation, evaluate
 from irem_core.plugins.manager import Plugins, resolve_plugins
-from irem_core.reasoning.protocols import SPLITS
-from irem_core.runs.build import TrainedRun, load_run, sized_task
+from irem_core.runs.evaluation import MIN_ENERGY, Evaluation, evaluate
+from irem_core.runs.load import TrainedRun, load_run
+from irem_core.runs.sizes import evaluate_sizes
 from irem_core.seeding import generator as seeded_generator
-from irem_plugins.experiments.reproduce import positive_sizes
+from irem_plugins.experiments.protocol import paper
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -43,14 +47,16 @@ def read_metrics(directory: Path) -> list[dict[str, Any]]:
     return records
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any | None:
+    """``matplotlib.pyplot`` drawing to files (the Agg backend); ``None`` without matplotlib
+    (``pip install 'irem[plot]'``)."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise IremError("irem plot needs matplotlib: pip install 'irem[plot]'") from None
+        return None
     return plt
 
 
@@ -163,7 +169,8 @@ def plot_run(
         out: where the PNGs go.
         split: the split of the error-against-steps curve.
         problems: problems evaluated per curve.
-        sizes: sizes of a size curve (tasks with a size option only).
+        sizes: sizes of a size curve (tasks with a size option only), evaluated by
+            :func:`~irem_core.runs.sizes.evaluate_sizes` with ``seed``.
         seed: seed of the problems and starts (as ``irem eval --seed``).
         device: where to evaluate (default: the run's device).
         plugins: the run's plugins (default: the installed plugins).
@@ -174,9 +181,11 @@ def plot_run(
     if not 0 <= seed < 2**64:
         raise IremError(f"the seed must be in 0 .. 2**64 - 1, got {seed}")
     directory = Path(directory)
-    plt = _pyplot()
+    plt = pyplot()
+    if plt is None:
+        raise IremError("irem plot needs matplotlib: pip install 'irem[plot]'")
     run = load_run(directory, device, plugins=plugins)
-    if sizes and not plugins.get("task", run.config.task.name).meta.get("size_option"):
+    if sizes and not plugins.get("task", run.config.task.name).meta.size_option:
         raise IremError(
             f"task {run.config.task.name!r} declares no size option, so it has no "
             "size curve; drop --sizes"
@@ -199,60 +208,109 @@ def plot_run(
     )
     plot_steps(plt, run, result, split, written[1])
     if sizes:
-        results = {}
-        for size in sizes:
-            task = sized_task(run.config.task, size, plugins=plugins)
-            drawn = task.sample(
-                "same", problems, seeded_generator(seed, f"problems:size:{size}", run.device)
-            )
-            results[size] = evaluate(
-                run.solver,
-                task,
-                drawn,
-                [budget],
-                seeded_generator(seed, f"starts:size:{size}", run.device),
-                run.config.eval.batch_size,
-            )
+        curve = evaluate_sizes(
+            run, sizes, [budget], problems=problems, seed=seed, split="same", plugins=plugins
+        )
         written.append(out / "size_curve.png")
-        plot_sizes(plt, run, results, written[-1])
+        plot_sizes(plt, run, curve.by_size(), written[-1])
     return written
 
 
-def add_plot_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    """Add ``irem plot``'s arguments to ``parser``; returns the function that runs it."""
-    parser.add_argument("run_directory", type=Path, metavar="RUN", help="run directory")
-    parser.add_argument("--out", type=Path, help="where the PNGs go (default: RUN/plots)")
-    parser.add_argument(
-        "--split",
-        default="same",
-        choices=SPLITS,
-        help="split of the error-against-steps curve (default: same)",
-    )
-    parser.add_argument(
-        "-n", "--problems", type=int, default=200, help="problems per curve (default: 200)"
-    )
-    parser.add_argument(
-        "--sizes",
-        type=positive_sizes,
-        help="also draw the error against these sizes, e.g. 10,15,20",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=1234, help="seed of problems and starts (default: 1234)"
-    )
-    parser.add_argument("--device", help="device to evaluate on (default: the run's)")
+def write_plots(out: Path, results: dict[str, Any], *, plugins: Plugins) -> None:
+    """``error_vs_steps_<task>.png`` for every task, ``size_curve_<task>.png`` where sized and
+    ``nested_<task>.png`` where nested.
 
-    def run_plot(args: argparse.Namespace) -> int:
-        for path in plot_run(
-            args.run_directory,
-            args.out,
-            split=args.split,
-            problems=args.problems,
-            sizes=args.sizes or (),
-            seed=args.seed,
-            device=args.device,
-            plugins=args.plugins,
-        ):
-            print(path)
-        return 0
+    Needs matplotlib (``pip install irem[plot]``); without it the plots are skipped with a
+    note on stderr. Diverged runs are left out.
+    """
+    plt = pyplot()
+    if plt is None:
+        print(
+            "irem reproduce: matplotlib is not installed, so no plots were written "
+            "(pip install 'irem[plot]')",
+            file=sys.stderr,
+        )
+        return
+    for task in results["tasks"]:
+        runs = {solver: run for solver, run in results["runs"][task].items() if "error" not in run}
+        if not runs:
+            continue
+        figure, axes = plt.subplots(1, len(results["splits"]), figsize=(11, 4), squeeze=False)
+        for axis, split in zip(axes[0], results["splits"]):
+            for solver, run in runs.items():
+                axis.plot(run["splits"][split]["curve"], label=solver)
+            zero = next(iter(runs.values()))["splits"][split]["zero_predictor"]
+            axis.axhline(zero, color="grey", linestyle=":", label="zero predictor")
+            axis.set(title=f"{task} ({split})", xlabel="step", ylabel="MSE", yscale="log")
+        axes[0][0].legend(fontsize="small")
+        figure.tight_layout()
+        figure.savefig(out / f"error_vs_steps_{task}.png", dpi=120)
+        plt.close(figure)
+        sizes = results["sizes"].get(task, [])
+        if sizes:
+            _plot_size_curve(plt, out, task, sizes, runs, plugins)
+        if any("nested" in run for run in runs.values()):
+            _plot_nested_curve(plt, out, task, runs, plugins)
 
-    return run_plot
+
+def _plot_size_curve(
+    plt: Any,
+    out: Path,
+    task: str,
+    sizes: list[int],
+    runs: dict[str, dict[str, Any]],
+    plugins: Plugins,
+) -> None:
+    figure, axis = plt.subplots(figsize=(8, 4))
+    for solver, run in runs.items():
+        (line,) = axis.plot(
+            sizes,
+            [run["sizes"][str(size)]["mse"][MIN_ENERGY] for size in sizes],
+            marker="o",
+            label=solver,
+        )
+        reference = paper(task, plugins=plugins).get("size_curves", {}).get(solver)
+        if reference:
+            axis.plot(
+                list(reference),
+                list(reference.values()),
+                linestyle="--",
+                marker="x",
+                color=line.get_color(),
+                label=f"{solver} (paper)",
+            )
+    axis.set(title=f"{task}: error vs problem size", xlabel="size", ylabel="MSE", yscale="log")
+    axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
+    figure.tight_layout()
+    figure.savefig(out / f"size_curve_{task}.png", dpi=120)
+    plt.close(figure)
+
+
+def _plot_nested_curve(
+    plt: Any, out: Path, task: str, runs: dict[str, dict[str, Any]], plugins: Plugins
+) -> None:
+    figure, axis = plt.subplots(figsize=(8, 4))
+    for solver, run in runs.items():
+        errors = run["nested"]["mse"]
+        (line,) = axis.plot(range(1, len(errors) + 1), errors, marker="o", label=solver)
+        reference = paper(task, plugins=plugins).get("nested_curves", {}).get(solver)
+        if reference:
+            axis.plot(
+                list(reference),
+                list(reference.values()),
+                linestyle="none",
+                marker="x",
+                markersize=9,
+                color=line.get_color(),
+                label=f"{solver} (paper)",
+            )
+    axis.set(
+        title=f"{task}: error vs composed operations",
+        xlabel="composed operations",
+        ylabel="MSE",
+        yscale="log",
+    )
+    axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
+    figure.tight_layout()
+    figure.savefig(out / f"nested_{task}.png", dpi=120)
+    plt.close(figure)
