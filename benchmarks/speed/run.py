@@ -28,8 +28,8 @@ from irem_core.config.compose import build_run_config
 from irem_core.plugins.manager import load_plugins
 from irem_core.runs.evaluation import evaluate
 from irem_core.training.loop import Trainer, train
-from irem_core.training.rundir import prepare_directory
 from irem_core.training.precision import native_bf16
+from irem_core.training.rundir import prepare_directory
 
 
 def timed(function: Callable[[], Any], repeats: int, warmup: int = 1) -> float:

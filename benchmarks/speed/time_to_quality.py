@@ -38,9 +38,9 @@ from typing import Any
 import attrs
 import torch
 
-from irem_core.config.schema import RunConfig
 from irem_core.config.compose import build_run_config
 from irem_core.config.convert import structure, unstructure
+from irem_core.config.schema import RunConfig
 from irem_core.errors import IremError
 from irem_core.plugins.manager import load_plugins
 from irem_core.reasoning.protocols import Problems

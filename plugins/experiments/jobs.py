@@ -13,8 +13,8 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from irem_core.config.schema import RunConfig
 from irem_core.config.convert import structure
+from irem_core.config.schema import RunConfig
 from irem_core.plugins.manager import Plugins, resolve_plugins
 from irem_core.runs.build import resolve_device
 from irem_core.training.allocator import keep_freed_memory

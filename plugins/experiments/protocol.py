@@ -11,9 +11,9 @@ from typing import Any
 
 import attrs
 
-from irem_core.config.schema import RunConfig
 from irem_core.config.compose import build_run_config, override_saved, parse_override
 from irem_core.config.convert import structure, unstructure
+from irem_core.config.schema import RunConfig
 from irem_core.errors import ConfigError, IremError
 from irem_core.plugins.manager import Plugins
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from irem_core.config.schema import RunConfig
 from irem_core.config.convert import structure
+from irem_core.config.schema import RunConfig
 from irem_core.errors import ConfigError, IremError
 from irem_core.plugins.manager import Plugins
 from irem_plugins.experiments.protocol import nested_strategy, plain_config, size_curve_sizes
