@@ -242,14 +242,3 @@ def component_specs(config: Any) -> list[ComponentSpec]:
     for field in attrs.fields(type(config)):
         found += component_specs(getattr(config, field.name))
     return found
-
-
-def __getattr__(name: str) -> Any:  # TEMPORARY: until the experiments plugin imports anew
-    if name.startswith("__"):
-        raise AttributeError(name)
-    from irem_core.config import compose, convert
-
-    for module in (convert, compose):
-        if hasattr(module, name):
-            return getattr(module, name)
-    raise AttributeError(name)

@@ -9,12 +9,13 @@ one declaration of a component kind: its hook and its metadata class.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 from attrs import validators as v
 
 _optional_str = v.optional(v.instance_of(str))
+_mapping: Any = v.instance_of(cast(type, Mapping))
 _str_tuple = v.deep_iterable(v.instance_of(str), v.instance_of(tuple))
 
 
@@ -41,11 +42,11 @@ class TaskMeta:
 
     domain: str | None = attrs.field(default=None, validator=_optional_str)
     presets: Mapping[str, Mapping[str, Any]] = attrs.field(
-        factory=dict, validator=v.deep_mapping(v.instance_of(str), v.instance_of(Mapping))
+        factory=dict, validator=v.deep_mapping(v.instance_of(str), _mapping, _mapping)
     )
     size_option: str | None = attrs.field(default=None, validator=_optional_str)
     nested: str | None = attrs.field(default=None, validator=_optional_str)
-    paper: Mapping[str, Any] = attrs.field(factory=dict, validator=v.instance_of(Mapping))
+    paper: Mapping[str, Any] = attrs.field(factory=dict, validator=_mapping)
 
 
 @attrs.frozen(kw_only=True)

@@ -95,7 +95,7 @@ def edge_inputs(graphs: GraphBatch, self_pair_input: bool) -> Tensor:
     ``self_pair_input`` ``(E, 2)``: ``edge_attr`` and 1 on the self-pairs ``(i, i)``.
 
     With zero node features, message passing cannot tell a self-pair from a pair of nodes
-    it sees alike (benchmarks/wl_ceiling.py); the flag tells it.
+    it sees alike (benchmarks/diagnostics/wl_ceiling.py); the flag tells it.
     """
     if not self_pair_input:
         return graphs.edge_attr

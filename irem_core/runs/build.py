@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 import torch
 from torch import Tensor
@@ -153,11 +151,3 @@ def _shape(task: Task) -> str:
     if isinstance(task, VectorInputTask):
         shape += f" and inputs of {task.input_features}"
     return shape
-
-
-def __getattr__(name: str) -> Any:  # TEMPORARY: until the experiments plugin imports anew
-    if name.startswith("__"):
-        raise AttributeError(name)
-    from irem_core.runs import load
-
-    return getattr(load, name)
