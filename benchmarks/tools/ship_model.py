@@ -25,7 +25,8 @@ from typing import Any
 from irem_core.cli.app import main as irem_main
 
 MANIFEST = Path("models/manifest.json")
-"""Hashes and checks of every shipped model, keyed by folder name."""
+"""Hashes and checks of every shipped model, keyed by folder under ``models/``
+(``addition``, ``variants/shortest_path_plain``)."""
 
 SHIPPED_FILES = ("config.json", "model.safetensors")
 
@@ -88,9 +89,10 @@ def main() -> None:
     parser.add_argument("--problems", type=int, default=100, help="the check's problems")
     args = parser.parse_args()
     manifest = json.loads(MANIFEST.read_text()) if MANIFEST.is_file() else {}
-    manifest[args.folder.name] = ship(args.run, args.folder, args.split, args.problems)
+    key = args.folder.resolve().relative_to(MANIFEST.parent.resolve()).as_posix()
+    manifest[key] = ship(args.run, args.folder, args.split, args.problems)
     MANIFEST.write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
-    print(json.dumps(manifest[args.folder.name], indent=2))
+    print(json.dumps(manifest[key], indent=2))
 
 
 if __name__ == "__main__":
