@@ -185,7 +185,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
             max(budgets),
             run.device,
         )
-        cases = {"": (run.task, problems)}
         header["split"] = f"file:{args.data}"
     elif args.sizes:
         for size in args.sizes:
@@ -213,7 +212,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
             args.split, count, seeded_generator(args.seed, f"problems:{args.split}", run.device)
         )
         check_problems(run.config.task.name, run.task, problems, count, plugins=plugins)
-        cases = {"": (run.task, problems)}
         header["split"] = args.split
     results: dict[str, dict[str, Evaluation]] = {}
     for mode in tqdm(
@@ -236,10 +234,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             for size, result in curve.by_size().items():
                 results.setdefault(str(size), {})[mode] = result
             continue
-        task, problems = cases[""]
         generator = seeded_generator(args.seed, f"starts:{args.split}", run.device)
         results.setdefault("", {})[mode] = evaluate(
-            solvers[mode], task, problems, budgets, generator, run.config.eval.batch_size
+            solvers[mode], run.task, problems, budgets, generator, run.config.eval.batch_size
         )
     reports = {
         size: {

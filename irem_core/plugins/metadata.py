@@ -135,18 +135,11 @@ here plus its hook in :mod:`irem_core.plugins.hookspecs` (a test keeps the two e
 
 def structure_meta(kind: str, meta: Mapping[str, Any]) -> Any:
     """``meta`` as ``kind``'s metadata class; raises ``TypeError`` / ``ValueError`` saying
-    which key is unknown, missing or of the wrong type, and which keys the kind takes."""
+    which key is unknown or of the wrong type, and which keys the kind takes."""
     cls = COMPONENT_KINDS[kind].meta
     known = [field.name for field in attrs.fields(cls)]
     unknown = sorted(set(meta) - set(known))
     if unknown:
         takes = ", ".join(known) if known else "no metadata"
         raise TypeError(f"unknown metadata {', '.join(map(repr, unknown))} ({kind} takes {takes})")
-    missing = [
-        field.name
-        for field in attrs.fields(cls)
-        if field.default is attrs.NOTHING and field.name not in meta
-    ]
-    if missing:
-        raise TypeError(f"missing metadata {', '.join(map(repr, missing))}")
     return cls(**meta)

@@ -5,7 +5,7 @@ Installing irem makes these fixtures available in every pytest run of that envir
 ``irem_generator`` (a seeded generator on it), ``irem_plugins`` (the installed plugins) and
 ``irem_use_plugins`` (install plugin modules for one test). A test that needs its own set
 of plugins builds it with :func:`plugins_with` and passes it on (``plugins=`` of
-:func:`irem_core.train`, :func:`irem_core.cli.app.main`, ...). A plugin tests itself with::
+:func:`irem_core.train`, :func:`irem_core.cli.main`, ...). A plugin tests itself with::
 
     import pytest
     from irem_core.testing import check_task, component_cases

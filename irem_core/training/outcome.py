@@ -8,7 +8,8 @@ import attrs
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread by the handler :func:`irem_core.cli.app` installs."""
+    """SIGTERM, raised in the main thread by the handler that ``irem train`` installs
+    (:mod:`irem_core.cli.train`)."""
 
 
 class TrainingStopped(KeyboardInterrupt):
