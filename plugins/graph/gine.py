@@ -229,19 +229,16 @@ class GineEnergy(nn.Module):
             if convolution.aggr == "max":
                 message_gradient = _max_backward(messages, target, aggregated, combined)
             elif convolution.aggr == "mean":
-                degree = (
-                    torch.zeros_like(combined[:, 0])
-                    .index_add_(0, target, torch.ones_like(messages[:, 0]))
-                    .clamp(min=1)
-                )
-                message_gradient = (combined / degree.unsqueeze(-1)).index_select(0, target)
+                ones = torch.ones_like(messages[:, :1])
+                degree = _sum_into(combined[:, :1], target, ones).clamp(min=1)
+                message_gradient = (combined / degree).index_select(0, target)
             else:
                 message_gradient = combined.index_select(0, target)
             message_gradient = self._activation_backward(message_gradient, inputs, messages)
             answer_gradient = answer_gradient + message_gradient @ slope.unsqueeze(-1)
             if depth:  # the first layer's node features are constant zeros
-                node_gradient = ((1 + convolution.eps) * combined).index_add(
-                    0, source, message_gradient
+                node_gradient = _wide((1 + convolution.eps) * combined).index_add(
+                    0, source, _wide(message_gradient)
                 )
         return energies, answer_gradient
 
@@ -275,10 +272,8 @@ class GineEnergy(nn.Module):
         edge_gradient = self._activation_backward(last.weight.expand_as(inputs), inputs, activated)
         answer_gradient = edge_gradient @ cast(Tensor, context.readout_slope).unsqueeze(-1)
         to_source, to_target = self.readout_nodes.weight.chunk(2, dim=0)
-        node_gradient = torch.zeros_like(hidden).index_add(0, source, edge_gradient) @ to_source
-        node_gradient = node_gradient + (
-            torch.zeros_like(hidden).index_add(0, target, edge_gradient) @ to_target
-        )
+        node_gradient = _sum_into(hidden, source, edge_gradient) @ to_source
+        node_gradient = node_gradient + _sum_into(hidden, target, edge_gradient) @ to_target
         return energies, node_gradient, answer_gradient
 
     def _activation_backward(self, gradient: Tensor, inputs: Tensor, outputs: Tensor) -> Tensor:
@@ -321,10 +316,23 @@ class GineEnergy(nn.Module):
         return hidden, saved
 
 
+def _wide(values: Tensor) -> Tensor:
+    """``values`` in at least float32: sums accumulate in it (under bf16 autocast the node
+    features are bf16, whose 8-bit mantissa loses a node's many small edge terms)."""
+    return values.to(torch.promote_types(values.dtype, torch.float32))
+
+
+def _sum_into(like: Tensor, index: Tensor, values: Tensor) -> Tensor:
+    """Sums of the rows of ``values`` ``(N, C)`` per ``index`` into ``(len(like), C)``
+    zeros, accumulated in at least float32 (:func:`_wide`)."""
+    values = _wide(values)
+    return values.new_zeros(like.shape).index_add_(0, index, values)
+
+
 def _max_backward(values: Tensor, index: Tensor, maxima: Tensor, gradient: Tensor) -> Tensor:
     """The gradient ``(N, C)`` of ``values`` from that of their per-``index`` maxima
     ``maxima`` (``gradient``, both ``(K, C)``), split evenly among the values equal to the
     maximum, as torch's ``scatter_reduce(..., "amax")`` backward does."""
-    winners = (values == maxima.index_select(0, index)).to(values.dtype)
-    ties = torch.zeros_like(maxima).index_add_(0, index, winners)
+    winners = _wide((values == maxima.index_select(0, index)).to(values.dtype))
+    ties = _sum_into(maxima, index, winners)
     return (gradient / ties.clamp(min=1)).index_select(0, index) * winners
