@@ -6,13 +6,16 @@ from __future__ import annotations
 import fcntl
 import importlib.metadata
 import os
+import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 import irem_core
 from irem_core.cli.app import main
-from tests.cli_args import train_args
+from irem_core.runs.checkpoint import load_checkpoint, save_best, save_checkpoint
+from tests.cli_args import resume_args, train_args
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
@@ -364,3 +367,61 @@ def test_resume_without_the_runs_plugin_names_the_pip_install(
     without_matrix = build_plugins(entry_point_sources())
     assert main(train_args(run_dir, tiny_overrides, 3, "--resume"), plugins=without_matrix) == 2
     assert "task 'addition' from plugin 'matrix'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("planted", "loggers"),
+    [
+        (".lock", "jsonl"),
+        ("metrics.jsonl", "jsonl"),
+        ("metrics.csv", "csv"),
+        ("tensorboard", "tensorboard"),
+    ],
+)
+def test_a_link_planted_in_the_run_directory_is_never_written_through(
+    tmp_path: Path,
+    tiny_overrides: list[str],
+    planted: str,
+    loggers: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if loggers == "tensorboard":
+        pytest.importorskip("torch.utils.tensorboard")
+    victim = tmp_path / "victim"
+    if planted == "tensorboard":
+        victim.mkdir()
+    else:
+        victim.write_text("precious")
+    run = tmp_path / "run"
+    assert main(train_args(run, [*tiny_overrides, f"train.loggers=['{loggers}']"], 2)) == 0
+    shutil.rmtree(run / planted) if (run / planted).is_dir() else (run / planted).unlink()
+    (run / planted).symlink_to(victim)
+    assert main(resume_args(run, 4)) == 2
+    assert f"{run / planted} is a symbolic link" in capsys.readouterr().err
+    assert (victim.read_text() == "precious") if victim.is_file() else not any(victim.iterdir())
+
+
+def test_checkpoint_files_replace_a_planted_link_not_its_target(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    run = tmp_path / "run"
+    run.mkdir()
+    names = ("config.json", "model.safetensors", "model.safetensors.next", "best.safetensors")
+    for name in names:
+        (run / name).symlink_to(victim)
+    weights = {"w": torch.ones(2)}
+    record = {"seed": 0}
+    save_checkpoint(
+        run,
+        config=record,
+        iteration=1,
+        plugins={},
+        components={},
+        model=weights,
+        state={},
+        extra={},
+    )
+    save_best(run, weights, 1, 0.5)
+    assert victim.read_text() == "precious"
+    assert not any((run / name).is_symlink() for name in names)
+    assert load_checkpoint(run).model["w"].tolist() == [1.0, 1.0]

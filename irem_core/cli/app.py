@@ -17,7 +17,7 @@ from irem_core import __version__
 from irem_core.cli import data, evaluate, nested, plugins_command, train
 from irem_core.errors import IremError
 from irem_core.plugins.manager import Plugins, resolve_plugins
-from irem_core.runs.checkpoint import path_error
+from irem_core.runs.files import path_error
 from irem_core.training.allocator import keep_freed_memory
 from irem_core.training.distributed import under_torchrun
 from irem_core.training.outcome import TrainingStopped

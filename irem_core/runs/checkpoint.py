@@ -18,7 +18,6 @@ previous checkpoint is untouched.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -33,36 +32,17 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 from torch import Tensor
 
-from irem_core.errors import CheckpointError, IremError
+from irem_core.errors import CheckpointError
 from irem_core.plugins.registry import KINDS
+from irem_core.runs.files import path_error
 
 MODEL_FILE = "model.safetensors"
 BEST_FILE = "best.safetensors"
 STATE_FILE = "state.safetensors"
 CONFIG_FILE = "config.json"
+LOCK_FILE = ".lock"
+"""Held (``flock``) by the ``irem train`` writing the run; it records that process's PID."""
 FORMAT_VERSION = 1
-
-
-OS_ERROR_HINTS = {
-    errno.ENOTDIR: "a part of the path is a file where a folder is needed",
-    errno.EEXIST: "a file stands where a folder is needed",
-    errno.EISDIR: "it is a folder; name a file",
-    errno.EACCES: "no permission; choose a path you can write to",
-    errno.EPERM: "no permission; choose a path you can write to",
-    errno.EROFS: "the file system is read-only; choose a writable path",
-    errno.ENOSPC: "the disk is full; free some space or choose another disk",
-    errno.EDQUOT: "the disk quota is exhausted; free some space or choose another disk",
-    errno.ENAMETOOLONG: "a name in the path is too long; shorten it",
-}
-r"""How to fix the common :class:`OSError`\ s of reading and writing a user's paths."""
-
-
-def path_error(error: OSError, path: Path | str) -> IremError:
-    """An :class:`IremError` for ``error``, raised reading or writing the user's ``path``:
-    the path, the OS's reason and, for common errors, how to fix it."""
-    where = f" ({error.filename})" if error.filename not in (None, str(path)) else ""
-    hint = OS_ERROR_HINTS.get(error.errno or 0, "check the path")
-    return IremError(f"cannot use {path}: {error.strerror or error}{where}; {hint}")
 
 
 def atomic_write(path: Path, data: bytes) -> None:

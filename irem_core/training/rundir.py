@@ -17,15 +17,14 @@ from irem_core.plugins.manager import Plugins
 from irem_core.runs.checkpoint import (
     BEST_FILE,
     CONFIG_FILE,
+    LOCK_FILE,
     MODEL_FILE,
     PENDING_SUFFIX,
     STATE_FILE,
     read_record,
 )
+from irem_core.runs.files import open_run_file
 from irem_core.training.loggers import logger_files
-
-LOCK_FILE = ".lock"
-
 
 REPLACED_DIR = ".replaced"
 
@@ -93,7 +92,7 @@ def put_back(directory: Path, aside: Path, *, plugins: Plugins) -> None:
     """Undo :func:`set_aside`: remove the new run's files and restore the old ones."""
     for name in run_files(plugins=plugins):
         path = directory / name
-        if path.is_dir():
+        if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
@@ -106,9 +105,10 @@ def put_back(directory: Path, aside: Path, *, plugins: Plugins) -> None:
 def run_lock(directory: Path, *, plugins: Plugins) -> Iterator[None]:
     """Hold an exclusive lock on ``directory`` (``flock`` on ``directory/.lock``, which records
     the holder's PID); another process already holding it is an error naming that PID. A
-    run that wrote nothing leaves no lock file behind."""
+    run that wrote nothing leaves no lock file behind. A link or a folder at ``.lock`` is an
+    error naming it (see :func:`~irem_core.runs.files.open_run_file`)."""
     directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / LOCK_FILE, "a+") as handle:
+    with open_run_file(directory / LOCK_FILE, "r+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -13,6 +13,7 @@ and its size and nested curves beside the paper's.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Sequence
@@ -22,7 +23,9 @@ from typing import Any
 from irem_core.config.convert import unstructure
 from irem_core.errors import IremError
 from irem_core.plugins.manager import Plugins, resolve_plugins
+from irem_core.runs.checkpoint import atomic_write
 from irem_core.runs.evaluation import MIN_ENERGY, Evaluation, evaluate
+from irem_core.runs.files import run_folder
 from irem_core.runs.load import TrainedRun, load_run
 from irem_core.runs.sizes import evaluate_sizes
 from irem_core.seeding import generator as seeded_generator
@@ -58,6 +61,15 @@ def pyplot() -> Any | None:
     except ImportError:
         return None
     return plt
+
+
+def save_figure(plt: Any, figure: Any, path: Path) -> None:
+    """Write ``figure`` to ``path`` as PNG by an atomic replace (never through a link planted
+    at ``path``; an unwritable path is an :class:`IremError` naming it), then close it."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120)
+    plt.close(figure)
+    atomic_write(path, buffer.getvalue())
 
 
 def title(axis: Any, run: TrainedRun, what: str) -> None:
@@ -100,8 +112,7 @@ def plot_training(plt: Any, run: TrainedRun, metrics: list[dict[str, Any]], path
     loss_axis.legend(loc="upper left", fontsize="small")
     title(loss_axis, run, "training")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save_figure(plt, figure, path)
 
 
 def plot_steps(plt: Any, run: TrainedRun, result: Evaluation, split: str, path: Path) -> None:
@@ -119,8 +130,7 @@ def plot_steps(plt: Any, run: TrainedRun, result: Evaluation, split: str, path: 
     title(axis, run, f"{split}, n={result.num_problems}, iteration {run.iteration}")
     axis.legend(fontsize="small")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save_figure(plt, figure, path)
 
 
 def plot_sizes(plt: Any, run: TrainedRun, results: dict[int, Evaluation], path: Path) -> None:
@@ -147,8 +157,7 @@ def plot_sizes(plt: Any, run: TrainedRun, results: dict[int, Evaluation], path: 
     title(axis, run, f"error against size, n={results[sizes[0]].num_problems} per size")
     axis.legend(fontsize="small")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save_figure(plt, figure, path)
 
 
 def plot_run(
@@ -190,7 +199,7 @@ def plot_run(
             f"task {run.config.task.name!r} declares no size option, so it has no "
             "size curve; drop --sizes"
         )
-    out = directory / "plots" if out is None else Path(out)
+    out = run_folder(directory / "plots") if out is None else Path(out)
     out.mkdir(parents=True, exist_ok=True)
     budget = max(run.config.eval.steps)
     written = [out / "training.png", out / "error_vs_steps.png"]
@@ -244,8 +253,7 @@ def write_plots(out: Path, results: dict[str, Any], *, plugins: Plugins) -> None
             axis.set(title=f"{task} ({split})", xlabel="step", ylabel="MSE", yscale="log")
         axes[0][0].legend(fontsize="small")
         figure.tight_layout()
-        figure.savefig(out / f"error_vs_steps_{task}.png", dpi=120)
-        plt.close(figure)
+        save_figure(plt, figure, out / f"error_vs_steps_{task}.png")
         sizes = results["sizes"].get(task, [])
         if sizes:
             _plot_size_curve(plt, out, task, sizes, runs, plugins)
@@ -282,8 +290,7 @@ def _plot_size_curve(
     axis.set(title=f"{task}: error vs problem size", xlabel="size", ylabel="MSE", yscale="log")
     axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
     figure.tight_layout()
-    figure.savefig(out / f"size_curve_{task}.png", dpi=120)
-    plt.close(figure)
+    save_figure(plt, figure, out / f"size_curve_{task}.png")
 
 
 def _plot_nested_curve(
@@ -312,5 +319,4 @@ def _plot_nested_curve(
     )
     axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
     figure.tight_layout()
-    figure.savefig(out / f"nested_{task}.png", dpi=120)
-    plt.close(figure)
+    save_figure(plt, figure, out / f"nested_{task}.png")

@@ -2,18 +2,21 @@
 
 Both reopen their file for every record, so a line is complete on disk as soon as it is
 logged, and both drop, on resume, the records after the checkpoint's iteration (the
-resumed run logs those iterations again).
+resumed run logs those iterations again). Neither writes through a link planted at its
+file's name (see :mod:`irem_core.runs.files`).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
 import sys
 from collections.abc import Mapping
 
 from irem_core.reasoning.protocols import LogRun, LogValue
+from irem_core.runs.checkpoint import atomic_write
+from irem_core.runs.files import check_run_file, open_run_file
 
 JSONL_FILE = "metrics.jsonl"
 CSV_FILE = "metrics.csv"
@@ -36,6 +39,7 @@ class JsonlLogger:
 
     def __init__(self, run: LogRun) -> None:
         self.path = run.directory / JSONL_FILE
+        check_run_file(self.path)
         if run.resumed_from is not None and self.path.exists():
             self._truncate(run.resumed_from)
 
@@ -52,11 +56,11 @@ class JsonlLogger:
                     f"warning: dropped an unreadable line of {self.path} (cut off by a kill?)",
                     file=sys.stderr,
                 )
-        self.path.write_text("".join(line + "\n" for line in kept))
+        atomic_write(self.path, "".join(line + "\n" for line in kept).encode())
 
     def log(self, iteration: int, values: Mapping[str, LogValue]) -> None:
         """Append one JSON line."""
-        with open(self.path, "a") as file:
+        with open_run_file(self.path, "a") as file:
             file.write(json.dumps({"iteration": iteration, **values}) + "\n")
 
     def close(self) -> None:
@@ -71,6 +75,7 @@ class CsvLogger:
 
     def __init__(self, run: LogRun) -> None:
         self.path = run.directory / CSV_FILE
+        check_run_file(self.path)
         self.columns: list[str] = ["iteration"]
         self.written = False
         """Whether the file holds this run's header (a new run replaces any other file)."""
@@ -101,12 +106,11 @@ class CsvLogger:
 
     def _write(self, rows: list[dict[str, str]]) -> None:
         """Replace the file by the header of :attr:`columns` and ``rows``."""
-        pending = self.path.with_name(self.path.name + ".pending")
-        with open(pending, "w", newline="") as file:
-            writer = csv.DictWriter(file, self.columns, restval="")
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(pending, self.path)
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, self.columns, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write(self.path, text.getvalue().encode())
         self.written = True
 
     def log(self, iteration: int, values: Mapping[str, LogValue]) -> None:
@@ -122,7 +126,7 @@ class CsvLogger:
             self.columns += [name for name in row if name not in self.columns]
             self._write([*rows, row])
             return
-        with open(self.path, "a", newline="") as file:
+        with open_run_file(self.path, "a") as file:
             csv.DictWriter(file, self.columns, restval="").writerow(row)
 
     def close(self) -> None:

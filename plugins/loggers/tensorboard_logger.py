@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from irem_core.errors import IremError
 from irem_core.reasoning.protocols import LogRun, LogValue
+from irem_core.runs.files import run_folder
 from irem_plugins.loggers.files import flatten
 
 TENSORBOARD_DIR = "tensorboard"
@@ -31,7 +32,9 @@ class TensorBoardLogger:
             ) from None
         purge = None if run.resumed_from is None else run.resumed_from + 1
         self.writer = SummaryWriter(
-            str(run.directory / TENSORBOARD_DIR), purge_step=purge, flush_secs=FLUSH_SECONDS
+            str(run_folder(run.directory / TENSORBOARD_DIR)),
+            purge_step=purge,
+            flush_secs=FLUSH_SECONDS,
         )
 
     def log(self, iteration: int, values: Mapping[str, LogValue]) -> None:
