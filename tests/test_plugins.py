@@ -12,11 +12,13 @@ import attrs
 import pytest
 
 from irem_core import hookimpl
+from irem_core.cli.app import main
 from irem_core.config.convert import structure
 from irem_core.config.schema import SolverSpec, TaskSpec
 from irem_core.errors import IremError, PluginError
 from irem_core.plugins import hookspecs
 from irem_core.plugins.manager import (
+    Plugins,
     build_plugins,
     entry_point_sources,
     load_plugins,
@@ -68,9 +70,9 @@ def test_duplicate_names_are_an_error_naming_both_plugins() -> None:
         (PluginInfo("second", "dist-b", "2.0"), lambda: registers_task("toy", other_factory)),
     ]
     plugins = build_plugins(sources)
-    assert plugins.infos["second"].error is not None
-    message = plugins.infos["second"].error
-    assert "first (dist-a 1.0)" in message and "second (dist-b 2.0)" in message
+    for plugin in ("first", "second"):
+        message = plugins.problem(plugin)
+        assert "first (dist-a 1.0)" in message and "second (dist-b 2.0)" in message
 
 
 def test_same_object_registered_twice_is_a_no_op() -> None:
@@ -298,3 +300,75 @@ def test_sizes_refuse_a_size_that_changes_what_the_model_reads() -> None:
     assert sized_task(spec, 3, plugins=plugins).answer_features == 9
     with pytest.raises(IremError, match=r"size = 4 has answer rows of 16 features.*\(size = 3\)"):
         sized_task(spec, 4, plugins=plugins)
+
+
+def registers_command(command_name: str, factory) -> types.ModuleType:
+    def irem_register_commands(register):
+        register(command_name, factory, help="an impostor")
+
+    return plugin_module(f"plugin_{command_name}", irem_register_commands=irem_register_commands)
+
+
+def add_impostor(parser):
+    parser.add_argument("run")
+    return lambda args: 0
+
+
+def with_installed(*sources) -> Plugins:
+    """The installed plugins and ``sources``, in entry-point (name) order."""
+    return build_plugins(sorted([*sources, *entry_point_sources()], key=lambda s: s[0].name))
+
+
+def test_a_plugin_command_clashing_with_another_plugins_is_refused_to_both(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    plugins = with_installed(
+        (PluginInfo("aaa_plot", "evil", "0.1"), lambda: registers_command("plot", add_impostor))
+    )
+    assert main(["plot", "somerun"], plugins=plugins) == 2
+    err = capsys.readouterr().err
+    assert "command name 'plot' is registered twice: by plugin aaa_plot (evil 0.1)" in err
+    assert "by plugin experiments" in err
+    assert "reproduce" in plugins.registries["command"].names()  # the rest of its plugin works
+    assert main(["plugins"], plugins=plugins) == 1
+    err = capsys.readouterr().err
+    assert "plugin 'aaa_plot' is broken (command name 'plot' is registered twice" in err
+    assert "plugin 'experiments' is broken (command name 'plot'" in err
+
+
+def test_a_plugin_command_named_as_a_built_in_one_is_refused(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    plugins = with_installed(
+        (PluginInfo("impostor", "evil", "0.1"), lambda: registers_command("train", add_impostor))
+    )
+    assert main(["plugins"], plugins=plugins) == 1
+    assert "train" not in plugins.registries["command"].names()
+    err = capsys.readouterr().err
+    assert (
+        "command name 'train' is a built-in irem command, so plugin impostor (evil 0.1) "
+        "cannot register it"
+    ) in err
+    out = tmp_path / "problems.safetensors"
+    assert main(["data", "addition", "-n", "2", "--out", str(out)], plugins=plugins) == 0
+    assert out.is_file()
+
+
+def test_a_command_factory_that_raises_breaks_only_its_plugin(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def exploding(parser):
+        raise RuntimeError("boom")
+
+    plugins = with_installed(
+        (PluginInfo("exploding", "bad", "0.1"), lambda: registers_command("explode", exploding))
+    )
+    assert main(["explode"], plugins=plugins) == 2
+    assert (
+        "command 'explode' comes from plugin exploding (bad 0.1), which is broken: "
+        "RuntimeError: boom" in capsys.readouterr().err
+    )
+    assert main(["plugins"], plugins=plugins) == 1
+    assert "plugin 'exploding' is broken (RuntimeError: boom)" in capsys.readouterr().err
+    assert plugins.infos["experiments"].error is None

@@ -8,15 +8,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from irem_core import __version__
 from irem_core.cli import data, evaluate, nested, plugins_command, train
-from irem_core.errors import IremError
-from irem_core.plugins.manager import Plugins, resolve_plugins
+from irem_core.errors import IremError, PluginError
+from irem_core.plugins.manager import PLUGIN_FAILURES, Plugins, resolve_plugins
+from irem_core.plugins.registry import Component
 from irem_core.runs.files import path_error
 from irem_core.training.allocator import keep_freed_memory
 from irem_core.training.distributed import under_torchrun
@@ -36,10 +38,47 @@ def build_parser(plugins: Plugins | None = None) -> argparse.ArgumentParser:
 
     for module in BUILT_IN:
         module.add_parser(commands)
-    for component in resolve_plugins(plugins).registries["command"].components():
-        command = commands.add_parser(component.name, help=component.meta.help)
-        command.set_defaults(handler=component.factory(command))
+    plugins = resolve_plugins(plugins)
+    built_in = list(commands.choices)
+    plugins.reserve("command", built_in, owner="a built-in irem command")
+    for component in plugins.registries["command"].components():
+        _add_plugin_command(commands, component, plugins)
+    for name, message in plugins.registries["command"].clashes().items():
+        if name not in built_in:
+            _add_refused_command(commands, name, message)
     return parser
+
+
+def _add_plugin_command(commands: Any, component: Component, plugins: Plugins) -> None:
+    """Add the command ``component`` registers; a factory that raises marks only its plugin
+    broken, and the command then says so."""
+    command = commands.add_parser(component.name, help=component.meta.help)
+    try:
+        handler = component.factory(command)
+    except PLUGIN_FAILURES as error:
+        plugins.mark_broken(component.plugin, error)
+        handler = _refusal(
+            f"command {component.name!r} comes from plugin {component.plugin.describe()}, "
+            f"which is broken: {plugins.problem(component.plugin.name)}"
+        )
+    command.set_defaults(handler=handler)
+
+
+def _add_refused_command(commands: Any, name: str, message: str) -> None:
+    """Add command ``name``, which two plugins registered: whatever its arguments, it fails
+    with ``message`` (naming both)."""
+    command = commands.add_parser(name, help="refused: registered by two plugins")
+    command.add_argument("arguments", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    command.set_defaults(handler=_refusal(message))
+
+
+def _refusal(message: str) -> Callable[[argparse.Namespace], int]:
+    """A command handler that fails with ``message`` (exit 2)."""
+
+    def run(args: argparse.Namespace) -> int:
+        raise PluginError(message)
+
+    return run
 
 
 BUILT_IN = (plugins_command, data, train, evaluate, nested)
@@ -51,8 +90,13 @@ def main(argv: Sequence[str] | None = None, *, plugins: Plugins | None = None) -
     returns the exit code. Every command finds them in ``args.plugins``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     keep_freed_memory()
+    try:
+        parser = build_parser(plugins)
+    except PluginError as error:  # IREM_STRICT_PLUGINS and a broken plugin
+        print(f"irem: error: {error}", file=sys.stderr)
+        return 2
     plugins = resolve_plugins(plugins)
-    args = build_parser(plugins).parse_args(argv)
+    args = parser.parse_args(argv)
     args.argv, args.plugins = argv, plugins
     try:
         return args.handler(args)

@@ -23,8 +23,8 @@ def plugins_report(plugins: Plugins) -> dict[str, Any]:
                 "name": name,
                 "distribution": info.distribution,
                 "version": info.version,
-                "status": "active" if info.error is None else "broken",
-                "error": info.error,
+                "status": "active" if plugins.problem(name) is None else "broken",
+                "error": plugins.problem(name),
                 "registers": {
                     kind: sorted(names)
                     for kind, names in plugins.registered.get(name, {}).items()

@@ -15,7 +15,7 @@ import importlib.metadata as metadata
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
@@ -25,12 +25,23 @@ import pluggy
 from irem_core.errors import PluginError
 from irem_core.plugins import hookspecs
 from irem_core.plugins.metadata import COMPONENT_KINDS, structure_meta
-from irem_core.plugins.registry import KINDS, Component, NoOptions, PluginInfo, Registry
+from irem_core.plugins.registry import (
+    KINDS,
+    Component,
+    NameClash,
+    NoOptions,
+    PluginInfo,
+    Registry,
+)
 
 ENTRY_POINT_GROUP = "irem"
 STRICT_ENV = "IREM_STRICT_PLUGINS"
 ONLY_ENV = "IREM_PLUGINS"
 BLOCK_ENV = "IREM_BLOCK_PLUGINS"
+
+PLUGIN_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
+"""What a plugin's code may raise without ending the command: it marks that plugin broken
+(``sys.exit`` or a stray ``KeyboardInterrupt`` at import included)."""
 
 HOOK_KINDS: dict[str, str] = {kind.hook: name for name, kind in COMPONENT_KINDS.items()}
 """Hook name -> the kind of component it registers."""
@@ -45,6 +56,9 @@ class Plugins:
         registries: one :class:`Registry` per kind.
         infos: every plugin seen, working or broken, by name.
         registered: names each plugin registered, as ``{plugin: {kind: [names]}}``.
+        conflicts: the name clashes each plugin is part of, as ``{plugin: [messages]}``: the
+            names are refused, the plugin's other components work.
+        strict: whether a broken or conflicting plugin is an error (``IREM_STRICT_PLUGINS``).
         converter: the cattrs converter structuring configs with these registries, built on
             first use by :func:`irem_core.config.schema.converter_for`.
     """
@@ -53,6 +67,8 @@ class Plugins:
     registries: dict[str, Registry]
     infos: dict[str, PluginInfo] = attrs.field(factory=dict)
     registered: dict[str, dict[str, list[str]]] = attrs.field(factory=dict)
+    conflicts: dict[str, list[str]] = attrs.field(factory=dict)
+    strict: bool = False
     converter: Any = attrs.field(default=None, init=False, repr=False, eq=False)
 
     def get(self, kind: str, name: str) -> Component:
@@ -60,6 +76,40 @@ class Plugins:
         if kind not in self.registries:
             raise PluginError(f"unknown component kind {kind!r}; valid kinds: {', '.join(KINDS)}")
         return self.registries[kind].get(name)
+
+    def mark_broken(self, info: PluginInfo, error: BaseException) -> None:
+        """Record that ``info``'s plugin failed with ``error``: its components raise that
+        error when asked for; the other plugins keep working. Raises a
+        :class:`PluginError` instead when :attr:`strict`."""
+        broken = attrs.evolve(info, error=_describe_error(error))
+        self.infos[info.name] = broken
+        for registry in self.registries.values():
+            registry.mark_broken(broken)
+        if self.strict:
+            raise PluginError(
+                f"plugin {info.describe()} is broken ({STRICT_ENV} is set): {broken.error}"
+            ) from error
+
+    def record_clash(self, clash: NameClash) -> None:
+        """Remember ``clash`` for each plugin it involves (see :attr:`conflicts`); raises it
+        when :attr:`strict`."""
+        for name in clash.plugins:
+            messages = self.conflicts.setdefault(name, [])
+            if str(clash) not in messages:
+                messages.append(str(clash))
+        if self.strict:
+            raise PluginError(f"{clash} ({STRICT_ENV} is set)")
+
+    def reserve(self, kind: str, names: Iterable[str], owner: str) -> None:
+        """Refuse ``names`` of ``kind`` to every plugin (see :meth:`Registry.reserve`); a
+        plugin that registered one is recorded as conflicting."""
+        for clash in self.registries[kind].reserve(names, owner):
+            self.record_clash(clash)
+
+    def problem(self, name: str) -> str | None:
+        """Why plugin ``name`` does not (fully) work: its error or its name clashes."""
+        info = self.infos[name]
+        return info.error or "; ".join(self.conflicts.get(name, [])) or None
 
     def versions(self) -> dict[str, dict[str, str]]:
         """``{plugin: {"distribution", "version"}}`` of every working plugin."""
@@ -94,37 +144,31 @@ def build_plugins(sources: list[tuple[PluginInfo, Callable[[], Any]]]) -> Plugin
     Each loader returns the plugin object (a module or any object with hookimpls). Each
     hook is called with the arguments it names, of ``register`` (bound to its plugin) and
     ``plugins`` (the :class:`Plugins` being built, for its factories to keep). A loader or
-    hook that raises marks that plugin broken; the others keep working. With
-    ``IREM_STRICT_PLUGINS=1`` the first failure is raised instead.
+    hook that raises marks that plugin broken; a name two plugins register is refused to
+    both (see :meth:`Plugins.record_clash`); the others keep working. With
+    ``IREM_STRICT_PLUGINS=1`` the first failure or clash is raised instead.
     """
-    strict = os.environ.get(STRICT_ENV, "") not in ("", "0")
     manager = new_manager()
-    plugins = Plugins(manager, {kind: Registry(kind) for kind in KINDS})
-
-    def fail(info: PluginInfo, error: BaseException) -> None:
-        broken = attrs.evolve(info, error=_describe_error(error))
-        plugins.infos[info.name] = broken
-        for registry in plugins.registries.values():
-            registry.mark_broken(broken)
-        if strict:
-            raise PluginError(
-                f"plugin {info.describe()} is broken ({STRICT_ENV} is set): {broken.error}"
-            ) from error
+    plugins = Plugins(
+        manager,
+        {kind: Registry(kind) for kind in KINDS},
+        strict=os.environ.get(STRICT_ENV, "") not in ("", "0"),
+    )
 
     for info, loader in sources:
         plugins.infos[info.name] = info
         plugins.registered[info.name] = {}
         try:
             manager.register(loader(), name=info.name)
-        except (Exception, SystemExit) as error:  # a broken plugin must not break the others,
-            fail(info, error)  # nor end the command (sys.exit at import)
+        except PLUGIN_FAILURES as error:  # a broken plugin must not break the others,
+            plugins.mark_broken(info, error)  # nor end the command (sys.exit at import)
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as error:
         bad = manager.get_name(error.plugin) or str(error.plugin)
         info = plugins.infos.get(bad, PluginInfo(bad))
         manager.unregister(name=info.name)
-        fail(info, PluginError(f"misspelled or unknown hook: {error}"))
+        plugins.mark_broken(info, PluginError(f"misspelled or unknown hook: {error}"))
 
     for hook_name, kind in HOOK_KINDS.items():
         for impl in getattr(manager.hook, hook_name).get_hookimpls():
@@ -149,19 +193,23 @@ def build_plugins(sources: list[tuple[PluginInfo, Callable[[], Any]]]) -> Plugin
                         f"plugin {_info.describe()} registered {_kind} {name!r} with bad "
                         f"metadata: {error}"
                     ) from None
-                plugins.registries[_kind].add(
-                    Component(
-                        _kind, name, factory, config or NoOptions, _info, tuple(aliases), typed
+                try:
+                    plugins.registries[_kind].add(
+                        Component(
+                            _kind, name, factory, config or NoOptions, _info, tuple(aliases), typed
+                        )
                     )
-                )
+                except NameClash as clash:
+                    plugins.record_clash(clash)
+                    return
                 if name not in _names:
                     _names.append(name)
 
             arguments = {"register": register, "plugins": plugins}
             try:
                 impl.function(**{name: arguments[name] for name in impl.argnames})
-            except (Exception, SystemExit) as error:
-                fail(info, error)
+            except PLUGIN_FAILURES as error:
+                plugins.mark_broken(info, error)
     return plugins
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -65,6 +65,18 @@ class Component:
     meta: Any = None
 
 
+class NameClash(PluginError):
+    """A name two plugins registered, or a plugin and irem itself: neither gets it.
+
+    Attributes:
+        plugins: the names of the plugins involved (one when irem itself holds the name).
+    """
+
+    def __init__(self, message: str, plugins: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.plugins = plugins
+
+
 class Registry:
     """All components of one kind, by name and alias."""
 
@@ -77,7 +89,8 @@ class Registry:
         """Names two plugins registered, with the error: asking for one raises it."""
 
     def add(self, component: Component) -> None:
-        """Register ``component``; a clashing name from another factory is an error."""
+        """Register ``component``; a name another factory registered raises
+        :class:`NameClash`, and from then on the name is refused to both (see :meth:`get`)."""
         if not attrs.has(component.config):
             raise PluginError(
                 f"plugin {component.plugin.describe()} registered {self.kind} "
@@ -99,10 +112,28 @@ class Registry:
                 "uninstall one of them or block one with IREM_BLOCK_PLUGINS"
             )
             self._clashes[name] = message
-            raise PluginError(message)
+            raise NameClash(message, (existing.plugin.name, component.plugin.name))
         self._by_name[component.name] = component
         for alias in component.aliases:
             self._aliases[alias] = component.name
+
+    def reserve(self, names: Iterable[str], owner: str) -> list[NameClash]:
+        """Refuse ``names`` to every plugin, since ``owner`` (irem's built-in commands, say)
+        holds them: a plugin's component of such a name is a clash from then on (see
+        :meth:`get`). Returns the clashes found."""
+        clashes = []
+        for name in names:
+            component = self.find(name)
+            if component is None:
+                continue
+            message = (
+                f"{self.kind} name {name!r} is {owner}, so plugin "
+                f"{component.plugin.describe()} cannot register it; rename it in the plugin, "
+                "uninstall the plugin or block it with IREM_BLOCK_PLUGINS"
+            )
+            self._clashes[name] = message
+            clashes.append(NameClash(message, (component.plugin.name,)))
+        return clashes
 
     def mark_broken(self, plugin: PluginInfo) -> None:
         """Remember that ``plugin`` failed, so its components raise its error when asked for."""
@@ -134,10 +165,14 @@ class Registry:
             message += f"\nnote: plugin {broken.describe()} failed to load and may provide it: {broken.error}"
         raise PluginError(message)
 
+    def clashes(self) -> dict[str, str]:
+        """The names refused to plugins (registered twice, or held by irem), with the error."""
+        return dict(self._clashes)
+
     def names(self) -> list[str]:
-        """Registered names (without aliases), sorted."""
-        return sorted(self._by_name)
+        """Registered names (without aliases and clashing names), sorted."""
+        return sorted(name for name in self._by_name if name not in self._clashes)
 
     def components(self) -> list[Component]:
-        """Every registered component, sorted by name."""
+        """Every registered component but those of clashing names, sorted by name."""
         return [self._by_name[name] for name in self.names()]
