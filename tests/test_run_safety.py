@@ -425,3 +425,56 @@ def test_checkpoint_files_replace_a_planted_link_not_its_target(tmp_path: Path) 
     assert victim.read_text() == "precious"
     assert not any((run / name).is_symlink() for name in names)
     assert load_checkpoint(run).model["w"].tolist() == [1.0, 1.0]
+
+
+def save_weights(run: Path, value: float) -> None:
+    """A checkpoint of one tensor ``w`` filled with ``value`` (as a training save writes it)."""
+    save_checkpoint(
+        run,
+        config={"seed": 0},
+        iteration=int(value),
+        plugins={},
+        components={},
+        model={"w": torch.full((2,), value)},
+        state={"s": torch.zeros(1)},
+        extra={},
+    )
+
+
+def test_a_checkpoint_committed_between_the_reads_of_a_load_is_read_again(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from irem_core.runs import checkpoint
+
+    save_weights(run_dir, 1.0)
+    read_record = checkpoint.read_record
+    commits = iter([2.0, 3.0])
+
+    def read_then_commit(directory: Path) -> dict:
+        record = read_record(directory)
+        value = next(commits, None)  # a running 'irem train' commits after this read, twice
+        if value is not None:
+            save_weights(run_dir, value)
+        return record
+
+    monkeypatch.setattr(checkpoint, "read_record", read_then_commit)
+    loaded = load_checkpoint(run_dir)
+    assert loaded.model["w"].tolist() == [3.0, 3.0] and loaded.iteration == 3
+
+
+def test_a_damaged_checkpoint_under_a_running_writer_says_it_may_be_a_save(
+    run_dir: Path,
+) -> None:
+    save_weights(run_dir, 1.0)
+    (run_dir / "model.safetensors").write_bytes(b"damaged")
+    with pytest.raises(irem_core.IremError, match=r"modified or truncated; restore it or retrain$"):
+        load_checkpoint(run_dir)
+    with open(run_dir / ".lock", "a+") as handle:  # a running 'irem train' holds the lock
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        handle.write("4242")
+        handle.flush()
+        with pytest.raises(
+            irem_core.IremError,
+            match=r"being written by a running 'irem train' \(PID 4242\), so this may be a save",
+        ):
+            load_checkpoint(run_dir)

@@ -13,11 +13,13 @@ checkpoint: (1) the tensor files are written beside their final names as ``*.nex
 ``*.next`` files are renamed over the final names. A load whose file does not match the
 hash in ``config.json`` reads the matching ``*.next`` file instead (a save stopped between
 (2) and (3)), and the next save first completes such a pending commit; before (2) the
-previous checkpoint is untouched.
+previous checkpoint is untouched. A load that a commit overtook (its files changed while it
+read them) reads them again (see :func:`load_checkpoint`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -296,9 +298,32 @@ def check_record(record: Any) -> list[str]:
     return problems
 
 
+LOAD_ATTEMPTS = 10
+"""Reads of a checkpoint that a running ``irem train`` may commit anew under the reader."""
+
+
 def load_checkpoint(directory: Path, *, with_state: bool = True) -> Checkpoint:
-    """Load the checkpoint in ``directory``, verifying both tensor files against their hashes."""
+    """Load the checkpoint in ``directory``, verifying both tensor files against their hashes.
+
+    A running ``irem train`` may commit a new checkpoint between the reads of ``config.json``
+    and of the tensor files; when a read fails and the files changed meanwhile (see
+    :func:`_stamp`), they are read again, up to :data:`LOAD_ATTEMPTS` times, so a reader
+    never takes a half-committed pair for a damaged checkpoint.
+    """
     directory = Path(directory)
+    attempt = 1
+    while True:
+        before = _stamp(directory)
+        try:
+            return _read_checkpoint(directory, with_state=with_state)
+        except CheckpointError as error:
+            if attempt >= LOAD_ATTEMPTS or _stamp(directory) == before:
+                raise _while_written(error, directory) from None
+        attempt += 1
+
+
+def _read_checkpoint(directory: Path, *, with_state: bool) -> Checkpoint:
+    """One read of the checkpoint in ``directory`` (see :func:`load_checkpoint`)."""
     record = read_record(directory)
     model = read_tensors(directory / MODEL_FILE, record["sha256"][MODEL_FILE])
     state = read_tensors(directory / STATE_FILE, record["sha256"][STATE_FILE]) if with_state else {}
@@ -311,6 +336,53 @@ def load_checkpoint(directory: Path, *, with_state: bool = True) -> Checkpoint:
         state,
         record.get("training", {}),
     )
+
+
+def _stamp(directory: Path) -> list[tuple[int, int, int] | None]:
+    """Inode, modification time and size of each file a save replaces (``None`` if absent):
+    any commit between two stamps changes it."""
+    stamps: list[tuple[int, int, int] | None] = []
+    for name in (CONFIG_FILE, MODEL_FILE, STATE_FILE):
+        for path in (directory / name, directory / (name + PENDING_SUFFIX)):
+            try:
+                found = os.stat(path)
+            except OSError:
+                stamps.append(None)
+                continue
+            stamps.append((found.st_ino, found.st_mtime_ns, found.st_size))
+    return stamps
+
+
+def _while_written(error: CheckpointError, directory: Path) -> CheckpointError:
+    """``error`` with a note when an ``irem train`` holds the run's lock: the checkpoint may
+    only look damaged because that process is saving it."""
+    holder = writer_pid(directory)
+    if holder is None:
+        return error
+    return CheckpointError(
+        f"{error}; but {directory} is being written by a running 'irem train' (PID "
+        f"{holder}), so this may be a save in progress: try again, and restore or retrain "
+        "only if it persists after that process ends"
+    )
+
+
+def writer_pid(directory: Path) -> str | None:
+    """The PID recorded in ``directory/.lock`` while a process holds that lock (``"unknown"``
+    if it recorded none), else ``None``. Probes with a shared lock, released at once."""
+    try:
+        handle = os.open(directory / LOCK_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(handle) as file:
+            try:
+                fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return file.read(32).strip() or "unknown"
+            fcntl.flock(file, fcntl.LOCK_UN)
+            return None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 @attrs.frozen
