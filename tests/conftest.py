@@ -21,6 +21,7 @@ settings.register_profile("dev", deadline=None, max_examples=25)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 torch.set_num_threads(1)  # no oversubscription beside subprocess tests; results do not depend on it
+os.environ["OMP_NUM_THREADS"] = "1"  # the same for the subprocesses; irem then keeps it
 
 TINY_OVERRIDES = [
     "task.size=3",
@@ -37,6 +38,15 @@ TINY_OVERRIDES = [
     "eval.steps=[2,4]",
 ]
 """Overrides that make an addition run take milliseconds per iteration."""
+
+
+@pytest.fixture(autouse=True)
+def no_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``precision = "auto"`` resolves to fp32 in every test, whatever the CPU: results do
+    not depend on the machine (tests of ``auto`` patch the detection themselves)."""
+    import irem_core.training.precision as precision
+
+    monkeypatch.setattr(precision, "native_bf16", lambda device, flags=None: False)
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """``train.precision``: bf16 autocast only where the device multiplies bf16 natively, with
-float32 weights, gradients, answers and loss; a clear exit-2 error elsewhere."""
+float32 weights, gradients, answers and loss; a clear exit-2 error elsewhere; ``auto`` (the
+default) resolves to bf16 where native and to fp32, exactly as before, elsewhere."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,12 @@ from irem_core.errors import IremError
 from irem_core.plugins.manager import load_plugins
 from irem_core.training.loop import Trainer
 from irem_core.training.rundir import prepare_directory
+from tests.cli_args import train_args
 from tests.conftest import TINY_OVERRIDES
 
 CPU = torch.device("cpu")
+NATIVE_BF16 = precision.native_bf16
+"""The detection itself (conftest patches it to answer no in every test)."""
 
 
 def test_cpu_flags_reads_the_first_flags_line(tmp_path: Path) -> None:
@@ -34,7 +39,7 @@ def test_cpu_flags_reads_the_first_flags_line(tmp_path: Path) -> None:
     [({"avx2", "avx512f"}, False), ({"avx512_bf16"}, True), ({"amx_tile", "amx_bf16"}, True)],
 )
 def test_native_bf16_on_cpu_follows_the_flags(flags: set[str], native: bool) -> None:
-    assert precision.native_bf16(CPU, frozenset(flags)) is native
+    assert NATIVE_BF16(CPU, frozenset(flags)) is native
 
 
 def test_bf16_without_native_support_is_refused_before_anything_is_written(
@@ -46,7 +51,7 @@ def test_bf16_without_native_support_is_refused_before_anything_is_written(
     args = ["train", "--task", "addition", "--out", str(run), "--no-progress", *sets]
     assert main([*args, "--set", "train.precision=bf16"]) == 2
     message = capsys.readouterr().err
-    assert "AVX-512 BF16" in message and "train.precision=fp32" in message
+    assert "AVX-512 BF16" in message and "train.precision=fp32 or auto" in message
     assert not run.exists()
     precision.check_precision("fp32", CPU)  # fp32 is never refused
 
@@ -85,3 +90,41 @@ def test_bf16_training_keeps_float32_state_and_a_close_loss(task: str, tmp_path:
     assert all(value.dtype != torch.bfloat16 for value in stored.values())
     assert bf16_loss != fp32_loss  # autocast ran
     assert abs(bf16_loss - fp32_loss) <= 0.05 * fp32_loss
+
+
+@pytest.mark.parametrize(("native", "resolved"), [(False, "fp32"), (True, "bf16")])
+def test_auto_resolves_to_bf16_where_native_and_the_run_records_it(
+    native: bool, resolved: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(precision, "native_bf16", lambda device, flags=None: native)
+    assert precision.resolve_precision("auto", CPU) == resolved
+    assert precision.resolve_precision("fp32", CPU) == "fp32"
+    run = tmp_path / "run"
+    assert main(train_args(run, TINY_OVERRIDES, 2)) == 0  # no precision given: auto
+    saved = json.loads((run / "config.json").read_text())["config"]["train"]
+    assert saved["precision"] == resolved
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert {line["bf16"] for line in lines} == {float(native)}
+
+
+def test_auto_without_native_bf16_trains_exactly_like_fp32(tmp_path: Path) -> None:
+    runs = {}
+    for setting in ("auto", "fp32"):
+        runs[setting] = tmp_path / setting
+        overrides = [*TINY_OVERRIDES, f"train.precision={setting}"]
+        assert main(train_args(runs[setting], overrides, 3)) == 0
+    weights = {setting: (run / "model.safetensors").read_bytes() for setting, run in runs.items()}
+    assert weights["auto"] == weights["fp32"]
+
+
+def test_eval_reports_its_precision_and_refuses_emulated_bf16(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    assert main(train_args(run, TINY_OVERRIDES, 2)) == 0
+    capsys.readouterr()
+    for setting in ("fp32", "auto"):  # auto: fp32 here (no native bf16)
+        assert main(["eval", str(run), "-n", "4", "--json", "--precision", setting]) == 0
+        assert json.loads(capsys.readouterr().out)["precision"] == "fp32"
+    assert main(["eval", str(run), "-n", "4", "--precision", "bf16"]) == 2
+    assert "--precision=bf16 needs native bf16" in capsys.readouterr().err

@@ -7,8 +7,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from irem_core.config.schema import PRECISIONS
 from irem_core.errors import IremError
 from irem_core.seeding import check_seed
+from irem_core.threads import AUTO, parse_threads
 
 
 def positive_list(convert: Callable[[str], Any], kind: str) -> Callable[[str], list[Any]]:
@@ -64,3 +66,35 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
         help="override a config field, e.g. --set train.iterations=100 "
         "(repeatable; VALUE is read as TOML, else as a string)",
     )
+
+
+def add_precision_option(parser: argparse.ArgumentParser) -> None:
+    """``--precision`` of the commands that solve with a trained run (default fp32: bf16
+    evaluation is faster on matrices but picks worse min-energy answers; docs/performance.md)."""
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="fp32",
+        help="fp32, bf16 (autocast; only where the device multiplies bf16 natively) or auto "
+        "(bf16 where native, else fp32) (default: fp32, the most accurate)",
+    )
+
+
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    """``--threads`` of the commands that compute (see :mod:`irem_core.threads`)."""
+    parser.add_argument(
+        "--threads",
+        type=threads_type,
+        default=AUTO,
+        metavar="N",
+        help="torch threads: a number, or auto (one per core, minus the cores other processes "
+        "keep busy, re-checked while training; OMP_NUM_THREADS fixes it too) (default: auto)",
+    )
+
+
+def threads_type(text: str) -> int | str:
+    """An argparse type: ``auto`` or a positive thread count."""
+    try:
+        return parse_threads(text)
+    except IremError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

@@ -12,11 +12,19 @@ from typing import Any
 import attrs
 from tqdm.auto import tqdm
 
-from irem_core.cli.arguments import add_set_option, factor_list, int_list, positive_int, seed_type
+from irem_core.cli.arguments import (
+    add_precision_option,
+    add_set_option,
+    add_threads_option,
+    factor_list,
+    int_list,
+    positive_int,
+    seed_type,
+)
 from irem_core.cli.output import print_evaluation, print_size_table
 from irem_core.config.convert import unstructure
 from irem_core.errors import IremError
-from irem_core.reasoning.protocols import SPLITS
+from irem_core.reasoning.protocols import SPLITS, Problems, Solver
 from irem_core.runs.build import check_problems, sized_task
 from irem_core.runs.checkpoint import read_tensors
 from irem_core.runs.evaluation import Evaluation, evaluate, json_bytes
@@ -24,6 +32,8 @@ from irem_core.runs.load import CHECKPOINTS, TrainedRun, load_run
 from irem_core.runs.memory import check_evaluation_memory
 from irem_core.runs.sizes import evaluate_sizes
 from irem_core.seeding import generator as seeded_generator
+from irem_core.threads import ThreadPolicy
+from irem_core.training.precision import autocast, check_precision, resolve_precision
 
 
 def _size_budgets(args: argparse.Namespace) -> dict[str, list[int]]:
@@ -66,6 +76,47 @@ def _report(result: Evaluation) -> dict[str, Any]:
 def _weights(run: TrainedRun) -> str:
     """``"best weights from "`` for the best weights of a run, else nothing (report titles)."""
     return "best weights from " if run.checkpoint == "best" else ""
+
+
+def _evaluate(
+    args: argparse.Namespace,
+    run: TrainedRun,
+    solvers: dict[str, Solver],
+    problems: Problems | None,
+    budgets: list[int],
+    budgets_at: dict[str, list[int]],
+    count: int,
+) -> dict[str, dict[str, Evaluation]]:
+    """Each solver's evaluations (``solvers``: by mode, ``""`` and maybe ``"halting"``),
+    keyed by size (``""`` without ``--sizes``), then by mode."""
+    plugins = args.plugins
+    results: dict[str, dict[str, Evaluation]] = {}
+    for mode in tqdm(
+        solvers,
+        desc="eval",
+        unit="set",
+        disable=len(solvers) < 2 or not sys.stderr.isatty(),
+        leave=False,
+    ):
+        if args.sizes:
+            curve = evaluate_sizes(
+                attrs.evolve(run, solver=solvers[mode]),
+                args.sizes,
+                {int(size): steps for size, steps in budgets_at.items()} or budgets,
+                problems=count,
+                seed=args.seed,
+                split=args.split,
+                plugins=plugins,
+            )
+            for size, result in curve.by_size().items():
+                results.setdefault(str(size), {})[mode] = result
+            continue
+        generator = seeded_generator(args.seed, f"starts:{args.split}", run.device)
+        assert problems is not None
+        results.setdefault("", {})[mode] = evaluate(
+            solvers[mode], run.task, problems, budgets, generator, run.config.eval.batch_size
+        )
+    return results
 
 
 def add_parser(commands: Any) -> None:
@@ -128,6 +179,8 @@ def add_parser(commands: Any) -> None:
         default=1,
         help="steps over which the energy decrease is measured (default: 1)",
     )
+    add_precision_option(eval_parser)
+    add_threads_option(eval_parser)
     eval_parser.add_argument("--json", action="store_true", help="print one JSON object")
     eval_parser.set_defaults(handler=cmd_eval)
 
@@ -141,6 +194,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "pass one of them"
         )
     run = load_run(args.run, args.device, args.overrides, args.checkpoint, plugins=plugins)
+    ThreadPolicy(args.threads, "eval").start()
+    precision = resolve_precision(args.precision, run.device)
+    check_precision(precision, run.device, "--precision")
     solvers = {"": run.solver}
     if args.halt:
         options = plugins.get("solver", run.config.solver.name).meta.halting
@@ -165,7 +221,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "solver_config": unstructure(run.config.solver),
         "checkpoint": run.checkpoint,
         "iteration": run.iteration,
+        "precision": precision,
     }
+    problems: Problems | None = None
     if args.data:
         tensors = {
             key: value.to(run.device)
@@ -213,31 +271,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
         check_problems(run.config.task.name, run.task, problems, count, plugins=plugins)
         header["split"] = args.split
-    results: dict[str, dict[str, Evaluation]] = {}
-    for mode in tqdm(
-        solvers,
-        desc="eval",
-        unit="set",
-        disable=len(solvers) < 2 or not sys.stderr.isatty(),
-        leave=False,
-    ):
-        if args.sizes:
-            curve = evaluate_sizes(
-                attrs.evolve(run, solver=solvers[mode]),
-                args.sizes,
-                {int(size): steps for size, steps in budgets_at.items()} or budgets,
-                problems=count,
-                seed=args.seed,
-                split=args.split,
-                plugins=plugins,
-            )
-            for size, result in curve.by_size().items():
-                results.setdefault(str(size), {})[mode] = result
-            continue
-        generator = seeded_generator(args.seed, f"starts:{args.split}", run.device)
-        results.setdefault("", {})[mode] = evaluate(
-            solvers[mode], run.task, problems, budgets, generator, run.config.eval.batch_size
-        )
+    with autocast(precision, run.device):
+        results = _evaluate(args, run, solvers, problems, budgets, budgets_at, count)
     reports = {
         size: {
             **_report(by_mode[""]),

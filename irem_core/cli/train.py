@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from irem_core.cli.arguments import add_set_option, seed_type
+from irem_core.cli.arguments import add_set_option, add_threads_option, seed_type
 from irem_core.config.compose import build_run_config, parse_override, read_config_file, set_path
 from irem_core.config.convert import structure
 from irem_core.config.schema import RunConfig
@@ -100,6 +100,7 @@ def add_parser(commands: Any) -> None:
         "--force", action="store_true", help="overwrite a run already in --out"
     )
     train_parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_threads_option(train_parser)
     train_parser.add_argument(
         "--nproc",
         type=int,
@@ -161,6 +162,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         world=world,
         plugins=plugins,
+        threads=args.threads,
     )
     if not world.is_main:
         return 0

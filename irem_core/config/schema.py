@@ -95,8 +95,9 @@ def _distinct(instance: object, attribute: attrs.Attribute, value: list[str]) ->
         raise ValueError(f"'{attribute.name}' names an entry twice: {value}")
 
 
-PRECISIONS = ("fp32", "bf16")
-"""``train.precision``: float32, or bf16 autocast (see :mod:`irem_core.training.precision`)."""
+PRECISIONS = ("auto", "fp32", "bf16")
+"""``train.precision``: bf16 where native else fp32, float32, or bf16 autocast (see
+:mod:`irem_core.training.precision`)."""
 
 
 def default_loggers(plugins: Plugins) -> list[str]:
@@ -163,9 +164,11 @@ class TrainConfig:
         ema_decay: when positive, the saved and evaluated model is an exponential moving
             average of the trained weights with this decay (training continues on the raw
             weights, kept in the training state); 0: the raw weights.
-        precision: ``fp32``, or ``bf16``: each iteration's solve and loss under bf16
-            autocast (float32 weights, answers and loss), only where the device multiplies
-            bf16 natively (see :mod:`irem_core.training.precision`).
+        precision: ``auto`` (bf16 where the device multiplies it natively, else fp32),
+            ``fp32``, or ``bf16``: each iteration's solve and loss under bf16 autocast
+            (float32 weights, answers and loss), only where the device multiplies bf16
+            natively (see :mod:`irem_core.training.precision`). A run's ``config.json``
+            holds the precision ``auto`` resolved to.
         log_every: iterations between metrics-log lines.
         eval_every: iterations between evaluations on the ``same`` split (0: never).
         eval_problems: problems in each periodic evaluation.
@@ -190,7 +193,7 @@ class TrainConfig:
     weight_decay: float = attrs.field(default=0.0, validator=_non_negative)
     grad_clip: float = attrs.field(default=0.0, validator=_non_negative)
     ema_decay: float = attrs.field(default=0.0, validator=[_non_negative, v.lt(1.0)])
-    precision: str = attrs.field(default="fp32", validator=v.in_(PRECISIONS))
+    precision: str = attrs.field(default="auto", validator=v.in_(PRECISIONS))
     log_every: int = attrs.field(default=50, validator=_positive)
     eval_every: int = attrs.field(default=1_000, validator=_non_negative)
     eval_problems: int = attrs.field(default=256, validator=_positive)

@@ -9,6 +9,7 @@ from irem_core.reasoning.protocols import Problems, Solver, Task
 from irem_core.runs.evaluation import select_min_energy
 from irem_core.runs.load import TrainedRun
 from irem_core.seeding import generator as seeded_generator
+from irem_core.training.precision import autocast, check_precision, resolve_precision
 
 
 def solve(
@@ -19,6 +20,7 @@ def solve(
     task: Task | None = None,
     seed: int = 0,
     batch_size: int | None = None,
+    precision: str = "fp32",
 ) -> Tensor:
     """Answer ``problems`` within ``steps`` steps: each problem's lowest-energy iterate.
 
@@ -40,6 +42,9 @@ def solve(
             :mod:`irem_core.seeding`).
         batch_size: problems solved at once (default: all); each chunk keeps its ``T + 1``
             iterates in memory.
+        precision: ``fp32``, ``bf16`` (autocast, where the device multiplies bf16 natively)
+            or ``auto`` (bf16 where native); fp32 by default, the most accurate
+            (docs/performance.md).
 
     Returns:
         Answers, shape ``(rows, F)``: one row per problem for vector tasks, one per edge for
@@ -53,16 +58,20 @@ def solve(
         solver = run_or_solver
     if steps <= 0:
         raise ValueError(f"steps must be positive, got {steps}")
-    generator = seeded_generator(seed, "starts", problems.target.device)
-    if batch_size is None or batch_size >= problems.num_problems:
-        return _solve_batch(solver, task, problems, steps, generator)
-    packed = task.pack(problems, problems.target)  # the answer slot is unused here
-    answers = []
-    for start in range(0, problems.num_problems, batch_size):
-        chunk, _ = task.unpack(
-            {key: value[start : start + batch_size] for key, value in packed.items()}
-        )
-        answers.append(_solve_batch(solver, task, chunk, steps, generator))
+    device = problems.target.device
+    precision = resolve_precision(precision, device)
+    check_precision(precision, device, "precision")
+    generator = seeded_generator(seed, "starts", device)
+    with autocast(precision, device):
+        if batch_size is None or batch_size >= problems.num_problems:
+            return _solve_batch(solver, task, problems, steps, generator)
+        packed = task.pack(problems, problems.target)  # the answer slot is unused here
+        answers = []
+        for start in range(0, problems.num_problems, batch_size):
+            chunk, _ = task.unpack(
+                {key: value[start : start + batch_size] for key, value in packed.items()}
+            )
+            answers.append(_solve_batch(solver, task, chunk, steps, generator))
     return torch.cat(answers)
 
 

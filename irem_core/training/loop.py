@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import attrs
 import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
@@ -38,6 +39,7 @@ from irem_core.runs.checkpoint import (
 )
 from irem_core.runs.evaluation import evaluate
 from irem_core.seeding import generator as seeded_generator
+from irem_core.threads import AUTO, ThreadPolicy
 from irem_core.training.averaging import WeightAverage
 from irem_core.training.distributed import (
     SINGLE,
@@ -50,7 +52,7 @@ from irem_core.training.distributed import (
 from irem_core.training.loggers import Loggers, check_loggers
 from irem_core.training.loss import TrainingLoss
 from irem_core.training.outcome import TrainingStopped, TrainSummary, format_duration
-from irem_core.training.precision import autocast, check_precision
+from irem_core.training.precision import autocast, check_precision, resolve_precision
 from irem_core.training.rundir import prepare_directory, put_back, run_lock, set_aside
 from irem_core.training.schedule import learning_rate, make_optimizer
 from irem_core.training.state import (
@@ -84,11 +86,15 @@ class Trainer:
     def __init__(
         self, config: RunConfig, directory: Path, world: World = SINGLE, *, plugins: Plugins
     ) -> None:
-        self.config = config
+        self.device = training_device(config.device, world)
+        precision = resolve_precision(config.train.precision, self.device)
+        self.config = config = attrs.evolve(
+            config, train=attrs.evolve(config.train, precision=precision)
+        )
+        """The run config, with ``train.precision`` resolved (``auto`` → fp32 or bf16)."""
         self.directory = directory
         self.world = world
         self.plugins = plugins
-        self.device = training_device(config.device, world)
         self.task = build_task(config.task, plugins=plugins)
         self.solver = build_solver(config.solver, self.task, config.seed, plugins=plugins).to(
             self.device
@@ -127,6 +133,8 @@ class Trainer:
         self.best_mse = float("inf")
         """The validation MSE of ``best.safetensors`` (see :meth:`keep_best`)."""
         self.eval_problems: Problems | None = None
+        self.threads: ThreadPolicy | None = None
+        """Re-checked at every metrics line when set (:func:`train` sets it)."""
         if world.is_main:
             eval_generator = seeded_generator(config.seed, "validation", self.device)
             self.eval_problems = self.task.sample(
@@ -374,7 +382,10 @@ class Trainer:
                     "loss": loss_value,
                     "problems_per_s": rate,
                     "lr": learning_rate(settings, self.iteration - 1),
+                    "bf16": float(settings.precision == "bf16"),
                 }
+                if self.threads is not None:
+                    record["threads"] = float(self.threads.check())
             if (
                 main
                 and settings.eval_every
@@ -403,12 +414,14 @@ def train(
     progress: bool = True,
     world: World = SINGLE,
     plugins: Plugins | None = None,
+    threads: int | str = AUTO,
 ) -> TrainSummary:
     """Train ``config``'s solver into ``directory`` (see :class:`Trainer`), with the
     components and loggers of ``plugins`` (default: the installed plugins).
 
     With a ``world`` of several processes (every one calls this), the process group is
     opened here and closed on return; rank 0 alone prepares and writes ``directory``.
+    ``threads``: torch threads, a count or ``auto`` (see :mod:`irem_core.threads`).
     """
     plugins = resolve_plugins(plugins)
     directory = Path(directory)
@@ -432,6 +445,8 @@ def train(
             with process_group(world, device):
                 trainer = Trainer(config, directory, world, plugins=plugins)
                 trainer.replaced = aside
+                trainer.threads = ThreadPolicy(threads, "train")
+                trainer.threads.start()
                 if resume:
                     trainer.restore()
                 return trainer.run(progress=progress)

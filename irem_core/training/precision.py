@@ -1,11 +1,13 @@
-"""Training precision (``train.precision``): fp32, or bf16 autocast where the hardware has it.
+"""Precision: fp32, or bf16 autocast where the hardware has it; ``auto`` picks.
 
-``bf16`` runs the solve and the loss of each training iteration under
-``torch.autocast(dtype=torch.bfloat16)``: matmuls take bf16 inputs, while the weights (the
-optimizer's master copy), the answers ``y`` and the loss stay float32. It pays only where the
-device multiplies bf16 natively: a CUDA GPU that supports it, or a CPU with AVX-512 BF16 or
-AMX. Elsewhere torch emulates bf16 matmuls about 20× slower than float32 (docs/performance.md),
-so :func:`check_precision` refuses the setting with a clear message instead.
+``bf16`` runs the solve and the loss of each training iteration (or an evaluation's solve)
+under ``torch.autocast(dtype=torch.bfloat16)``: matmuls take bf16 inputs, while the weights
+(the optimizer's master copy), the answers ``y`` and the loss stay float32. It pays only where
+the device multiplies bf16 natively: a CUDA GPU that supports it, or a CPU with AVX-512 BF16
+or AMX. Elsewhere torch emulates bf16 matmuls about 20× slower than float32
+(docs/performance.md), so :func:`check_precision` refuses the setting with a clear message
+instead. ``auto`` (``train.precision``'s default) is bf16 where it is native and fp32
+elsewhere (:func:`resolve_precision`); a run records the precision it resolved to.
 """
 
 from __future__ import annotations
@@ -48,8 +50,17 @@ def native_bf16(device: torch.device, flags: frozenset[str] | None = None) -> bo
     return False
 
 
-def check_precision(precision: str, device: torch.device) -> None:
-    """Raise :class:`IremError` when ``precision`` is bf16 and ``device`` lacks native bf16."""
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``precision`` with ``auto`` resolved for ``device``: ``bf16`` where it multiplies bf16
+    natively (:func:`native_bf16`), else ``fp32``; ``fp32`` and ``bf16`` are kept."""
+    if precision != "auto":
+        return precision
+    return "bf16" if native_bf16(device) else "fp32"
+
+
+def check_precision(precision: str, device: torch.device, setting: str = "train.precision") -> None:
+    """Raise :class:`IremError` when ``precision`` is bf16 and ``device`` lacks native bf16
+    (``setting``: the option to name in the message)."""
     if precision == "bf16" and not native_bf16(device):
         where = (
             "this CPU has neither AVX-512 BF16 nor AMX"
@@ -57,14 +68,14 @@ def check_precision(precision: str, device: torch.device) -> None:
             else f"device {device} does not support bf16"
         )
         raise IremError(
-            f"train.precision=bf16 needs native bf16 matrix multiplication, but {where}; "
-            "emulated bf16 trains about 20x slower than fp32 here. Use train.precision=fp32 "
-            "(the default), or train on a GPU or a CPU with AMX / AVX-512 BF16"
+            f"{setting}=bf16 needs native bf16 matrix multiplication, but {where}; "
+            f"emulated bf16 runs about 20x slower than fp32 here. Use {setting}=fp32 or "
+            f"auto, or run on a GPU or a CPU with AMX / AVX-512 BF16"
         )
 
 
 def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager[None]:
-    """The context a training iteration's solve and loss run in for ``precision``."""
-    if precision == "fp32":
+    """The context a solve runs in for ``precision`` (``auto`` resolved for ``device``)."""
+    if resolve_precision(precision, device) == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)
