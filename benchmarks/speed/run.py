@@ -77,9 +77,12 @@ def matmul_peak(repeats: int = 5) -> float:
 
 
 def trainer_for(task: str, overrides: list[str], directory: Path) -> Trainer:
-    """A paper-preset trainer whose replay buffer already holds a batch."""
+    """A paper-preset trainer whose replay buffer already holds a batch; fp32 unless
+    ``overrides`` set ``train.precision`` (figures stay comparable across machines)."""
     config = build_run_config(
-        task=task, preset="paper", overrides=overrides + ["train.eval_every=0"]
+        task=task,
+        preset="paper",
+        overrides=["train.precision=fp32", *overrides, "train.eval_every=0"],
     )
     plugins = load_plugins()
     prepare_directory(directory, resume=False, force=True, plugins=plugins)
@@ -88,18 +91,19 @@ def trainer_for(task: str, overrides: list[str], directory: Path) -> Trainer:
     return trainer
 
 
-def bench_training(task: str, repeats: int, scratch: Path) -> dict[str, Any]:
-    """Seconds per training iteration, problems/s and generation share at paper shapes.
+def bench_training(task: str, repeats: int, scratch: Path, precision: str) -> dict[str, Any]:
+    """Seconds per training iteration, problems/s and generation share at paper shapes,
+    training at ``train.precision = precision``.
 
     For vector tasks the iteration, the reference loop and the peak matmul are timed
     interleaved, and the FLOP/s share is of the peak measured alongside; with one torch
     thread in process CPU time (time a busy machine takes away is not counted), with more in
     wall time (process CPU time would add up the threads).
     """
-    trainer = trainer_for(task, [], scratch / task)
+    trainer = trainer_for(task, [f"train.precision={precision}"], scratch / f"{task}-{precision}")
     settings = trainer.config.train
     problems = settings.batch_size + settings.replay_batch_size
-    result: dict[str, Any] = {"task": task}
+    result: dict[str, Any] = {"task": task, "precision": precision}
     if trainer.task.domain == "vector":
         options = trainer.config.solver.options.energy.options
         flops = training_iteration_flops(
@@ -232,7 +236,12 @@ def main(argv: list[str] | None = None) -> None:
             "native_bf16": native_bf16(torch.device("cpu")),
         },
         "matmul_peak_flops": matmul_peak(),
-        "training": [bench_training(task, repeats, scratch) for task in args.tasks.split(",")],
+        "training": [
+            bench_training(task, repeats, scratch, precision)
+            for task in args.tasks.split(",")
+            for precision in ("fp32", "bf16")
+            if precision == "fp32" or native_bf16(torch.device("cpu"))
+        ],
         "solving": bench_solving(300 if args.quick else 1000, 1000, scratch),
         "peak_memory_mib": bench_memory(),
     }
@@ -246,13 +255,13 @@ def main(argv: list[str] | None = None) -> None:
         "peak timed interleaved with that task's iterations\n"
     )
     print(
-        f"{'task':<15}{'s/iter':>9}{'problems/s':>12}{'gen share':>11}{'GFLOP/s':>9}"
+        f"{'task':<15}{'prec':>5}{'s/iter':>9}{'problems/s':>12}{'gen share':>11}{'GFLOP/s':>9}"
         f"{'% peak':>8}{'ref s/iter':>11}{'vs ref':>8}"
     )
     for row in report["training"]:
         flops = row.get("flops_per_second")
         print(
-            f"{row['task']:<15}{row['seconds_per_iteration']:>9.3f}{row['problems_per_second']:>12.0f}"
+            f"{row['task']:<15}{row['precision']:>5}{row['seconds_per_iteration']:>9.3f}{row['problems_per_second']:>12.0f}"
             f"{row['generation_share']:>10.1%} "
             + (
                 f"{flops / 1e9:>8.1f}{row['peak_share']:>8.0%}"
