@@ -23,7 +23,7 @@ from irem_core.plugins.manager import build_plugins, entry_point_sources, module
 from irem_core.reasoning.protocols import Problems
 from irem_plugins.matrix import PAPER_PRESET
 from irem_plugins.matrix.tasks import AdditionTask, MatrixConfig
-from tests.cli_args import train_args
+from tests.cli_args import resume_args, train_args
 
 
 @pytest.fixture(scope="module")
@@ -439,3 +439,65 @@ def test_ignored_inputs_of_irem_data_and_eval_are_rejected(
     )
     assert main(["eval", str(trained), "--data", str(out), "--steps", "2"]) == 2
     assert "problem file holds tensor(s) mask that a AdditionTask file" in capsys.readouterr().err
+
+
+DEEP = 100_000
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("utf16.toml", "[train]\niterations = 3\n".encode("utf-16"), "is not UTF-8 text (byte 0"),
+        ("binary.json", bytes(range(256)), "is not UTF-8 text (byte 128"),
+        ("deep.toml", ("a = " + "[" * DEEP + "]" * DEEP).encode(), "nests tables or lists deeper"),
+        ("deep.json", ("[" * DEEP + "]" * DEEP).encode(), "nests tables or lists deeper"),
+        ("deep_table.json", ('{"a":' * 70 + "1" + "}" * 70).encode(), "deeper than 64 levels"),
+    ],
+)
+def test_hostile_config_files_exit_2_naming_the_file(
+    tmp_path: Path, name: str, content: bytes, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / name
+    config.write_bytes(content)
+    args = ["train", "--task", "addition", "--config", str(config), "--out", str(tmp_path / "o")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{config} " in err and message in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_deeply_nested_set_value_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    value = "[" * DEEP + "]" * DEEP
+    args = ["train", "--task", "addition", "--set", f"task.size={value}", "--out", str(tmp_path)]
+    assert main(args) == 2
+    assert "--set task.size nests tables or lists deeper" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe not json", ("[" * DEEP + "]" * DEEP).encode()])
+def test_a_hostile_config_json_of_a_run_exits_2(
+    run: Path, content: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (run / "config.json").write_bytes(content)
+    assert main(["eval", str(run), "-n", "4", "--steps", "2"]) == 2
+    assert f"{run / 'config.json'} is not valid JSON" in capsys.readouterr().err
+
+
+def test_non_utf8_bytes_in_metrics_cost_their_line_not_the_resume(
+    run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    metrics = run / "metrics.jsonl"
+    lines = metrics.read_bytes().splitlines(keepends=True)
+    metrics.write_bytes(lines[0] + b'{"iteration": 1, "loss": \xff\xfe}\n' + b"".join(lines[1:]))
+    assert main(resume_args(run, 3, "--set", "train.precision=fp32")) == 0
+    assert "dropped an unreadable line" in capsys.readouterr().err
+    text = metrics.read_text()  # UTF-8 again, every readable line kept
+    assert [json.loads(line)["iteration"] for line in text.splitlines()][-1] == 3
+
+
+def test_a_data_file_that_is_a_device_is_refused_before_reading(
+    run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", str(run), "--data", "/dev/zero"]) == 2
+    assert "/dev/zero is not a regular file (a device or a pipe?)" in capsys.readouterr().err

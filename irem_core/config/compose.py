@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,23 +12,19 @@ from irem_core.config.convert import structure
 from irem_core.config.schema import RunConfig
 from irem_core.errors import ConfigError
 from irem_core.plugins.manager import Plugins, resolve_plugins
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:
-    import tomli as tomllib
+from irem_core.textfile import TOMLDecodeError, parse_json, parse_toml, read_text
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """Parse a ``.toml`` or ``.json`` config file into a dict."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = read_text(path)
     except OSError as error:
         raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
+        data = parse_json(text, path) if path.suffix == ".json" else parse_toml(text, path)
+    except (json.JSONDecodeError, TOMLDecodeError) as error:
         kind = "JSON" if path.suffix == ".json" else "TOML"
         raise ConfigError(f"config file {path} is not valid {kind}: {error}") from None
     if not isinstance(data, dict):
@@ -43,8 +38,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not sep or not key.strip():
         raise ConfigError(f"--set expects key=value (e.g. train.iterations=100), got {text!r}")
     try:
-        value = tomllib.loads(f"value = {raw}")["value"]
-    except tomllib.TOMLDecodeError:
+        value = parse_toml(f"value = {raw}", f"--set {key.strip()}")["value"]
+    except TOMLDecodeError:
         value = raw
     return key.strip().split("."), value
 

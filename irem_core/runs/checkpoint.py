@@ -24,19 +24,23 @@ import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import attrs
+import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 from torch import Tensor
 
-from irem_core.errors import CheckpointError
+from irem_core.errors import CheckpointError, IremError
 from irem_core.plugins.registry import KINDS
 from irem_core.runs.files import path_error
+from irem_core.runs.memory import available_memory
+from irem_core.textfile import parse_json, read_text
 
 MODEL_FILE = "model.safetensors"
 BEST_FILE = "best.safetensors"
@@ -101,6 +105,11 @@ def _read_committed(path: Path, expected_sha256: str) -> bytes:
             data = candidate.read_bytes()
         except FileNotFoundError:
             continue
+        except IsADirectoryError:
+            raise CheckpointError(
+                f"{candidate} is a folder, but the run keeps a file there; move it away "
+                "and restore the run's files, or retrain"
+            ) from None
         if hashlib.sha256(data).hexdigest() == expected_sha256:
             return data
     if not path.exists():
@@ -118,13 +127,11 @@ def read_tensors(
 ) -> dict[str, Tensor]:
     """Read a safetensors file (checking its hash if given); raise :class:`CheckpointError`
     if it is missing, damaged or not safetensors, ending with ``remedy`` (how to fix it)."""
-    if expected_sha256 is not None:
-        data = _read_committed(path, expected_sha256)
-    else:
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise CheckpointError(f"{path} does not exist") from None
+    data = (
+        _read_committed(path, expected_sha256)
+        if expected_sha256 is not None
+        else read_data_file(path, remedy)
+    )
     try:
         return load_safetensors_bytes(data)
     except (SafetensorError, ValueError, OSError) as error:
@@ -132,6 +139,29 @@ def read_tensors(
             f"{path} is not a valid safetensors file ({error}); it may be "
             f"truncated or corrupted: {remedy}"
         ) from None
+
+
+def read_data_file(path: Path, remedy: str) -> bytes:
+    """The bytes of the data file ``path``: a regular file (not a device or pipe, which may
+    never end) that fits in the memory available; else a :class:`CheckpointError` ending
+    with ``remedy`` (an :class:`OSError` such as a folder's propagates, for the CLI to name
+    the path)."""
+    try:
+        with open(path, "rb") as file:
+            found = os.fstat(file.fileno())
+            if not stat.S_ISREG(found.st_mode):
+                raise CheckpointError(
+                    f"{path} is not a regular file (a device or a pipe?); {remedy}"
+                )
+            available = available_memory(torch.device("cpu"))
+            if found.st_size > available:
+                raise CheckpointError(
+                    f"{path} holds {found.st_size:,} bytes, more than the {available:,} "
+                    f"bytes of memory available; {remedy}"
+                )
+            return file.read()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path} does not exist") from None
 
 
 @attrs.frozen
@@ -200,8 +230,8 @@ def complete_pending_commit(directory: Path) -> None:
     if not path.is_file():
         return
     try:
-        record = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        record = parse_json(read_text(path), path)
+    except (json.JSONDecodeError, IremError):
         return  # a damaged record is reported by the load that needs it
     if check_record(record):
         return
@@ -236,8 +266,8 @@ def read_record(directory: Path) -> dict[str, Any]:
             "the --out directory of a finished or running 'irem train'"
         )
     try:
-        record = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        record = parse_json(read_text(path), path)
+    except (json.JSONDecodeError, IremError) as error:
         raise CheckpointError(
             f"{path} is not valid JSON ({error}); the checkpoint is "
             "corrupted: restore it or retrain"
@@ -421,7 +451,7 @@ def load_best(directory: Path, *, with_model: bool = True) -> Best:
         ) from None
     try:
         size = int.from_bytes(data[:8], "little")
-        metadata = json.loads(data[8 : 8 + size])["__metadata__"]
+        metadata = parse_json(data[8 : 8 + size].decode(), path)["__metadata__"]
         iteration, mse = int(metadata["iteration"]), float(metadata["validation_mse"])
         model = load_safetensors_bytes(data) if with_model else {}
     except (SafetensorError, ValueError, KeyError, TypeError, UnicodeDecodeError) as error:

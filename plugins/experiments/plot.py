@@ -29,24 +29,28 @@ from irem_core.runs.files import run_folder
 from irem_core.runs.load import TrainedRun, load_run
 from irem_core.runs.sizes import evaluate_sizes
 from irem_core.seeding import generator as seeded_generator
+from irem_core.textfile import parse_json, read_lines
 from irem_plugins.experiments.protocol import paper
 
 METRICS_FILE = "metrics.jsonl"
 
 
 def read_metrics(directory: Path) -> list[dict[str, Any]]:
-    """The records of ``directory/metrics.jsonl``; a cut-off last line is skipped."""
+    """The records of ``directory/metrics.jsonl``; an unreadable line (cut off by a kill, not
+    UTF-8) is skipped."""
     path = directory / METRICS_FILE
     if not path.is_file():
         raise IremError(
             f"{directory} has no {METRICS_FILE}; is it a run directory written by 'irem train'?"
         )
     records = []
-    for line in path.read_text().splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
+    for line in read_lines(path):
+        if line is None:  # not UTF-8
             continue
+        try:
+            records.append(parse_json(line, path))
+        except (json.JSONDecodeError, IremError):
+            continue  # cut off by a kill
     return records
 
 

@@ -17,6 +17,7 @@ from irem_core.config.convert import structure
 from irem_core.config.schema import RunConfig
 from irem_core.errors import ConfigError, IremError
 from irem_core.plugins.manager import Plugins
+from irem_core.textfile import parse_json, read_text
 from irem_plugins.experiments.protocol import nested_strategy, plain_config, size_curve_sizes
 
 EVALUATION_FILE = "evaluation.json"
@@ -67,8 +68,8 @@ def read_record_file(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        record = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        record = parse_json(read_text(path), path)
+    except (json.JSONDecodeError, IremError):
         record = None
     if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
         print(f"irem reproduce: {path} is damaged; evaluating that run again", file=sys.stderr)

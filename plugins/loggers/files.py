@@ -13,10 +13,14 @@ import io
 import json
 import sys
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
+from irem_core.errors import IremError
 from irem_core.reasoning.protocols import LogRun, LogValue
 from irem_core.runs.checkpoint import atomic_write
 from irem_core.runs.files import check_run_file, open_run_file
+from irem_core.textfile import parse_json, read_lines
 
 JSONL_FILE = "metrics.jsonl"
 CSV_FILE = "metrics.csv"
@@ -34,6 +38,18 @@ def flatten(values: Mapping[str, LogValue]) -> dict[str, float]:
     return flat
 
 
+def parse_record(line: str, source: Path) -> dict[str, Any] | None:
+    """The record of a ``metrics.jsonl`` line; ``None`` for a line that is not JSON or lacks
+    a numeric ``iteration``."""
+    try:
+        record = parse_json(line, source)
+    except (json.JSONDecodeError, IremError):
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("iteration"), (int, float)):
+        return None
+    return record
+
+
 class JsonlLogger:
     """One JSON object per record in ``metrics.jsonl``: ``{"iteration": i, **values}``."""
 
@@ -46,16 +62,15 @@ class JsonlLogger:
     def _truncate(self, iteration: int) -> None:
         """Keep the lines up to ``iteration``; a line cut off by a kill is dropped with a
         warning."""
-        kept = []
-        for line in self.path.read_text().splitlines():
-            try:
-                if json.loads(line)["iteration"] <= iteration:
-                    kept.append(line)
-            except (json.JSONDecodeError, KeyError, TypeError):
+        kept: list[str] = []
+        for line in read_lines(self.path):
+            if line is None or (record := parse_record(line, self.path)) is None:
                 print(
                     f"warning: dropped an unreadable line of {self.path} (cut off by a kill?)",
                     file=sys.stderr,
                 )
+            elif record["iteration"] <= iteration:
+                kept.append(line)
         atomic_write(self.path, "".join(line + "\n" for line in kept).encode())
 
     def log(self, iteration: int, values: Mapping[str, LogValue]) -> None:
@@ -85,12 +100,12 @@ class CsvLogger:
 
     def _read(self) -> list[dict[str, str]]:
         """The rows on disk (cells beyond the header dropped); sets :attr:`columns`."""
-        with open(self.path, newline="") as file:
-            reader = csv.DictReader(file)
-            self.columns = list(reader.fieldnames or self.columns)
-            return [
-                {name: cell for name, cell in row.items() if name is not None} for row in reader
-            ]
+        lines = read_lines(self.path)
+        if None in lines:
+            print(f"warning: dropped the lines of {self.path} that are not UTF-8", file=sys.stderr)
+        reader = csv.DictReader(line for line in lines if line is not None)
+        self.columns = list(reader.fieldnames or self.columns)
+        return [{name: cell for name, cell in row.items() if name is not None} for row in reader]
 
     def _keep(self, row: dict[str, str], resumed_from: int) -> bool:
         """Whether ``row`` precedes the resumed iteration; an unreadable row is dropped with
