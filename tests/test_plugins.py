@@ -372,3 +372,38 @@ def test_a_command_factory_that_raises_breaks_only_its_plugin(
     assert main(["plugins"], plugins=plugins) == 1
     assert "plugin 'exploding' is broken (RuntimeError: boom)" in capsys.readouterr().err
     assert plugins.infos["experiments"].error is None
+
+
+def test_strict_mode_with_a_broken_plugin_is_a_start_up_error_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken_loader():
+        raise ImportError("no module named 'gone'")
+
+    monkeypatch.setenv("IREM_STRICT_PLUGINS", "1")
+    monkeypatch.setattr(
+        "irem_core.plugins.manager.entry_point_sources",
+        lambda: [(PluginInfo("broken", "broken-dist", "0.1"), broken_loader)],
+    )
+    previous = set_plugins(None)
+    try:
+        assert main(["plugins"]) == 2
+    finally:
+        set_plugins(previous)
+    assert "irem: error: plugin broken (broken-dist 0.1) is broken (IREM_STRICT_PLUGINS" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_plugin_raising_keyboard_interrupt_at_import_is_broken_not_the_end() -> None:
+    def interrupting_loader():
+        raise KeyboardInterrupt
+
+    plugins = build_plugins(
+        [
+            (PluginInfo("interrupter", "dist", "0.1"), interrupting_loader),
+            module_plugin(registers_task("toy"), "toys"),
+        ]
+    )
+    assert plugins.get("task", "toy").factory is toy_task
+    assert "KeyboardInterrupt" in plugins.infos["interrupter"].error

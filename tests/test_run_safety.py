@@ -478,3 +478,14 @@ def test_a_damaged_checkpoint_under_a_running_writer_says_it_may_be_a_save(
             match=r"being written by a running 'irem train' \(PID 4242\), so this may be a save",
         ):
             load_checkpoint(run_dir)
+
+
+@pytest.mark.parametrize("name", [".lock", "metrics.jsonl", "model.safetensors"])
+def test_a_folder_where_a_run_file_belongs_is_named(
+    run_dir: Path, tiny_overrides: list[str], name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(train_args(run_dir, tiny_overrides, 2)) == 0
+    (run_dir / name).unlink()
+    (run_dir / name).mkdir()
+    assert main(resume_args(run_dir, 4, "--set", "train.precision=fp32")) == 2
+    assert f"{run_dir / name} is a folder, but" in capsys.readouterr().err
