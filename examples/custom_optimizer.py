@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 import irem_core as irem
-from irem_core import DescentLoop, DescentOptions, EnergySolver, State
+from irem_core import DescentLoop, DescentOptions, DescentStep, EnergySolver, State
 
 SMOKE = os.environ.get("IREM_SMOKE") == "1"
 
@@ -37,20 +37,12 @@ class NormalizedDescentConfig(DescentOptions):
 class NormalizedDescent(DescentLoop):
     """``y ← y − λ γᵗ g / ‖g‖``: each problem moves ``λ γᵗ`` along its own descent direction."""
 
-    def update(
-        self,
-        energy: irem.BoundEnergy,
-        answer: Tensor,
-        values: Tensor,
-        gradient: Tensor,
-        state: State,
-        step: int,
-        steps: int,
-    ) -> tuple[Tensor, State]:
+    def update(self, at: DescentStep, state: State) -> tuple[Tensor, State]:
         """One step; ``‖g‖`` is per problem (over all its rows), ``(B,)``."""
+        energy, gradient = at.energy, at.gradient
         norm = energy.per_problem((gradient**2).sum(-1)).sqrt()[energy.row_problem, None]
-        length = self.options.step_size * self.options.decay**step
-        return answer - length * gradient / (norm + 1e-12), state
+        length = self.options.step_size * self.options.decay**at.index
+        return at.answer - length * gradient / (norm + 1e-12), state
 
 
 def main() -> None:

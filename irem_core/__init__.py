@@ -12,7 +12,8 @@ The public surface (everything else is internal and may change):
   Optimizers receive a :class:`BoundEnergy` (answers ``(rows, F)`` → energies ``(B,)``)
   and may call :func:`energy_and_gradient` (the model's own gradient when it is a
   :class:`GradientEnergy`, else :func:`autograd_energy_and_gradient`);
-  :class:`DescentLoop` (with :class:`DescentOptions` and its :class:`State`) is the shared
+  :class:`DescentLoop` (with :class:`DescentOptions`, its :class:`State` and the
+  :class:`DescentStep` its ``update`` is given) is the shared
   descent loop (truncated or full backprop, recording, per-problem halting) an optimizer
   subclasses to write only its ``update``; :class:`EnergySolver` pairs an energy model with
   an optimizer.
@@ -68,7 +69,13 @@ if TYPE_CHECKING:
     from irem_core.plugins.hookspecs import Register, hookimpl, hookspec
     from irem_core.plugins.manager import Plugins, get, load_plugins
     from irem_core.plugins.registry import Component, NoOptions
-    from irem_core.reasoning.descent import DescentLoop, DescentOptions, State, normal_noise
+    from irem_core.reasoning.descent import (
+        DescentLoop,
+        DescentOptions,
+        DescentStep,
+        State,
+        normal_noise,
+    )
     from irem_core.reasoning.energy import (
         BoundEnergy,
         autograd_energy_and_gradient,
@@ -150,6 +157,7 @@ PUBLIC: dict[str, str] = {
     "autograd_energy_and_gradient": "irem_core.reasoning.energy",
     "energy_and_gradient": "irem_core.reasoning.energy",
     "DescentLoop": "irem_core.reasoning.descent",
+    "DescentStep": "irem_core.reasoning.descent",
     "DescentOptions": "irem_core.reasoning.descent",
     "State": "irem_core.reasoning.descent",
     "normal_noise": "irem_core.reasoning.descent",
@@ -202,6 +210,7 @@ __all__ = [
     "Component",
     "ConfigError",
     "DescentLoop",
+    "DescentStep",
     "DescentOptions",
     "EnergyModel",
     "EnergySolver",

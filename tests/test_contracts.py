@@ -106,8 +106,8 @@ class BatchMeanEnergy(VectorEnergy):
 class Ascent(GradientDescent):
     """Breaks the optimizer contract: climbs the energy."""
 
-    def update(self, energy, answer, values, gradient, state, step, steps):
-        return answer + self.options.step_size * gradient, state
+    def update(self, at, state):
+        return at.answer + self.options.step_size * at.gradient, state
 
 
 @attrs.define

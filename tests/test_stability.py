@@ -9,12 +9,14 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 import irem_core
 from irem_core.cli.app import main
 from irem_core.deprecation import MOVED_MODULES, MOVED_NAMES
 from irem_core.plugins.manager import build_plugins, entry_point_sources
 from irem_core.plugins.registry import PluginInfo
+from irem_core.testing.optimizers import quadratic_energy
 
 
 @pytest.mark.parametrize("old", sorted(MOVED_MODULES))
@@ -88,3 +90,23 @@ def test_irem_plugins_exits_non_zero_naming_the_broken_plugin_and_its_distributi
     assert main(["plugins", "--json"], plugins=plugins) == 1
     report = json.loads(capsys.readouterr().out)
     assert {p["name"]: p["status"] for p in report["plugins"]}["oldplugin"] == "broken"
+
+
+def test_a_0_1_0_optimizer_update_still_descends_and_is_told_the_new_signature() -> None:
+    with pytest.warns(DeprecationWarning, match=r"update\(self, at: irem_core.DescentStep"):
+
+        class OldStyle(irem_core.DescentLoop):
+            def update(self, energy, answer, values, gradient, state, step, steps):
+                return answer - self.options.step_size * gradient * (steps - step), state
+
+    class NewStyle(irem_core.DescentLoop):
+        def update(self, at, state):
+            return at.answer - self.options.step_size * at.gradient * (at.count - at.index), state
+
+    energy, y0 = quadratic_energy(1.0)
+    trajectories = [
+        optimizer(irem_core.DescentOptions(step_size=0.1)).run(energy, y0, 4, record=True)
+        for optimizer in (OldStyle, NewStyle)
+    ]
+    assert torch.equal(trajectories[0].answers, trajectories[1].answers)
+    assert trajectories[0].energies[-1].sum() < trajectories[0].energies[0].sum()

@@ -1,12 +1,17 @@
 """The loop every gradient-based optimizer shares: truncation, recording, per-problem halting.
 
-A subclass only says how one step moves the answer (:meth:`DescentLoop.update`). The loop
+A subclass only says how one step moves the answer (:meth:`DescentLoop.update`, given a
+:class:`DescentStep`). The loop
 takes care of differentiating the last step (or every step) in training, keeping every
 iterate when asked, and, at inference, halting each problem on its own: a halted problem
 leaves the active set, so it costs no further energy evaluations.
 """
 
 from __future__ import annotations
+
+import inspect
+import warnings
+from typing import Any
 
 import attrs
 import torch
@@ -76,6 +81,57 @@ def normal_noise(state: State, like: Tensor) -> tuple[Tensor, State]:
     return noise, {**state, RNG: stream.get_state()}
 
 
+@attrs.frozen
+class DescentStep:
+    """Where one step of a descent starts: what :meth:`DescentLoop.update` is given.
+
+    Attributes:
+        energy: the energy being descended (in training, for the differentiated step, the
+            differentiable one; with halting, restricted to the active problems).
+        answer: the answers ``(rows, F)``.
+        values: their energies ``(B,)``.
+        gradient: ``∇_y E`` at ``answer``, ``(rows, F)``.
+        index: the step's index, ``0 .. count − 1``.
+        count: the steps of the solve, ``T``.
+    """
+
+    energy: BoundEnergy
+    answer: Tensor
+    values: Tensor
+    gradient: Tensor
+    index: int
+    count: int
+
+
+LEGACY_UPDATE = ("energy", "answer", "values", "gradient", "state", "step", "steps")
+"""The parameters of 0.1.0's ``update``; still accepted with a warning until 0.3.0."""
+
+
+def _adapt_legacy_update(cls: type) -> None:
+    """Wrap a subclass's 0.1.0-style ``update(energy, answer, ..., step, steps)`` into
+    ``update(at, state)``, warning once (at class definition) that it will stop working."""
+    update = cls.__dict__.get("update")
+    if update is None:
+        return
+    parameters = tuple(inspect.signature(update).parameters)[1:]
+    if parameters != LEGACY_UPDATE:
+        return
+    warnings.warn(
+        f"{cls.__module__}.{cls.__qualname__}.update(energy, answer, values, gradient, state, "
+        "step, steps) is deprecated since irem 0.2.0 and stops working in 0.3.0; write "
+        "update(self, at: irem_core.DescentStep, state) and read at.energy, at.answer, "
+        "at.values, at.gradient, at.index and at.count",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+    def adapted(self: Any, at: DescentStep, state: State) -> tuple[Tensor, State]:
+        return update(self, at.energy, at.answer, at.values, at.gradient, state, at.index, at.count)
+
+    adapted.__doc__ = update.__doc__
+    cls.update = adapted  # type: ignore[attr-defined]
+
+
 class DescentLoop:
     """Base of the descent optimizers; subclasses implement :meth:`update`.
 
@@ -93,6 +149,10 @@ class DescentLoop:
     :meth:`update` draws from it with :func:`normal_noise`: all randomness is explicit state,
     reproducible from the caller's seed and checkpointed with the caller's generator."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _adapt_legacy_update(cls)
+
     def __init__(self, options: DescentOptions) -> None:
         self.options = options
 
@@ -104,18 +164,8 @@ class DescentLoop:
         """
         return {}
 
-    def update(
-        self,
-        energy: BoundEnergy,
-        answer: Tensor,
-        values: Tensor,
-        gradient: Tensor,
-        state: State,
-        step: int,
-        steps: int,
-    ) -> tuple[Tensor, State]:
-        """One step: the next answers ``(rows, F)`` and state, given the energies ``(B,)``
-        and gradient ``(rows, F)`` at ``answer``."""
+    def update(self, at: DescentStep, state: State) -> tuple[Tensor, State]:
+        """One step from ``at``: the next answers ``(rows, F)`` and state."""
         raise NotImplementedError
 
     def _first_state(
@@ -160,7 +210,8 @@ class DescentLoop:
                 else energy
             )
             values, gradient = energy_and_gradient(current, answer, create_graph=differentiated)
-            answer, state = self.update(current, answer, values, gradient, state, step, steps)
+            at = DescentStep(current, answer, values, gradient, step, steps)
+            answer, state = self.update(at, state)
             if not differentiated:
                 answer = answer.detach()
             if record:
@@ -248,9 +299,8 @@ class DescentLoop:
             )
             stop = self._halted(sub_energy, values, gradient, earlier)
             sub_state = self._slice_state(state, active, row_index)
-            moved, sub_state = self.update(
-                sub_energy, sub_answer.detach(), values, gradient, sub_state, step, steps
-            )
+            at = DescentStep(sub_energy, sub_answer.detach(), values, gradient, step, steps)
+            moved, sub_state = self.update(at, sub_state)
             going_rows = ~stop[sub_energy.row_problem]
             answer[row_index[going_rows]] = moved.detach()[going_rows]
             going = active[~stop]

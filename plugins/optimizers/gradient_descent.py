@@ -5,8 +5,7 @@ from __future__ import annotations
 import attrs
 from torch import Tensor
 
-from irem_core.reasoning.descent import DescentLoop, DescentOptions, State
-from irem_core.reasoning.energy import BoundEnergy
+from irem_core.reasoning.descent import DescentLoop, DescentOptions, DescentStep, State
 
 
 @attrs.define
@@ -21,15 +20,6 @@ class GradientDescent(DescentLoop):
     differentiated (second order through one step).
     """
 
-    def update(
-        self,
-        energy: BoundEnergy,
-        answer: Tensor,
-        values: Tensor,
-        gradient: Tensor,
-        state: State,
-        step: int,
-        steps: int,
-    ) -> tuple[Tensor, State]:
+    def update(self, at: DescentStep, state: State) -> tuple[Tensor, State]:
         """``y − λ g``."""
-        return answer - self.options.step_size * gradient, state
+        return at.answer - self.options.step_size * at.gradient, state

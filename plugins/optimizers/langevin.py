@@ -5,8 +5,13 @@ from __future__ import annotations
 import attrs
 from torch import Tensor
 
-from irem_core.reasoning.descent import DescentLoop, DescentOptions, State, normal_noise
-from irem_core.reasoning.energy import BoundEnergy
+from irem_core.reasoning.descent import (
+    DescentLoop,
+    DescentOptions,
+    DescentStep,
+    State,
+    normal_noise,
+)
 
 
 @attrs.define
@@ -33,17 +38,8 @@ class Langevin(DescentLoop):
     options: LangevinConfig
     draws_random = True
 
-    def update(
-        self,
-        energy: BoundEnergy,
-        answer: Tensor,
-        values: Tensor,
-        gradient: Tensor,
-        state: State,
-        step: int,
-        steps: int,
-    ) -> tuple[Tensor, State]:
+    def update(self, at: DescentStep, state: State) -> tuple[Tensor, State]:
         """One noisy gradient step."""
-        scale = self.options.noise * (1 - (step + 1) / steps)
-        noise, state = normal_noise(state, answer)
-        return answer - self.options.step_size * gradient + scale * noise, state
+        scale = self.options.noise * (1 - (at.index + 1) / at.count)
+        noise, state = normal_noise(state, at.answer)
+        return at.answer - self.options.step_size * at.gradient + scale * noise, state

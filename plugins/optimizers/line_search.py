@@ -6,7 +6,7 @@ import attrs
 import torch
 from torch import Tensor
 
-from irem_core.reasoning.descent import DescentLoop, DescentOptions, State
+from irem_core.reasoning.descent import DescentLoop, DescentOptions, DescentStep, State
 from irem_core.reasoning.energy import BoundEnergy
 
 
@@ -48,18 +48,9 @@ class LineSearch(DescentLoop):
             "evaluations": torch.zeros(count, dtype=torch.long, device=answer.device),
         }
 
-    def update(
-        self,
-        energy: BoundEnergy,
-        answer: Tensor,
-        values: Tensor,
-        gradient: Tensor,
-        state: State,
-        step: int,
-        steps: int,
-    ) -> tuple[Tensor, State]:
+    def update(self, at: DescentStep, state: State) -> tuple[Tensor, State]:
         """Backtrack each problem's step until sufficient decrease, then take it."""
-        options = self.options
+        options, energy, answer, gradient = self.options, at.energy, at.answer, at.gradient
         direction = gradient.detach()
         squared_norm = energy.per_problem((direction**2).sum(-1))
         step_sizes = state["step"].clone()
@@ -69,7 +60,7 @@ class LineSearch(DescentLoop):
             for _ in range(options.max_backtracks):
                 trial = answer.detach() - step_sizes[energy.row_problem, None] * direction
                 accepted = (
-                    energy(trial) <= values.detach() - options.armijo * step_sizes * squared_norm
+                    energy(trial) <= at.values.detach() - options.armijo * step_sizes * squared_norm
                 )
                 evaluations += pending.long()
                 pending &= ~accepted

@@ -6,7 +6,7 @@ import attrs
 import torch
 from torch import Tensor
 
-from irem_core.reasoning.descent import DescentLoop, DescentOptions, State
+from irem_core.reasoning.descent import DescentLoop, DescentOptions, DescentStep, State
 from irem_core.reasoning.energy import BoundEnergy
 
 
@@ -37,19 +37,10 @@ class Momentum(DescentLoop):
         """Zero velocity, shaped like the answers."""
         return {"velocity": torch.zeros_like(answer.detach())}
 
-    def update(
-        self,
-        energy: BoundEnergy,
-        answer: Tensor,
-        values: Tensor,
-        gradient: Tensor,
-        state: State,
-        step: int,
-        steps: int,
-    ) -> tuple[Tensor, State]:
+    def update(self, at: DescentStep, state: State) -> tuple[Tensor, State]:
         """One momentum step."""
-        velocity = self.options.momentum * state["velocity"] + gradient
+        velocity = self.options.momentum * state["velocity"] + at.gradient
         direction = (
-            gradient + self.options.momentum * velocity if self.options.nesterov else velocity
+            at.gradient + self.options.momentum * velocity if self.options.nesterov else velocity
         )
-        return answer - self.options.step_size * direction, {"velocity": velocity}
+        return at.answer - self.options.step_size * direction, {"velocity": velocity}

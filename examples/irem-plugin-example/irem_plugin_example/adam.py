@@ -6,7 +6,7 @@ import attrs
 import torch
 from torch import Tensor
 
-from irem_core import BoundEnergy, DescentLoop, DescentOptions, State
+from irem_core import BoundEnergy, DescentLoop, DescentOptions, DescentStep, State
 
 
 @attrs.define
@@ -43,21 +43,12 @@ class Adam(DescentLoop):
         zeros = torch.zeros_like(answer.detach())
         return {"mean": zeros, "square": zeros.clone()}
 
-    def update(
-        self,
-        energy: BoundEnergy,
-        answer: Tensor,
-        values: Tensor,
-        gradient: Tensor,
-        state: State,
-        step: int,
-        steps: int,
-    ) -> tuple[Tensor, State]:
+    def update(self, at: DescentStep, state: State) -> tuple[Tensor, State]:
         """One Adam step."""
-        options = self.options
+        options, gradient = self.options, at.gradient
         mean = options.beta1 * state["mean"] + (1 - options.beta1) * gradient
         square = options.beta2 * state["square"] + (1 - options.beta2) * gradient**2
-        mean_hat = mean / (1 - options.beta1 ** (step + 1))
-        square_hat = square / (1 - options.beta2 ** (step + 1))
-        moved = answer - options.step_size * mean_hat / (square_hat + options.epsilon**2).sqrt()
+        mean_hat = mean / (1 - options.beta1 ** (at.index + 1))
+        square_hat = square / (1 - options.beta2 ** (at.index + 1))
+        moved = at.answer - options.step_size * mean_hat / (square_hat + options.epsilon**2).sqrt()
         return moved, {"mean": mean, "square": square}
