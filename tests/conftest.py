@@ -22,6 +22,8 @@ settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHES
 
 torch.set_num_threads(1)  # no oversubscription beside subprocess tests; results do not depend on it
 os.environ["OMP_NUM_THREADS"] = "1"  # the same for the subprocesses; irem then keeps it
+os.environ["IREM_NATIVE_BF16"] = "0"  # precision "auto" is fp32 whatever the CPU, here and
+# in subprocesses: results do not depend on the machine (tests of auto patch the detection)
 
 TINY_OVERRIDES = [
     "task.size=3",
@@ -38,15 +40,6 @@ TINY_OVERRIDES = [
     "eval.steps=[2,4]",
 ]
 """Overrides that make an addition run take milliseconds per iteration."""
-
-
-@pytest.fixture(autouse=True)
-def no_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``precision = "auto"`` resolves to fp32 in every test, whatever the CPU: results do
-    not depend on the machine (tests of ``auto`` patch the detection themselves)."""
-    import irem_core.training.precision as precision
-
-    monkeypatch.setattr(precision, "native_bf16", lambda device, flags=None: False)
 
 
 @pytest.fixture

@@ -89,6 +89,17 @@ def test_cases_cover_every_kind_and_the_example_plugin() -> None:
     assert example_only == {"task:sort", "optimizer:adam", "energy_model:mlp@sort"}
 
 
+def test_pairs_both_checks_a_plugin_energy_on_its_own_tasks_only() -> None:
+    either, both = (
+        {param.id for param in component_cases(plugin="matrix", plugins=PLUGINS, pairs=pairs)}
+        for pairs in ("either", "both")
+    )
+    assert "energy_model:mlp@sort" in either - both  # sort is the example plugin's task
+    assert {"energy_model:mlp@addition", "task:addition"} <= both
+    with pytest.raises(ValueError, match="pairs must be one of"):
+        component_cases(plugins=PLUGINS, pairs="all")
+
+
 class GlobalRandomTask(AdditionTask):
     """Breaks the task contract: draws starts from the global RNG."""
 

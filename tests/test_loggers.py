@@ -55,6 +55,8 @@ def test_jsonl_csv_and_tensorboard_log_the_same_values(
         "loss",
         "problems_per_s",
         "lr",
+        "bf16",
+        "threads",
         "eval_same_mse/3",
         "eval_same_mse/min_energy",
     ]
@@ -66,6 +68,8 @@ def test_jsonl_csv_and_tensorboard_log_the_same_values(
         "loss": [1, 2, 3],
         "lr": [1, 2, 3],
         "problems_per_s": [1, 2, 3],
+        "bf16": [1, 2, 3],
+        "threads": [1, 2, 3],
         "eval_same_mse/3": [2, 3],
         "eval_same_mse/min_energy": [2, 3],
     }

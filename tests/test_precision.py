@@ -21,8 +21,6 @@ from tests.cli_args import train_args
 from tests.conftest import TINY_OVERRIDES
 
 CPU = torch.device("cpu")
-NATIVE_BF16 = precision.native_bf16
-"""The detection itself (conftest patches it to answer no in every test)."""
 
 
 def test_cpu_flags_reads_the_first_flags_line(tmp_path: Path) -> None:
@@ -38,8 +36,14 @@ def test_cpu_flags_reads_the_first_flags_line(tmp_path: Path) -> None:
     ("flags", "native"),
     [({"avx2", "avx512f"}, False), ({"avx512_bf16"}, True), ({"amx_tile", "amx_bf16"}, True)],
 )
-def test_native_bf16_on_cpu_follows_the_flags(flags: set[str], native: bool) -> None:
-    assert NATIVE_BF16(CPU, frozenset(flags)) is native
+def test_native_bf16_on_cpu_follows_the_flags_unless_the_environment_says(
+    flags: set[str], native: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IREM_NATIVE_BF16")  # conftest sets 0
+    assert precision.native_bf16(CPU, frozenset(flags)) is native
+    for told in ("0", "1"):
+        monkeypatch.setenv("IREM_NATIVE_BF16", told)
+        assert precision.native_bf16(CPU, frozenset(flags)) is (told == "1")
 
 
 def test_bf16_without_native_support_is_refused_before_anything_is_written(

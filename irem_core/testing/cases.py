@@ -86,35 +86,48 @@ class ContractCase:
             )
 
 
-def _cases(plugins: Plugins, plugin: str | None) -> Iterator[ContractCase]:
+PAIRINGS = ("either", "both")
+"""Which (energy model, task) pairs :func:`component_cases` checks for a plugin: those where
+either belongs to it, or only those where both do."""
+
+
+def _cases(plugins: Plugins, plugin: str | None, pairs: str) -> Iterator[ContractCase]:
     registries = plugins.registries
     ours = lambda component: plugin is None or component.plugin.name == plugin
+    paired = all if pairs == "both" else any
     for kind in ("task", "optimizer"):
         for component in registries[kind].components():
             if ours(component):
                 yield ContractCase(kind, component.name)
     for model in registries["energy_model"].components():
         for task in registries["task"].components():
-            if task.meta.domain == model.meta.domain and (ours(model) or ours(task)):
+            if task.meta.domain == model.meta.domain and paired((ours(model), ours(task))):
                 yield ContractCase("energy_model", model.name, task.name)
 
 
-def component_cases(*, plugin: str | None = None, plugins: Plugins | None = None) -> list[Any]:
+def component_cases(
+    *, plugin: str | None = None, plugins: Plugins | None = None, pairs: str = "either"
+) -> list[Any]:
     """``pytest.param`` s over registered tasks, optimizers and (energy model, task) pairs.
 
     Args:
         plugin: only components of this plugin (entry-point name); an energy model is paired
             with every task of its domain, and is included when either belongs to ``plugin``.
         plugins: where to look (default: the installed plugins, loaded now).
+        pairs: ``"either"`` (the default: a pair is checked when its energy model *or* its
+            task belongs to ``plugin``, so your energy meets every installed task of its
+            domain) or ``"both"`` (only your energy models on your tasks).
 
     Returns:
         Parameters for ``@pytest.mark.parametrize("case", ...)``, each a
         :class:`ContractCase` with an id like ``task:addition`` or ``energy_model:mlp@sort``.
     """
+    if pairs not in PAIRINGS:
+        raise ValueError(f"pairs must be one of {PAIRINGS}, got {pairs!r}")
     source = resolve_plugins(plugins)
     return [
         pytest.param(ContractCase(case.kind, case.name, case.task, plugins), id=str(case))
-        for case in _cases(source, plugin)
+        for case in _cases(source, plugin, pairs)
     ]
 
 

@@ -13,6 +13,7 @@ elsewhere (:func:`resolve_precision`); a run records the precision it resolved t
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import torch
@@ -37,12 +38,21 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
     return frozenset()
 
 
+NATIVE_BF16_VARIABLE = "IREM_NATIVE_BF16"
+"""Environment variable: ``0`` makes :func:`native_bf16` answer no on every device (``auto``
+then means fp32, e.g. to compare with a machine without bf16); ``1`` answers yes."""
+
+
 def native_bf16(device: torch.device, flags: frozenset[str] | None = None) -> bool:
-    """Whether ``device`` multiplies bf16 natively (``flags``: the CPU's, read when None).
+    """Whether ``device`` multiplies bf16 natively (``flags``: the CPU's, read when None),
+    unless ``IREM_NATIVE_BF16`` says otherwise.
 
     torch's own ``get_cpu_capability()`` reports only the vector ISA (``AVX512``) and not the
     bf16 extension, hence the CPU flags.
     """
+    told = os.environ.get(NATIVE_BF16_VARIABLE, "").strip()
+    if told in ("0", "1"):
+        return told == "1"
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     if device.type == "cpu":
