@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from irem_core.config.schema import PRECISIONS
@@ -44,6 +45,16 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def path_type(text: str) -> Path:
+    """An argparse type: a non-empty path (``Path('')`` would be the current directory)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "expected a path, got an empty string; name a file or folder (use . for the "
+            "current directory)"
+        )
+    return Path(text)
 
 
 def seed_type(text: str) -> int:

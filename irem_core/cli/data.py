@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from irem_core.cli.arguments import add_set_option, seed_type
+from irem_core.cli.arguments import add_set_option, path_type, seed_type
 from irem_core.config.compose import default_solver, parse_override, preset_overrides, set_path
 from irem_core.config.convert import structure
 from irem_core.config.schema import TaskSpec
@@ -39,7 +38,7 @@ def add_parser(commands: Any) -> None:
     )
     data.add_argument(
         "--like",
-        type=Path,
+        type=path_type,
         metavar="RUN",
         help="the task and task options of a trained run, so 'irem eval RUN --data' fits",
     )
@@ -48,7 +47,7 @@ def add_parser(commands: Any) -> None:
         "-n", "--problems", type=int, default=1000, help="number of problems (default: 1000)"
     )
     data.add_argument("--seed", type=seed_type, default=0, help="generator seed (default: 0)")
-    data.add_argument("--out", required=True, type=Path, help="output .safetensors file")
+    data.add_argument("--out", required=True, type=path_type, help="output .safetensors file")
     data.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     add_set_option(data)
     data.set_defaults(handler=cmd_data)

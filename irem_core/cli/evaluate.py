@@ -6,7 +6,6 @@ import argparse
 import json
 import math
 import sys
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -18,6 +17,7 @@ from irem_core.cli.arguments import (
     add_threads_option,
     factor_list,
     int_list,
+    path_type,
     positive_int,
     seed_type,
 )
@@ -122,7 +122,7 @@ def _evaluate(
 def add_parser(commands: Any) -> None:
     """Add the command to ``commands`` (the subparsers of ``irem``)."""
     eval_parser = commands.add_parser("eval", help="evaluate a trained run")
-    eval_parser.add_argument("run", type=Path, help="run directory written by 'irem train'")
+    eval_parser.add_argument("run", type=path_type, help="run directory written by 'irem train'")
     eval_parser.add_argument(
         "--split", default="same", choices=SPLITS, help="train, same or harder (default: same)"
     )
@@ -135,7 +135,7 @@ def add_parser(commands: Any) -> None:
         "-n", "--problems", type=positive_int, help="number of problems (default: eval.problems)"
     )
     eval_parser.add_argument(
-        "--data", type=Path, help="problem file from 'irem data' (overrides --split/-n)"
+        "--data", type=path_type, help="problem file from 'irem data' (overrides --split/-n)"
     )
     eval_parser.add_argument(
         "--sizes",

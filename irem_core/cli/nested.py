@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
-from irem_core.cli.arguments import add_set_option, positive_int, seed_type
+from irem_core.cli.arguments import add_set_option, path_type, positive_int, seed_type
 from irem_core.errors import IremError
 from irem_core.reasoning.protocols import SPLITS
 from irem_core.runs.load import load_run
@@ -19,7 +18,7 @@ def add_parser(commands: Any) -> None:
     nested = commands.add_parser(
         "nested", help="compose a trained solver recursively (nested reasoning)"
     )
-    nested.add_argument("run", type=Path, help="run directory written by 'irem train'")
+    nested.add_argument("run", type=path_type, help="run directory written by 'irem train'")
     nested.add_argument(
         "--strategy",
         help="recursion strategy, e.g. fold or repeat (default: the one the task declares)",

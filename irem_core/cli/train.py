@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import signal
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from irem_core.cli.arguments import add_set_option, add_threads_option, seed_type
+from irem_core.cli.arguments import add_set_option, add_threads_option, path_type, seed_type
 from irem_core.config.compose import build_run_config, parse_override, read_config_file, set_path
 from irem_core.config.convert import structure
 from irem_core.config.schema import RunConfig
@@ -83,9 +82,9 @@ def add_parser(commands: Any) -> None:
         "CPU), fast (the paper's shapes in CPU-minutes; docs/training.md) "
         "or quick (small: 8x8 matrices, 128-graph batches; 1-2 CPU minutes) (default: paper)",
     )
-    train_parser.add_argument("--config", type=Path, help="TOML or JSON config file")
+    train_parser.add_argument("--config", type=path_type, help="TOML or JSON config file")
     add_set_option(train_parser)
-    train_parser.add_argument("--out", required=True, type=Path, help="run directory")
+    train_parser.add_argument("--out", required=True, type=path_type, help="run directory")
     train_parser.add_argument("--seed", type=seed_type, help="seed of every generator (default: 0)")
     train_parser.add_argument(
         "--device", help="cpu, cuda, auto (CUDA when available), ... (default: cpu)"

@@ -6,13 +6,15 @@ with its problem; a plugin whose config class cannot be converted is named as th
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, get_origin
 
 import attrs
 import cattrs
+from cattrs.cols import list_structure_factory
 from cattrs.errors import (
     AttributeValidationNote,
     BaseValidationError,
@@ -44,6 +46,24 @@ def _strict(expected: type, accepts: tuple[type[Any], ...]) -> Callable[[Any, ty
     return structure
 
 
+def _is_list(cls: Any) -> bool:
+    return get_origin(cls) is list
+
+
+def _strict_list(cls: Any, converter: cattrs.Converter) -> Callable[[Any, type], Any]:
+    """``cls``'s list structure function, refusing a string or a table (cattrs would take a
+    string for the list of its characters)."""
+    items = list_structure_factory(cls, converter)
+
+    def structure(value: Any, type_: type) -> Any:
+        if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
+            hint = f" (for one item, write [{json.dumps(value)}])" if isinstance(value, str) else ""
+            raise TypeError(f"expected a list, got {type(value).__name__} {value!r}{hint}")
+        return items(value, type_)
+
+    return structure
+
+
 def _is_spec(cls: Any) -> bool:
     return isinstance(cls, type) and issubclass(cls, ComponentSpec)
 
@@ -64,6 +84,7 @@ def _make_converter(plugins: Plugins | None) -> cattrs.Converter:
     converter.register_structure_hook(float, _strict(float, (int, float)))
     converter.register_structure_hook(bool, _strict(bool, (bool,)))
     converter.register_structure_hook(str, _strict(str, (str,)))
+    converter.register_structure_hook_factory(_is_list, lambda cls: _strict_list(cls, converter))
 
     def structure_spec(data: Any, cls: type[ComponentSpec]) -> ComponentSpec:
         if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
@@ -177,7 +198,17 @@ def _format_exception(error: BaseException, type_: Any) -> str:
         return f"unknown key(s) {', '.join(sorted(error.extra_fields))}; valid keys: {valid}"
     if isinstance(error, KeyError):
         return "required key missing"
+    if isinstance(error, ValueError) and _is_choice_error(error):
+        _, field, choices, value = error.args
+        allowed = ", ".join(repr(choice) for choice in choices)
+        return f"'{field.name}' must be one of {allowed}, got {value!r}"
     return str(error)
+
+
+def _is_choice_error(error: ValueError) -> bool:
+    """Whether ``error`` is that of attrs' ``in_`` validator: ``(message, attribute,
+    choices, value)``, whose ``str`` is a tuple holding the attribute's internals."""
+    return len(error.args) == 4 and isinstance(error.args[1], attrs.Attribute)
 
 
 def structure(data: Any, cls: type, *, plugins: Plugins | None = None) -> Any:

@@ -100,6 +100,10 @@ def build_solver(
     return solver
 
 
+DEVICE_TYPES = ("cpu", "cuda")
+"""The device types irem trains and evaluates on (``meta`` holds no data; others are untested)."""
+
+
 def resolve_device(name: str) -> torch.device:
     """``torch.device(name)`` (``auto``: CUDA when available, else the CPU), with a clear
     error when it is unavailable."""
@@ -109,6 +113,8 @@ def resolve_device(name: str) -> torch.device:
         device = torch.device(name)
     except RuntimeError as error:
         raise IremError(f"invalid device {name!r}: {error}") from None
+    if device.type not in DEVICE_TYPES:
+        raise IremError(f"device {name!r} is not one irem runs on; use cpu, cuda, cuda:N or auto")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise IremError("device 'cuda' requested but no CUDA GPU is available; use --device cpu")
     if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
