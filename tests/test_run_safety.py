@@ -208,7 +208,7 @@ def test_tracebacks_that_became_messages(
         )
         == 2
     )
-    assert "does not fit the resumed config" in capsys.readouterr().err
+    assert "--resume cannot change task.size of the run" in capsys.readouterr().err
     empty = tmp_path / "empty.safetensors"
     save_file({"x": torch.zeros(0, 18), "y": torch.zeros(0, 9)}, str(empty))
     assert main(["eval", str(run_dir), "--data", str(empty)]) == 2

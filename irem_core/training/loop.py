@@ -41,6 +41,7 @@ from irem_core.runs.evaluation import evaluate
 from irem_core.seeding import generator as seeded_generator
 from irem_core.threads import AUTO, ThreadPolicy
 from irem_core.training.averaging import WeightAverage
+from irem_core.training.checks import check_resume_config
 from irem_core.training.distributed import (
     SINGLE,
     World,
@@ -430,6 +431,8 @@ def train(
     check_precision(config.train.precision, device)
     if not resume:
         resolve_shards(config.train, world.size)
+    elif (directory / CONFIG_FILE).exists():
+        check_resume_config(config, read_record(directory)["config"], directory)
     with run_lock(directory, plugins=plugins) if world.is_main else contextlib.nullcontext():
         prepare_directory(
             directory, resume=resume, force=force, modify=world.is_main, plugins=plugins

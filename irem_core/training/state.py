@@ -177,8 +177,9 @@ def restore_optimizer(
 ) -> None:
     """Load the checkpoint's optimizer state into ``optimizer`` (which trains
     ``parameters``), refused unless its tensors fit the parameters (moments of their shape
-    and dtype, scalar steps) and its parameter groups have the layout of ``optimizer``'s."""
-    problems = []
+    and dtype, scalar steps counting the checkpoint's iterations) and its parameter groups
+    have the layout of ``optimizer``'s."""
+    problems, steps = [], []
     state: dict[int, dict[str, torch.Tensor]] = {}
     for name, tensor in checkpoint.state.items():
         section, _, rest = name.partition(".")
@@ -192,12 +193,19 @@ def restore_optimizer(
         if key == "step":
             if tensor.dim() != 0 or not tensor.is_floating_point():
                 problems.append(f"{name} is not a scalar floating-point count")
+            else:
+                steps.append(tensor.item())
         elif (tensor.shape, tensor.dtype) != (parameter.shape, parameter.dtype):
             problems.append(
                 f"{name} is {tuple(tensor.shape)} {tensor.dtype}, expected "
                 f"{tuple(parameter.shape)} {parameter.dtype}"
             )
         state.setdefault(int(index), {})[key] = tensor
+    if steps and max(steps) != checkpoint.iteration:  # parameters without a gradient skip
+        problems.append(
+            f"the optimizer counts {max(steps):g} updates but iteration in config.json is "
+            f"{checkpoint.iteration}"
+        )
     groups = checkpoint.extra.get("optimizer_param_groups")
     fresh = json.loads(json.dumps(optimizer.state_dict()["param_groups"]))
     if not (
@@ -243,6 +251,7 @@ def restore_shards(
     count = resolve_shards(config.train, world.size, saved=len(generators))
     shards = make_shards(config, count, world, device)
     if count == len(generators):
+        check_cursors(rings, cursors, shards[0].buffer.capacity, directory)
         for shard in shards:
             shard.generator.set_state(generators[shard.index])
             shard.buffer.load(
@@ -343,6 +352,23 @@ def check_saved_shards(
             f"({'; '.join(problems[:3])}); restore the run's files or "
             "start a new run"
         )
+
+
+def check_cursors(
+    rings: list[dict[str, Tensor]], cursors: list[int], capacity: int, directory: Path
+) -> None:
+    """Refuse saved replay positions no run produces: a ring holding more than ``capacity``
+    states, or a cursor that is not where the next state goes (the ring's length while it
+    fills, a slot below ``capacity`` once it is full)."""
+    for index, (ring, cursor) in enumerate(zip(rings, cursors)):
+        size = next(iter(ring.values())).shape[0] if ring else 0
+        expected = f"{size}" if size < capacity else f"below {capacity}"
+        if size > capacity or (cursor != size if size < capacity else cursor >= capacity):
+            raise CheckpointError(
+                f"training.replay_cursors[{index}] in config.json is {cursor} for a replay "
+                f"ring of {size} states (capacity {capacity}); it should be {expected}: the "
+                "checkpoint was modified: restore it or start a new run"
+            )
 
 
 def reshard(
