@@ -22,7 +22,12 @@ from irem_core.plugins.registry import Component
 from irem_core.runs.files import path_error
 from irem_core.training.allocator import keep_freed_memory
 from irem_core.training.distributed import under_torchrun
-from irem_core.training.outcome import TrainingStopped
+from irem_core.training.outcome import (
+    TrainingStopped,
+    signal_exit,
+    signal_name,
+    stop_on_signals,
+)
 
 
 def build_parser(plugins: Plugins | None = None) -> argparse.ArgumentParser:
@@ -87,8 +92,20 @@ BUILT_IN = (plugins_command, data, train, evaluate, nested)
 
 def main(argv: Sequence[str] | None = None, *, plugins: Plugins | None = None) -> int:
     """Run the CLI with ``plugins`` (default: the installed plugins, loaded here once);
-    returns the exit code. Every command finds them in ``args.plugins``."""
+    returns the exit code. Every command finds them in ``args.plugins``.
+
+    One signal policy from start to exit (see :func:`stop_on_signals`): Ctrl-C or SIGTERM
+    ends any command with one line and exit status 130 or 143, never a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    with stop_on_signals():
+        try:
+            return _run(argv, plugins)
+        except KeyboardInterrupt as interrupt:  # while the plugins load
+            return _report_stop("irem", interrupt, f"stopped by {signal_name(interrupt)}")
+
+
+def _run(argv: list[str], plugins: Plugins | None) -> int:
+    """:func:`main` under its signal policy."""
     keep_freed_memory()
     try:
         parser = build_parser(plugins)
@@ -98,11 +115,13 @@ def main(argv: Sequence[str] | None = None, *, plugins: Plugins | None = None) -
     plugins = resolve_plugins(plugins)
     args = parser.parse_args(argv)
     args.argv, args.plugins = argv, plugins
+    where = f"irem {args.command}"
     try:
         return args.handler(args)
     except TrainingStopped as stopped:
-        print(f"irem {args.command}: {stopped}", file=sys.stderr)
-        return stopped.signal_exit
+        return _report_stop(where, stopped, str(stopped))
+    except KeyboardInterrupt as interrupt:
+        return _report_stop(where, interrupt, f"stopped by {signal_name(interrupt)}")
     except IremError as error:
         return _report_error(args, error)
     except OSError as error:
@@ -110,6 +129,14 @@ def main(argv: Sequence[str] | None = None, *, plugins: Plugins | None = None) -
         if path is None:  # not about a path the user gave: a bug, with its traceback
             raise
         return _report_error(args, path_error(error, path))
+
+
+def _report_stop(where: str, interrupt: KeyboardInterrupt, message: str) -> int:
+    """Print ``WHERE: MESSAGE`` for a stop (rank 0 alone under torchrun: every rank stops);
+    returns 130 (SIGINT) or 143 (SIGTERM)."""
+    if not under_torchrun() or os.environ.get("RANK", "0") == "0":
+        print(f"{where}: {message}", file=sys.stderr)
+    return signal_exit(interrupt)
 
 
 USER_PATHS = ("out", "run", "data", "config", "like")

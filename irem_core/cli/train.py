@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 from typing import Any
 
 import torch
@@ -25,7 +24,6 @@ from irem_core.training.distributed import (
     world_from_env,
 )
 from irem_core.training.loop import train
-from irem_core.training.outcome import Terminated
 from irem_core.training.rundir import resume_config
 
 
@@ -63,11 +61,6 @@ def _check_nproc(config: RunConfig, args: argparse.Namespace) -> None:
     if args.resume:
         saved = read_record(args.out).get("training", {}).get("shards", 1)
     resolve_shards(config.train, args.nproc, saved)
-
-
-def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM during training: stop like Ctrl-C (the trainer reports where it stopped)."""
-    raise Terminated()
 
 
 def add_parser(commands: Any) -> None:
@@ -152,7 +145,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not under_torchrun() and args.nproc and args.nproc > 1:
         _check_nproc(config, args)
         return relaunch(args.nproc, args.argv)
-    signal.signal(signal.SIGTERM, _terminate)
     summary = train(
         config,
         args.out,

@@ -423,6 +423,9 @@ def train(
     With a ``world`` of several processes (every one calls this), the process group is
     opened here and closed on return; rank 0 alone prepares and writes ``directory``.
     ``threads``: torch threads, a count or ``auto`` (see :mod:`irem_core.threads`).
+    A stop (Ctrl-C, or SIGTERM under :func:`~irem_core.training.outcome.stop_on_signals`)
+    raises :class:`TrainingStopped`, before training starts too; a folder this call
+    created and left empty is removed.
     """
     plugins = resolve_plugins(plugins)
     directory = Path(directory)
@@ -433,27 +436,48 @@ def train(
         resolve_shards(config.train, world.size)
     elif (directory / CONFIG_FILE).exists():
         check_resume_config(config, read_record(directory)["config"], directory)
-    with run_lock(directory, plugins=plugins) if world.is_main else contextlib.nullcontext():
-        prepare_directory(
-            directory, resume=resume, force=force, modify=world.is_main, plugins=plugins
-        )
-        if resume and world.is_main:
-            remove_orphans(directory)
-        aside = (
-            set_aside(directory, plugins=plugins)
-            if force and not resume and world.is_main
-            else None
-        )
-        try:
-            with process_group(world, device):
-                trainer = Trainer(config, directory, world, plugins=plugins)
-                trainer.replaced = aside
-                trainer.threads = ThreadPolicy(threads, "train")
-                trainer.threads.start()
-                if resume:
-                    trainer.restore()
-                return trainer.run(progress=progress)
-        except BaseException:
-            if aside is not None and aside.exists():
-                put_back(directory, aside, plugins=plugins)
+    created = not directory.exists()
+    try:
+        with run_lock(directory, plugins=plugins) if world.is_main else contextlib.nullcontext():
+            return _train_in(config, directory, resume, force, progress, world, plugins, threads)
+    except KeyboardInterrupt as interrupt:
+        if isinstance(interrupt, TrainingStopped):
             raise
+        resumed = resume and (directory / CONFIG_FILE).exists()
+        saved = read_record(directory)["iteration"] if resumed else None
+        raise TrainingStopped(None, saved, directory, interrupt) from None
+    finally:
+        if created and directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
+
+
+def _train_in(
+    config: RunConfig,
+    directory: Path,
+    resume: bool,
+    force: bool,
+    progress: bool,
+    world: World,
+    plugins: Plugins,
+    threads: int | str,
+) -> TrainSummary:
+    """:func:`train` once it holds the run directory's lock (on rank 0)."""
+    prepare_directory(directory, resume=resume, force=force, modify=world.is_main, plugins=plugins)
+    if resume and world.is_main:
+        remove_orphans(directory)
+    aside = (
+        set_aside(directory, plugins=plugins) if force and not resume and world.is_main else None
+    )
+    try:
+        with process_group(world, training_device(config.device, world)):
+            trainer = Trainer(config, directory, world, plugins=plugins)
+            trainer.replaced = aside
+            trainer.threads = ThreadPolicy(threads, "train")
+            trainer.threads.start()
+            if resume:
+                trainer.restore()
+            return trainer.run(progress=progress)
+    except BaseException:
+        if aside is not None and aside.exists():
+            put_back(directory, aside, plugins=plugins)
+        raise

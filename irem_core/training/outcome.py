@@ -2,38 +2,91 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread by the handler that ``irem train`` installs
-    (:mod:`irem_core.cli.train`)."""
+    """SIGTERM, raised in the main thread by the handler :func:`stop_on_signals` installs."""
+
+
+def signal_exit(interrupt: KeyboardInterrupt) -> int:
+    """The conventional exit status of a process stopped by ``interrupt``: 143 (SIGTERM) or
+    130 (SIGINT)."""
+    if isinstance(interrupt, TrainingStopped):
+        return interrupt.signal_exit
+    return 143 if isinstance(interrupt, Terminated) else 130
+
+
+def signal_name(interrupt: KeyboardInterrupt) -> str:
+    """``SIGTERM`` or ``Ctrl-C (SIGINT)``: what stopped the process."""
+    return "SIGTERM" if isinstance(interrupt, Terminated) else "Ctrl-C (SIGINT)"
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` as Ctrl-C raises
+    ``KeyboardInterrupt``, so one policy stops a command from start to exit; the previous
+    handler is restored after. Outside the main thread (where Python delivers signals)
+    nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class TrainingStopped(KeyboardInterrupt):
-    """Training was interrupted (Ctrl-C or SIGTERM) at ``iteration``; still a
-    ``KeyboardInterrupt``, so ``except Exception`` in user code does not swallow it.
+    """Training was interrupted (Ctrl-C or SIGTERM) at ``iteration``, or before it started
+    (``iteration`` ``None``); still a ``KeyboardInterrupt``, so ``except Exception`` in user
+    code does not swallow it.
 
     Attributes:
-        iteration: iterations completed when it stopped.
+        iteration: iterations completed when it stopped (``None``: it had not started).
         saved: iteration of the last committed checkpoint (``None``: none yet).
         directory: the run directory.
         signal_exit: the conventional exit status, 130 (SIGINT) or 143 (SIGTERM).
     """
 
     def __init__(
-        self, iteration: int, saved: int | None, directory: Path, interrupt: KeyboardInterrupt
+        self,
+        iteration: int | None,
+        saved: int | None,
+        directory: Path,
+        interrupt: KeyboardInterrupt,
     ) -> None:
         self.iteration, self.saved, self.directory = iteration, saved, directory
-        self.signal_exit = 143 if isinstance(interrupt, Terminated) else 130
-        where = (
-            f"last checkpoint at iteration {saved} in {directory}; continue with --resume"
-            if saved is not None
-            else f"no checkpoint was written to {directory} yet"
+        self.signal_exit = signal_exit(interrupt)
+        super().__init__(_stop_message(iteration, saved, directory))
+
+
+def _stop_message(iteration: int | None, saved: int | None, directory: Path) -> str:
+    """What :class:`TrainingStopped` says: where training stopped and how to continue."""
+    if iteration is None and saved is None:
+        return f"stopped before training started; nothing was written to {directory}"
+    if iteration is None:
+        return (
+            f"stopped before training resumed; the run in {directory} is unchanged at "
+            f"iteration {saved}; continue with --resume"
         )
-        super().__init__(f"stopped at iteration {iteration}; {where}")
+    where = (
+        f"last checkpoint at iteration {saved} in {directory}; continue with --resume"
+        if saved is not None
+        else f"no checkpoint was written to {directory} yet"
+    )
+    return f"stopped at iteration {iteration}; {where}"
 
 
 @attrs.frozen
