@@ -7,7 +7,8 @@ The public surface (everything else is internal and may change):
   exchange: :class:`Problems` (a batch, answers ``(rows, F)``) and :class:`Trajectory`.
   Optional capabilities are small runtime-checkable protocols, checked with ``isinstance``:
   :class:`ScoringTask`, :class:`NestableTask`, :class:`VectorInputTask` (tasks),
-  :class:`SelectableEnergy`, :class:`MemoryEnergy`, :class:`GradientEnergy` (energy models).
+  :class:`SelectableEnergy`, :class:`MemoryEnergy`, :class:`GradientEnergy`,
+  :class:`LandscapeEnergy` (energy models).
   :class:`VectorTask` is a base for tasks of one input vector and one answer row per problem.
   Optimizers receive a :class:`BoundEnergy` (answers ``(rows, F)`` → energies ``(B,)``)
   and may call :func:`energy_and_gradient` (the model's own gradient when it is a
@@ -96,6 +97,7 @@ if TYPE_CHECKING:
         SPLITS,
         EnergyModel,
         GradientEnergy,
+        LandscapeEnergy,
         Logger,
         LogRun,
         LogValue,
@@ -138,6 +140,7 @@ PUBLIC: dict[str, str] = {
     "load_plugins": "irem_core.plugins.manager",
     "EnergyModel": "irem_core.reasoning.protocols",
     "GradientEnergy": "irem_core.reasoning.protocols",
+    "LandscapeEnergy": "irem_core.reasoning.protocols",
     "Logger": "irem_core.reasoning.protocols",
     "LogRun": "irem_core.reasoning.protocols",
     "LogValue": "irem_core.reasoning.protocols",
@@ -210,8 +213,8 @@ __all__ = [
     "Component",
     "ConfigError",
     "DescentLoop",
-    "DescentStep",
     "DescentOptions",
+    "DescentStep",
     "EnergyModel",
     "EnergySolver",
     "EnergySpec",
@@ -219,6 +222,7 @@ __all__ = [
     "GradientEnergy",
     "GraphBatch",
     "IremError",
+    "LandscapeEnergy",
     "LogRun",
     "LogValue",
     "Logger",

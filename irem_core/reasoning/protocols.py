@@ -216,6 +216,26 @@ class GradientEnergy(Protocol):
 
 
 @runtime_checkable
+class LandscapeEnergy(Protocol):
+    """An energy model that can be conditioned on one of ``K`` energy landscapes.
+
+    Solvers that anneal, such as IRED's, descend a sequence of landscapes ``E(x, y, k)``
+    from the smoothest (``k = K − 1``) to the data's own (``k = 0``). The model says how many
+    it holds (``landscapes``, set through its options; 0 for an unconditioned model) and
+    turns a context into that of given landscapes; ``forward`` and
+    ``energy_and_gradient`` then take the conditioned context unchanged.
+    """
+
+    landscapes: int
+    """``K``, the landscapes the model can be conditioned on (0: none)."""
+
+    def condition(self, context: Any, landscapes: Tensor) -> Any:
+        """The context of ``encode(inputs)`` on landscape ``landscapes[b]`` for problem ``b``
+        (``(B,)`` integers in ``0 .. K − 1``)."""
+        ...
+
+
+@runtime_checkable
 class Optimizer(Protocol):
     """A reasoning procedure: descends an energy from ``y0`` for at most ``steps`` steps."""
 
@@ -281,6 +301,19 @@ class Solver(nn.Module):
     def training_loss(self, problems: Problems, trajectory: Trajectory) -> Tensor:
         """The scalar loss of a differentiable trajectory; default: MSE of the final answer."""
         return nn.functional.mse_loss(trajectory.answer, problems.target)
+
+    def training_step(
+        self, problems: Problems, y0: Tensor, steps: int, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor]:
+        """One training iteration's scalar loss and the answers ``(rows, F)`` to replay.
+
+        Default: solve differentiably from ``y0`` for ``steps`` steps and take
+        :meth:`training_loss` of the trajectory (IREM and the baselines). A solver whose
+        training is not a solve (IRED's denoising and contrastive losses) overrides it;
+        ``generator`` is the stream of its randomness, checkpointed by the trainer.
+        """
+        trajectory = self.solve(problems, y0, steps, differentiable=True, generator=generator)
+        return self.training_loss(problems, trajectory), trajectory.answer
 
 
 @runtime_checkable

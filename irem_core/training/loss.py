@@ -1,4 +1,4 @@
-"""The training loss of one iteration: the error of the answers the solver reached."""
+"""The training loss of one iteration (:meth:`~irem_core.reasoning.protocols.Solver.training_step`)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,4 @@ class TrainingLoss(nn.Module):
     ) -> tuple[Tensor, Tensor]:
         """The scalar loss (a mean over this process's rows) and the final answers
         ``(rows, F)``; the solve's own randomness comes from ``generator``."""
-        trajectory = self.solver.solve(
-            problems, y0, self.steps, differentiable=True, generator=generator
-        )
-        return self.solver.training_loss(problems, trajectory), trajectory.answer
+        return self.solver.training_step(problems, y0, self.steps, generator)

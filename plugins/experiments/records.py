@@ -17,7 +17,9 @@ from irem_core.config.convert import structure
 from irem_core.config.schema import RunConfig
 from irem_core.errors import ConfigError, IremError
 from irem_core.plugins.manager import Plugins
+from irem_core.runs.build import resolve_device
 from irem_core.textfile import parse_json, read_text
+from irem_core.training.precision import resolve_precision
 from irem_plugins.experiments.protocol import nested_strategy, plain_config, size_curve_sizes
 
 EVALUATION_FILE = "evaluation.json"
@@ -36,6 +38,16 @@ def _differences(saved: Any, wanted: Any, prefix: str = "") -> list[str]:
     return [] if saved == wanted else [f"{prefix.rstrip('.')} ({saved!r} there, {wanted!r} now)"]
 
 
+def _as_recorded(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` (plain data) with ``train.precision`` resolved for its device (``auto`` →
+    fp32 or bf16), as a run's ``config.json`` records it (a record may hold either)."""
+    train = config.get("train", {})
+    if "precision" not in train:
+        return config
+    precision = resolve_precision(train["precision"], resolve_device(config.get("device", "cpu")))
+    return {**config, "train": {**train, "precision": precision}}
+
+
 def check_same_config(
     directory: Path, saved: dict[str, Any], wanted: dict[str, Any], *, plugins: Plugins
 ) -> bool:
@@ -51,8 +63,8 @@ def check_same_config(
             "that directory to redo it, or choose another --out"
         ) from None
     differences = _differences(
-        {key: value for key, value in saved.items() if key != "eval"},
-        {key: value for key, value in wanted.items() if key != "eval"},
+        {key: value for key, value in _as_recorded(saved).items() if key != "eval"},
+        {key: value for key, value in _as_recorded(wanted).items() if key != "eval"},
     )
     if differences:
         raise IremError(

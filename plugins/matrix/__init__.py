@@ -8,8 +8,12 @@ from irem_core.plugins.hookspecs import Register, hookimpl
 from irem_plugins.matrix.energy import VectorEnergy, VectorEnergyConfig
 from irem_plugins.matrix.tasks import AdditionTask, CompletionTask, InverseTask, MatrixConfig
 
+IRED = {"energy": {"name": "mlp", "landscapes": 10}}
+"""The ``ired`` solver's energy (when its plugin is installed): the MLP on IRED's 10
+landscapes."""
+
 PAPER_PRESET: dict[str, Any] = {
-    "solvers": {"irem": {"energy": {"name": "mlp"}, "optimizer": {"name": "gd"}}},
+    "solvers": {"irem": {"energy": {"name": "mlp"}, "optimizer": {"name": "gd"}}, "ired": IRED},
 }
 """The release's settings: 20×20, batch 512 + 512 replayed, 10 steps, λ = 100, Adam 1e-4,
 10,000 iterations, test at 80 steps (all core defaults)."""
@@ -31,6 +35,7 @@ QUICK_PRESET: dict[str, Any] = {
         "feedforward": {"hidden": 256},
         "iterative": {"hidden": 256},
         "programmatic": {"hidden": 256},
+        "ired": {"energy": {**IRED["energy"], "hidden": 256}},
     },
 }
 """About a CPU minute: 8×8 matrices, a 256-wide energy, batch 256 + 256 replayed and a 5×
@@ -50,7 +55,10 @@ def _fast(lr: float, iterations: int, **train: Any) -> dict[str, Any]:
             "checkpoint_every": 250,
             **train,
         },
-        "solvers": {"irem": {"energy": {"name": "mlp"}, "optimizer": {"name": "gd"}}},
+        "solvers": {
+            "irem": {"energy": {"name": "mlp"}, "optimizer": {"name": "gd"}},
+            "ired": IRED,
+        },
     }
 
 

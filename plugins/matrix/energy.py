@@ -21,11 +21,16 @@ class VectorEnergyConfig:
         layers: number of hidden layers (paper: 3).
         memory: scratchpad dimensions appended to the answer: optimised with it, starting
             at zero for every solve, never part of the loss or the returned answer.
+        landscapes: ``K``, energy landscapes the energy can be conditioned on (the
+            :class:`~irem_core.LandscapeEnergy` capability, for annealing solvers such as
+            ``ired``): a learned ``(K, hidden)`` table whose row ``k`` is added to the first
+            layer's pre-activation. 0 (IREM): unconditioned, no table.
     """
 
     hidden: int = attrs.field(default=512, validator=attrs.validators.gt(0))
     layers: int = attrs.field(default=3, validator=attrs.validators.ge(1))
     memory: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    landscapes: int = attrs.field(default=0, validator=attrs.validators.ge(0))
 
 
 class VectorEnergy(nn.Module):
@@ -45,6 +50,7 @@ class VectorEnergy(nn.Module):
     Shapes:
         - encode: ``x (B, D_x) -> context (B, hidden)``
         - select: ``context (B, hidden), problems (B',) -> context (B', hidden)``
+        - condition: ``context (B, hidden), landscapes (B,) -> context (B, hidden)``
         - forward: ``context (B, hidden), y (B, F + memory) -> energies (B,)``
         - energy_and_gradient: ``context, y (B, F + memory) -> energies (B,), ∇_y E like y``
     """
@@ -64,10 +70,23 @@ class VectorEnergy(nn.Module):
         )
         self.output_layer = nn.Linear(options.hidden, 1)
         init_as_concatenation([self.answer_layer, self.input_layer])
+        self.landscapes = options.landscapes
+        if options.landscapes:
+            self.landscape_table = nn.Parameter(torch.zeros(options.landscapes, options.hidden))
 
     def encode(self, inputs: Tensor) -> Tensor:
         """``W_x x``: the answer-independent part of the first layer."""
         return self.input_layer(inputs)
+
+    def condition(self, context: Tensor, landscapes: Tensor) -> Tensor:
+        """The context on landscape ``landscapes[b]`` for problem ``b`` (``(B,)``
+        integers below ``K``): the table's row added to ``W_x x``."""
+        if not self.landscapes:
+            raise IremError(
+                "energy model 'mlp' has no landscapes; set its option landscapes = K "
+                "(e.g. --set solver.energy.landscapes=10)"
+            )
+        return context + self.landscape_table[landscapes]
 
     def select(self, context: Tensor, problems: Tensor) -> Tensor:
         """The context of ``problems`` only (indices ``(B',)``), for per-problem halting."""
