@@ -10,6 +10,7 @@ from typing import Any
 
 from irem_core.config.schema import PRECISIONS
 from irem_core.errors import IremError
+from irem_core.runs.cost import ALLOW_LONG, LONG_SECONDS
 from irem_core.seeding import check_seed
 from irem_core.threads import AUTO, parse_threads
 
@@ -76,6 +77,17 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a config field, e.g. --set train.iterations=100 "
         "(repeatable; VALUE is read as TOML, else as a string)",
+    )
+
+
+def add_allow_long_option(parser: argparse.ArgumentParser) -> None:
+    """``--allow-long``: run a command whose lower-bound duration is refused otherwise (see
+    :mod:`irem_core.runs.cost`)."""
+    parser.add_argument(
+        ALLOW_LONG,
+        action="store_true",
+        help="run even when the up-front estimate says it takes longer than "
+        f"{LONG_SECONDS / 60:.0f} minutes (default: refuse, with the estimate)",
     )
 
 

@@ -6,7 +6,13 @@ import argparse
 import json
 from typing import Any
 
-from irem_core.cli.arguments import add_set_option, path_type, positive_int, seed_type
+from irem_core.cli.arguments import (
+    add_allow_long_option,
+    add_set_option,
+    path_type,
+    positive_int,
+    seed_type,
+)
 from irem_core.errors import IremError
 from irem_core.reasoning.protocols import SPLITS
 from irem_core.runs.load import load_run
@@ -44,6 +50,7 @@ def add_parser(commands: Any) -> None:
     nested.add_argument("--device", help="device (default: the run's)")
     add_set_option(nested)
     nested.add_argument("--json", action="store_true", help="print one JSON object")
+    add_allow_long_option(nested)
     nested.set_defaults(handler=cmd_nested)
 
 
@@ -69,6 +76,7 @@ def cmd_nested(args: argparse.Namespace) -> int:
         args.seed,
         run.device,
         plugins=plugins,
+        allow_long=args.allow_long,
     )
     report = {
         "task": run.config.task.name,

@@ -7,7 +7,13 @@ from typing import Any
 
 import torch
 
-from irem_core.cli.arguments import add_set_option, add_threads_option, path_type, seed_type
+from irem_core.cli.arguments import (
+    add_allow_long_option,
+    add_set_option,
+    add_threads_option,
+    path_type,
+    seed_type,
+)
 from irem_core.config.compose import build_run_config, parse_override, read_config_file, set_path
 from irem_core.config.convert import structure
 from irem_core.config.schema import RunConfig
@@ -15,7 +21,7 @@ from irem_core.errors import IremError
 from irem_core.runs.build import build_task
 from irem_core.runs.checkpoint import read_record
 from irem_core.runs.load import check_run_plugins
-from irem_core.runs.memory import check_training_memory
+from irem_core.runs.memory import PROCESS_BYTES, check_memory, check_training_cost
 from irem_core.training.distributed import (
     relaunch,
     resolve_shards,
@@ -60,6 +66,11 @@ def _check_nproc(config: RunConfig, args: argparse.Namespace) -> None:
     saved = None
     if args.resume:
         saved = read_record(args.out).get("training", {}).get("shards", 1)
+    check_memory(
+        f"--nproc {args.nproc}",
+        [(f"{args.nproc:,} processes", args.nproc * PROCESS_BYTES, "--nproc")],
+        torch.device("cpu"),
+    )
     resolve_shards(config.train, args.nproc, saved)
 
 
@@ -101,6 +112,7 @@ def add_parser(commands: Any) -> None:
         "itself through torchrun; gloo on CPU, one GPU each with NCCL on "
         "CUDA); train.batch_size stays the global batch (default: 1)",
     )
+    add_allow_long_option(train_parser)
     train_parser.set_defaults(handler=cmd_train)
 
 
@@ -136,11 +148,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             device=args.device,
             plugins=plugins,
         )
-    check_training_memory(
+    check_training_cost(
         config,
         build_task(config.task, plugins=plugins),
         training_device(config.device, world),
         plugins=plugins,
+        allow_long=args.allow_long,
     )
     if not under_torchrun() and args.nproc and args.nproc > 1:
         _check_nproc(config, args)

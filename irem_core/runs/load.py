@@ -8,6 +8,7 @@ from pathlib import Path
 
 import attrs
 import torch
+from torch import Tensor
 
 from irem_core.config.compose import override_saved
 from irem_core.config.convert import structure
@@ -23,6 +24,7 @@ from irem_core.runs.checkpoint import (
     load_checkpoint,
     tensor_mismatches,
 )
+from irem_core.runs.cost import TooManyModules, module_budget
 
 
 def check_run_plugins(directory: str | Path, *, plugins: Plugins) -> None:
@@ -90,6 +92,28 @@ CHECKPOINTS = ("last", "best")
 """The weights a run offers: the last checkpoint's, or those of the lowest validation MSE."""
 
 
+def _check_weights_fit(
+    config: RunConfig, task: Task, weights: dict[str, Tensor], which: str, *, plugins: Plugins
+) -> None:
+    """Refuse a solver (``config``'s, for ``task``) that ``weights`` do not fit, from its
+    build on the meta device: nothing is allocated, and the build stops once it has far more
+    modules than the weights could fill (``--set solver.energy.layers=1000000``)."""
+    limit = 4 * len(weights) + 100
+    try:
+        with torch.device("meta"), module_budget(limit):
+            solver = build_solver(config.solver, task, config.seed, plugins=plugins)
+    except TooManyModules:
+        mismatches = [f"the solver has more than {limit:,} modules for {len(weights)} tensors"]
+    else:
+        mismatches = tensor_mismatches(solver.state_dict(), weights)
+    if mismatches:
+        raise CheckpointError(
+            f"{which} do not fit the solver its config describes "
+            f"({'; '.join(mismatches[:3])}); drop a --set that changes its shape, restore "
+            "the run's files or retrain"
+        )
+
+
 def load_run(
     directory: str | Path,
     device: str | None = None,
@@ -125,15 +149,9 @@ def load_run(
     config = structure(data, RunConfig, plugins=plugins)
     target = resolve_device(device or config.device)
     task = build_task(config.task, plugins=plugins)
+    which = f"{BEST_FILE} weights" if checkpoint == "best" else "weights"
+    _check_weights_fit(config, task, weights, f"the {which} in {directory}", plugins=plugins)
     solver = build_solver(config.solver, task, config.seed, plugins=plugins)
-    mismatches = tensor_mismatches(solver.state_dict(), weights)
-    if mismatches:
-        which = f"{BEST_FILE} weights" if checkpoint == "best" else "weights"
-        raise CheckpointError(
-            f"the {which} in {directory} do not fit the solver its config "
-            f"describes ({'; '.join(mismatches[:3])}); restore the run's "
-            "files or retrain"
-        )
     solver.load_state_dict(weights)
     solver.to(target).eval()
     return TrainedRun(config, task, solver, iteration, target, checkpoint)

@@ -9,6 +9,7 @@ from irem_core.config.convert import structure
 from irem_core.errors import IremError
 from irem_core.plugins.manager import Plugins
 from irem_core.reasoning.protocols import NestableTask, Problems, Solver, Task, Trajectory
+from irem_core.runs.cost import SOLVE_SECONDS, check_duration, solve_seconds
 from irem_core.runs.memory import check_memory, problem_bytes
 from irem_core.seeding import generator as seeded_generator
 
@@ -45,6 +46,7 @@ def nested_mse(
     device: torch.device,
     *,
     plugins: Plugins,
+    allow_long: bool = False,
 ) -> list[float]:
     """MSE after each of ``depth`` composed operations of ``strategy`` (a recursion that
     ``plugins`` register).
@@ -52,7 +54,8 @@ def nested_mse(
     ``task`` must be a :class:`~irem_core.reasoning.protocols.NestableTask`. Operands are drawn from
     ``task.sample_operands`` (seeded); the reference is the same strategy applied with
     :class:`OracleSolver`. Sizes that cannot fit in memory are refused first (see
-    :mod:`irem_core.runs.memory`).
+    :mod:`irem_core.runs.memory`), then, unless ``allow_long``, those that would take too
+    long (see :mod:`irem_core.runs.cost`).
     """
     if depth <= 0:
         raise IremError(f"--depth must be positive, got {depth}")
@@ -82,6 +85,14 @@ def nested_mse(
         ],
         device,
     )
+    if not allow_long:
+        modules = sum(1 for _ in solver.modules()) if isinstance(solver, torch.nn.Module) else 1
+        check_duration(
+            "irem nested",
+            depth * (solve_seconds(steps, modules) + SOLVE_SECONDS),
+            f"{depth:,} composed operations of {steps:,} steps",
+            "--depth or --steps",
+        )
     generator = seeded_generator(seed, "nested", device)
     drawn = task.sample_operands(split, num_problems, operands, generator)
     exact = recursion.solve(OracleSolver(), task, drawn, depth, steps, generator)

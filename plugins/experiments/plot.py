@@ -27,6 +27,7 @@ from irem_core.runs.checkpoint import atomic_write
 from irem_core.runs.evaluation import MIN_ENERGY, Evaluation, evaluate
 from irem_core.runs.files import run_folder
 from irem_core.runs.load import TrainedRun, load_run
+from irem_core.runs.memory import check_evaluation_memory
 from irem_core.runs.sizes import evaluate_sizes
 from irem_core.seeding import generator as seeded_generator
 from irem_core.textfile import parse_json, read_lines
@@ -203,9 +204,11 @@ def plot_run(
             f"task {run.config.task.name!r} declares no size option, so it has no "
             "size curve; drop --sizes"
         )
+    budget = max(run.config.eval.steps)
+    at_once = min(problems, run.config.eval.batch_size)
+    check_evaluation_memory("irem plot", run.task, split, problems, at_once, budget, run.device)
     out = run_folder(directory / "plots") if out is None else Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    budget = max(run.config.eval.steps)
     written = [out / "training.png", out / "error_vs_steps.png"]
     plot_training(plt, run, read_metrics(directory), written[0])
     drawn = run.task.sample(
