@@ -313,6 +313,7 @@ def test_sigterm_to_irem_train_nproc_stops_every_worker(
             *train_args(run_dir, tiny_overrides, 10**6),
             "--nproc",
             "2",
+            "--allow-long",
         ],
         env={**os.environ, "OMP_NUM_THREADS": "1"},
         stdout=subprocess.DEVNULL,

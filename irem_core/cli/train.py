@@ -19,12 +19,11 @@ from irem_core.config.convert import structure
 from irem_core.config.schema import RunConfig
 from irem_core.errors import IremError
 from irem_core.runs.build import build_task
-from irem_core.runs.checkpoint import read_record
 from irem_core.runs.load import check_run_plugins
 from irem_core.runs.memory import PROCESS_BYTES, check_memory, check_training_cost
+from irem_core.training.checks import check_training
 from irem_core.training.distributed import (
     relaunch,
-    resolve_shards,
     training_device,
     under_torchrun,
     world_from_env,
@@ -63,15 +62,11 @@ def _check_nproc(config: RunConfig, args: argparse.Namespace) -> None:
             f"(one per process) but {torch.cuda.device_count()} are visible; lower "
             "--nproc or use --device cpu"
         )
-    saved = None
-    if args.resume:
-        saved = read_record(args.out).get("training", {}).get("shards", 1)
     check_memory(
         f"--nproc {args.nproc}",
         [(f"{args.nproc:,} processes", args.nproc * PROCESS_BYTES, "--nproc")],
         torch.device("cpu"),
     )
-    resolve_shards(config.train, args.nproc, saved)
 
 
 def add_parser(commands: Any) -> None:
@@ -148,6 +143,16 @@ def cmd_train(args: argparse.Namespace) -> int:
             device=args.device,
             plugins=plugins,
         )
+    relaunching = not under_torchrun() and (args.nproc or 1) > 1
+    check_training(
+        config,
+        args.out,
+        world_size=args.nproc if relaunching else world.size,
+        resume=args.resume,
+        plugins=plugins,
+    )
+    if relaunching:
+        _check_nproc(config, args)
     check_training_cost(
         config,
         build_task(config.task, plugins=plugins),
@@ -155,8 +160,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         plugins=plugins,
         allow_long=args.allow_long,
     )
-    if not under_torchrun() and args.nproc and args.nproc > 1:
-        _check_nproc(config, args)
+    if relaunching:
         return relaunch(args.nproc, args.argv)
     summary = train(
         config,

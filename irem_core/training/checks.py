@@ -13,6 +13,12 @@ from typing import Any
 from irem_core.config.convert import unstructure
 from irem_core.config.schema import RunConfig
 from irem_core.errors import IremError
+from irem_core.plugins.manager import Plugins
+from irem_core.runs.build import resolve_device
+from irem_core.runs.checkpoint import CONFIG_FILE, read_record
+from irem_core.training.distributed import resolve_shards
+from irem_core.training.loggers import check_loggers
+from irem_core.training.precision import check_precision
 
 FIXED_ON_RESUME = {
     "seed": "it seeds the run's generators",
@@ -65,3 +71,19 @@ def check_resume_config(config: RunConfig, saved: dict[str, Any], directory: Pat
                 f"--resume cannot change {path} of the run in {directory} ({before!r} → "
                 f"{after!r}): {reason}; drop the --set that changes it, or start a new run"
             )
+
+
+def check_training(
+    config: RunConfig, directory: Path, *, world_size: int, resume: bool, plugins: Plugins
+) -> None:
+    """Every config-level check of a run of ``world_size`` processes into ``directory``,
+    before anything is written or built: its loggers, device and precision, the split of
+    its batch into shards and, with ``resume``, that it continues the saved run (see
+    :func:`check_resume_config`). What needs a built model is the trainer's to check."""
+    check_loggers(config.train.loggers, plugins=plugins)
+    check_precision(config.train.precision, resolve_device(config.device))
+    saved = read_record(directory) if resume and (directory / CONFIG_FILE).exists() else None
+    shards = saved.get("training", {}).get("shards", 1) if saved else None
+    resolve_shards(config.train, world_size, shards if isinstance(shards, int) else None)
+    if saved is not None:
+        check_resume_config(config, saved["config"], directory)

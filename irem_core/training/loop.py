@@ -41,7 +41,7 @@ from irem_core.runs.evaluation import evaluate
 from irem_core.seeding import generator as seeded_generator
 from irem_core.threads import AUTO, ThreadPolicy
 from irem_core.training.averaging import WeightAverage
-from irem_core.training.checks import check_resume_config
+from irem_core.training.checks import check_training
 from irem_core.training.distributed import (
     SINGLE,
     World,
@@ -50,10 +50,10 @@ from irem_core.training.distributed import (
     resolve_shards,
     training_device,
 )
-from irem_core.training.loggers import Loggers, check_loggers
+from irem_core.training.loggers import Loggers
 from irem_core.training.loss import TrainingLoss
 from irem_core.training.outcome import TrainingStopped, TrainSummary, format_duration
-from irem_core.training.precision import autocast, check_precision, resolve_precision
+from irem_core.training.precision import autocast, resolve_precision
 from irem_core.training.rundir import prepare_directory, put_back, run_lock, set_aside
 from irem_core.training.schedule import learning_rate, make_optimizer
 from irem_core.training.state import (
@@ -429,13 +429,7 @@ def train(
     """
     plugins = resolve_plugins(plugins)
     directory = Path(directory)
-    check_loggers(config.train.loggers, plugins=plugins)
-    device = training_device(config.device, world)
-    check_precision(config.train.precision, device)
-    if not resume:
-        resolve_shards(config.train, world.size)
-    elif (directory / CONFIG_FILE).exists():
-        check_resume_config(config, read_record(directory)["config"], directory)
+    check_training(config, directory, world_size=world.size, resume=resume, plugins=plugins)
     created = not directory.exists()
     try:
         with run_lock(directory, plugins=plugins) if world.is_main else contextlib.nullcontext():
