@@ -158,7 +158,7 @@ def test_bad_input_exits_2_with_a_message(
         (
             "solver.toml",
             '[task]\nname = "addition"\n[solver]\nname = "irme"\n',
-            "unknown solver 'irme'; valid names: feedforward, irem, iterative",
+            "unknown solver 'irme'; valid names: feedforward, ired, irem, iterative",
         ),
         (
             "optimizer.toml",
