@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -332,3 +333,15 @@ def test_a_config_class_bug_outside_a_component_propagates() -> None:
         isinstance(error, ZeroDivisionError)
         for error in getattr(caught.value, "exceptions", [caught.value])
     )
+
+
+def test_building_train_and_eval_settings_loads_no_plugin() -> None:
+    code = (
+        "import sys\nfrom irem_core.config.schema import EvalConfig, TrainConfig\n"
+        "TrainConfig(); EvalConfig()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('irem_plugins')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

@@ -18,7 +18,7 @@ from irem_core.config.compose import build_run_config, parse_override, read_conf
 from irem_core.config.convert import structure
 from irem_core.config.schema import RunConfig
 from irem_core.errors import IremError
-from irem_core.runs.build import build_task
+from irem_core.runs.build import build_task, resolve_device
 from irem_core.runs.load import check_run_plugins
 from irem_core.runs.memory import PROCESS_BYTES, check_memory, check_training_cost
 from irem_core.training.checks import check_training
@@ -56,6 +56,7 @@ def _check_resume_arguments(args: argparse.Namespace, saved: dict[str, Any]) -> 
 
 def _check_nproc(config: RunConfig, args: argparse.Namespace) -> None:
     """Refuse an ``--nproc`` launch that would fail in every worker, before starting them."""
+    resolve_device(config.device)  # a device this machine lacks is said first
     if config.device.startswith("cuda") and torch.cuda.device_count() < args.nproc:
         raise IremError(
             f"--nproc {args.nproc} with device {config.device!r} needs {args.nproc} GPUs "
@@ -144,6 +145,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             plugins=plugins,
         )
     relaunching = not under_torchrun() and (args.nproc or 1) > 1
+    if relaunching:  # first: a process count the machine cannot hold says so
+        _check_nproc(config, args)
     check_training(
         config,
         args.out,
@@ -151,8 +154,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         resume=args.resume,
         plugins=plugins,
     )
-    if relaunching:
-        _check_nproc(config, args)
     check_training_cost(
         config,
         build_task(config.task, plugins=plugins),

@@ -174,9 +174,11 @@ class TrainConfig:
         eval_problems: problems in each periodic evaluation.
         checkpoint_every: iterations between checkpoints (the last one is always written).
         loggers: names of the loggers receiving the metrics (plugins of kind ``logger``);
-            default: those registered with ``default=True``. Checked when training starts
-            (see :func:`~irem_core.training.loggers.check_loggers`), so that evaluating a run does
-            not need its logger plugins.
+            ``None`` (the default): those registered with ``default=True``
+            (:func:`default_loggers`), resolved when training starts and recorded in the
+            run's ``config.json``. Checked when training starts (see
+            :func:`~irem_core.training.loggers.check_loggers`), so that evaluating a run does
+            not need its logger plugins; building a config loads no plugin for it.
     """
 
     iterations: int = attrs.field(default=10_000, validator=_positive)
@@ -198,7 +200,7 @@ class TrainConfig:
     eval_every: int = attrs.field(default=1_000, validator=_non_negative)
     eval_problems: int = attrs.field(default=256, validator=_positive)
     checkpoint_every: int = attrs.field(default=1_000, validator=_positive)
-    loggers: list[str] = plugins_default(default_loggers, validator=_distinct)
+    loggers: list[str] | None = attrs.field(default=None, validator=v.optional(_distinct))
 
 
 @attrs.frozen
@@ -231,7 +233,7 @@ class RunConfig:
 
     task: TaskSpec
     solver: SolverSpec
-    train: TrainConfig = plugins_default({}, TrainConfig)
+    train: TrainConfig = attrs.field(factory=TrainConfig)
     eval: EvalConfig = attrs.field(factory=EvalConfig)
     seed: int = attrs.field(default=0, validator=_seed)
     device: str = "cpu"

@@ -15,10 +15,10 @@ from irem_core.plugins.manager import Plugins
 from irem_core.reasoning.protocols import Logger, LogRun, LogValue
 
 
-def check_loggers(names: Sequence[str], *, plugins: Plugins) -> None:
+def check_loggers(names: Sequence[str] | None, *, plugins: Plugins) -> None:
     """Raise a :class:`ConfigError` listing the installed loggers if a name in ``names``
-    (``train.loggers``) is not one of them."""
-    for name in names:
+    (``train.loggers``; ``None``: the defaults) is not one of them."""
+    for name in names or ():
         try:
             plugins.get("logger", name)
         except PluginError as error:

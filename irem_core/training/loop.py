@@ -22,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from irem_core.config.convert import unstructure
-from irem_core.config.schema import RunConfig, component_specs
+from irem_core.config.schema import RunConfig, component_specs, default_loggers
 from irem_core.errors import NonFiniteError, PluginError
 from irem_core.plugins.manager import Plugins, resolve_plugins
 from irem_core.reasoning.protocols import Problems
@@ -89,10 +89,17 @@ class Trainer:
     ) -> None:
         self.device = training_device(config.device, world)
         precision = resolve_precision(config.train.precision, self.device)
+        loggers = config.train.loggers
         self.config = config = attrs.evolve(
-            config, train=attrs.evolve(config.train, precision=precision)
+            config,
+            train=attrs.evolve(
+                config.train,
+                precision=precision,
+                loggers=default_loggers(plugins) if loggers is None else loggers,
+            ),
         )
-        """The run config, with ``train.precision`` resolved (``auto`` → fp32 or bf16)."""
+        """The run config as it runs and is saved: ``train.precision`` resolved (``auto`` →
+        fp32 or bf16) and ``train.loggers`` (``None`` → the default loggers)."""
         self.directory = directory
         self.world = world
         self.plugins = plugins
@@ -304,7 +311,7 @@ class Trainer:
         main = self.world.is_main
         loggers = (
             Loggers(
-                settings.loggers,
+                settings.loggers or [],  # resolved in __init__
                 self.directory,
                 unstructure(self.config),
                 self.resumed_from,

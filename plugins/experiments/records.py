@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from irem_core.config.convert import structure
-from irem_core.config.schema import RunConfig
+from irem_core.config.schema import RunConfig, default_loggers
 from irem_core.errors import ConfigError, IremError
 from irem_core.plugins.manager import Plugins
 from irem_core.runs.build import resolve_device
@@ -38,14 +38,17 @@ def _differences(saved: Any, wanted: Any, prefix: str = "") -> list[str]:
     return [] if saved == wanted else [f"{prefix.rstrip('.')} ({saved!r} there, {wanted!r} now)"]
 
 
-def _as_recorded(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` (plain data) with ``train.precision`` resolved for its device (``auto`` →
-    fp32 or bf16), as a run's ``config.json`` records it (a record may hold either)."""
-    train = config.get("train", {})
-    if "precision" not in train:
-        return config
-    precision = resolve_precision(train["precision"], resolve_device(config.get("device", "cpu")))
-    return {**config, "train": {**train, "precision": precision}}
+def _as_recorded(config: dict[str, Any], plugins: Plugins) -> dict[str, Any]:
+    """``config`` (plain data) as a run's ``config.json`` records it (a record may hold
+    either): ``train.precision`` resolved for its device (``auto`` → fp32 or bf16) and
+    unset ``train.loggers`` as the default loggers."""
+    train = dict(config.get("train", {}))
+    if "precision" in train:
+        device = resolve_device(config.get("device", "cpu"))
+        train["precision"] = resolve_precision(train["precision"], device)
+    if train.get("loggers", ...) is None:
+        train["loggers"] = default_loggers(plugins)
+    return {**config, "train": train}
 
 
 def check_same_config(
@@ -63,8 +66,8 @@ def check_same_config(
             "that directory to redo it, or choose another --out"
         ) from None
     differences = _differences(
-        {key: value for key, value in _as_recorded(saved).items() if key != "eval"},
-        {key: value for key, value in _as_recorded(wanted).items() if key != "eval"},
+        {key: value for key, value in _as_recorded(saved, plugins).items() if key != "eval"},
+        {key: value for key, value in _as_recorded(wanted, plugins).items() if key != "eval"},
     )
     if differences:
         raise IremError(
