@@ -41,8 +41,8 @@ TINY_TRAINING = [
 ]
 
 COVERED_ELSEWHERE = {
-    "--nproc": "tests/test_distributed.py launches torchrun the same way",
-    "benchmarks.speed.time_to_quality": "tests/test_time_to_quality.py",
+    "--nproc": "tests/core/training/test_distributed.py launches torchrun the same way",
+    "benchmarks.speed.time_to_quality": "tests/benchmarks/test_time_to_quality.py",
 }
 
 

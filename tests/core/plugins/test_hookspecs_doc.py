@@ -11,7 +11,7 @@ from pathlib import Path
 
 from irem_core.plugins import hookspecs
 
-PLUGINS_MD = Path(__file__).parent.parent / "docs" / "plugins.md"
+PLUGINS_MD = Path(__file__).parents[3] / "docs" / "plugins.md"
 BEGIN, END = "<!-- hooks:begin -->", "<!-- hooks:end -->"
 
 

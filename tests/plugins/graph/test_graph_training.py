@@ -9,24 +9,7 @@ import pytest
 
 from irem_core.cli.app import main
 from irem_core.config.compose import build_run_config
-
-TINY_GRAPH_OVERRIDES = [
-    "task.max_train_nodes=5",
-    "solver.energy.hidden=16",
-    "train.iterations=3",
-    "train.batch_size=8",
-    "train.replay_batch_size=4",
-    "train.replay_capacity=32",
-    "train.steps=2",
-    "train.log_every=1",
-    "train.eval_every=2",
-    "train.eval_problems=4",
-    "train.checkpoint_every=2",
-    "eval.problems=6",
-    "eval.batch_size=4",
-    "eval.steps=[2,4]",
-]
-"""A graph run that takes well under a second per iteration; replay starts at iteration 2."""
+from tests.conftest import TINY_GRAPH_OVERRIDES
 
 
 def train_tiny(task: str, directory: Path) -> None:

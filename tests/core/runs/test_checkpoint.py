@@ -30,7 +30,8 @@ def test_round_trip_is_bit_exact(tiny_config, trained: Path) -> None:
     for name, tensor in run.solver.state_dict().items():
         assert torch.equal(tensor, checkpoint.model[name])
     assert run.iteration == 4
-    resolved = attrs.evolve(tiny_config.train, precision="fp32")  # auto, without native bf16
+    # as it ran: auto precision without native bf16, the default loggers
+    resolved = attrs.evolve(tiny_config.train, precision="fp32", loggers=["jsonl"])
     assert run.config == attrs.evolve(tiny_config, train=resolved)
     fresh = build_solver(tiny_config.solver, build_task(tiny_config.task), tiny_config.seed)
     assert any(

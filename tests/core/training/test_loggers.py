@@ -139,7 +139,7 @@ def test_unknown_logger_and_missing_tensorboard_are_clear_errors(
 
 def docs_logger_plugin() -> SimpleNamespace:
     """The third-party logger plugin shown in docs/notes/plugins-guide.md, executed as written."""
-    text = (Path(__file__).parent.parent / "docs" / "notes" / "plugins-guide.md").read_text()
+    text = (Path(__file__).parents[3] / "docs" / "notes" / "plugins-guide.md").read_text()
     section = text[text.rindex("```python", 0, text.index("class PrintLogger")) :]
     code = re.search(r"```python\n(.*?)```", section, flags=re.DOTALL)
     assert code is not None

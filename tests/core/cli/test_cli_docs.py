@@ -14,10 +14,9 @@ import attrs
 import pytest
 
 from irem_core.cli.app import build_parser, main
-from tests.conftest import TINY_OVERRIDES
-from tests.test_graph_training import TINY_GRAPH_OVERRIDES
+from tests.conftest import TINY_GRAPH_OVERRIDES, TINY_OVERRIDES
 
-CLI_MD = Path(__file__).parent.parent / "docs" / "cli.md"
+CLI_MD = Path(__file__).parents[3] / "docs" / "cli.md"
 FENCE = re.compile(r"```.*?```", re.S)
 
 

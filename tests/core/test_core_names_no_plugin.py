@@ -7,7 +7,7 @@ from pathlib import Path
 
 from irem_core.plugins.manager import load_plugins
 
-CORE = Path(__file__).parent.parent / "irem_core"
+CORE = Path(__file__).parents[2] / "irem_core"
 PROJECT = {"irem"}
 """The project's own name is also the IREM solver's; the core uses it as the name of the
 entry-point group and of the program, so it is not counted."""

@@ -34,7 +34,7 @@ from irem_plugins.optimizers.gradient_descent import GradientDescent, GradientDe
 
 pytest_plugins = ["pytester"]
 
-EXAMPLES = Path(__file__).parent.parent / "examples"
+EXAMPLES = Path(__file__).parents[3] / "examples"
 EXAMPLE_PLUGIN = EXAMPLES / "irem-plugin-example" / "irem_plugin_example"
 
 
