@@ -1,0 +1,57 @@
+"""The ``sudoku`` task: valid boards from any seed, givens in the split's range, and a score
+that accepts any valid board keeping the givens."""
+
+from __future__ import annotations
+
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from irem_plugins.sudoku.boards import givens_mask, solved_boards, valid_boards
+from irem_plugins.sudoku.task import SudokuConfig, SudokuTask
+
+
+@given(seed=st.integers(0, 2**32), count=st.integers(1, 64))
+def test_drawn_boards_are_solved_sudokus_fixed_by_the_seed(seed: int, count: int) -> None:
+    boards = solved_boards(count, torch.Generator().manual_seed(seed))
+    assert boards.shape == (count, 81) and bool(valid_boards(boards).all())
+    assert torch.equal(boards, solved_boards(count, torch.Generator().manual_seed(seed)))
+
+
+@given(seed=st.integers(0, 2**32), cell=st.integers(0, 80), shift=st.integers(1, 8))
+def test_changing_one_cell_breaks_a_board(seed: int, cell: int, shift: int) -> None:
+    boards = solved_boards(1, torch.Generator().manual_seed(seed))
+    boards[0, cell] = (boards[0, cell] + shift) % 9
+    assert not bool(valid_boards(boards).any())
+
+
+@given(low=st.integers(0, 81), width=st.integers(0, 81), seed=st.integers(0, 2**32))
+def test_puzzles_show_a_number_of_cells_in_the_range(low: int, width: int, seed: int) -> None:
+    high = min(81, low + width)
+    shown = givens_mask(50, low, high, torch.Generator().manual_seed(seed)).sum(dim=1)
+    assert bool(((shown >= low) & (shown <= high)).all())
+
+
+def test_splits_use_their_ranges_and_inputs_are_the_givens_of_the_target() -> None:
+    task = SudokuTask(SudokuConfig())
+    for split, (low, high) in (("same", (31, 42)), ("harder", (17, 30))):
+        problems = task.sample(split, 200, torch.Generator().manual_seed(0))
+        givens = problems.inputs.reshape(200, 81, 9)
+        shown = givens.sum(dim=-1)
+        assert bool(((shown.sum(dim=1) >= low) & (shown.sum(dim=1) <= high)).all())
+        target = problems.target.reshape(200, 81, 9)
+        assert bool((target.sum(dim=-1) == -7).all())  # one +1, eight −1 per cell
+        assert bool(((givens == 1) <= (target == 1)).all())  # every given is the target's
+
+
+def test_score_accepts_any_valid_board_that_keeps_the_givens() -> None:
+    task = SudokuTask(SudokuConfig(same_givens=[0, 0]))  # no givens: every solved board fits
+    problems = task.sample("same", 4, torch.Generator().manual_seed(1))
+    other = solved_boards(4, torch.Generator().manual_seed(2))
+    answer = torch.nn.functional.one_hot(other, 9).float().flatten(1) * 2 - 1
+    scores = task.score(answer, problems)
+    assert scores["board"].tolist() == [1.0] * 4
+    assert bool((scores["cells"] < 1).all())
+    assert task.score(problems.target, problems)["cells"].tolist() == [1.0] * 4
+    kept = SudokuTask(SudokuConfig(same_givens=[81, 81])).sample("same", 4, torch.Generator())
+    assert task.score(answer, kept)["board"].sum() < 4  # another board breaks full givens
