@@ -55,9 +55,14 @@ class EnergyModelMeta:
 
     Attributes:
         domain: the task domain it reads (``None``: any).
+        tasks: the tasks it is built for, by registered name (``None``: every task of its
+            domain); the contract kit pairs it with these only. Its factory refuses others.
     """
 
     domain: str | None = attrs.field(default=None, validator=_optional_str)
+    tasks: tuple[str, ...] | None = attrs.field(
+        default=None, converter=_tuple, validator=v.optional(_str_tuple)
+    )
 
 
 @attrs.frozen(kw_only=True)

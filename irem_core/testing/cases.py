@@ -101,7 +101,12 @@ def _cases(plugins: Plugins, plugin: str | None, pairs: str) -> Iterator[Contrac
                 yield ContractCase(kind, component.name)
     for model in registries["energy_model"].components():
         for task in registries["task"].components():
-            if task.meta.domain == model.meta.domain and paired((ours(model), ours(task))):
+            serves = model.meta.tasks is None or task.name in model.meta.tasks
+            if (
+                task.meta.domain == model.meta.domain
+                and serves
+                and paired((ours(model), ours(task)))
+            ):
                 yield ContractCase("energy_model", model.name, task.name)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from irem_core.plugins.hookspecs import Register, hookimpl
+from irem_plugins.sudoku.energy import BoardEnergy, BoardEnergyConfig
 from irem_plugins.sudoku.task import SudokuConfig, SudokuTask
 
-__all__ = ["SudokuConfig", "SudokuTask"]
+__all__ = ["BoardEnergy", "BoardEnergyConfig", "SudokuConfig", "SudokuTask"]
 
 
 def _preset(iterations: int) -> dict[str, Any]:
@@ -26,8 +27,8 @@ def _preset(iterations: int) -> dict[str, Any]:
         },
         "eval": {"problems": 500},
         "solvers": {
-            "irem": {"energy": {"name": "mlp"}, "optimizer": {"name": "gd"}},
-            "ired": {"energy": {"name": "mlp", "landscapes": 10}},
+            "irem": {"energy": {"name": "board"}, "optimizer": {"name": "gd"}},
+            "ired": {"energy": {"name": "board", "landscapes": 10}},
         },
     }
 
@@ -38,7 +39,7 @@ PRESETS = {
     "quick": _preset(1000),
 }
 """``paper``: the core's defaults (batch 512 + 512, 10 steps, 10,000 iterations) with the
-``mlp`` energy; ``fast`` and ``quick``: 5,000 and 1,000 iterations of 256 + 256 puzzles at 5
+``board`` energy; ``fast`` and ``quick``: 5,000 and 1,000 iterations of 256 + 256 puzzles at 5
 steps with the matrices' ``fast`` schedule. A first recipe, not yet a tuned one."""
 
 
@@ -46,3 +47,9 @@ steps with the matrices' ``fast`` schedule. A first recipe, not yet a tuned one.
 def irem_register_tasks(register: Register) -> None:
     """Register ``sudoku`` (a vector task scored by board and cell accuracy)."""
     register("sudoku", SudokuTask, config=SudokuConfig, domain="vector", presets=PRESETS)
+
+
+@hookimpl
+def irem_register_energy_models(register: Register) -> None:
+    """Register ``board``, the Sudoku energy (for the task ``sudoku`` only)."""
+    register("board", BoardEnergy, config=BoardEnergyConfig, domain="vector", tasks=("sudoku",))

@@ -20,7 +20,7 @@ def _base(device: torch.device) -> Tensor:
     return (shift[:, None] + torch.arange(SIDE, device=device)[None, :]) % DIGITS
 
 
-def _line_order(count: int, generator: torch.Generator) -> Tensor:
+def line_orders(count: int, generator: torch.Generator) -> Tensor:
     """``count`` random orders of 9 lines ``(count, 9)`` that keep Sudoku's rules: the bands of
     three lines permuted, and the lines within each band."""
     device = generator.device
@@ -34,7 +34,7 @@ def solved_boards(count: int, generator: torch.Generator) -> Tensor:
     relabelling, row and column orders (bands, stacks and the lines within them) and
     transposition, drawn from ``generator`` on its device."""
     device = generator.device
-    rows, columns = _line_order(count, generator), _line_order(count, generator)
+    rows, columns = line_orders(count, generator), line_orders(count, generator)
     grid = _base(device)[rows[:, :, None], columns[:, None, :]]  # (count, 9, 9)
     transpose = torch.rand((count, 1, 1), generator=generator, device=device) < 0.5
     grid = torch.where(transpose, grid.transpose(1, 2), grid)

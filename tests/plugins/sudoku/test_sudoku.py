@@ -3,11 +3,17 @@ that accepts any valid board keeping the givens."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from irem_plugins.sudoku.boards import givens_mask, solved_boards, valid_boards
+from irem_core.config.compose import build_run_config
+from irem_core.errors import IremError
+from irem_core.runs.build import build_solver, build_task
+from irem_core.testing import component_cases
+from irem_plugins.sudoku.boards import givens_mask, line_orders, solved_boards, valid_boards
+from irem_plugins.sudoku.energy import BoardEnergy, BoardEnergyConfig
 from irem_plugins.sudoku.task import SudokuConfig, SudokuTask
 
 
@@ -55,3 +61,37 @@ def test_score_accepts_any_valid_board_that_keeps_the_givens() -> None:
     assert task.score(problems.target, problems)["cells"].tolist() == [1.0] * 4
     kept = SudokuTask(SudokuConfig(same_givens=[81, 81])).sample("same", 4, torch.Generator())
     assert task.score(answer, kept)["board"].sum() < 4  # another board breaks full givens
+
+
+def test_the_board_energy_is_checked_on_sudoku_only_and_refuses_other_tasks() -> None:
+    ids = {param.id for param in component_cases(plugin="sudoku")}
+    assert {"task:sudoku", "energy_model:board@sudoku", "energy_model:mlp@sudoku"} <= ids
+    assert not any(
+        i.startswith("energy_model:board@") and i != "energy_model:board@sudoku" for i in ids
+    )
+    with pytest.raises(IremError, match="use it with task sudoku"):
+        build_solver(
+            build_run_config(
+                task="addition", preset="quick", overrides=["solver.energy.name='board'"]
+            ).solver,
+            build_task(build_run_config(task="addition", preset="quick").task),
+            0,
+        )
+
+
+@given(seed=st.integers(0, 2**32))
+def test_the_board_energy_is_blind_to_sudoku_symmetries_of_the_grid(seed: int) -> None:
+    task = SudokuTask(SudokuConfig())
+    energy = BoardEnergy(BoardEnergyConfig(hidden=8, layers=2), task)
+    problems = task.sample("same", 3, torch.Generator().manual_seed(seed))
+    answer = task.init_answer(problems, torch.Generator().manual_seed(seed + 1))
+    rows = line_orders(3, torch.Generator().manual_seed(seed + 2))  # bands and rows in them
+
+    def moved(flat: torch.Tensor) -> torch.Tensor:
+        grid = flat.reshape(3, 9, 9, 9)[torch.arange(3)[:, None], rows]
+        return grid.transpose(1, 2).reshape(3, 729)  # and transposed
+
+    with torch.no_grad():
+        before = energy(energy.encode(problems.inputs), answer)
+        after = energy(energy.encode(moved(problems.inputs)), moved(answer))
+    assert torch.allclose(before, after, atol=1e-5)
