@@ -221,7 +221,8 @@ def without_option(argv: Sequence[str], option: str) -> list[str]:
 def relaunch(nproc: int, argv: Sequence[str]) -> int:
     """Run ``irem <argv>`` as ``nproc`` processes under torchrun on this machine; the exit code.
 
-    Uses ``python -m torch.distributed.run --standalone`` (a free local port is picked) and
+    Uses ``python -m irem_core.training.torchrun --standalone`` (torchrun, quiet when a
+    signal stops it; a free local port is picked) and
     drops ``--nproc`` from ``argv`` (torchrun's own parser would take it for its
     ``--nproc-per-node``); the workers see torchrun's ``WORLD_SIZE`` instead. torchrun runs
     in a process group of its own: SIGINT or SIGTERM to this process is forwarded to the
@@ -230,7 +231,7 @@ def relaunch(nproc: int, argv: Sequence[str]) -> int:
     command = [
         sys.executable,
         "-m",
-        "torch.distributed.run",
+        "irem_core.training.torchrun",
         "--standalone",
         "--nproc_per_node",
         str(nproc),

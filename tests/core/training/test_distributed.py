@@ -327,6 +327,7 @@ def test_sigterm_to_irem_train_nproc_stops_every_worker(
     workers = os.getpgid(int((run_dir / ".lock").read_text()))  # rank 0 records its PID
     launcher.send_signal(signal.SIGTERM)
     assert launcher.wait(timeout=TIMEOUT) == 143
+    assert "Traceback" not in launcher.stderr.read()  # torchrun's SignalException neither
     while time.monotonic() < deadline:
         try:
             os.killpg(workers, 0)
