@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from irem_core.cli.arguments import path_type
 from irem_core.reasoning.protocols import SPLITS
 from irem_plugins.experiments.plot import plot_run
 from irem_plugins.experiments.protocol import (
@@ -87,7 +87,10 @@ def add_reproduce_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"comma-separated solvers (default: {','.join(DEFAULT_SOLVERS)})",
     )
     parser.add_argument(
-        "--out", required=True, type=Path, help="output directory; finished runs in it are reused"
+        "--out",
+        required=True,
+        type=path_type,
+        help="output directory; finished runs in it are reused",
     )
     parser.add_argument(
         "--set",
@@ -184,8 +187,8 @@ def add_reproduce_command(parser: argparse.ArgumentParser) -> Callable[[argparse
 
 def add_plot_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     """Add ``irem plot``'s arguments to ``parser``; returns the function that runs it."""
-    parser.add_argument("run_directory", type=Path, metavar="RUN", help="run directory")
-    parser.add_argument("--out", type=Path, help="where the PNGs go (default: RUN/plots)")
+    parser.add_argument("run_directory", type=path_type, metavar="RUN", help="run directory")
+    parser.add_argument("--out", type=path_type, help="where the PNGs go (default: RUN/plots)")
     parser.add_argument(
         "--split",
         default="same",
