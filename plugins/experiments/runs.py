@@ -99,7 +99,13 @@ def ensure_trained(
                 "resumed": True,
             }
     summary = train(
-        config, directory, resume=resume, force=not resume, progress=progress, plugins=plugins
+        config,
+        directory,
+        resume=resume,
+        force=not resume,
+        progress=progress,
+        plugins=plugins,
+        threads=torch.get_num_threads(),  # the job pool gave each worker its share of cores
     )
     return {
         "iterations": summary.iterations,
