@@ -23,7 +23,10 @@ options of a solver that is not installed are never read."""
 PAPER_PRESET: dict[str, Any] = {
     "train": {"replay_batch_size": 32, "steps": 5},
     "eval": {"steps": [10, 20, 40], "batch_size": 64},
-    "solvers": {"irem": {"energy": {"name": "gine"}, "optimizer": {"name": "gd"}}},
+    "solvers": {
+        "irem": {"energy": {"name": "gine"}, "optimizer": {"name": "gd"}},
+        "ired": {"energy": {"name": "gine", "landscapes": 10}},
+    },
 }
 """The release's settings: 512 fresh + 32 replayed graphs, 5 steps, λ = 100, Adam 1e-4,
 10,000 iterations, evaluation at 10/20/40 steps (the rest are core defaults). Evaluation
@@ -42,7 +45,10 @@ QUICK_PRESET: dict[str, Any] = {
         "log_every": 50,
     },
     "eval": {"steps": [10, 20, 40], "problems": 500, "batch_size": 64},
-    "solvers": {"irem": {"energy": {"name": "gine"}, "optimizer": {"name": "gd"}}},
+    "solvers": {
+        "irem": {"energy": {"name": "gine"}, "optimizer": {"name": "gd"}},
+        "ired": {"energy": {"name": "gine", "landscapes": 10}},
+    },
 }
 """About two CPU minutes: 128 fresh + 8 replayed graphs (the release's 1:16 replay ratio),
 1,000 iterations at lr 3e-4; beats the trivial predictors on ``same`` and ``harder`` (see
@@ -72,6 +78,9 @@ def fast_preset(self_pair_input: bool = False) -> dict[str, Any]:
             "irem": {
                 "energy": {"name": "gine", "activation": "silu", **graph_options},
                 "optimizer": {"name": "gd"},
+            },
+            "ired": {
+                "energy": {"name": "gine", "activation": "silu", "landscapes": 10, **graph_options}
             },
             **{baseline: dict(graph_options) for baseline in BASELINES},
         },

@@ -47,6 +47,9 @@ class GineEnergyConfig:
             edge's input and answer, so the energy can weigh ``y_ij`` against every path
             ``i → k → j`` (docs/graph.md: node features alone lose this on big graphs).
             Costs ``O(n³ w)`` per graph, and autograd's gradient replaces the hand-written one.
+        landscapes: ``K`` energy landscapes to condition on (the
+            :class:`~irem_core.LandscapeEnergy` capability, for ``ired``; 0: none), a learned
+            ``(K, C_1)`` table added to every edge's first-layer term.
     """
 
     hidden: int = attrs.field(default=128, validator=[v.ge(2), _even])
@@ -56,6 +59,7 @@ class GineEnergyConfig:
     activation: str = attrs.field(default="relu", validator=v.in_(("relu", "silu")))
     readout: str = attrs.field(default="max", validator=v.in_(("max", "edges")))
     triangle: int = attrs.field(default=0, validator=v.ge(0))
+    landscapes: int = attrs.field(default=0, validator=v.ge(0))
 
     def __attrs_post_init__(self) -> None:
         if self.triangle and self.readout != "edges":

@@ -118,6 +118,10 @@ class GineEnergy(nn.Module):
             # initialisation, so λ = 100 would throw the first descents far off: the output
             # starts at zero (a flat energy) and training grows it
             nn.init.zeros_(cast(nn.Linear, self.readout[2]).weight)
+        self.landscapes = options.landscapes
+        if options.landscapes:  # row k: landscape k's shift of the first layer's edge term
+            width = cast(nn.Linear, self.edge_projections[0]).out_features
+            self.landscape_table = nn.Parameter(torch.zeros(options.landscapes, width))
         self.triangle: ThirdNodeMax | None = None
         if options.triangle:  # t_ij, and its projection into the edge term
             self.triangle = ThirdNodeMax(hidden, options.triangle, options.activation)
@@ -140,6 +144,18 @@ class GineEnergy(nn.Module):
         if self.readout_kind == "edges":
             return GineContext(inputs, nodes, offsets[:-1], slopes[:-1], offsets[-1], slopes[-1])
         return GineContext(inputs, nodes, offsets, slopes)
+
+    def condition(self, context: GineContext, landscapes: Tensor) -> GineContext:
+        """The context of graph ``b`` on landscape ``landscapes[b]`` (``(G,)``): the table's
+        row added to the first layer's edge term of every edge of the graph."""
+        if not self.landscapes:
+            raise IremError(
+                "energy model 'gine' has no landscapes; set its option landscapes = K "
+                "(e.g. --set solver.energy.landscapes=10)"
+            )
+        shift = self.landscape_table[landscapes][context.graphs.edge_graph]
+        first, *rest = context.edge_offsets
+        return attrs.evolve(context, edge_offsets=[first + shift, *rest])
 
     def select(self, context: GineContext, problems: Tensor) -> GineContext:
         """The context of graphs ``problems`` only (sorted ``(G',)``), for per-problem halting."""

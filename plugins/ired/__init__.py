@@ -13,10 +13,11 @@ __all__ = ["IredConfig", "IredSolver", "build_ired_solver"]
 
 @hookimpl
 def irem_register_solvers(register: Register, plugins: Plugins) -> None:
-    """Register ``ired`` for vector tasks (the energies with landscapes: ``mlp``)."""
+    """Register ``ired`` for vector and graph tasks (energies with landscapes: ``mlp``,
+    ``board``, ``gine``)."""
     register(
         "ired",
         functools.partial(build_ired_solver, plugins=plugins),
         config=IredConfig,
-        domains=("vector",),
+        domains=("vector", "graph"),
     )

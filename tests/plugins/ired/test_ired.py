@@ -15,7 +15,7 @@ from irem_core.config.compose import build_run_config
 from irem_core.runs.build import build_solver, build_task
 from irem_plugins.ired.schedule import allot_steps, cosine_landscapes
 from tests.cli_args import resume_args, train_args
-from tests.conftest import TINY_OVERRIDES
+from tests.conftest import TINY_GRAPH_OVERRIDES, TINY_OVERRIDES
 
 IRED = ["--solver", "ired"]
 NO_REPLAY = [*TINY_OVERRIDES, "train.replay_batch_size=0"]
@@ -73,3 +73,22 @@ def test_an_energy_without_landscapes_is_refused_naming_the_option(
     overrides = [*NO_REPLAY, "solver.energy.landscapes=0"]
     assert main([*train_args(tmp_path / "run", overrides, 2), *IRED]) == 2
     assert "solver.energy.landscapes=K" in capsys.readouterr().err
+
+
+def test_ired_trains_a_graph_energy_and_resumes_exactly(tmp_path: Path) -> None:
+    overrides = [*TINY_GRAPH_OVERRIDES, "train.replay_batch_size=0", "train.eval_every=0"]
+
+    def graph_args(run: Path, iterations: int) -> list[str]:
+        sets = [arg for item in overrides for arg in ("--set", item)]
+        return [
+            *["train", "--task", "shortest_path", "--solver", "ired", "--out", str(run)],
+            *[*sets, "--set", f"train.iterations={iterations}", "--no-progress"],
+        ]
+
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert main(graph_args(straight, 4)) == 0
+    assert main(graph_args(resumed, 2)) == 0
+    assert main(resume_args(resumed, 4)) == 0
+    weights = [(run / "model.safetensors").read_bytes() for run in (straight, resumed)]
+    assert weights[0] == weights[1]
+    assert main(["eval", str(straight), "-n", "4", "--steps", "12"]) == 0
