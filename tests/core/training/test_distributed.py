@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -115,15 +116,29 @@ def test_a_two_process_checkpoint_resumes_in_one_process_exactly(
     assert_same_parameters(straight, resumed)
 
 
+def launch_resuming(args: list[str], capfd: pytest.CaptureFixture[str]) -> int:
+    """``irem`` ``args`` (an ``--nproc`` resume), once more if a gloo worker aborted with
+    "terminate called without an active exception" (seen once in 2026-12; the retry resumes
+    from the last committed checkpoint, so the exactness assertions still hold)."""
+    code = main(args)
+    if code != 0 and "terminate called without an active exception" in capfd.readouterr().err:
+        warnings.warn("a gloo worker aborted; the --nproc resume was retried", stacklevel=2)
+        code = main(args)
+    return code
+
+
 def test_irem_train_nproc_resumes_a_one_process_checkpoint(
-    tmp_path: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    tiny_overrides: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     straight, halves = tmp_path / "straight", tmp_path / "halves"
     sharded = tiny_overrides + ["train.shards=2"]
     assert main(train_args(straight, sharded, 4)) == 0
     assert main(train_args(halves, sharded, 2)) == 0
-    assert main(resume_args(halves, 4, "--nproc", "2")) == 0
+    assert launch_resuming(resume_args(halves, 4, "--nproc", "2"), capfd) == 0
     assert [line["iteration"] for line in metrics(halves)] == [1, 2, 3, 4]
     assert_same_parameters(straight, halves)
 
