@@ -117,11 +117,14 @@ def test_a_two_process_checkpoint_resumes_in_one_process_exactly(
 
 
 def launch_resuming(args: list[str], capfd: pytest.CaptureFixture[str]) -> int:
-    """``irem`` ``args`` (an ``--nproc`` resume), once more if a gloo worker aborted with
-    "terminate called without an active exception" (seen once in 2026-12; the retry resumes
-    from the last committed checkpoint, so the exactness assertions still hold)."""
+    """``irem`` ``args`` (an ``--nproc`` resume), up to twice more while a gloo worker aborts
+    at teardown with "terminate called without an active exception" (seen in 2 of 3 full
+    suites on 2026-12-07, never in isolation: a race under load; each retry resumes from
+    the last committed checkpoint, so the exactness assertions still hold)."""
     code = main(args)
-    if code != 0 and "terminate called without an active exception" in capfd.readouterr().err:
+    for _ in range(2):
+        if code == 0 or "terminate called without an active" not in capfd.readouterr().err:
+            break
         warnings.warn("a gloo worker aborted; the --nproc resume was retried", stacklevel=2)
         code = main(args)
     return code
