@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,27 @@ def tiny_config(tiny_overrides: list[str]) -> Any:
 def run_dir(tmp_path: Path) -> Path:
     """A fresh directory for a run."""
     return tmp_path / "run"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny addition run of 2 iterations, trained once per test module."""
+    from irem_core.cli.app import main
+    from tests.cli_args import train_args
+
+    run = tmp_path_factory.mktemp("trained") / "run"
+    assert main(train_args(run, list(TINY_OVERRIDES), 2)) == 0
+    return run
+
+
+@pytest.fixture
+def run(trained: Path, tmp_path: Path) -> Path:
+    """A copy of :func:`trained` for one test to tamper with."""
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    return copy
+
+
+def run_files(run: Path) -> dict[str, bytes]:
+    """The bytes of every file directly in ``run``, by name."""
+    return {path.name: path.read_bytes() for path in sorted(run.iterdir()) if path.is_file()}

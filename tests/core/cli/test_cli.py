@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from irem_core.cli.app import main
-from tests.cli_args import train_args
+from tests.cli_args import resume_args, train_args
 
 
 def test_train_eval_and_json_report(
@@ -47,20 +47,7 @@ def test_resume_continues_bit_identically(
     straight, halves = tmp_path / "straight", tmp_path / "halves"
     assert main(train_args(straight, tiny_overrides, 6)) == 0
     assert main(train_args(halves, tiny_overrides, 3)) == 0
-    assert (
-        main(
-            [
-                "train",
-                "--out",
-                str(halves),
-                "--resume",
-                "--no-progress",
-                "--set",
-                "train.iterations=6",
-            ]
-        )
-        == 0
-    )
+    assert main(resume_args(halves, 6)) == 0
     expected, resumed = (
         load_file(straight / "model.safetensors"),
         load_file(halves / "model.safetensors"),

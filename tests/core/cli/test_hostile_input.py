@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
-import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,25 +23,6 @@ from irem_core.reasoning.protocols import Problems
 from irem_plugins.matrix import PAPER_PRESET
 from irem_plugins.matrix.tasks import AdditionTask, MatrixConfig
 from tests.cli_args import resume_args, train_args
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny addition run, trained once for the module."""
-    from tests.conftest import TINY_OVERRIDES
-
-    run = tmp_path_factory.mktemp("trained") / "run"
-    assert main(train_args(run, list(TINY_OVERRIDES), 2)) == 0
-    return run
-
-
-@pytest.fixture
-def run(trained: Path, tmp_path: Path) -> Path:
-    """A copy of the trained run to tamper with."""
-    copy = tmp_path / "copy"
-    shutil.copytree(trained, copy)
-    return copy
-
 
 RESUME = ["--resume", "--no-progress", "--set", "train.iterations=3"]
 

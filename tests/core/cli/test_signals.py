@@ -5,7 +5,6 @@ one line and exit status 130 or 143, never a traceback, and nothing is written o
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 from pathlib import Path
 from typing import Any
@@ -15,28 +14,7 @@ import pytest
 from irem_core.cli.app import main
 from irem_core.training.loop import Trainer
 from tests.cli_args import resume_args, train_args
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny addition run of 2 iterations, trained once for the module."""
-    from tests.conftest import TINY_OVERRIDES
-
-    run = tmp_path_factory.mktemp("signals") / "run"
-    assert main(train_args(run, list(TINY_OVERRIDES), 2)) == 0
-    return run
-
-
-@pytest.fixture
-def run(trained: Path, tmp_path: Path) -> Path:
-    """A copy of the trained run."""
-    copy = tmp_path / "copy"
-    shutil.copytree(trained, copy)
-    return copy
-
-
-def files(run: Path) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in sorted(run.iterdir()) if path.is_file()}
+from tests.conftest import run_files
 
 
 def signalling(number: int) -> Any:
@@ -71,14 +49,14 @@ def test_a_stop_while_the_trainer_is_built_writes_nothing(
 def test_a_stop_while_a_run_is_restored_leaves_it_unchanged(
     run: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before = files(run)
+    before = run_files(run)
     monkeypatch.setattr(Trainer, "restore", signalling(signal.SIGTERM))
     assert main(resume_args(run, 4)) == 143
     assert capsys.readouterr().err == (
         f"irem train: stopped before training resumed; the run in {run} is unchanged at "
         "iteration 2; continue with --resume\n"
     )
-    assert files(run) == before
+    assert run_files(run) == before
 
 
 def test_a_stop_at_the_start_of_a_forced_run_puts_the_old_run_back(
@@ -87,11 +65,11 @@ def test_a_stop_at_the_start_of_a_forced_run_puts_the_old_run_back(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    before = files(run)
+    before = run_files(run)
     monkeypatch.setattr(Trainer, "__init__", signalling(signal.SIGINT))
     assert main(train_args(run, tiny_overrides, 2, "--force")) == 130
     assert "stopped before training started" in capsys.readouterr().err
-    assert files(run) == before and not (run / ".replaced").exists()
+    assert run_files(run) == before and not (run / ".replaced").exists()
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import torch
 from irem_core.cli.app import main
 from irem_core.runs.checkpoint import BEST_FILE, load_best, save_best
 from irem_core.runs.load import load_run
-from tests.cli_args import train_args
+from tests.cli_args import resume_args, train_args
 
 
 def test_the_lowest_validation_mse_is_kept_and_evaluated(
@@ -47,20 +47,7 @@ def test_resume_keeps_the_best(run_dir: Path, tiny_overrides: list[str]) -> None
     assert main(train_args(run_dir, tiny_overrides, 2)) == 0
     model = load_best(run_dir).model
     save_best(run_dir, model, 1, 0.0)  # a best no later evaluation can beat
-    assert (
-        main(
-            [
-                "train",
-                "--out",
-                str(run_dir),
-                "--resume",
-                "--no-progress",
-                "--set",
-                "train.iterations=4",
-            ]
-        )
-        == 0
-    )
+    assert main(resume_args(run_dir, 4)) == 0
     assert (load_best(run_dir).iteration, load_best(run_dir).mse) == (1, 0.0)
 
 
@@ -74,18 +61,5 @@ def test_no_best_without_periodic_evaluation_and_a_damaged_best(
     (run_dir / BEST_FILE).write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")
     assert main(["eval", str(run_dir), "--checkpoint", "best"]) == 2
     assert "best.safetensors is damaged" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "train",
-                "--out",
-                str(run_dir),
-                "--resume",
-                "--no-progress",
-                "--set",
-                "train.iterations=3",
-            ]
-        )
-        == 2
-    )
+    assert main(resume_args(run_dir, 3)) == 2
     assert "best.safetensors is damaged" in capsys.readouterr().err

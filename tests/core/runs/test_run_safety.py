@@ -81,20 +81,7 @@ def test_a_second_writer_is_refused_with_the_holders_pid(
         assert main(train_args(run_dir, tiny_overrides, 4, "--force")) == 2
     assert "being written by another irem process (PID 4242)" in capsys.readouterr().err
     assert snapshot(run_dir) == before
-    assert (
-        main(
-            [
-                "train",
-                "--out",
-                str(run_dir),
-                "--resume",
-                "--no-progress",
-                "--set",
-                "train.iterations=3",
-            ]
-        )
-        == 0
-    )  # the lock is free again
+    assert main(resume_args(run_dir, 3)) == 0  # the lock is free again
 
 
 @pytest.mark.parametrize(
@@ -215,20 +202,7 @@ def test_tracebacks_that_became_messages(
     assert "holds no problems" in capsys.readouterr().err
     metrics = run_dir / "metrics.jsonl"
     metrics.write_text(metrics.read_text() + '{"iteration": 3, "lo')  # a kill mid-line
-    assert (
-        main(
-            [
-                "train",
-                "--out",
-                str(run_dir),
-                "--resume",
-                "--no-progress",
-                "--set",
-                "train.iterations=3",
-            ]
-        )
-        == 0
-    )
+    assert main(resume_args(run_dir, 3)) == 0
     assert "dropped an unreadable line" in capsys.readouterr().err
 
 
@@ -273,20 +247,7 @@ def test_device_auto_and_the_summary_of_a_resumed_run(
 
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert main(train_args(run_dir, tiny_overrides, 2, "--device", "auto")) == 0
-    assert (
-        main(
-            [
-                "train",
-                "--out",
-                str(run_dir),
-                "--resume",
-                "--no-progress",
-                "--set",
-                "train.iterations=3",
-            ]
-        )
-        == 0
-    )
+    assert main(resume_args(run_dir, 3)) == 0
     assert "trained 1 iterations (iteration 3 in all)" in capsys.readouterr().out
 
 

@@ -13,16 +13,6 @@ from irem_core.runs import cost
 from tests.cli_args import train_args
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny addition run of 2 iterations, trained once for the module."""
-    from tests.conftest import TINY_OVERRIDES
-
-    run = tmp_path_factory.mktemp("costs") / "run"
-    assert main(train_args(run, list(TINY_OVERRIDES), 2)) == 0
-    return run
-
-
 @pytest.mark.parametrize(
     "overrides, phrase",
     [

@@ -5,7 +5,6 @@ produces (an iteration the optimizer did not count, a replay cursor of 10**30) a
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,29 +15,8 @@ from irem_core.cli.app import main
 from irem_core.config.compose import build_run_config
 from irem_core.errors import IremError
 from irem_core.training.loop import train
-from tests.cli_args import resume_args, train_args
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny addition run of 2 iterations, trained once for the module."""
-    from tests.conftest import TINY_OVERRIDES
-
-    run = tmp_path_factory.mktemp("identity") / "run"
-    assert main(train_args(run, list(TINY_OVERRIDES), 2)) == 0
-    return run
-
-
-@pytest.fixture
-def run(trained: Path, tmp_path: Path) -> Path:
-    """A copy of the trained run."""
-    copy = tmp_path / "copy"
-    shutil.copytree(trained, copy)
-    return copy
-
-
-def files(run: Path) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in sorted(run.iterdir()) if path.is_file()}
+from tests.cli_args import resume_args
+from tests.conftest import run_files
 
 
 @pytest.mark.parametrize(
@@ -55,11 +33,11 @@ def files(run: Path) -> dict[str, bytes]:
 def test_a_resume_cannot_change_what_the_run_depends_on(
     run: Path, override: str, field: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before = files(run)
+    before = run_files(run)
     assert main(resume_args(run, 3, "--set", override)) == 2
     err = capsys.readouterr().err
     assert f"--resume cannot change {field} of the run" in err and "start a new run" in err
-    assert files(run) == before
+    assert run_files(run) == before
 
 
 def test_a_resume_may_change_the_descent_and_the_schedule(run: Path) -> None:
@@ -110,7 +88,7 @@ def test_saved_training_positions_no_run_produces_are_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     edit_training(run, change)
-    before = files(run)
+    before = run_files(run)
     assert main(resume_args(run, 3)) == 2
     assert phrase in capsys.readouterr().err
-    assert files(run) == before
+    assert run_files(run) == before
