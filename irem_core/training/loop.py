@@ -73,6 +73,18 @@ LONG_RUN_SECONDS = 600.0
 """Runs expected to last longer than this announce their duration."""
 
 
+def as_run(config: RunConfig, device: torch.device, plugins: Plugins) -> RunConfig:
+    """``config`` as a run on ``device`` holds and saves it: ``train.precision`` resolved
+    (``auto`` → fp32 or bf16) and unset ``train.loggers`` as the default loggers."""
+    loggers = config.train.loggers
+    train = attrs.evolve(
+        config.train,
+        precision=resolve_precision(config.train.precision, device),
+        loggers=default_loggers(plugins) if loggers is None else loggers,
+    )
+    return attrs.evolve(config, train=train)
+
+
 class Trainer:
     """Trains the solver of ``config`` and writes checkpoints and metrics into ``directory``.
 
@@ -88,18 +100,8 @@ class Trainer:
         self, config: RunConfig, directory: Path, world: World = SINGLE, *, plugins: Plugins
     ) -> None:
         self.device = training_device(config.device, world)
-        precision = resolve_precision(config.train.precision, self.device)
-        loggers = config.train.loggers
-        self.config = config = attrs.evolve(
-            config,
-            train=attrs.evolve(
-                config.train,
-                precision=precision,
-                loggers=default_loggers(plugins) if loggers is None else loggers,
-            ),
-        )
-        """The run config as it runs and is saved: ``train.precision`` resolved (``auto`` →
-        fp32 or bf16) and ``train.loggers`` (``None`` → the default loggers)."""
+        self.config = config = as_run(config, self.device, plugins)
+        """The run config as it runs and is saved (:func:`as_run`)."""
         self.directory = directory
         self.world = world
         self.plugins = plugins

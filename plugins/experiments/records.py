@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from irem_core.config.convert import structure
-from irem_core.config.schema import RunConfig, default_loggers
+from irem_core.config.schema import RunConfig
 from irem_core.errors import ConfigError, IremError
 from irem_core.plugins.manager import Plugins
 from irem_core.runs.build import resolve_device
 from irem_core.textfile import parse_json, read_text
-from irem_core.training.precision import resolve_precision
+from irem_core.training.loop import as_run
 from irem_plugins.experiments.protocol import nested_strategy, plain_config, size_curve_sizes
 
 EVALUATION_FILE = "evaluation.json"
@@ -40,15 +40,9 @@ def _differences(saved: Any, wanted: Any, prefix: str = "") -> list[str]:
 
 def _as_recorded(config: dict[str, Any], plugins: Plugins) -> dict[str, Any]:
     """``config`` (plain data) as a run's ``config.json`` records it (a record may hold
-    either): ``train.precision`` resolved for its device (``auto`` → fp32 or bf16) and
-    unset ``train.loggers`` as the default loggers."""
-    train = dict(config.get("train", {}))
-    if "precision" in train:
-        device = resolve_device(config.get("device", "cpu"))
-        train["precision"] = resolve_precision(train["precision"], device)
-    if train.get("loggers", ...) is None:
-        train["loggers"] = default_loggers(plugins)
-    return {**config, "train": train}
+    either; see :func:`~irem_core.training.loop.as_run`)."""
+    run = structure(config, RunConfig, plugins=plugins)
+    return plain_config(as_run(run, resolve_device(run.device), plugins))
 
 
 def check_same_config(
