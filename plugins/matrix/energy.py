@@ -25,12 +25,19 @@ class VectorEnergyConfig:
             :class:`~irem_core.LandscapeEnergy` capability, for annealing solvers such as
             ``ired``): a learned ``(K, hidden)`` table whose row ``k`` is added to the first
             layer's pre-activation. 0 (IREM): unconditioned, no table.
+        head: ``"linear"`` (the IREM paper's, ``E = w · h + b``) or ``"squares"`` (IRED's
+            release, ``E = ‖W_o h + b‖²`` with one output per answer feature: a
+            non-negative energy whose gradient is linear in the last features).
+        film: with landscapes, the landscape also scales and shifts every hidden layer
+            after the first (``(1 + γ_k) ⊙ W h + β_k``, IRED's release), not only the first.
     """
 
     hidden: int = attrs.field(default=512, validator=attrs.validators.gt(0))
     layers: int = attrs.field(default=3, validator=attrs.validators.ge(1))
     memory: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     landscapes: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    head: str = attrs.field(default="linear", validator=attrs.validators.in_(("linear", "squares")))
+    film: bool = False
 
 
 class VectorEnergy(nn.Module):
@@ -68,11 +75,21 @@ class VectorEnergy(nn.Module):
         self.hidden_layers = nn.ModuleList(
             nn.Linear(options.hidden, options.hidden) for _ in range(options.layers - 1)
         )
-        self.output_layer = nn.Linear(options.hidden, 1)
+        self.squares = options.head == "squares"
+        self.output_layer = nn.Linear(
+            options.hidden, task.answer_features if self.squares else 1
+        )
         init_as_concatenation([self.answer_layer, self.input_layer])
         self.landscapes = options.landscapes
+        if options.film and not options.landscapes:
+            raise IremError("energy model 'mlp': film conditions on landscapes; set landscapes = K")
         if options.landscapes:
             self.landscape_table = nn.Parameter(torch.zeros(options.landscapes, options.hidden))
+        self.film_table = (
+            nn.Parameter(torch.zeros(options.landscapes, 2, options.layers - 1, options.hidden))
+            if options.film
+            else None
+        )
 
     def encode(self, inputs: Tensor) -> Tensor:
         """``W_x x``: the answer-independent part of the first layer."""
@@ -86,7 +103,26 @@ class VectorEnergy(nn.Module):
                 "energy model 'mlp' has no landscapes; set its option landscapes = K "
                 "(e.g. --set solver.energy.landscapes=10)"
             )
-        return context + self.landscape_table[landscapes]
+        shifted = context + self.landscape_table[landscapes]
+        if self.film_table is None:
+            return shifted
+        return torch.cat([shifted, self.film_table[landscapes].flatten(1)], dim=-1)
+
+    def _film(self, context: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """The first layer's context ``(B, hidden)`` and, for a film-conditioned context,
+        the gains and shifts of the later layers, each ``(B, layers − 1, hidden)``."""
+        hidden = self.answer_layer.out_features
+        if context.shape[-1] == hidden:
+            return context, None, None
+        film = context[:, hidden:].unflatten(-1, (2, -1, hidden))
+        return context[:, :hidden], film[:, 0], film[:, 1]
+
+    def _head(self, hidden: Tensor) -> tuple[Tensor, Tensor]:
+        """Energies ``(B,)`` of the last features ``(B, hidden)`` and ``∂E/∂hidden``."""
+        outputs = self.output_layer(hidden)
+        if self.squares:
+            return outputs.square().sum(-1), 2 * outputs @ self.output_layer.weight
+        return outputs.squeeze(-1), self.output_layer.weight.expand_as(hidden)
 
     def select(self, context: Tensor, problems: Tensor) -> Tensor:
         """The context of ``problems`` only (indices ``(B',)``), for per-problem halting."""
@@ -94,10 +130,15 @@ class VectorEnergy(nn.Module):
 
     def forward(self, context: Tensor, answer: Tensor) -> Tensor:
         """Energies ``(B,)`` of answers ``(B, F + memory)`` given ``context = encode(x)``."""
-        hidden = F.silu(self.answer_layer(answer) + context)
-        for layer in self.hidden_layers:
-            hidden = F.silu(layer(hidden))
-        return self.output_layer(hidden).squeeze(-1)
+        first, gains, shifts = self._film(context)
+        hidden = F.silu(self.answer_layer(answer) + first)
+        for index, layer in enumerate(self.hidden_layers):
+            activation = layer(hidden)
+            if gains is not None and shifts is not None:
+                activation = activation * (1 + gains[:, index]) + shifts[:, index]
+            hidden = F.silu(activation)
+        outputs = self.output_layer(hidden)
+        return outputs.square().sum(-1) if self.squares else outputs.squeeze(-1)
 
     def energy_and_gradient(self, context: Tensor, answer: Tensor) -> tuple[Tensor, Tensor] | None:
         """Energies ``(B,)`` and ``∇_y E``, ``(B, F + memory)``, backpropagated by hand (the
@@ -112,14 +153,15 @@ class VectorEnergy(nn.Module):
         """
         if type(self).forward is not VectorEnergy.forward:
             return None
+        first, gains, shifts = self._film(context)
         layers = [self.answer_layer, *self.hidden_layers]
-        activations: list[Tensor] = []
-        hidden = answer
-        for index, layer in enumerate(layers):
-            activations.append(layer(hidden) + context if index == 0 else layer(hidden))
-            hidden = F.silu(activations[-1])
-        energies = self.output_layer(hidden).squeeze(-1)
-        gradient = self.output_layer.weight.expand_as(hidden)
+        activations: list[Tensor] = [self.answer_layer(answer) + first]
+        for index, layer in enumerate(self.hidden_layers):
+            activation = layer(F.silu(activations[-1]))
+            if gains is not None and shifts is not None:
+                activation = activation * (1 + gains[:, index]) + shifts[:, index]
+            activations.append(activation)
+        energies, gradient = self._head(F.silu(activations[-1]))
         differentiable = torch.is_grad_enabled()
         for index in range(len(layers) - 1, -1, -1):
             gradient = (
@@ -128,6 +170,8 @@ class VectorEnergy(nn.Module):
                 else torch.ops.aten.silu_backward(gradient, activations[index])
             )
             if index:
+                if gains is not None:
+                    gradient = gradient * (1 + gains[:, index - 1])
                 gradient = gradient @ layers[index].weight
         return energies, gradient @ self.answer_layer.weight
 

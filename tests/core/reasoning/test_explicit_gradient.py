@@ -21,6 +21,7 @@ from irem_core import (
     BoundEnergy,
     EnergySolver,
     GradientEnergy,
+    IremError,
     PluginError,
     Problems,
     autograd_energy_and_gradient,
@@ -63,12 +64,12 @@ class AutogradOnly(nn.Module):
 
 
 def mlp(
-    seed: int, hidden: int = 8, layers: int = 3, memory: int = 0, size: int = 2
+    seed: int, hidden: int = 8, layers: int = 3, memory: int = 0, size: int = 2, **options: Any
 ) -> tuple[VectorEnergy, AdditionTask]:
     task = AdditionTask(MatrixConfig(size=size))
     torch.manual_seed(seed)
     return VectorEnergy(
-        VectorEnergyConfig(hidden=hidden, layers=layers, memory=memory), task
+        VectorEnergyConfig(hidden=hidden, layers=layers, memory=memory, **options), task
     ).double(), task
 
 
@@ -122,16 +123,29 @@ def test_the_built_in_energies_supply_their_gradient() -> None:
     layers=st.integers(1, 4),
     memory=st.integers(0, 3),
     count=st.integers(1, 5),
+    head=st.sampled_from(["linear", "squares"]),
+    film=st.booleans(),
 )
 def test_mlp_energies_and_gradients_equal_autograd(
-    seed: int, hidden: int, layers: int, memory: int, count: int
+    seed: int, hidden: int, layers: int, memory: int, count: int, head: str, film: bool
 ) -> None:
-    model, task = mlp(seed, hidden, layers, memory)
+    model, task = mlp(seed, hidden, layers, memory, head=head, film=film, landscapes=3)
     problems, y0 = problems_of(task, count, seed)
-    scratch = torch.randn(
-        y0.shape[0], memory, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)
-    )
-    assert_agrees_with_autograd(bind(model, problems), torch.cat([y0, scratch], dim=1) * 3)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():  # the tables start at zero: make the conditioning matter
+        for table in (model.landscape_table, model.film_table):
+            if table is not None:
+                table.copy_(torch.randn(table.shape, dtype=torch.float64, generator=generator))
+    scratch = torch.randn(y0.shape[0], memory, dtype=torch.float64, generator=generator)
+    landscape = torch.randint(0, 3, (problems.num_problems,), generator=generator)
+    context = model.condition(model.encode(problems.inputs), landscape)
+    energy = BoundEnergy(model, context, problems.row_problem, problems.num_problems, "test")
+    assert_agrees_with_autograd(energy, torch.cat([y0, scratch], dim=1) * 3)
+
+
+def test_mlp_film_needs_landscapes() -> None:
+    with pytest.raises(IremError, match="film conditions on landscapes"):
+        mlp(0, film=True)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
