@@ -53,6 +53,9 @@ class IredConfig:
             (release: 3).
         negative_steps: descent steps that make the wrong answer (release: 2).
         clip: answers are kept within ``±clip`` (release: 2 for continuous answers).
+        energy_scale: ``"noise"``: the energy of landscape ``k`` is ``E_θ(x, y, k) / σ_k``
+            (``σ_k = √(1 − ᾱ_k)``), so ``∇_y E_θ`` regresses ``σ_k ε`` and its Hessian is
+            about ``I`` on every landscape; ``"one"``: ``E_θ`` itself (the release's).
     """
 
     energy: EnergySpec = plugins_default({"name": "mlp", "landscapes": 10}, EnergySpec)
@@ -60,6 +63,9 @@ class IredConfig:
     negative_noise: float = attrs.field(default=3.0, validator=attrs.validators.gt(0))
     negative_steps: int = attrs.field(default=2, validator=attrs.validators.ge(0))
     clip: float = attrs.field(default=2.0, validator=attrs.validators.gt(0))
+    energy_scale: str = attrs.field(
+        default="noise", validator=attrs.validators.in_(("noise", "one"))
+    )
 
 
 class IredSolver(Solver):
@@ -80,6 +86,10 @@ class IredSolver(Solver):
         self.register_buffer("signal", landscapes.signal, persistent=False)
         self.register_buffer("noise", landscapes.noise, persistent=False)
         self.register_buffer("step", landscapes.step, persistent=False)
+        divisor = landscapes.noise if options.energy_scale == "noise" else torch.ones(
+            landscapes.count
+        )
+        self.register_buffer("divisor", divisor, persistent=False)
 
     @property
     def landscapes(self) -> Landscapes:
@@ -127,25 +137,27 @@ class IredSolver(Solver):
         )
         signal = landscapes.signal[landscape][rows].unsqueeze(-1)
         noise_scale = landscapes.noise[landscape][rows].unsqueeze(-1)
+        divisor = cast(Tensor, self.divisor)[landscape]
         energy = self._energy(
             cast(EnergyModel, self.energy_model).encode(problems.inputs), problems, landscape
         )
         noise = torch.randn(target.shape, generator=generator, device=device)
         noisy = (signal * target + noise_scale * noise).requires_grad_(True)
         _, gradient = energy_and_gradient(energy, noisy, create_graph=True)
-        denoising = F.mse_loss(gradient, noise)
-        denoised = ((noisy - noise_scale * gradient) / signal).detach()
+        predicted_noise = gradient / divisor[rows].unsqueeze(-1)
+        denoising = F.mse_loss(predicted_noise, noise)
+        denoised = ((noisy - noise_scale * predicted_noise) / signal).detach()
         if not self.options.contrastive_weight:
             return denoising, denoised
         noise = torch.randn(target.shape, generator=generator, device=device)
         positive = signal * target + noise_scale * noise
         bound = signal * self.options.clip
         start = (signal * target + self.options.negative_noise * noise_scale * noise).detach()
-        step = landscapes.step[landscape][rows].unsqueeze(-1)
+        step = (landscapes.step[landscape] / divisor)[rows].unsqueeze(-1)
         wrong, _ = self._descend(energy, start, step, bound, self.options.negative_steps)
         wrong = (wrong / signal).clamp(-self.options.clip, self.options.clip)
         negative = signal * wrong + noise_scale * noise
-        contrastive = F.softplus(energy(positive) - energy(negative)).mean()
+        contrastive = F.softplus((energy(positive) - energy(negative)) / divisor).mean()
         return denoising + self.options.contrastive_weight * contrastive, denoised
 
     def solve(
@@ -175,15 +187,16 @@ class IredSolver(Solver):
             if not allotted:
                 continue
             signal, noise = landscapes.signal[landscape], landscapes.noise[landscape]
+            divisor = cast(Tensor, self.divisor)[landscape]
             energy = self._energy(base, problems, torch.full((count,), landscape, device=y0.device))
             answer = signal * predicted
             _, gradient = energy_and_gradient(energy, answer, create_graph=False)
-            predicted = ((answer - noise * gradient) / signal).clamp(-clip, clip)
+            predicted = ((answer - noise / divisor * gradient) / signal).clamp(-clip, clip)
             recorded.append(predicted)
             answer, evaluations = signal * predicted, evaluations + count
             for _ in range(allotted - 1):
                 answer, spent = self._descend(
-                    energy, answer, landscapes.step[landscape], signal * clip, 1
+                    energy, answer, landscapes.step[landscape] / divisor, signal * clip, 1
                 )
                 predicted, evaluations = answer / signal, evaluations + spent
                 recorded.append(predicted)
