@@ -55,7 +55,8 @@ class IredConfig:
         clip: answers are kept within ``±clip`` (release: 2 for continuous answers).
         energy_scale: ``"noise"``: the energy of landscape ``k`` is ``E_θ(x, y, k) / σ_k``
             (``σ_k = √(1 − ᾱ_k)``), so ``∇_y E_θ`` regresses ``σ_k ε`` and its Hessian is
-            about ``I`` on every landscape; ``"one"``: ``E_θ`` itself (the release's).
+            about ``I`` on every landscape; ``"one"``: ``E_θ`` itself (the release's, the
+            default).
     """
 
     energy: EnergySpec = plugins_default({"name": "mlp", "landscapes": 10}, EnergySpec)
@@ -64,7 +65,7 @@ class IredConfig:
     negative_steps: int = attrs.field(default=2, validator=attrs.validators.ge(0))
     clip: float = attrs.field(default=2.0, validator=attrs.validators.gt(0))
     energy_scale: str = attrs.field(
-        default="noise", validator=attrs.validators.in_(("noise", "one"))
+        default="one", validator=attrs.validators.in_(("noise", "one"))
     )
 
 

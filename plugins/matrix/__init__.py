@@ -8,9 +8,10 @@ from irem_core.plugins.hookspecs import Register, hookimpl
 from irem_plugins.matrix.energy import VectorEnergy, VectorEnergyConfig
 from irem_plugins.matrix.tasks import AdditionTask, CompletionTask, InverseTask, MatrixConfig
 
-IRED = {"energy": {"name": "mlp", "landscapes": 10}}
-"""The ``ired`` solver's energy (when its plugin is installed): the MLP on IRED's 10
-landscapes."""
+IRED = {"energy": {"name": "mlp", "landscapes": 10, "film": True}, "energy_scale": "noise"}
+"""The ``ired`` solver's settings (when its plugin is installed): the MLP on IRED's 10
+landscapes, each scaling and shifting every layer, and energies divided by the landscape's
+noise (the best of four variants on `fast` addition, docs/notes/ired.md)."""
 
 PAPER_PRESET: dict[str, Any] = {
     "solvers": {"irem": {"energy": {"name": "mlp"}, "optimizer": {"name": "gd"}}, "ired": IRED},
@@ -35,7 +36,7 @@ QUICK_PRESET: dict[str, Any] = {
         "feedforward": {"hidden": 256},
         "iterative": {"hidden": 256},
         "programmatic": {"hidden": 256},
-        "ired": {"energy": {**IRED["energy"], "hidden": 256}},
+        "ired": {**IRED, "energy": {**IRED["energy"], "hidden": 256}},
     },
 }
 """About a CPU minute: 8×8 matrices, a 256-wide energy, batch 256 + 256 replayed and a 5×

@@ -82,7 +82,11 @@ class VectorEnergy(nn.Module):
         init_as_concatenation([self.answer_layer, self.input_layer])
         self.landscapes = options.landscapes
         if options.film and not options.landscapes:
-            raise IremError("energy model 'mlp': film conditions on landscapes; set landscapes = K")
+            raise IremError(
+                "energy model 'mlp': film = true conditions its layers on landscapes, but "
+                "landscapes = 0; set landscapes = K (e.g. --set solver.energy.landscapes=10) "
+                "or film = false"
+            )
         if options.landscapes:
             self.landscape_table = nn.Parameter(torch.zeros(options.landscapes, options.hidden))
         self.film_table = (

@@ -144,7 +144,7 @@ def test_mlp_energies_and_gradients_equal_autograd(
 
 
 def test_mlp_film_needs_landscapes() -> None:
-    with pytest.raises(IremError, match="film conditions on landscapes"):
+    with pytest.raises(IremError, match="film = true conditions its layers on landscapes"):
         mlp(0, film=True)
 
 

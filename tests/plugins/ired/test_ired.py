@@ -70,7 +70,7 @@ def test_the_solve_records_one_prediction_per_step_and_follows_its_seed() -> Non
 def test_an_energy_without_landscapes_is_refused_naming_the_option(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    overrides = [*NO_REPLAY, "solver.energy.landscapes=0"]
+    overrides = [*NO_REPLAY, "solver.energy.landscapes=0", "solver.energy.film=false"]
     assert main([*train_args(tmp_path / "run", overrides, 2), *IRED]) == 2
     assert "solver.energy.landscapes=K" in capsys.readouterr().err
 
