@@ -59,10 +59,9 @@ def _size_budgets(args: argparse.Namespace) -> dict[str, list[int]]:
 def _halting_overrides(args: argparse.Namespace, options: str) -> list[str]:
     """``--set`` overrides for ``--halt``; ``options`` is the solver's section holding them
     (its registration meta ``halting``, e.g. ``"optimizer"``)."""
-    return [
-        f"solver.{options}.halt='{args.halt}'",
-        f"solver.{options}.halt_tolerance={args.halt_tolerance!r}",
-        f"solver.{options}.halt_window={args.halt_window}",
+    given = {"halt_tolerance": args.halt_tolerance, "halt_window": args.halt_window}
+    return [f"solver.{options}.halt='{args.halt}'"] + [
+        f"solver.{options}.{name}={value!r}" for name, value in given.items() if value is not None
     ]
 
 
@@ -165,19 +164,23 @@ def add_parser(commands: Any) -> None:
     add_set_option(eval_parser)
     eval_parser.add_argument(
         "--halt",
-        choices=["energy", "gradient"],
-        help="also evaluate with per-problem halting: stop a problem when its "
-        "energy decrease over --halt-window steps, or its gradient norm, "
-        "falls below --halt-tolerance (the step budget is the maximum)",
+        choices=["energy", "energy_absolute", "gradient"],
+        help="also evaluate with per-problem halting (the step budget is the maximum): "
+        "energy stops a problem when its lowest energy improved over the last "
+        "--halt-window steps by at most --halt-tolerance of its descent so far; "
+        "energy_absolute when its energy fell by less than --halt-tolerance over "
+        "--halt-window steps; gradient when its gradient norm is below --halt-tolerance",
     )
     eval_parser.add_argument(
-        "--halt-tolerance", type=float, default=1e-4, help="halting threshold (default: 1e-4)"
+        "--halt-tolerance",
+        type=float,
+        help="halting threshold (default: the rule's, 1e-3 for energy, 1e-4 for the others)",
     )
     eval_parser.add_argument(
         "--halt-window",
         type=int,
-        default=1,
-        help="steps over which the energy decrease is measured (default: 1)",
+        help="steps over which the energy rules measure the decrease "
+        "(default: the rule's, 8 for energy, 1 for energy_absolute)",
     )
     add_precision_option(eval_parser)
     add_threads_option(eval_parser)

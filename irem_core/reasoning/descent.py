@@ -21,7 +21,16 @@ from irem_core.errors import IremError
 from irem_core.reasoning.energy import BoundEnergy, energy_and_gradient
 from irem_core.reasoning.protocols import Trajectory
 
-HALT_RULES = ("none", "energy", "gradient")
+HALT_RULES = ("none", "energy", "energy_absolute", "gradient")
+
+HALT_DEFAULTS: dict[str, tuple[float, int]] = {
+    "none": (0.0, 1),
+    "energy": (1e-3, 8),
+    "energy_absolute": (1e-4, 1),
+    "gradient": (1e-4, 1),
+}
+"""Each rule's ``(halt_tolerance, halt_window)`` when they are unset (measured in
+docs/notes/halting.md)."""
 
 
 @attrs.define
@@ -29,17 +38,39 @@ class HaltOptions:
     """Per-problem halting, shared by every descent optimizer (inference only).
 
     Attributes:
-        halt: ``"none"`` (run the full budget), ``"energy"`` (stop a problem when its energy
-            fell by less than ``halt_tolerance`` over the last ``halt_window`` steps) or
+        halt: ``"none"`` (run the full budget); ``"energy"`` (stop a problem when the lowest
+            energy it has reached improved, over the last ``halt_window`` steps, by at most
+            ``halt_tolerance`` times its whole descent so far, ``E_0 − min_t E_t``: a
+            relative rule, unchanged by the energy's scale or offset, that a single rising
+            step does not trigger); ``"energy_absolute"`` (stop when its energy fell by less
+            than ``halt_tolerance`` over the last ``halt_window`` steps, the 0.2.0 rule) or
             ``"gradient"`` (stop when the norm of its energy gradient is below
             ``halt_tolerance``). The step budget is the maximum.
-        halt_tolerance: threshold of the rule.
-        halt_window: ``k``, steps over which the energy decrease is measured.
+        halt_tolerance: threshold of the rule; unset: the rule's default (``energy`` 1e-3,
+            ``energy_absolute`` and ``gradient`` 1e-4).
+        halt_window: ``w``, steps over which the energy rules measure their decrease; unset:
+            the rule's default (``energy`` 8, ``energy_absolute`` 1).
     """
 
     halt: str = attrs.field(default="none", validator=attrs.validators.in_(HALT_RULES))
-    halt_tolerance: float = attrs.field(default=1e-4, validator=attrs.validators.ge(0))
-    halt_window: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    halt_tolerance: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(0))
+    )
+    halt_window: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(1))
+    )
+
+    @property
+    def tolerance(self) -> float:
+        """``halt_tolerance``, or the rule's default."""
+        default, _ = HALT_DEFAULTS[self.halt]
+        return default if self.halt_tolerance is None else self.halt_tolerance
+
+    @property
+    def window(self) -> int:
+        """``halt_window``, or the rule's default."""
+        _, default = HALT_DEFAULTS[self.halt]
+        return default if self.halt_window is None else self.halt_window
 
 
 @attrs.define
@@ -237,22 +268,28 @@ class DescentLoop:
         )
 
     def _halted(
-        self, energy: BoundEnergy, values: Tensor, gradient: Tensor, earlier: Tensor | None
+        self, energy: BoundEnergy, gradient: Tensor, tracked: tuple[Tensor, Tensor, Tensor] | None
     ) -> Tensor:
         """Which of the active problems stop now.
 
         Args:
             energy: the energy restricted to the active problems.
-            values: their energies now, ``(B',)``.
             gradient: the gradient at their answers, ``(rows', F)``.
-            earlier: their energies ``halt_window`` steps ago, ``(B',)``, or ``None`` early on.
+            tracked: for the energy rules, once ``halt_window`` steps are done, the tracked
+                energy of the active problems at step 0, ``window`` steps ago and now
+                (``(B',)`` each): the lowest energy reached (rule ``energy``) or the energy
+                (``energy_absolute``); ``None`` before.
         """
-        if self.options.halt == "gradient":
+        options = self.options
+        if options.halt == "gradient":
             norm = energy.per_problem((gradient**2).sum(-1)).sqrt()
-            return norm < self.options.halt_tolerance
-        if earlier is None:
-            return torch.zeros_like(values, dtype=torch.bool)
-        return earlier - values < self.options.halt_tolerance
+            return norm < options.tolerance
+        if tracked is None:
+            return torch.zeros(energy.num_problems, dtype=torch.bool, device=gradient.device)
+        first, earlier, now = tracked
+        if options.halt == "energy_absolute":
+            return earlier - now < options.tolerance
+        return earlier - now <= options.tolerance * (first - now)
 
     def _run_halting(
         self,
@@ -274,8 +311,10 @@ class DescentLoop:
         state = self._first_state(answer, energy, generator)
         active = torch.arange(energy.num_problems, device=device)
         steps_used = torch.zeros(energy.num_problems, dtype=torch.long, device=device)
-        current = torch.full((energy.num_problems,), torch.nan, device=device)
-        history: list[Tensor] = []
+        current = torch.full((energy.num_problems,), torch.nan, dtype=y0.dtype, device=device)
+        lowest = torch.full_like(current, torch.inf)
+        history: list[Tensor] = []  # per step, the tracked energies of every problem
+        window = self.options.window
         answers, energies = [answer.clone()], []
         evaluations = torch.zeros((), dtype=torch.long, device=device)
         restricted: tuple[BoundEnergy, Tensor] | None = None  # rebuilt when a problem halts
@@ -290,14 +329,15 @@ class DescentLoop:
             values, gradient = energy_and_gradient(sub_energy, sub_answer, create_graph=False)
             values, gradient = values.detach(), gradient.detach()
             evaluations += sub_energy.num_problems
-            current[active] = values
-            history.append(current.clone())
-            earlier = (
-                history[-1 - self.options.halt_window][active]
-                if len(history) > self.options.halt_window
+            current[active] = values.to(current.dtype)  # bf16 under autocast
+            lowest = torch.fmin(lowest, current)
+            history.append((lowest if self.options.halt == "energy" else current).clone())
+            tracked = (
+                (history[0][active], history[-1 - window][active], history[-1][active])
+                if len(history) > window
                 else None
             )
-            stop = self._halted(sub_energy, values, gradient, earlier)
+            stop = self._halted(sub_energy, gradient, tracked)
             sub_state = self._slice_state(state, active, row_index)
             at = DescentStep(sub_energy, sub_answer.detach(), values, gradient, step, steps)
             moved, sub_state = self.update(at, sub_state)

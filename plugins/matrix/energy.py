@@ -25,9 +25,6 @@ class VectorEnergyConfig:
             :class:`~irem_core.LandscapeEnergy` capability, for annealing solvers such as
             ``ired``): a learned ``(K, hidden)`` table whose row ``k`` is added to the first
             layer's pre-activation. 0 (IREM): unconditioned, no table.
-        head: ``"linear"`` (the IREM paper's, ``E = w · h + b``) or ``"squares"`` (IRED's
-            release, ``E = ‖W_o h + b‖²`` with one output per answer feature: a
-            non-negative energy whose gradient is linear in the last features).
         film: with landscapes, the landscape also scales and shifts every hidden layer
             after the first (``(1 + γ_k) ⊙ W h + β_k``, IRED's release), not only the first.
     """
@@ -36,7 +33,6 @@ class VectorEnergyConfig:
     layers: int = attrs.field(default=3, validator=attrs.validators.ge(1))
     memory: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     landscapes: int = attrs.field(default=0, validator=attrs.validators.ge(0))
-    head: str = attrs.field(default="linear", validator=attrs.validators.in_(("linear", "squares")))
     film: bool = False
 
 
@@ -75,10 +71,7 @@ class VectorEnergy(nn.Module):
         self.hidden_layers = nn.ModuleList(
             nn.Linear(options.hidden, options.hidden) for _ in range(options.layers - 1)
         )
-        self.squares = options.head == "squares"
-        self.output_layer = nn.Linear(
-            options.hidden, task.answer_features if self.squares else 1
-        )
+        self.output_layer = nn.Linear(options.hidden, 1)
         init_as_concatenation([self.answer_layer, self.input_layer])
         self.landscapes = options.landscapes
         if options.film and not options.landscapes:
@@ -121,13 +114,6 @@ class VectorEnergy(nn.Module):
         film = context[:, hidden:].unflatten(-1, (2, -1, hidden))
         return context[:, :hidden], film[:, 0], film[:, 1]
 
-    def _head(self, hidden: Tensor) -> tuple[Tensor, Tensor]:
-        """Energies ``(B,)`` of the last features ``(B, hidden)`` and ``∂E/∂hidden``."""
-        outputs = self.output_layer(hidden)
-        if self.squares:
-            return outputs.square().sum(-1), 2 * outputs @ self.output_layer.weight
-        return outputs.squeeze(-1), self.output_layer.weight.expand_as(hidden)
-
     def select(self, context: Tensor, problems: Tensor) -> Tensor:
         """The context of ``problems`` only (indices ``(B',)``), for per-problem halting."""
         return context[problems]
@@ -141,8 +127,7 @@ class VectorEnergy(nn.Module):
             if gains is not None and shifts is not None:
                 activation = activation * (1 + gains[:, index]) + shifts[:, index]
             hidden = F.silu(activation)
-        outputs = self.output_layer(hidden)
-        return outputs.square().sum(-1) if self.squares else outputs.squeeze(-1)
+        return self.output_layer(hidden).squeeze(-1)
 
     def energy_and_gradient(self, context: Tensor, answer: Tensor) -> tuple[Tensor, Tensor] | None:
         """Energies ``(B,)`` and ``∇_y E``, ``(B, F + memory)``, backpropagated by hand (the
@@ -165,7 +150,9 @@ class VectorEnergy(nn.Module):
             if gains is not None and shifts is not None:
                 activation = activation * (1 + gains[:, index]) + shifts[:, index]
             activations.append(activation)
-        energies, gradient = self._head(F.silu(activations[-1]))
+        hidden = F.silu(activations[-1])
+        energies = self.output_layer(hidden).squeeze(-1)
+        gradient = self.output_layer.weight.expand_as(hidden)
         differentiable = torch.is_grad_enabled()
         for index in range(len(layers) - 1, -1, -1):
             gradient = (

@@ -123,13 +123,12 @@ def test_the_built_in_energies_supply_their_gradient() -> None:
     layers=st.integers(1, 4),
     memory=st.integers(0, 3),
     count=st.integers(1, 5),
-    head=st.sampled_from(["linear", "squares"]),
     film=st.booleans(),
 )
 def test_mlp_energies_and_gradients_equal_autograd(
-    seed: int, hidden: int, layers: int, memory: int, count: int, head: str, film: bool
+    seed: int, hidden: int, layers: int, memory: int, count: int, film: bool
 ) -> None:
-    model, task = mlp(seed, hidden, layers, memory, head=head, film=film, landscapes=3)
+    model, task = mlp(seed, hidden, layers, memory, film=film, landscapes=3)
     problems, y0 = problems_of(task, count, seed)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():  # the tables start at zero: make the conditioning matter

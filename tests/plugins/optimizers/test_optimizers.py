@@ -121,6 +121,42 @@ def test_halting_gives_harder_problems_more_steps_and_saves_evaluations(
     torch.testing.assert_close(halting.answers[-1], halting.answer)
 
 
+class ScaledQuadratic(CountingQuadratic):
+    """``a E_b(y) + c``: the same problems on another energy scale and offset."""
+
+    def __init__(self, curvature: Tensor, minimiser: Tensor, scale: float, offset: float) -> None:
+        super().__init__(curvature, minimiser)
+        self.scale, self.offset = scale, offset
+
+    def forward(self, context: tuple[Tensor, Tensor, Tensor], answer: Tensor) -> Tensor:
+        return self.scale * super().forward(context, answer) + self.offset
+
+
+@settings(max_examples=20)
+@given(
+    curvatures=st.lists(st.floats(0.2, 1.0), min_size=2, max_size=6),
+    seed=st.integers(0, 10_000),
+    power=st.integers(-10, 10),
+    offset=st.floats(-100, 100),
+)
+def test_the_energy_rule_halts_at_the_same_step_whatever_the_energys_scale_and_offset(
+    curvatures: list[float], seed: int, power: int, offset: float
+) -> None:
+    model = quadratic(curvatures, seed)
+    curvature, minimiser = model.curvature.double(), model.minimiser.double()
+    y0 = torch.zeros(len(curvatures), 4, dtype=torch.float64)
+    used = []
+    for scale, shift in ((1.0, 0.0), (2.0**power, offset)):
+        energy = ScaledQuadratic(curvature, minimiser, scale, shift)
+        options = {"halt": "energy", "halt_tolerance": 1e-2, "halt_window": 3}
+        trajectory = OPTIMIZERS["gd"](0.5 / scale, **options).run(
+            bind(energy, len(curvatures)), y0, 60
+        )
+        used.append(trajectory.steps_used.tolist())
+    assert used[0] == used[1]
+    assert min(used[0]) < 60  # the rule did stop problems
+
+
 def test_halting_needs_a_model_that_can_select_problems() -> None:
     with pytest.raises(IremError, match="energy model 'test' cannot evaluate a subset"):
         OPTIMIZERS["gd"](0.1, halt="gradient").run(
