@@ -24,6 +24,7 @@ from irem_core.cli.arguments import (
 from irem_core.cli.output import print_evaluation, print_size_table
 from irem_core.config.convert import unstructure
 from irem_core.errors import IremError
+from irem_core.reasoning.descent import HaltOptions
 from irem_core.reasoning.protocols import SPLITS, Problems, Solver
 from irem_core.runs.build import check_problems, sized_task
 from irem_core.runs.checkpoint import read_tensors
@@ -59,9 +60,11 @@ def _size_budgets(args: argparse.Namespace) -> dict[str, list[int]]:
 def _halting_overrides(args: argparse.Namespace, options: str) -> list[str]:
     """``--set`` overrides for ``--halt``; ``options`` is the solver's section holding them
     (its registration meta ``halting``, e.g. ``"optimizer"``)."""
-    given = {"halt_tolerance": args.halt_tolerance, "halt_window": args.halt_window}
-    return [f"solver.{options}.halt='{args.halt}'"] + [
-        f"solver.{options}.{name}={value!r}" for name, value in given.items() if value is not None
+    window = HaltOptions(halt=args.halt, halt_window=args.halt_window).window
+    return [
+        f"solver.{options}.halt='{args.halt}'",
+        f"solver.{options}.halt_tolerance={args.halt_tolerance!r}",
+        f"solver.{options}.halt_window={window}",
     ]
 
 
@@ -172,13 +175,11 @@ def add_parser(commands: Any) -> None:
         "--halt-window steps; gradient when its gradient norm is below --halt-tolerance",
     )
     eval_parser.add_argument(
-        "--halt-tolerance",
-        type=float,
-        help="halting threshold (default: the rule's, 1e-3 for energy, 1e-4 for the others)",
+        "--halt-tolerance", type=float, default=1e-4, help="halting threshold (default: 1e-4)"
     )
     eval_parser.add_argument(
         "--halt-window",
-        type=int,
+        type=positive_int,
         help="steps over which the energy rules measure the decrease "
         "(default: the rule's, 8 for energy, 1 for energy_absolute)",
     )

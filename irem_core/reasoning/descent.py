@@ -23,14 +23,9 @@ from irem_core.reasoning.protocols import Trajectory
 
 HALT_RULES = ("none", "energy", "energy_absolute", "gradient")
 
-HALT_DEFAULTS: dict[str, tuple[float, int]] = {
-    "none": (0.0, 1),
-    "energy": (1e-3, 8),
-    "energy_absolute": (1e-4, 1),
-    "gradient": (1e-4, 1),
-}
-"""Each rule's ``(halt_tolerance, halt_window)`` when they are unset (measured in
-docs/notes/halting.md)."""
+ENERGY_WINDOW = 8
+"""The ``energy`` rule's window when ``halt_window`` is unset (the other rules': 1), measured
+in docs/notes/halting.md."""
 
 
 @attrs.define
@@ -46,31 +41,23 @@ class HaltOptions:
             than ``halt_tolerance`` over the last ``halt_window`` steps, the 0.2.0 rule) or
             ``"gradient"`` (stop when the norm of its energy gradient is below
             ``halt_tolerance``). The step budget is the maximum.
-        halt_tolerance: threshold of the rule; unset: the rule's default (``energy`` 1e-3,
-            ``energy_absolute`` and ``gradient`` 1e-4).
+        halt_tolerance: threshold of the rule.
         halt_window: ``w``, steps over which the energy rules measure their decrease; unset:
-            the rule's default (``energy`` 8, ``energy_absolute`` 1).
+            8 for ``energy``, 1 for ``energy_absolute``.
     """
 
     halt: str = attrs.field(default="none", validator=attrs.validators.in_(HALT_RULES))
-    halt_tolerance: float | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.ge(0))
-    )
+    halt_tolerance: float = attrs.field(default=1e-4, validator=attrs.validators.ge(0))
     halt_window: int | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.ge(1))
     )
 
     @property
-    def tolerance(self) -> float:
-        """``halt_tolerance``, or the rule's default."""
-        default, _ = HALT_DEFAULTS[self.halt]
-        return default if self.halt_tolerance is None else self.halt_tolerance
-
-    @property
     def window(self) -> int:
         """``halt_window``, or the rule's default."""
-        _, default = HALT_DEFAULTS[self.halt]
-        return default if self.halt_window is None else self.halt_window
+        if self.halt_window is not None:
+            return self.halt_window
+        return ENERGY_WINDOW if self.halt == "energy" else 1
 
 
 @attrs.define
@@ -283,13 +270,13 @@ class DescentLoop:
         options = self.options
         if options.halt == "gradient":
             norm = energy.per_problem((gradient**2).sum(-1)).sqrt()
-            return norm < options.tolerance
+            return norm < options.halt_tolerance
         if tracked is None:
             return torch.zeros(energy.num_problems, dtype=torch.bool, device=gradient.device)
         first, earlier, now = tracked
         if options.halt == "energy_absolute":
-            return earlier - now < options.tolerance
-        return earlier - now <= options.tolerance * (first - now)
+            return earlier - now < options.halt_tolerance
+        return earlier - now <= options.halt_tolerance * (first - now)
 
     def _run_halting(
         self,
