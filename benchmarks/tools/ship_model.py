@@ -6,7 +6,8 @@ Copies the run's weights (``model.safetensors``) and its ``config.json`` without
 training state (optimizer and replay buffers are not shipped: the folder evaluates, it does
 not resume), sets the device to ``cpu``, then evaluates the folder on CPU exactly as
 ``irem eval models/TASK --split S -n N --json`` does and writes ``models/manifest.json``:
-per model the SHA-256 of both files and the check's command and min-energy MSE, which
+per model the SHA-256 of both files and the check's command and min-energy MSE (and the
+task's own scores, such as Sudoku's board accuracy, where it has them), which
 ``tests/test_models.py`` repeats. With ``RUN`` equal to the folder, only the hashes and the
 check of an already shipped model are (re)written.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from irem_core.cli.app import main as irem_main
+from irem_core.runs.evaluation import MIN_ENERGY
 
 MANIFEST = Path("models/manifest.json")
 """Hashes and checks of every shipped model, keyed by folder under ``models/``
@@ -70,15 +72,15 @@ def ship(run: Path, folder: Path, split: str, problems: int) -> dict[str, Any]:
         (folder / "config.json").write_text(json.dumps(shipped_record(run), indent=2) + "\n")
     arguments = check_arguments(folder, split, problems)
     result = eval_json(arguments)
-    return {
-        "sha256": file_hashes(folder),
-        "check": {
-            "command": "irem eval " + " ".join(arguments),
-            "split": split,
-            "problems": problems,
-            "min_energy_mse": result["mse"]["min_energy"],
-        },
+    check = {
+        "command": "irem eval " + " ".join(arguments),
+        "split": split,
+        "problems": problems,
+        "min_energy_mse": result["mse"]["min_energy"],
     }
+    if result.get("metrics"):  # the task's own scores, e.g. Sudoku's board accuracy
+        check["metrics"] = {name: by[MIN_ENERGY] for name, by in result["metrics"].items()}
+    return {"sha256": file_hashes(folder), "check": check}
 
 
 def main() -> None:
