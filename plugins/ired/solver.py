@@ -118,7 +118,7 @@ class IredSolver(Solver):
         answers and the energy evaluations spent."""
         evaluations = 0
         for _ in range(count):
-            values, gradient = energy_and_gradient(energy, answer, create_graph=False)
+            values, gradient = _energy_and_gradient(energy, answer)
             moved = torch.maximum(torch.minimum(answer - step * gradient, bound), -bound)
             with torch.no_grad():
                 worse = (energy(moved) > values)[energy.row_problem]
@@ -191,7 +191,7 @@ class IredSolver(Solver):
             divisor = cast(Tensor, self.divisor)[landscape]
             energy = self._energy(base, problems, torch.full((count,), landscape, device=y0.device))
             answer = signal * predicted
-            _, gradient = energy_and_gradient(energy, answer, create_graph=False)
+            _, gradient = _energy_and_gradient(energy, answer)
             predicted = ((answer - noise / divisor * gradient) / signal).clamp(-clip, clip)
             recorded.append(predicted)
             answer, evaluations = signal * predicted, evaluations + count
@@ -210,6 +210,13 @@ class IredSolver(Solver):
             energies=None,
             extras=extras,
         )
+
+
+def _energy_and_gradient(energy: BoundEnergy, answer: Tensor) -> tuple[Tensor, Tensor]:
+    """Energies and gradient at ``answer`` without a graph for the parameters; the answer
+    becomes a leaf that requires grad, as autograd needs for models without their own
+    gradient."""
+    return energy_and_gradient(energy, answer.detach().requires_grad_(True), create_graph=False)
 
 
 def build_ired_solver(options: IredConfig, task: Task, *, plugins: Plugins) -> IredSolver:

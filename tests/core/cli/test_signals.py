@@ -4,7 +4,6 @@ one line and exit status 130 or 143, never a traceback, and nothing is written o
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,14 @@ from tests.conftest import run_files
 
 
 def signalling(number: int) -> Any:
-    """A stand-in that sends this process ``number``, as a user's kill or Ctrl-C would."""
+    """A stand-in that sends this process ``number``, as a user's kill or Ctrl-C would.
+
+    ``signal.raise_signal`` delivers it to the calling (main) thread before it returns;
+    ``os.kill`` may hand it to one of torch's threads, which under load runs the handler
+    only after the stand-in has returned (a flake seen with both cores busy)."""
 
     def send(*args: Any, **kwargs: Any) -> None:
-        os.kill(os.getpid(), number)
+        signal.raise_signal(number)
 
     return send
 

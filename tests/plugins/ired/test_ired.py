@@ -92,3 +92,21 @@ def test_ired_trains_a_graph_energy_and_resumes_exactly(tmp_path: Path) -> None:
     weights = [(run / "model.safetensors").read_bytes() for run in (straight, resumed)]
     assert weights[0] == weights[1]
     assert main(["eval", str(straight), "-n", "4", "--steps", "12"]) == 0
+
+
+def test_ired_trains_and_solves_with_an_energy_without_its_own_gradient(tmp_path: Path) -> None:
+    """Sudoku's ``board`` energy has no explicit gradient: every gradient IRED takes goes
+    through autograd, on answers that must become leaves first."""
+    sets = {
+        "solver.energy.hidden": 8,
+        "solver.energy.layers": 1,
+        "train.batch_size": 4,
+        "train.replay_batch_size": 0,
+        "train.iterations": 2,
+        "train.eval_every": 0,
+    }
+    run = tmp_path / "sudoku"
+    arguments = ["train", "--task", "sudoku", "--preset", "quick", *IRED, "--out", str(run)]
+    arguments += [arg for key, value in sets.items() for arg in ("--set", f"{key}={value}")]
+    assert main([*arguments, "--no-progress"]) == 0
+    assert main(["eval", str(run), "-n", "4", "--steps", "12"]) == 0
