@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,16 +18,21 @@ from tests.conftest import run_files
 
 
 def signalling(number: int) -> Any:
-    """A stand-in that sends this process ``number``, as a user's kill or Ctrl-C would.
-
-    ``signal.raise_signal`` delivers it to the calling (main) thread before it returns;
-    ``os.kill`` may hand it to one of torch's threads, which under load runs the handler
-    only after the stand-in has returned (a flake seen with both cores busy)."""
+    """A stand-in that sends this process ``number``, as a user's kill or Ctrl-C would."""
 
     def send(*args: Any, **kwargs: Any) -> None:
         signal.raise_signal(number)
 
     return send
+
+
+@pytest.fixture(autouse=True)
+def interruptible() -> Iterator[None]:
+    """Ctrl-C as in a terminal: a test run started in the background (``cmd &`` in a
+    script) inherits an ignored SIGINT, which the policy rightly leaves ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
