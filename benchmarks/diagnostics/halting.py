@@ -86,9 +86,9 @@ def study(
         fixed = float(min_energy_errors(energies, errors, torch.full((count,), budget)).mean())
         rows = {"fixed": {"mean_steps": float(budget), "mse": fixed}}
         for rule, window, tolerance in itertools.product(RULES, windows, tolerances):
-                stops = halting_steps(energies, rule, tolerance, window)
-                mse = float(min_energy_errors(energies, errors, stops).mean())
-                rows[f"{rule}:{window}:{tolerance:g}"] = {
+            stops = halting_steps(energies, rule, tolerance, window)
+            mse = float(min_energy_errors(energies, errors, stops).mean())
+            rows[f"{rule}:{window}:{tolerance:g}"] = {
                 "mean_steps": float(stops.double().mean()),
                 "mse": mse,
                 "mse_over_fixed": mse / fixed if fixed else float("nan"),
@@ -116,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         tables.append(table)
         print(f"{run_dir} (budget {table['budget']}, {args.problems} problems per split)")
         same, harder = table["splits"]["same"], table["splits"]["harder"]
-        print(f"  {'rule:window:tol':<22} {'steps same':>10} {'harder':>8} {'mse/fixed same':>15} {'harder':>8}")
+        print(
+            f"  {'rule:window:tol':<22} {'steps same':>10} {'harder':>8} {'mse/fixed same':>15} {'harder':>8}"
+        )
         for key in same:
             ratio = [row[key].get("mse_over_fixed", 1.0) for row in (same, harder)]
             print(

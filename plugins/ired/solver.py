@@ -64,9 +64,7 @@ class IredConfig:
     negative_noise: float = attrs.field(default=3.0, validator=attrs.validators.gt(0))
     negative_steps: int = attrs.field(default=2, validator=attrs.validators.ge(0))
     clip: float = attrs.field(default=2.0, validator=attrs.validators.gt(0))
-    energy_scale: str = attrs.field(
-        default="one", validator=attrs.validators.in_(("noise", "one"))
-    )
+    energy_scale: str = attrs.field(default="one", validator=attrs.validators.in_(("noise", "one")))
 
 
 class IredSolver(Solver):
@@ -87,8 +85,8 @@ class IredSolver(Solver):
         self.register_buffer("signal", landscapes.signal, persistent=False)
         self.register_buffer("noise", landscapes.noise, persistent=False)
         self.register_buffer("step", landscapes.step, persistent=False)
-        divisor = landscapes.noise if options.energy_scale == "noise" else torch.ones(
-            landscapes.count
+        divisor = (
+            landscapes.noise if options.energy_scale == "noise" else torch.ones(landscapes.count)
         )
         self.register_buffer("divisor", divisor, persistent=False)
 

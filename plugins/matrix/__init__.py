@@ -8,7 +8,10 @@ from irem_core.plugins.hookspecs import Register, hookimpl
 from irem_plugins.matrix.energy import VectorEnergy, VectorEnergyConfig
 from irem_plugins.matrix.tasks import AdditionTask, CompletionTask, InverseTask, MatrixConfig
 
-IRED = {"energy": {"name": "mlp", "landscapes": 10, "film": True}, "energy_scale": "noise"}
+IRED: dict[str, Any] = {
+    "energy": {"name": "mlp", "landscapes": 10, "film": True},
+    "energy_scale": "noise",
+}
 """The ``ired`` solver's settings (when its plugin is installed): the MLP on IRED's 10
 landscapes, each scaling and shifting every layer, and energies divided by the landscape's
 noise (the best of four variants on `fast` addition, docs/notes/ired.md)."""

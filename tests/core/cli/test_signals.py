@@ -5,8 +5,8 @@ one line and exit status 130 or 143, never a traceback, and nothing is written o
 from __future__ import annotations
 
 import signal
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
