@@ -3,11 +3,14 @@ that accepts any valid board keeping the givens."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from irem_core.cli.app import main
 from irem_core.config.compose import build_run_config
 from irem_core.errors import IremError
 from irem_core.runs.build import build_solver, build_task
@@ -15,6 +18,7 @@ from irem_core.testing import component_cases
 from irem_plugins.sudoku.boards import givens_mask, line_orders, solved_boards, valid_boards
 from irem_plugins.sudoku.energy import BoardEnergy, BoardEnergyConfig
 from irem_plugins.sudoku.task import SudokuConfig, SudokuTask
+from tests.cli_args import resume_args
 
 
 @given(seed=st.integers(0, 2**32), count=st.integers(1, 64))
@@ -95,3 +99,21 @@ def test_the_board_energy_is_blind_to_sudoku_symmetries_of_the_grid(seed: int) -
         before = energy(energy.encode(problems.inputs), answer)
         after = energy(energy.encode(moved(problems.inputs)), moved(answer))
     assert torch.allclose(before, after, atol=1e-5)
+
+
+def test_the_fast_preset_trains_and_resumes_exactly(tmp_path: Path) -> None:
+    """``irem train --task sudoku --preset fast``, shrunk: 4 iterations straight equal 2 and
+    a resume to 4, byte for byte."""
+    sets = {"solver.energy.hidden": 8, "solver.energy.layers": 1, "train.batch_size": 4}
+    sets |= {"train.replay_batch_size": 4, "train.eval_every": 0, "train.lr_warmup": 1}
+
+    def train(run: Path, iterations: int) -> int:
+        arguments = ["train", "--task", "sudoku", "--preset", "fast", "--out", str(run)]
+        arguments += [arg for key, value in sets.items() for arg in ("--set", f"{key}={value}")]
+        return main([*arguments, "--set", f"train.iterations={iterations}", "--no-progress"])
+
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert train(straight, 4) == 0 and train(resumed, 2) == 0
+    assert main(resume_args(resumed, 4)) == 0
+    weights = [(run / "model.safetensors").read_bytes() for run in (straight, resumed)]
+    assert weights[0] == weights[1]
