@@ -325,6 +325,25 @@ def test_eval_with_halting_reports_steps_and_evaluations(
     assert halting["mse"]["30"] == pytest.approx(halting["mse"]["5"])
 
 
+@pytest.mark.parametrize(("window", "stops_at"), [([], 8), (["--halt-window", "3"], 3)])
+def test_eval_halting_by_energy_uses_the_rules_window_unless_given(
+    run_dir: Path,
+    tiny_overrides: list[str],
+    capsys: pytest.CaptureFixture[str],
+    window: list[str],
+    stops_at: int,
+) -> None:
+    """A run saved with 0.2.0's window (1) still halts by the energy rule's own window: with a
+    huge tolerance every problem stops as soon as the window allows."""
+    overrides = [*tiny_overrides, "solver.optimizer.halt_window=1"]
+    assert main(train_args(run_dir, overrides, 2)) == 0
+    capsys.readouterr()
+    arguments = ["eval", str(run_dir), "--steps", "30", "-n", "6", "--halt", "energy"]
+    assert main([*arguments, "--halt-tolerance", "1e9", *window, "--json"]) == 0
+    steps = json.loads(capsys.readouterr().out)["halting"]["steps_used"]
+    assert steps == {"mean": stops_at, "p50": stops_at, "p95": stops_at}
+
+
 def test_eval_can_swap_the_optimizer(
     run_dir: Path, tiny_overrides: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
