@@ -5,7 +5,8 @@ An energy ``E(x, y, k)`` conditioned on ``K`` landscapes (any energy model with 
 problem with two losses on the noisy answer ``y_k = √ᾱ_k y + √(1 − ᾱ_k) ε``:
 
 - denoising: ``∇_y E(x, y_k, k)`` regresses the noise ``ε`` (per-row mean of the squared
-  difference);
+  difference; with ``energy_scale = "noise"`` the landscape's energy is ``E / σ_k``, so
+  ``∇_y E`` regresses ``σ_k ε``);
 - contrastive: the true answer's ``y_k`` must have lower energy than a nearby wrong one,
   ``softplus(E(x, y⁺_k, k) − E(x, y⁻_k, k))``; the wrong one starts from the answer noised
   three times as much and takes a few accept-if-lower descent steps, and is re-noised with
