@@ -300,35 +300,6 @@ def _timing_table(results: dict[str, Any]) -> list[str]:
     return _table(["task", "solver", "iterations", "train s", "eval s", "final loss"], rows)
 
 
-def _score_table(results: dict[str, Any]) -> list[str]:
-    """The tasks' own scores (``Task.score``, e.g. Sudoku's board accuracy) of each solver's
-    final answers, ``same / harder``, for the tasks that have scores; empty if none has."""
-    rows = []
-    for task in results["tasks"]:
-        for solver in results["solvers"]:
-            splits = results["runs"][task][solver].get("splits", {})
-            metrics = sorted({name for split in splits.values() for name in split["metrics"]})
-            for metric in metrics:
-                values = [
-                    splits[split]["metrics"].get(metric, {}).get("min_energy")
-                    for split in results["splits"]
-                    if split in splits
-                ]
-                shown = " / ".join("—" if value is None else f"{value:.3f}" for value in values)
-                rows.append([task, solver, metric, shown])
-    if not rows:
-        return []
-    splits = " / ".join(f"`{split}`" for split in results["splits"])
-    return [
-        f"## The tasks' own scores (seed {results['seed']})",
-        "",
-        f"Scores of the final answers (`irem eval`'s task metrics), {splits}:",
-        "",
-        *_table(["task", "solver", "score", "value"], rows),
-        "",
-    ]
-
-
 def _test_time_note(eval_overrides: list[str]) -> list[str]:
     """A paragraph naming the test-time changes (``--eval-set``), when there are any."""
     if not eval_overrides:
@@ -368,7 +339,6 @@ def results_markdown(results: dict[str, Any], *, plugins: Plugins) -> str:
         *_test_time_note(results.get("eval_overrides", [])),
         *_main_table(results, plugins),
         "",
-        *_score_table(results),
         "## Learning rates",
         "",
         "The same protocol for every solver, IREM included: short runs "

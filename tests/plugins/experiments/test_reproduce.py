@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from safetensors.torch import load_file
@@ -14,7 +13,6 @@ from irem_core.errors import IremError, NonFiniteError
 from irem_core.training.loop import Trainer
 from irem_plugins.experiments import runs as runs_module
 from irem_plugins.experiments.protocol import RunKey, chosen_rate, parse_scoped_override
-from irem_plugins.experiments.report import _score_table
 from irem_plugins.experiments.reproduce import reproduce
 
 TASKS = ["addition", "shortest_path"]
@@ -528,23 +526,3 @@ def test_the_records_alone_resume_a_reproduction_without_training(
         strict_json(out / "results.json")["runs"] for out in (tmp_path, reproduction)
     )
     assert fresh == original
-
-
-def test_task_scores_get_their_own_table_and_only_when_a_task_has_them() -> None:
-    def runs(metrics: dict[str, float]) -> dict[str, Any]:
-        splits = {split: {"metrics": {}} for split in ("same", "harder")}
-        for split, value in zip(splits, metrics.values()):
-            splits[split]["metrics"] = {"board": {"min_energy": value}}
-        return {"irem": {"splits": splits}, "ponder": {"error": "diverged"}}
-
-    results = {
-        "tasks": ["sudoku", "addition"],
-        "solvers": ["irem", "ponder"],
-        "splits": ["same", "harder"],
-        "seed": 0,
-        "runs": {"sudoku": runs({"same": 0.5, "harder": 0.25}), "addition": runs({})},
-    }
-    lines = _score_table(results)
-    assert "| sudoku | irem | board | 0.500 / 0.250 |" in lines
-    assert not any("addition" in line or "ponder" in line for line in lines)
-    assert _score_table({**results, "tasks": ["addition"]}) == []
