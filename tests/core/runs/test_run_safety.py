@@ -179,22 +179,7 @@ def test_tracebacks_that_became_messages(
     capsys.readouterr()
     assert main(["nested", str(run_dir), "--strategy", "repeat", "-n", "4", "--steps", "2"]) == 2
     assert "strategy 'repeat' composes an operation of 1 operand(s)" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "train",
-                "--out",
-                str(run_dir),
-                "--resume",
-                "--no-progress",
-                "--set",
-                "task.size=4",
-                "--set",
-                "train.iterations=4",
-            ]
-        )
-        == 2
-    )
+    assert main(resume_args(run_dir, 4, "--set", "task.size=4")) == 2
     assert "--resume cannot change task.size of the run" in capsys.readouterr().err
     empty = tmp_path / "empty.safetensors"
     save_file({"x": torch.zeros(0, 18), "y": torch.zeros(0, 9)}, str(empty))
