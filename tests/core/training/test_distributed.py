@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,6 +48,20 @@ def metrics(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
+GLOO_ABORT_RETRIES = 2
+"""How often a 2-process launch is repeated while a gloo worker aborts (see
+:func:`aborted_in_gloo`)."""
+
+
+def aborted_in_gloo(stderr: str) -> bool:
+    """Whether a torchrun worker died by ``std::terminate`` in gloo's C++ threads ("terminate
+    called ...", SIGABRT), a race of torch's gloo backend seen under load: in 2 of 3 full
+    suites on 2026-12-07 (at teardown) and once in CI (rank 1, while rank 0 still ran), never
+    in 86 isolated launches, with or without CPU load. Nothing irem can catch: the worker
+    aborts in C++. A retry says so with a warning, so the flake stays visible."""
+    return "terminate called" in stderr or "SIGABRT" in stderr
+
+
 @pytest.fixture(scope="module")
 def two_process_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """3 iterations of a tiny run trained by 2 torchrun workers (replay from iteration 2)."""
@@ -64,19 +79,25 @@ def two_process_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "irem_core",
         *train_args(run_dir, TINY_OVERRIDES, 3),
     ]
-    result = subprocess.run(
-        command,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-        timeout=TIMEOUT,
-        capture_output=True,
-        text=True,
-    )
+    for attempt in range(1 + GLOO_ABORT_RETRIES):
+        shutil.rmtree(run_dir, ignore_errors=True)  # each attempt trains from scratch
+        result = subprocess.run(
+            command,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+            timeout=TIMEOUT,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode == 0 or not aborted_in_gloo(result.stderr):
+            break
+        if attempt < GLOO_ABORT_RETRIES:
+            warnings.warn("a gloo worker aborted; the 2-process launch was retried", stacklevel=1)
     causes = [
         line
         for line in result.stderr.splitlines()
         if "Error" in line or "what()" in line or "terminate" in line
     ]
-    assert result.returncode == 0, "\n".join(causes[-20:]) + result.stderr[-3000:]
+    assert result.returncode == 0, result.stderr[-3000:] + "\n".join(causes[-20:])
     assert result.stdout.count("trained 3 iterations") == 1, result.stdout  # rank 0 alone prints
     return run_dir
 
@@ -117,13 +138,12 @@ def test_a_two_process_checkpoint_resumes_in_one_process_exactly(
 
 
 def launch_resuming(args: list[str], capfd: pytest.CaptureFixture[str]) -> int:
-    """``irem`` ``args`` (an ``--nproc`` resume), up to twice more while a gloo worker aborts
-    at teardown with "terminate called without an active exception" (seen in 2 of 3 full
-    suites on 2026-12-07, never in isolation: a race under load; each retry resumes from
-    the last committed checkpoint, so the exactness assertions still hold)."""
+    """``irem`` ``args`` (an ``--nproc`` resume), repeated while a gloo worker aborts
+    (:func:`aborted_in_gloo`); each retry resumes from the last committed checkpoint, so the
+    exactness assertions still hold."""
     code = main(args)
-    for _ in range(2):
-        if code == 0 or "terminate called without an active" not in capfd.readouterr().err:
+    for _ in range(GLOO_ABORT_RETRIES):
+        if code == 0 or not aborted_in_gloo(capfd.readouterr().err):
             break
         warnings.warn("a gloo worker aborted; the --nproc resume was retried", stacklevel=2)
         code = main(args)
