@@ -188,6 +188,48 @@ def test_gine_energies_and_gradients_equal_autograd(
     assert_agrees_with_autograd(restricted, y0[rows])
 
 
+@settings(max_examples=15)
+@given(
+    seed=st.integers(0, 10_000),
+    activation=st.sampled_from(ACTIVATIONS),
+    aggregation=st.sampled_from(["sum", "mean", "max"]),
+    readout=st.sampled_from(["max", "edges"]),
+    film=st.booleans(),
+    count=st.integers(1, 4),
+)
+def test_gine_landscape_energies_and_gradients_equal_autograd(
+    seed: int, activation: str, aggregation: str, readout: str, film: bool, count: int
+) -> None:
+    model, graph_task = gine(
+        seed,
+        hidden=6,
+        layers=2,
+        aggregation=aggregation,
+        activation=activation,
+        readout=readout,
+        landscapes=3,
+        film=film,
+    )
+    problems, y0 = problems_of(graph_task, count, seed)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():  # the tables start at zero: make the conditioning matter
+        for table in (model.landscape_table, model.film_table):
+            if table is not None:
+                table.copy_(torch.randn(table.shape, dtype=torch.float64, generator=generator))
+    landscape = torch.randint(0, 3, (problems.num_problems,), generator=generator)
+    context = model.condition(model.encode(problems.inputs), landscape)
+    energy = BoundEnergy(model, context, problems.row_problem, problems.num_problems, "test")
+    assert_agrees_with_autograd(energy, y0)
+    picked = torch.arange(0, count, 2)
+    restricted, rows = energy.restrict(picked)
+    assert_agrees_with_autograd(restricted, y0[rows])
+
+
+def test_gine_film_needs_landscapes() -> None:
+    with pytest.raises(ValueError, match="'film' conditions the edge terms on landscapes"):
+        GineEnergyConfig(film=True)
+
+
 @pytest.mark.parametrize("readout", ["max", "edges"])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("aggregation", ["sum", "mean", "max"])
