@@ -97,6 +97,20 @@ def bind(model: nn.Module, problems: Problems) -> BoundEnergy:
     return BoundEnergy(model, context, problems.row_problem, problems.num_problems, "test")
 
 
+def bind_on_random_landscapes(
+    model: nn.Module, problems: Problems, generator: torch.Generator
+) -> BoundEnergy:
+    """``model`` (3 landscapes) bound to ``problems``, each on a random landscape, after
+    its zero-initialised landscape tables are drawn at random so the conditioning matters."""
+    with torch.no_grad():
+        for table in (model.landscape_table, model.film_table):
+            if table is not None:
+                table.copy_(torch.randn(table.shape, dtype=torch.float64, generator=generator))
+    landscape = torch.randint(0, 3, (problems.num_problems,), generator=generator)
+    context = cast(Any, model).condition(cast(Any, model).encode(problems.inputs), landscape)
+    return BoundEnergy(model, context, problems.row_problem, problems.num_problems, "test")
+
+
 def assert_agrees_with_autograd(energy: BoundEnergy, answer: Tensor) -> None:
     """The supplied energies and gradient equal autograd's, with and without a graph."""
     answer = answer.detach().requires_grad_(True)
@@ -131,14 +145,8 @@ def test_mlp_energies_and_gradients_equal_autograd(
     model, task = mlp(seed, hidden, layers, memory, film=film, landscapes=3)
     problems, y0 = problems_of(task, count, seed)
     generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():  # the tables start at zero: make the conditioning matter
-        for table in (model.landscape_table, model.film_table):
-            if table is not None:
-                table.copy_(torch.randn(table.shape, dtype=torch.float64, generator=generator))
+    energy = bind_on_random_landscapes(model, problems, generator)
     scratch = torch.randn(y0.shape[0], memory, dtype=torch.float64, generator=generator)
-    landscape = torch.randint(0, 3, (problems.num_problems,), generator=generator)
-    context = model.condition(model.encode(problems.inputs), landscape)
-    energy = BoundEnergy(model, context, problems.row_problem, problems.num_problems, "test")
     assert_agrees_with_autograd(energy, torch.cat([y0, scratch], dim=1) * 3)
 
 
@@ -211,14 +219,7 @@ def test_gine_landscape_energies_and_gradients_equal_autograd(
         film=film,
     )
     problems, y0 = problems_of(graph_task, count, seed)
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():  # the tables start at zero: make the conditioning matter
-        for table in (model.landscape_table, model.film_table):
-            if table is not None:
-                table.copy_(torch.randn(table.shape, dtype=torch.float64, generator=generator))
-    landscape = torch.randint(0, 3, (problems.num_problems,), generator=generator)
-    context = model.condition(model.encode(problems.inputs), landscape)
-    energy = BoundEnergy(model, context, problems.row_problem, problems.num_problems, "test")
+    energy = bind_on_random_landscapes(model, problems, torch.Generator().manual_seed(seed))
     assert_agrees_with_autograd(energy, y0)
     picked = torch.arange(0, count, 2)
     restricted, rows = energy.restrict(picked)
