@@ -50,9 +50,6 @@ class GineEnergyConfig:
         landscapes: ``K`` energy landscapes to condition on (the
             :class:`~irem_core.LandscapeEnergy` capability, for ``ired``; 0: none), a learned
             ``(K, C_1)`` table added to every edge's first-layer term.
-        film: with landscapes, the landscape also scales and shifts every layer's edge term
-            (and the ``edges`` readout's), ``e_l ← (1 + γ_{k,l}) ⊙ e_l + β_{k,l}``, as the
-            ``mlp``'s ``film`` does its hidden layers; not only the first layer's.
     """
 
     hidden: int = attrs.field(default=128, validator=[v.ge(2), _even])
@@ -63,14 +60,8 @@ class GineEnergyConfig:
     readout: str = attrs.field(default="max", validator=v.in_(("max", "edges")))
     triangle: int = attrs.field(default=0, validator=v.ge(0))
     landscapes: int = attrs.field(default=0, validator=v.ge(0))
-    film: bool = False
 
     def __attrs_post_init__(self) -> None:
-        if self.film and not self.landscapes:
-            raise ValueError(
-                "'film' conditions the edge terms on landscapes, but landscapes = 0: set "
-                "solver.energy.landscapes=K (e.g. 10) or solver.energy.film=false"
-            )
         if self.triangle and self.readout != "edges":
             raise ValueError(
                 f"'triangle' ({self.triangle}) needs readout 'edges' (it adds to the edge "

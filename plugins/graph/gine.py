@@ -30,12 +30,11 @@ class GineContext:
         graphs: the batch.
         nodes: initial node features (zeros), ``(V, 1)``.
         edge_offsets: ``offset_l``, ``(E, C_l)`` per layer (``C_1 = 1``, then ``h``).
-        edge_slopes: ``slope_l``, ``(C_l,)`` per layer, or ``(E, C_l)`` once conditioned on
-            landscapes with ``film`` (each graph's landscape scales its edges' slopes).
+        edge_slopes: ``slope_l``, ``(C_l,)`` per layer.
         readout_offset: with ``readout = "edges"``, the readout's edge term ``(E, h)``, affine
             in the answer like the layers' (``readout_offset + y · readout_slope``); else
             ``None``.
-        readout_slope: its answer direction, ``(h,)`` (``(E, h)`` with ``film``), or ``None``.
+        readout_slope: its answer direction, ``(h,)``, or ``None``.
     """
 
     graphs: GraphBatch
@@ -70,9 +69,7 @@ class GineEnergy(nn.Module):
     graph's size (docs/graph.md); ``triangle = w`` adds to each edge's term ``Q t_ij``, ``t_ij
     = max_k σ(U r_ik + V r_kj + W r_ij)`` over the graph's nodes ``k`` (``r`` the readout's edge
     embedding, :class:`~irem_plugins.graph.triangle.ThirdNodeMax`, ``Q`` ``triangle_out``), a
-    comparison of the answer with every two-edge path. With ``landscapes = K`` (for ``ired``)
-    :meth:`condition` adds landscape ``k``'s row to the first edge term; ``film`` also scales
-    and shifts every edge term by ``k``'s gain and shift. The layers are ``GINEConv`` modules (their
+    comparison of the answer with every two-edge path. The layers are ``GINEConv`` modules (their
     weights, ``eps`` and aggregation); :meth:`forward` and :meth:`energy_and_gradient` both
     run them written out by :meth:`_propagate` (tested equal to ``GINEConv``'s own forward),
     so the two activations share one path.
@@ -125,12 +122,6 @@ class GineEnergy(nn.Module):
         if options.landscapes:  # row k: landscape k's shift of the first layer's edge term
             width = cast(nn.Linear, self.edge_projections[0]).out_features
             self.landscape_table = nn.Parameter(torch.zeros(options.landscapes, width))
-        terms = options.layers + (options.readout == "edges")
-        self.film_table = (  # [k, 0 | 1, l, :C_l]: landscape k's gain | shift of term l
-            nn.Parameter(torch.zeros(options.landscapes, 2, terms, hidden))
-            if options.film
-            else None
-        )
         self.triangle: ThirdNodeMax | None = None
         if options.triangle:  # t_ij, and its projection into the edge term
             self.triangle = ThirdNodeMax(hidden, options.triangle, options.activation)
@@ -156,40 +147,15 @@ class GineEnergy(nn.Module):
 
     def condition(self, context: GineContext, landscapes: Tensor) -> GineContext:
         """The context of graph ``b`` on landscape ``landscapes[b]`` (``(G,)``): the table's
-        row added to the first layer's edge term of every edge of the graph; with ``film``,
-        then every edge term ``offset + y · slope`` scaled by ``1 + γ`` and shifted by ``β``
-        (the slopes become per edge, ``(E, C_l)``)."""
+        row added to the first layer's edge term of every edge of the graph."""
         if not self.landscapes:
             raise IremError(
                 "energy model 'gine' has no landscapes; set its option landscapes = K "
                 "(e.g. --set solver.energy.landscapes=10)"
             )
-        edge_landscapes = landscapes[context.graphs.edge_graph]
+        shift = self.landscape_table[landscapes][context.graphs.edge_graph]
         first, *rest = context.edge_offsets
-        offsets = [first + self.landscape_table[edge_landscapes], *rest]
-        if self.film_table is None:
-            return attrs.evolve(context, edge_offsets=offsets)
-        film = self.film_table[edge_landscapes]  # (E, 2, terms, h)
-        terms = list(zip(offsets, context.edge_slopes))
-        if context.readout_offset is not None:
-            terms.append((context.readout_offset, cast(Tensor, context.readout_slope)))
-        scaled = []
-        for index, (offset, slope) in enumerate(terms):
-            width = offset.shape[-1]
-            gain, shift = 1 + film[:, 0, index, :width], film[:, 1, index, :width]
-            scaled.append((torch.addcmul(shift, offset, gain), gain * slope))
-        if context.readout_offset is None:
-            return attrs.evolve(
-                context, edge_offsets=[o for o, _ in scaled], edge_slopes=[s for _, s in scaled]
-            )
-        (readout_offset, readout_slope), scaled = scaled[-1], scaled[:-1]
-        return attrs.evolve(
-            context,
-            edge_offsets=[o for o, _ in scaled],
-            edge_slopes=[s for _, s in scaled],
-            readout_offset=readout_offset,
-            readout_slope=readout_slope,
-        )
+        return attrs.evolve(context, edge_offsets=[first + shift, *rest])
 
     def select(self, context: GineContext, problems: Tensor) -> GineContext:
         """The context of graphs ``problems`` only (sorted ``(G',)``), for per-problem halting."""
@@ -198,9 +164,9 @@ class GineEnergy(nn.Module):
             graphs,
             context.nodes.new_zeros(graphs.batch.shape[0], 1),
             [offset[edges] for offset in context.edge_offsets],
-            [_edges_of(slope, edges) for slope in context.edge_slopes],
+            context.edge_slopes,
             None if context.readout_offset is None else context.readout_offset[edges],
-            None if context.readout_slope is None else _edges_of(context.readout_slope, edges),
+            context.readout_slope,
         )
 
     def forward(self, context: GineContext, answer: Tensor) -> Tensor:
@@ -285,7 +251,7 @@ class GineEnergy(nn.Module):
             else:
                 message_gradient = combined.index_select(0, target)
             message_gradient = self._activation_backward(message_gradient, inputs, messages)
-            answer_gradient = answer_gradient + _along(message_gradient, slope)
+            answer_gradient = answer_gradient + message_gradient @ slope.unsqueeze(-1)
             if depth:  # the first layer's node features are constant zeros
                 node_gradient = _wide((1 + convolution.eps) * combined).index_add(
                     0, source, _wide(message_gradient)
@@ -320,7 +286,7 @@ class GineEnergy(nn.Module):
         energies = scatter(edge_energies, graphs.edge_graph, 0, graphs.num_graphs, reduce="sum")
         last = cast(nn.Linear, self.readout[2])
         edge_gradient = self._activation_backward(last.weight.expand_as(inputs), inputs, activated)
-        answer_gradient = _along(edge_gradient, cast(Tensor, context.readout_slope))
+        answer_gradient = edge_gradient @ cast(Tensor, context.readout_slope).unsqueeze(-1)
         to_source, to_target = self.readout_nodes.weight.chunk(2, dim=0)
         node_gradient = _sum_into(hidden, source, edge_gradient) @ to_source
         node_gradient = node_gradient + _sum_into(hidden, target, edge_gradient) @ to_target
@@ -364,19 +330,6 @@ class GineEnergy(nn.Module):
             saved.append((inputs, messages, aggregated))
             hidden = cast(nn.Linear, convolution.nn)(aggregated + (1 + convolution.eps) * hidden)
         return hidden, saved
-
-
-def _along(gradient: Tensor, slope: Tensor) -> Tensor:
-    """The answer's share ``(E, 1)`` of an edge term's gradient ``(E, C)``: its product with
-    the term's answer direction, one ``(C,)`` or per edge ``(E, C)``."""
-    if slope.dim() == 1:
-        return gradient @ slope.unsqueeze(-1)
-    return (gradient * slope).sum(-1, keepdim=True)
-
-
-def _edges_of(slope: Tensor, edges: Tensor) -> Tensor:
-    """A slope ``(C,)`` as it is, or the rows ``edges`` of a per-edge one ``(E, C)``."""
-    return slope if slope.dim() == 1 else slope[edges]
 
 
 def _wide(values: Tensor) -> Tensor:
