@@ -6,9 +6,7 @@ problem with two losses on the noisy answer ``y_k = √ᾱ_k y + √(1 − ᾱ_k
 
 - denoising: ``∇_y E(x, y_k, k)`` regresses the noise ``ε`` (per-row mean of the squared
   difference; with ``energy_scale = "noise"`` the landscape's energy is ``E / σ_k``, so
-  ``∇_y E`` regresses ``σ_k ε``; with ``denoising_weight = "noise"`` each problem's error is
-  weighted by ``σ_k²`` over the landscapes' mean ``σ²``, which is the error of the answer
-  predicted from ``y_k`` scaled by ``ᾱ_k``, so the smooth landscapes count most);
+  ``∇_y E`` regresses ``σ_k ε``);
 - contrastive: the true answer's ``y_k`` must have lower energy than a nearby wrong one,
   ``softplus(E(x, y⁺_k, k) − E(x, y⁻_k, k))``; the wrong one starts from the answer noised
   three times as much and takes a few accept-if-lower descent steps, and is re-noised with
@@ -60,9 +58,6 @@ class IredConfig:
             (``σ_k = √(1 − ᾱ_k)``), so ``∇_y E_θ`` regresses ``σ_k ε`` and its Hessian is
             about ``I`` on every landscape; ``"one"``: ``E_θ`` itself (the release's, the
             default).
-        denoising_weight: ``"one"``: every landscape's noise error counts alike (the
-            release's, the default); ``"noise"``: landscape ``k``'s counts ``σ_k² / mean(σ²)``,
-            i.e. the answer error ``ᾱ_k |ŷ − y|²`` (far-from-the-answer landscapes count most).
     """
 
     energy: EnergySpec = plugins_default({"name": "mlp", "landscapes": 10}, EnergySpec)
@@ -71,9 +66,6 @@ class IredConfig:
     negative_steps: int = attrs.field(default=2, validator=attrs.validators.ge(0))
     clip: float = attrs.field(default=2.0, validator=attrs.validators.gt(0))
     energy_scale: str = attrs.field(default="one", validator=attrs.validators.in_(("noise", "one")))
-    denoising_weight: str = attrs.field(
-        default="one", validator=attrs.validators.in_(("noise", "one"))
-    )
 
 
 class IredSolver(Solver):
@@ -153,10 +145,7 @@ class IredSolver(Solver):
         noisy = (signal * target + noise_scale * noise).requires_grad_(True)
         _, gradient = energy_and_gradient(energy, noisy, create_graph=True)
         predicted_noise = gradient / divisor[rows].unsqueeze(-1)
-        error = (predicted_noise - noise).square()
-        if self.options.denoising_weight == "noise":
-            error = error * noise_scale.square() / landscapes.noise.square().mean()
-        denoising = error.mean()
+        denoising = F.mse_loss(predicted_noise, noise)
         denoised = ((noisy - noise_scale * predicted_noise) / signal).detach()
         if not self.options.contrastive_weight:
             return denoising, denoised

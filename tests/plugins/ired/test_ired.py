@@ -67,41 +67,6 @@ def test_the_solve_records_one_prediction_per_step_and_follows_its_seed() -> Non
     assert int(runs[0].extras["energy_evaluations"]) == 5 * (10 + 2 * 3)
 
 
-def denoising_losses(landscapes: int) -> tuple[float, float]:
-    """The training loss of one batch (same draws) under ``denoising_weight`` "one" and
-    "noise", contrastive term off, for an ``mlp`` with ``landscapes`` landscapes."""
-    losses = []
-    for weight in ("one", "noise"):
-        config = build_run_config(
-            task="addition",
-            solver="ired",
-            preset="quick",
-            overrides=[
-                *TINY_OVERRIDES,
-                f"solver.energy.landscapes={landscapes}",
-                "solver.contrastive_weight=0",
-                f"solver.denoising_weight={weight}",
-            ],
-        )
-        task = build_task(config.task)
-        solver = build_solver(config.solver, task, 0)
-        problems = task.sample("train", 64, torch.Generator().manual_seed(1))
-        loss, _ = solver.training_step(
-            problems, problems.target, 1, torch.Generator().manual_seed(2)
-        )
-        losses.append(float(loss))
-    return losses[0], losses[1]
-
-
-def test_the_noise_weighting_rescales_each_landscapes_error_by_its_noise() -> None:
-    one, weighted = denoising_losses(1)
-    assert weighted == pytest.approx(one, rel=1e-5)  # one landscape: weight σ²/mean σ² = 1
-    one, weighted = denoising_losses(10)
-    noise = cosine_landscapes(10).noise.square()
-    low, high = float(noise.min() / noise.mean()), float(noise.max() / noise.mean())
-    assert low * one <= weighted <= high * one and weighted != pytest.approx(one)
-
-
 def test_an_energy_without_landscapes_is_refused_naming_the_option(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
