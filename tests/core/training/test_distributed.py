@@ -57,7 +57,7 @@ def aborted_in_gloo(stderr: str) -> bool:
     """Whether a torchrun worker died by ``std::terminate`` in gloo's C++ threads ("terminate
     called ...", SIGABRT), a race of torch's gloo backend seen under load: in 2 of 3 full
     suites on 2026-12-07 (at teardown) and once in CI (rank 1, while rank 0 still ran), never
-    in 86 isolated launches, with or without CPU load. Nothing irem can catch: the worker
+    in 75 isolated launches, with or without CPU load. Nothing irem can catch: the worker
     aborts in C++. A retry says so with a warning, so the flake stays visible."""
     return "terminate called" in stderr or "SIGABRT" in stderr
 
