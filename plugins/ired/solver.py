@@ -58,6 +58,10 @@ class IredConfig:
             (``σ_k = √(1 − ᾱ_k)``), so ``∇_y E_θ`` regresses ``σ_k ε`` and its Hessian is
             about ``I`` on every landscape; ``"one"``: ``E_θ`` itself (the release's, the
             default).
+        descent_weight: weight of a loss on the solver's own reasoning (0: none, the
+            release): from the answer of a solve with one step per landscape (no
+            gradients), one more denoising step on the sharpest landscape is
+            differentiated and its answer's squared error against the target is added.
     """
 
     energy: EnergySpec = plugins_default({"name": "mlp", "landscapes": 10}, EnergySpec)
@@ -66,6 +70,7 @@ class IredConfig:
     negative_steps: int = attrs.field(default=2, validator=attrs.validators.ge(0))
     clip: float = attrs.field(default=2.0, validator=attrs.validators.gt(0))
     energy_scale: str = attrs.field(default="one", validator=attrs.validators.in_(("noise", "one")))
+    descent_weight: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))
 
 
 class IredSolver(Solver):
@@ -147,6 +152,10 @@ class IredSolver(Solver):
         predicted_noise = gradient / divisor[rows].unsqueeze(-1)
         denoising = F.mse_loss(predicted_noise, noise)
         denoised = ((noisy - noise_scale * predicted_noise) / signal).detach()
+        if self.options.descent_weight:
+            denoising = denoising + self.options.descent_weight * self._descent_loss(
+                problems, generator
+            )
         if not self.options.contrastive_weight:
             return denoising, denoised
         noise = torch.randn(target.shape, generator=generator, device=device)
@@ -159,6 +168,22 @@ class IredSolver(Solver):
         negative = signal * wrong + noise_scale * noise
         contrastive = F.softplus((energy(positive) - energy(negative)) / divisor).mean()
         return denoising + self.options.contrastive_weight * contrastive, denoised
+
+    def _descent_loss(self, problems: Problems, generator: torch.Generator) -> Tensor:
+        """The squared error of one more denoising step on the sharpest landscape,
+        differentiated, from the answer of a solve with one step per landscape (no
+        gradients): the energy is taught to correct its own reasoning's answers."""
+        target, landscapes = problems.target, self.landscapes
+        with torch.no_grad():
+            reached = self.solve(problems, target, landscapes.count, generator=generator).answer
+        sharpest = torch.zeros(problems.num_problems, dtype=torch.long, device=target.device)
+        base = cast(EnergyModel, self.energy_model).encode(problems.inputs)
+        energy = self._energy(base, problems, sharpest)
+        signal, noise = landscapes.signal[0], landscapes.noise[0]
+        answer = (signal * reached).requires_grad_(True)
+        _, gradient = energy_and_gradient(energy, answer, create_graph=True)
+        predicted = (answer - noise / cast(Tensor, self.divisor)[0] * gradient) / signal
+        return F.mse_loss(predicted, target)
 
     def solve(
         self,
