@@ -11,6 +11,8 @@ problem with two losses on the noisy answer ``y_k = √ᾱ_k y + √(1 − ᾱ_k
   ``softplus(E(x, y⁺_k, k) − E(x, y⁻_k, k))``; the wrong one starts from the answer noised
   three times as much and takes a few accept-if-lower descent steps, and is re-noised with
   the positive's noise.
+- with ``descent_weight > 0`` (not in IRED): the squared error of one differentiated
+  denoising step on the sharpest landscape from the answer the solve itself reaches.
 
 Reasoning anneals from the smoothest landscape to the sharpest: on each, one denoising step
 (the answer predicted from the gradient) and then descent steps that are kept only where

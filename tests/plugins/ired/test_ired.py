@@ -38,10 +38,11 @@ def test_the_budget_is_shared_with_the_remainder_on_the_sharpest(steps: int, cou
     assert max(allotted) - min(allotted) <= 1
 
 
-def test_training_resumes_exactly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("descent", [[], ["solver.descent_weight=1"]], ids=["release", "descent"])
+def test_training_resumes_exactly(tmp_path: Path, descent: list[str]) -> None:
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    assert main([*train_args(straight, NO_REPLAY, 4), *IRED]) == 0
-    assert main([*train_args(resumed, NO_REPLAY, 2), *IRED]) == 0
+    assert main([*train_args(straight, NO_REPLAY + descent, 4), *IRED]) == 0
+    assert main([*train_args(resumed, NO_REPLAY + descent, 2), *IRED]) == 0
     assert main(resume_args(resumed, 4)) == 0
     weights = [(run / "model.safetensors").read_bytes() for run in (straight, resumed)]
     assert weights[0] == weights[1]
