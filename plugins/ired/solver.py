@@ -145,9 +145,8 @@ class IredSolver(Solver):
         signal = landscapes.signal[landscape][rows].unsqueeze(-1)
         noise_scale = landscapes.noise[landscape][rows].unsqueeze(-1)
         divisor = cast(Tensor, self.divisor)[landscape]
-        energy = self._energy(
-            cast(EnergyModel, self.energy_model).encode(problems.inputs), problems, landscape
-        )
+        base = cast(EnergyModel, self.energy_model).encode(problems.inputs)
+        energy = self._energy(base, problems, landscape)
         noise = torch.randn(target.shape, generator=generator, device=device)
         noisy = (signal * target + noise_scale * noise).requires_grad_(True)
         _, gradient = energy_and_gradient(energy, noisy, create_graph=True)
@@ -156,7 +155,7 @@ class IredSolver(Solver):
         denoised = ((noisy - noise_scale * predicted_noise) / signal).detach()
         if self.options.descent_weight:
             denoising = denoising + self.options.descent_weight * self._descent_loss(
-                problems, generator
+                problems, base, generator
             )
         if not self.options.contrastive_weight:
             return denoising, denoised
@@ -171,15 +170,15 @@ class IredSolver(Solver):
         contrastive = F.softplus((energy(positive) - energy(negative)) / divisor).mean()
         return denoising + self.options.contrastive_weight * contrastive, denoised
 
-    def _descent_loss(self, problems: Problems, generator: torch.Generator) -> Tensor:
+    def _descent_loss(self, problems: Problems, base: object, generator: torch.Generator) -> Tensor:
         """The squared error of one more denoising step on the sharpest landscape,
         differentiated, from the answer of a solve with one step per landscape (no
-        gradients): the energy is taught to correct its own reasoning's answers."""
+        gradients): the energy is taught to correct its own reasoning's answers. ``base``:
+        the problems' encoding, shared with the other losses."""
         target, landscapes = problems.target, self.landscapes
         with torch.no_grad():
             reached = self.solve(problems, target, landscapes.count, generator=generator).answer
         sharpest = torch.zeros(problems.num_problems, dtype=torch.long, device=target.device)
-        base = cast(EnergyModel, self.energy_model).encode(problems.inputs)
         energy = self._energy(base, problems, sharpest)
         signal, noise = landscapes.signal[0], landscapes.noise[0]
         answer = (signal * reached).requires_grad_(True)
